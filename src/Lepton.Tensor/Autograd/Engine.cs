@@ -1,0 +1,110 @@
+// Reverse-mode autograd: a topological sort from the root, then one pass from the root back to
+// the leaves that calls each node's backward and accumulates gradients. Leaves keep their gradient
+// in Grad (owned by the leaf, outside any scope); nodes are released afterwards unless retained.
+namespace Lepton.Autograd;
+
+/// <summary>Runs backward passes.</summary>
+internal static class Engine
+{
+    public static void Run(Tensor root, Tensor gradient, bool retainGraph)
+    {
+        if (root.IsLeaf)
+        {
+            Accumulate(root, gradient);
+            return;
+        }
+
+        var order = TopologicalOrder(root);
+        var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = gradient };
+        using (GradMode.NoGrad())
+        {
+            for (int i = order.Count - 1; i >= 0; i--)
+            {
+                var tensor = order[i];
+                var node = tensor.GradFn!;
+                if (!grads.Remove(tensor, out var grad))
+                {
+                    continue;
+                }
+
+                var inputs = node.Inputs;
+                var inputGrads = node.Apply(grad);
+                for (int k = 0; k < inputs.Count; k++)
+                {
+                    var input = inputs[k];
+                    var inputGrad = inputGrads[k];
+                    if (inputGrad is null || !input.RequiresGrad)
+                    {
+                        continue;
+                    }
+
+                    if (!Shapes.SameShape(inputGrad.ShapeRef, input.ShapeRef))
+                    {
+                        throw new InvalidOperationException(
+                            $"{node.Name} returned a gradient of shape {Shapes.Format(inputGrad.ShapeRef)} for an input of shape {Shapes.Format(input.ShapeRef)}.");
+                    }
+
+                    if (input.IsLeaf)
+                    {
+                        Accumulate(input, inputGrad);
+                    }
+                    else if (grads.TryGetValue(input, out var existing))
+                    {
+                        grads[input] = existing + inputGrad;
+                    }
+                    else
+                    {
+                        grads[input] = inputGrad;
+                    }
+                }
+
+                if (!retainGraph)
+                {
+                    node.Release();
+                }
+            }
+        }
+    }
+
+    /// <summary>Adds a gradient into a leaf's Grad, which the leaf owns (it is outside every scope).</summary>
+    private static void Accumulate(Tensor leaf, Tensor gradient)
+    {
+        if (leaf.Grad is null)
+        {
+            leaf.Grad = gradient.CopyDense().DetachFromScope();
+            return;
+        }
+
+        var grad = leaf.Grad;
+        grad.Backend.Binary(default(Backends.AddOp), grad.View, gradient.View, grad.Buffer, grad.ShapeRef);
+    }
+
+    /// <summary>Non-leaf tensors reachable from root, each after all the tensors it depends on.</summary>
+    private static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var order = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance) { root };
+        var stack = new Stack<(Tensor Tensor, int Next)>();
+        stack.Push((root, 0));
+        while (stack.Count > 0)
+        {
+            var (tensor, next) = stack.Pop();
+            var inputs = tensor.GradFn!.Inputs;
+            if (next < inputs.Count)
+            {
+                stack.Push((tensor, next + 1));
+                var input = inputs[next];
+                if (input.GradFn is not null && visited.Add(input))
+                {
+                    stack.Push((input, 0));
+                }
+
+                continue;
+            }
+
+            order.Add(tensor);
+        }
+
+        return order;
+    }
+}

@@ -1,0 +1,262 @@
+// Batched GEMM and conv2d on the CPU. Convolution is im2col + GEMM per image, with images split
+// across threads (each thread owns its column buffer and, for the filter gradient, its partial sum).
+namespace Lepton.Backends.Cpu;
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc />
+    public void Gemm(in GemmArgs g)
+    {
+        float* a = Cpu(g.A).Pointer + g.OffsetA;
+        float* b = Cpu(g.B).Pointer + g.OffsetB;
+        float* c = Cpu(g.C).Pointer + g.OffsetC;
+        var args = g;
+        if (g.Batch > 1 && CpuParallel.ChunkCount(g.Batch, (long)g.M * g.N * g.K) > 1 && (long)g.M * g.N * g.K < 1 << 22)
+        {
+            // Many small products: one thread per group of batch items.
+            CpuParallel.For(args.Batch, (long)args.M * args.N * args.K, (b0, b1) =>
+            {
+                for (int i = b0; i < b1; i++)
+                {
+                    RunOne(args, a, b, c, i, parallel: false);
+                }
+            });
+            return;
+        }
+
+        for (int i = 0; i < g.Batch; i++)
+        {
+            RunOne(g, a, b, c, i, parallel: true);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y)
+    {
+        var geo = g;
+        float* xp = Cpu(x).Pointer, wp = Cpu(w).Pointer, yp = Cpu(y).Pointer;
+        int pq = g.P * g.Q, crs = g.CPerGroup * g.R * g.S, chw = g.C * g.H * g.W;
+        bool direct = IsPointwise(g);
+        bool perImage = CpuParallel.ChunkCount(g.N, 1L << 20) > 1;
+        CpuParallel.For(g.N, (long)g.K * crs * pq, (n0, n1) =>
+        {
+            float[] col = direct ? [] : ColumnScratch(geo, pq);
+            fixed (float* cp = col)
+            {
+                for (int n = n0; n < n1; n++)
+                {
+                    float* xn = xp + ((long)n * chw);
+                    float* colp = direct ? xn : cp;
+                    if (!direct)
+                    {
+                        Im2Col(geo, xn, colp);
+                    }
+
+                    for (int grp = 0; grp < geo.Groups; grp++)
+                    {
+                        CpuGemm.Run(
+                            false, false, geo.KPerGroup, pq, crs, 1f,
+                            wp + ((long)grp * geo.KPerGroup * crs), crs,
+                            colp + ((long)grp * crs * pq), pq,
+                            0f, yp + ((((long)n * geo.K) + (grp * geo.KPerGroup)) * pq), pq, !perImage);
+                    }
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void Conv2dBackwardData(in Conv2dGeometry g, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx)
+    {
+        var geo = g;
+        float* gp = Cpu(dy).Pointer, wp = Cpu(w).Pointer, dp = Cpu(dx).Pointer;
+        int pq = g.P * g.Q, crs = g.CPerGroup * g.R * g.S, chw = g.C * g.H * g.W;
+        bool direct = IsPointwise(g);
+        bool perImage = CpuParallel.ChunkCount(g.N, 1L << 20) > 1;
+        CpuParallel.For(g.N, (long)g.K * crs * pq, (n0, n1) =>
+        {
+            float[] col = direct ? [] : ColumnScratch(geo, pq);
+            fixed (float* cp = col)
+            {
+                for (int n = n0; n < n1; n++)
+                {
+                    float* dxn = dp + ((long)n * chw);
+                    float* colp = direct ? dxn : cp;
+                    for (int grp = 0; grp < geo.Groups; grp++)
+                    {
+                        // dcol_g [CgRS, PQ] = W_g^T [CgRS, Kg] * dy_g [Kg, PQ]
+                        CpuGemm.Run(
+                            true, false, crs, pq, geo.KPerGroup, 1f,
+                            wp + ((long)grp * geo.KPerGroup * crs), crs,
+                            gp + ((((long)n * geo.K) + (grp * geo.KPerGroup)) * pq), pq,
+                            0f, colp + ((long)grp * crs * pq), pq, !perImage);
+                    }
+
+                    if (!direct)
+                    {
+                        Col2Im(geo, colp, dxn);
+                    }
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void Conv2dBackwardFilter(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw)
+    {
+        var geo = g;
+        float* xp = Cpu(x).Pointer, gp = Cpu(dy).Pointer, wp = Cpu(dw).Pointer;
+        int pq = g.P * g.Q, crs = g.CPerGroup * g.R * g.S, chw = g.C * g.H * g.W;
+        int wLength = g.K * crs;
+        bool direct = IsPointwise(g);
+        int chunks = CpuParallel.ChunkCount(g.N, (long)g.K * crs * pq);
+        var partials = new float[chunks][];
+        new Span<float>(wp, wLength).Clear();
+        CpuParallel.ForChunks(g.N, chunks, (chunk, n0, n1) =>
+        {
+            // With several threads each sums into its own partial gradient; they are added at the end.
+            float[] partial = chunks == 1 ? [] : GC.AllocateUninitializedArray<float>(wLength, pinned: true);
+            partial.AsSpan().Clear();
+            partials[chunk] = partial;
+            float[] col = direct ? [] : ColumnScratch(geo, pq);
+            fixed (float* cp = col)
+            fixed (float* pp = partial)
+            {
+                float* target = chunks == 1 ? wp : pp;
+                for (int n = n0; n < n1; n++)
+                {
+                    float* xn = xp + ((long)n * chw);
+                    float* colp = direct ? xn : cp;
+                    if (!direct)
+                    {
+                        Im2Col(geo, xn, colp);
+                    }
+
+                    for (int grp = 0; grp < geo.Groups; grp++)
+                    {
+                        // dW_g [Kg, CgRS] += dy_g [Kg, PQ] * col_g^T [PQ, CgRS]
+                        CpuGemm.Run(
+                            false, true, geo.KPerGroup, crs, pq, 1f,
+                            gp + ((((long)n * geo.K) + (grp * geo.KPerGroup)) * pq), pq,
+                            colp + ((long)grp * crs * pq), pq,
+                            1f, target + ((long)grp * geo.KPerGroup * crs), crs, chunks == 1);
+                    }
+                }
+            }
+        });
+
+        if (chunks > 1)
+        {
+            for (int i = 0; i < wLength; i++)
+            {
+                float sum = 0;
+                foreach (var partial in partials)
+                {
+                    sum += partial[i];
+                }
+
+                wp[i] = sum;
+            }
+        }
+    }
+
+    [ThreadStatic]
+    private static float[]? columnScratch;
+
+    private static float[] ColumnScratch(in Conv2dGeometry g, int pq)
+    {
+        int length = g.C * g.R * g.S * pq;
+        if (columnScratch is null || columnScratch.Length < length)
+        {
+            columnScratch = GC.AllocateUninitializedArray<float>(length, pinned: true);
+        }
+
+        return columnScratch;
+    }
+
+    private static bool IsPointwise(in Conv2dGeometry g) =>
+        g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
+
+    private static void RunOne(in GemmArgs g, float* a, float* b, float* c, int i, bool parallel) =>
+        CpuGemm.Run(
+            g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha,
+            a + (i * g.BatchStrideA), g.Lda, b + (i * g.BatchStrideB), g.Ldb,
+            g.Beta, c + (i * g.BatchStrideC), g.Ldc, parallel);
+
+    /// <summary>x [C,H,W] -> col [C*R*S, P*Q]; out-of-image taps are 0.</summary>
+    private static void Im2Col(in Conv2dGeometry g, float* x, float* col)
+    {
+        int p = g.P, q = g.Q;
+        for (int c = 0; c < g.C; c++)
+        {
+            for (int r = 0; r < g.R; r++)
+            {
+                for (int s = 0; s < g.S; s++)
+                {
+                    float* dst = col + ((((long)((c * g.R) + r) * g.S) + s) * p * q);
+                    for (int oh = 0; oh < p; oh++)
+                    {
+                        int ih = (oh * g.StrideH) - g.PadH + (r * g.DilationH);
+                        float* row = dst + (oh * q);
+                        if ((uint)ih >= (uint)g.H)
+                        {
+                            new Span<float>(row, q).Clear();
+                            continue;
+                        }
+
+                        float* src = x + (((long)c * g.H) + ih) * g.W;
+                        int iw0 = (s * g.DilationW) - g.PadW;
+                        if (g.StrideW == 1 && iw0 >= 0 && iw0 + q <= g.W)
+                        {
+                            new ReadOnlySpan<float>(src + iw0, q).CopyTo(new Span<float>(row, q));
+                            continue;
+                        }
+
+                        for (int ow = 0; ow < q; ow++)
+                        {
+                            int iw = (ow * g.StrideW) + iw0;
+                            row[ow] = (uint)iw < (uint)g.W ? src[iw] : 0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>col [C*R*S, P*Q] -> x [C,H,W] by summing overlapping taps (x is overwritten).</summary>
+    private static void Col2Im(in Conv2dGeometry g, float* col, float* x)
+    {
+        int p = g.P, q = g.Q;
+        new Span<float>(x, g.C * g.H * g.W).Clear();
+        for (int c = 0; c < g.C; c++)
+        {
+            for (int r = 0; r < g.R; r++)
+            {
+                for (int s = 0; s < g.S; s++)
+                {
+                    float* src = col + ((((long)((c * g.R) + r) * g.S) + s) * p * q);
+                    for (int oh = 0; oh < p; oh++)
+                    {
+                        int ih = (oh * g.StrideH) - g.PadH + (r * g.DilationH);
+                        if ((uint)ih >= (uint)g.H)
+                        {
+                            continue;
+                        }
+
+                        float* dst = x + (((long)c * g.H) + ih) * g.W;
+                        float* row = src + (oh * q);
+                        int iw0 = (s * g.DilationW) - g.PadW;
+                        for (int ow = 0; ow < q; ow++)
+                        {
+                            int iw = (ow * g.StrideW) + iw0;
+                            if ((uint)iw < (uint)g.W)
+                            {
+                                dst[iw] += row[ow];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

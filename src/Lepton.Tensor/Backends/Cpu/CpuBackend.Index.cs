@@ -1,0 +1,120 @@
+// Gather/scatter, index-select/index-add and counter-based random fills on the CPU.
+namespace Lepton.Backends.Cpu;
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc />
+    public void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
+    {
+        float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
+        CpuParallel.For(outer, (long)indexAxis * inner, (o0, o1) =>
+        {
+            for (int o = o0; o < o1; o++)
+            {
+                for (int j = 0; j < indexAxis; j++)
+                {
+                    long row = ((long)o * indexAxis) + j;
+                    for (int i = 0; i < inner; i++)
+                    {
+                        int k = (int)ix[(row * inner) + i];
+                        d[(row * inner) + i] = s[((((long)o * srcAxis) + k) * inner) + i];
+                    }
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
+    {
+        float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
+        CpuParallel.For(outer, (long)indexAxis * inner, (o0, o1) =>
+        {
+            for (int o = o0; o < o1; o++)
+            {
+                for (int j = 0; j < indexAxis; j++)
+                {
+                    long row = ((long)o * indexAxis) + j;
+                    for (int i = 0; i < inner; i++)
+                    {
+                        int k = (int)ix[(row * inner) + i];
+                        d[((((long)o * dstAxis) + k) * inner) + i] += s[(row * inner) + i];
+                    }
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
+    {
+        float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
+        CpuParallel.For(outer * count, inner, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                int o = r / count, j = r % count;
+                long from = ((long)o * srcAxis) + (int)ix[j];
+                new ReadOnlySpan<float>(s + (from * inner), inner).CopyTo(new Span<float>(d + ((long)r * inner), inner));
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
+    {
+        float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
+        CpuParallel.For(outer, (long)count * inner, (o0, o1) =>
+        {
+            for (int o = o0; o < o1; o++)
+            {
+                for (int j = 0; j < count; j++)
+                {
+                    float* to = d + ((((long)o * dstAxis) + (int)ix[j]) * inner);
+                    float* from = s + ((((long)o * count) + j) * inner);
+                    for (int i = 0; i < inner; i++)
+                    {
+                        to[i] += from[i];
+                    }
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void RandomUniform(DeviceBuffer dst, int length, ulong seed, ulong start, float low, float high)
+    {
+        float* d = Cpu(dst).Pointer;
+        float range = high - low;
+        CpuParallel.For(length, 8, (i0, i1) =>
+        {
+            for (int i = i0; i < i1; i++)
+            {
+                d[i] = low + (range * Generator.Uniform(seed, start + (ulong)i));
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void RandomNormal(DeviceBuffer dst, int length, ulong seed, ulong start, float mean, float std)
+    {
+        float* d = Cpu(dst).Pointer;
+        int pairs = (length + 1) / 2;
+        CpuParallel.For(pairs, 32, (p0, p1) =>
+        {
+            for (int p = p0; p < p1; p++)
+            {
+                ulong c = start + (2 * (ulong)p);
+                float u1 = 1f - Generator.Uniform(seed, c);
+                float u2 = Generator.Uniform(seed, c + 1);
+                float r = MathF.Sqrt(-2f * MathF.Log(u1));
+                float angle = 2f * MathF.PI * u2;
+                d[2 * p] = mean + (std * r * MathF.Cos(angle));
+                if ((2 * p) + 1 < length)
+                {
+                    d[(2 * p) + 1] = mean + (std * r * MathF.Sin(angle));
+                }
+            }
+        });
+    }
+}

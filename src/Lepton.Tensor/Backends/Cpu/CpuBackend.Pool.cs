@@ -1,0 +1,152 @@
+// Max and average pooling on the CPU, one (image, channel) plane per work item.
+namespace Lepton.Backends.Cpu;
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc />
+    public void MaxPool2dForward(in Pool2dGeometry g, DeviceBuffer x, DeviceBuffer y, DeviceBuffer indices)
+    {
+        var geo = g;
+        float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer, ip = Cpu(indices).Pointer;
+        int hw = g.H * g.W, pq = g.P * g.Q;
+        CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (c0, c1) =>
+        {
+            for (int plane = c0; plane < c1; plane++)
+            {
+                float* xs = xp + ((long)plane * hw);
+                float* ys = yp + ((long)plane * pq);
+                float* idx = ip + ((long)plane * pq);
+                for (int oh = 0; oh < geo.P; oh++)
+                {
+                    int h0 = (oh * geo.StrideH) - geo.PadH;
+                    int hs = Math.Max(h0, 0), he = Math.Min(h0 + geo.KernelH, geo.H);
+                    for (int ow = 0; ow < geo.Q; ow++)
+                    {
+                        int w0 = (ow * geo.StrideW) - geo.PadW;
+                        int ws = Math.Max(w0, 0), we = Math.Min(w0 + geo.KernelW, geo.W);
+                        float best = float.NegativeInfinity;
+                        int bestIndex = (hs * geo.W) + ws;
+                        for (int ih = hs; ih < he; ih++)
+                        {
+                            for (int iw = ws; iw < we; iw++)
+                            {
+                                float v = xs[(ih * geo.W) + iw];
+                                if (v > best || float.IsNaN(v))
+                                {
+                                    best = v;
+                                    bestIndex = (ih * geo.W) + iw;
+                                    if (float.IsNaN(v))
+                                    {
+                                        goto Done;
+                                    }
+                                }
+                            }
+                        }
+
+                    Done:
+                        ys[(oh * geo.Q) + ow] = best;
+                        idx[(oh * geo.Q) + ow] = bestIndex;
+                    }
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void MaxPool2dBackward(in Pool2dGeometry g, DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dx)
+    {
+        float* gp = Cpu(dy).Pointer, ip = Cpu(indices).Pointer, dp = Cpu(dx).Pointer;
+        int hw = g.H * g.W, pq = g.P * g.Q;
+        CpuParallel.For(g.N * g.C, pq, (c0, c1) =>
+        {
+            for (int plane = c0; plane < c1; plane++)
+            {
+                float* ds = dp + ((long)plane * hw);
+                float* gs = gp + ((long)plane * pq);
+                float* idx = ip + ((long)plane * pq);
+                new Span<float>(ds, hw).Clear();
+                for (int o = 0; o < pq; o++)
+                {
+                    ds[(int)idx[o]] += gs[o];
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void AvgPool2dForward(in Pool2dGeometry g, bool countIncludePad, DeviceBuffer x, DeviceBuffer y)
+    {
+        var geo = g;
+        float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer;
+        int hw = g.H * g.W, pq = g.P * g.Q;
+        CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (c0, c1) =>
+        {
+            for (int plane = c0; plane < c1; plane++)
+            {
+                float* xs = xp + ((long)plane * hw);
+                float* ys = yp + ((long)plane * pq);
+                for (int oh = 0; oh < geo.P; oh++)
+                {
+                    for (int ow = 0; ow < geo.Q; ow++)
+                    {
+                        var (hs, he, ws, we, divisor) = AvgWindow(geo, countIncludePad, oh, ow);
+                        float sum = 0;
+                        for (int ih = hs; ih < he; ih++)
+                        {
+                            for (int iw = ws; iw < we; iw++)
+                            {
+                                sum += xs[(ih * geo.W) + iw];
+                            }
+                        }
+
+                        ys[(oh * geo.Q) + ow] = sum / divisor;
+                    }
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, DeviceBuffer dy, DeviceBuffer dx)
+    {
+        var geo = g;
+        float* gp = Cpu(dy).Pointer, dp = Cpu(dx).Pointer;
+        int hw = g.H * g.W, pq = g.P * g.Q;
+        CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (c0, c1) =>
+        {
+            for (int plane = c0; plane < c1; plane++)
+            {
+                float* ds = dp + ((long)plane * hw);
+                float* gs = gp + ((long)plane * pq);
+                new Span<float>(ds, hw).Clear();
+                for (int oh = 0; oh < geo.P; oh++)
+                {
+                    for (int ow = 0; ow < geo.Q; ow++)
+                    {
+                        var (hs, he, ws, we, divisor) = AvgWindow(geo, countIncludePad, oh, ow);
+                        float share = gs[(oh * geo.Q) + ow] / divisor;
+                        for (int ih = hs; ih < he; ih++)
+                        {
+                            for (int iw = ws; iw < we; iw++)
+                            {
+                                ds[(ih * geo.W) + iw] += share;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>The in-image part of a pooling window and its divisor.</summary>
+    private static (int Hs, int He, int Ws, int We, float Divisor) AvgWindow(in Pool2dGeometry g, bool countIncludePad, int oh, int ow)
+    {
+        int h0 = (oh * g.StrideH) - g.PadH, w0 = (ow * g.StrideW) - g.PadW;
+        int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, g.H);
+        int ws = Math.Max(w0, 0), we = Math.Min(w0 + g.KernelW, g.W);
+        float divisor = countIncludePad
+            ? (Math.Min(h0 + g.KernelH, g.H + g.PadH) - h0) * (Math.Min(w0 + g.KernelW, g.W + g.PadW) - w0)
+            : (he - hs) * (we - ws);
+        return (hs, he, ws, we, divisor);
+    }
+}

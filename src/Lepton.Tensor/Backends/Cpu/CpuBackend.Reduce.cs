@@ -1,0 +1,276 @@
+// Reductions along one axis and row-wise softmax on the CPU, SIMD along contiguous data.
+using System.Numerics;
+
+namespace Lepton.Backends.Cpu;
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc />
+    public void Reduce(ReduceKind kind, DeviceBuffer x, int outer, int axis, int inner, DeviceBuffer y)
+    {
+        float* xp = Cpu(x).Pointer;
+        float* yp = Cpu(y).Pointer;
+        if (inner == 1)
+        {
+            CpuParallel.For(outer, axis, (o0, o1) =>
+            {
+                for (int o = o0; o < o1; o++)
+                {
+                    yp[o] = ReduceRow(kind, xp + ((long)o * axis), axis);
+                }
+            });
+            return;
+        }
+
+        CpuParallel.For(outer, (long)axis * inner, (o0, o1) =>
+        {
+            for (int o = o0; o < o1; o++)
+            {
+                ReduceColumns(kind, xp + ((long)o * axis * inner), axis, inner, yp + ((long)o * inner));
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void Softmax(DeviceBuffer x, DeviceBuffer y, int rows, int cols, bool log)
+    {
+        float* xp = Cpu(x).Pointer;
+        float* yp = Cpu(y).Pointer;
+        CpuParallel.For(rows, cols * 4L, (r0, r1) =>
+        {
+            var exp = default(ExpOp);
+            int w = Vector<float>.Count;
+            for (int r = r0; r < r1; r++)
+            {
+                float* xr = xp + ((long)r * cols);
+                float* yr = yp + ((long)r * cols);
+                float max = ReduceRow(ReduceKind.Max, xr, cols);
+                var maxV = new Vector<float>(max);
+                var sumV = Vector<float>.Zero;
+                float sum = 0;
+                int i = 0;
+                for (; i <= cols - w; i += w)
+                {
+                    var e = exp.Apply(Vector.Load(xr + i) - maxV);
+                    sumV += e;
+                    if (!log)
+                    {
+                        e.Store(yr + i);
+                    }
+                }
+
+                for (; i < cols; i++)
+                {
+                    float e = MathF.Exp(xr[i] - max);
+                    sum += e;
+                    if (!log)
+                    {
+                        yr[i] = e;
+                    }
+                }
+
+                sum += Vector.Sum(sumV);
+                if (log)
+                {
+                    float shift = max + MathF.Log(sum);
+                    for (int j = 0; j < cols; j++)
+                    {
+                        yr[j] = xr[j] - shift;
+                    }
+                }
+                else
+                {
+                    float inv = 1f / sum;
+                    for (int j = 0; j < cols; j++)
+                    {
+                        yr[j] *= inv;
+                    }
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void SoftmaxBackward(DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int rows, int cols, bool log)
+    {
+        float* yp = Cpu(y).Pointer;
+        float* gp = Cpu(dy).Pointer;
+        float* dp = Cpu(dx).Pointer;
+        CpuParallel.For(rows, cols * 4L, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                long o = (long)r * cols;
+                float* yr = yp + o, gr = gp + o, dr = dp + o;
+                if (log)
+                {
+                    // y = log_softmax(x): dx = dy - softmax(x) * sum(dy).
+                    float sum = ReduceRow(ReduceKind.Sum, gr, cols);
+                    for (int j = 0; j < cols; j++)
+                    {
+                        dr[j] = gr[j] - (MathF.Exp(yr[j]) * sum);
+                    }
+                }
+                else
+                {
+                    // y = softmax(x): dx = y * (dy - sum(dy * y)).
+                    float dot = 0;
+                    for (int j = 0; j < cols; j++)
+                    {
+                        dot += gr[j] * yr[j];
+                    }
+
+                    for (int j = 0; j < cols; j++)
+                    {
+                        dr[j] = yr[j] * (gr[j] - dot);
+                    }
+                }
+            }
+        });
+    }
+
+    private static float ReduceRow(ReduceKind kind, float* x, int n)
+    {
+        if (kind is ReduceKind.ArgMax or ReduceKind.ArgMin)
+        {
+            int best = 0;
+            float bestValue = x[0];
+            for (int i = 1; i < n; i++)
+            {
+                float v = x[i];
+                bool better = kind == ReduceKind.ArgMax ? v > bestValue : v < bestValue;
+                if (better || (float.IsNaN(v) && !float.IsNaN(bestValue)))
+                {
+                    best = i;
+                    bestValue = v;
+                }
+            }
+
+            return best;
+        }
+
+        int w = Vector<float>.Count;
+        int k = 0;
+        float result;
+        if (n >= w)
+        {
+            var acc = Vector.Load(x);
+            for (k = w; k <= n - w; k += w)
+            {
+                var v = Vector.Load(x + k);
+                acc = kind switch
+                {
+                    ReduceKind.Sum => acc + v,
+                    ReduceKind.Max => Vector.Max(acc, v),
+                    _ => Vector.Min(acc, v),
+                };
+            }
+
+            result = kind switch
+            {
+                ReduceKind.Sum => Vector.Sum(acc),
+                ReduceKind.Max => MaxOf(acc),
+                _ => MinOf(acc),
+            };
+        }
+        else
+        {
+            result = kind switch
+            {
+                ReduceKind.Sum => 0f,
+                ReduceKind.Max => float.NegativeInfinity,
+                _ => float.PositiveInfinity,
+            };
+        }
+
+        for (; k < n; k++)
+        {
+            result = kind switch
+            {
+                ReduceKind.Sum => result + x[k],
+                ReduceKind.Max => MathF.Max(result, x[k]),
+                _ => MathF.Min(result, x[k]),
+            };
+        }
+
+        return result;
+    }
+
+    private static void ReduceColumns(ReduceKind kind, float* x, int axis, int inner, float* y)
+    {
+        if (kind is ReduceKind.ArgMax or ReduceKind.ArgMin)
+        {
+            for (int i = 0; i < inner; i++)
+            {
+                int best = 0;
+                float bestValue = x[i];
+                for (int a = 1; a < axis; a++)
+                {
+                    float v = x[((long)a * inner) + i];
+                    bool better = kind == ReduceKind.ArgMax ? v > bestValue : v < bestValue;
+                    if (better || (float.IsNaN(v) && !float.IsNaN(bestValue)))
+                    {
+                        best = a;
+                        bestValue = v;
+                    }
+                }
+
+                y[i] = best;
+            }
+
+            return;
+        }
+
+        new ReadOnlySpan<float>(x, inner).CopyTo(new Span<float>(y, inner));
+        int w = Vector<float>.Count;
+        for (int a = 1; a < axis; a++)
+        {
+            float* row = x + ((long)a * inner);
+            int i = 0;
+            for (; i <= inner - w; i += w)
+            {
+                var acc = Vector.Load(y + i);
+                var v = Vector.Load(row + i);
+                acc = kind switch
+                {
+                    ReduceKind.Sum => acc + v,
+                    ReduceKind.Max => Vector.Max(acc, v),
+                    _ => Vector.Min(acc, v),
+                };
+                acc.Store(y + i);
+            }
+
+            for (; i < inner; i++)
+            {
+                y[i] = kind switch
+                {
+                    ReduceKind.Sum => y[i] + row[i],
+                    ReduceKind.Max => MathF.Max(y[i], row[i]),
+                    _ => MathF.Min(y[i], row[i]),
+                };
+            }
+        }
+    }
+
+    private static float MaxOf(Vector<float> v)
+    {
+        float m = v[0];
+        for (int i = 1; i < Vector<float>.Count; i++)
+        {
+            m = MathF.Max(m, v[i]);
+        }
+
+        return m;
+    }
+
+    private static float MinOf(Vector<float> v)
+    {
+        float m = v[0];
+        for (int i = 1; i < Vector<float>.Count; i++)
+        {
+            m = MathF.Min(m, v[i]);
+        }
+
+        return m;
+    }
+}

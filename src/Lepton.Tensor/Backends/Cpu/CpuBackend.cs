@@ -1,0 +1,200 @@
+// The CPU backend: SIMD element-wise loops driven by the op structs, split across cores for large
+// work. This file holds memory, copies and element-wise kernels; the other families are partials.
+using System.Numerics;
+
+namespace Lepton.Backends.Cpu;
+
+/// <summary>Runs every primitive on the host with SIMD and multiple threads.</summary>
+public sealed unsafe partial class CpuBackend : IBackend
+{
+    /// <summary>Creates the backend with its own buffer pool.</summary>
+    public CpuBackend()
+    {
+        Pool = new BufferPool(n => new CpuBuffer(n), _ => { });
+    }
+
+    /// <inheritdoc />
+    public string Name => "cpu";
+
+    /// <inheritdoc />
+    public BufferPool Pool { get; }
+
+    /// <summary>Threads used by CPU kernels (defaults to LEPTON_NUM_THREADS or the core count).</summary>
+    public static int Threads
+    {
+        get => CpuParallel.Threads;
+        set => CpuParallel.Threads = value;
+    }
+
+    /// <inheritdoc />
+    public DeviceBuffer Allocate(int length) => Pool.Rent(length);
+
+    /// <inheritdoc />
+    public void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, int dstOffset) =>
+        src.CopyTo(Cpu(dst).Span[dstOffset..]);
+
+    /// <inheritdoc />
+    public void Download(DeviceBuffer src, int srcOffset, Span<float> dst) =>
+        Cpu(src).Span.Slice(srcOffset, dst.Length).CopyTo(dst);
+
+    /// <inheritdoc />
+    public void Fill(DeviceBuffer dst, int offset, int length, float value) =>
+        Cpu(dst).Span.Slice(offset, length).Fill(value);
+
+    /// <inheritdoc />
+    public void Copy(in StridedView src, in StridedView dst)
+    {
+        var loop = new StridedLoop(src.Shape, src.Strides, dst.Strides);
+        float* s = Cpu(src.Buffer).Pointer + src.Offset;
+        float* d = Cpu(dst.Buffer).Pointer + dst.Offset;
+        int n = loop.RowLength;
+        int ss = loop.InnerStride(0);
+        int ds = loop.InnerStride(1);
+        CpuParallel.For(loop.RowCount, n, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                float* sp = s + loop.RowOffset(0, r);
+                float* dp = d + loop.RowOffset(1, r);
+                if (ss == 1 && ds == 1)
+                {
+                    new ReadOnlySpan<float>(sp, n).CopyTo(new Span<float>(dp, n));
+                }
+                else
+                {
+                    for (int i = 0; i < n; i++)
+                    {
+                        dp[i * ds] = sp[i * ss];
+                    }
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void Unary<TOp>(TOp op, DeviceBuffer x, DeviceBuffer y, int length) where TOp : struct, IUnaryOp
+    {
+        float* xp = Cpu(x).Pointer;
+        float* yp = Cpu(y).Pointer;
+        CpuParallel.For(length, 4, (start, end) =>
+        {
+            int w = Vector<float>.Count;
+            int i = start;
+            for (; i <= end - w; i += w)
+            {
+                op.Apply(Vector.Load(xp + i)).Store(yp + i);
+            }
+
+            for (; i < end; i++)
+            {
+                yp[i] = op.Apply(xp[i]);
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void UnaryBackward<TOp>(TOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int length)
+        where TOp : struct, IUnaryOp
+    {
+        float* xp = Cpu(x).Pointer;
+        float* yp = Cpu(y).Pointer;
+        float* gp = Cpu(dy).Pointer;
+        float* dp = Cpu(dx).Pointer;
+        CpuParallel.For(length, 4, (start, end) =>
+        {
+            for (int i = start; i < end; i++)
+            {
+                dp[i] = gp[i] * op.Derivative(xp[i], yp[i]);
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void Binary<TOp>(TOp op, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape) where TOp : struct, IBinaryOp
+    {
+        var loop = new StridedLoop(shape, a.Strides, b.Strides, Shapes.ContiguousStrides(shape));
+        float* ap = Cpu(a.Buffer).Pointer + a.Offset;
+        float* bp = Cpu(b.Buffer).Pointer + b.Offset;
+        float* yp = Cpu(y).Pointer;
+        int n = loop.RowLength;
+        int sa = loop.InnerStride(0);
+        int sb = loop.InnerStride(1);
+        if (loop.RowCount == 1)
+        {
+            // One long row: split the row itself across threads.
+            CpuParallel.For(n, 1, (start, end) => BinaryRow(op, ap + (start * sa), sa, bp + (start * sb), sb, yp + start, end - start));
+            return;
+        }
+
+        CpuParallel.For(loop.RowCount, n, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                BinaryRow(op, ap + loop.RowOffset(0, r), sa, bp + loop.RowOffset(1, r), sb, yp + loop.RowOffset(2, r), n);
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void Where(in StridedView cond, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape)
+    {
+        var loop = new StridedLoop(shape, cond.Strides, a.Strides, b.Strides, Shapes.ContiguousStrides(shape));
+        float* cp = Cpu(cond.Buffer).Pointer + cond.Offset;
+        float* ap = Cpu(a.Buffer).Pointer + a.Offset;
+        float* bp = Cpu(b.Buffer).Pointer + b.Offset;
+        float* yp = Cpu(y).Pointer;
+        int n = loop.RowLength;
+        int sc = loop.InnerStride(0), sa = loop.InnerStride(1), sb = loop.InnerStride(2);
+        CpuParallel.For(loop.RowCount, n, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                float* c = cp + loop.RowOffset(0, r);
+                float* av = ap + loop.RowOffset(1, r);
+                float* bv = bp + loop.RowOffset(2, r);
+                float* yv = yp + loop.RowOffset(3, r);
+                for (int i = 0; i < n; i++)
+                {
+                    yv[i] = c[i * sc] != 0 ? av[i * sa] : bv[i * sb];
+                }
+            }
+        });
+    }
+
+    internal static CpuBuffer Cpu(DeviceBuffer buffer) =>
+        buffer as CpuBuffer ?? throw new ArgumentException($"The CPU backend was given a buffer of another device ({buffer.GetType().Name}).");
+
+    private static void BinaryRow<TOp>(TOp op, float* a, int sa, float* b, int sb, float* y, int n) where TOp : struct, IBinaryOp
+    {
+        int w = Vector<float>.Count;
+        int i = 0;
+        if (sa == 1 && sb == 1)
+        {
+            for (; i <= n - w; i += w)
+            {
+                op.Apply(Vector.Load(a + i), Vector.Load(b + i)).Store(y + i);
+            }
+        }
+        else if (sa == 1 && sb == 0)
+        {
+            var bv = new Vector<float>(*b);
+            for (; i <= n - w; i += w)
+            {
+                op.Apply(Vector.Load(a + i), bv).Store(y + i);
+            }
+        }
+        else if (sa == 0 && sb == 1)
+        {
+            var av = new Vector<float>(*a);
+            for (; i <= n - w; i += w)
+            {
+                op.Apply(av, Vector.Load(b + i)).Store(y + i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            y[i] = op.Apply(a[i * sa], b[i * sb]);
+        }
+    }
+}

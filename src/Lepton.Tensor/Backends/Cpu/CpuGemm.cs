@@ -1,0 +1,254 @@
+// Cache-blocked SGEMM (the Goto/BLIS scheme): B is packed in kc x nc blocks of NR-wide panels,
+// A in mc x kc blocks of MR-tall panels (alpha folded in), and a register-tiled micro-kernel
+// updates C. Work is split across threads over (row block, column-panel range) pairs.
+namespace Lepton.Backends.Cpu;
+
+/// <summary>Single-precision row-major GEMM on the CPU.</summary>
+internal static unsafe class CpuGemm
+{
+    private const int Kc = 256;
+    private const int Nc = 2048;
+
+    [ThreadStatic]
+    private static float[]? packA;
+
+    [ThreadStatic]
+    private static float[]? packB;
+
+    private static CpuIsa? isaOverride;
+
+    /// <summary>The best instruction set this machine supports (LEPTON_CPU_ISA can lower it).</summary>
+    public static CpuIsa DetectedIsa { get; } = Detect();
+
+    /// <summary>The instruction set in use; tests set it to check every kernel.</summary>
+    public static CpuIsa Isa
+    {
+        get => isaOverride ?? DetectedIsa;
+        set => isaOverride = value > DetectedIsa ? throw new PlatformNotSupportedException($"This CPU does not support {value}.") : value;
+    }
+
+    /// <summary>C = alpha * op(A) * op(B) + beta * C with op(A) M x K, op(B) K x N, all row-major.</summary>
+    public static void Run(
+        bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel)
+    {
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        ScaleC(m, n, beta, c, ldc);
+        if (k == 0 || alpha == 0)
+        {
+            return;
+        }
+
+        var isa = Isa;
+        (int mr, int nr) = isa switch
+        {
+            CpuIsa.Avx512 => (12, 32),
+            CpuIsa.Avx2 => (6, 16),
+            _ => (GemmMicroKernels.ScalarMr, GemmMicroKernels.ScalarNr),
+        };
+        int mc = mr * (isa == CpuIsa.Avx512 ? 12 : 16);
+        long rsA = transA ? 1 : lda, csA = transA ? lda : 1;
+        long rsB = transB ? 1 : ldb, csB = transB ? ldb : 1;
+
+        for (int jc = 0; jc < n; jc += Nc)
+        {
+            int nc = Math.Min(Nc, n - jc);
+            int panels = (nc + nr - 1) / nr;
+            for (int pc = 0; pc < k; pc += Kc)
+            {
+                int kc = Math.Min(Kc, k - pc);
+                var bBuffer = Rent(ref packB, panels * nr * kc);
+                fixed (float* bp = bBuffer)
+                {
+                    float* bPacked = bp;
+                    PackB(b + (pc * rsB) + (jc * csB), rsB, csB, kc, nc, nr, bPacked);
+                    int rowBlocks = (m + mc - 1) / mc;
+                    long work = (long)m * nc * kc;
+                    int threads = parallel && work >= 1 << 18 ? CpuParallel.Threads : 1;
+
+                    int panelSplits = Math.Max(1, Math.Min(panels, ((2 * threads) + rowBlocks - 1) / rowBlocks));
+                    int tasks = threads == 1 ? 1 : rowBlocks * panelSplits;
+                    if (tasks == 1)
+                    {
+                        MacroKernel(isa, mr, nr, mc, 0, m, 0, panels, nc, kc, alpha, a, rsA, csA, pc, bPacked, c, ldc, jc);
+                    }
+                    else
+                    {
+                        Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = threads }, task =>
+                        {
+                            int rb = task / panelSplits, ps = task % panelSplits;
+                            int p0 = panels * ps / panelSplits, p1 = panels * (ps + 1) / panelSplits;
+                            int i0 = rb * mc;
+                            MacroKernel(isa, mr, nr, mc, i0, Math.Min(m, i0 + mc), p0, p1, nc, kc, alpha, a, rsA, csA, pc, bPacked, c, ldc, jc);
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Updates C rows [i0, i1) x panels [p0, p1) of the current B block.</summary>
+    private static void MacroKernel(
+        CpuIsa isa, int mr, int nr, int mc, int i0, int i1, int p0, int p1, int nc, int kc, float alpha,
+        float* a, long rsA, long csA, int pc, float* bPacked, float* c, int ldc, int jc)
+    {
+        var aBuffer = Rent(ref packA, (mc + mr) * kc);
+        float* tile = stackalloc float[12 * 32];
+        fixed (float* ap = aBuffer)
+        {
+            for (int ic = i0; ic < i1; ic += mc)
+            {
+                int mcCur = Math.Min(mc, i1 - ic);
+                PackA(a + (ic * rsA) + (pc * csA), rsA, csA, mcCur, kc, mr, alpha, ap);
+                for (int p = p0; p < p1; p++)
+                {
+                    int j = p * nr;
+                    int nrCur = Math.Min(nr, nc - j);
+                    float* bPanel = bPacked + ((long)p * nr * kc);
+                    for (int i = 0; i < mcCur; i += mr)
+                    {
+                        int mrCur = Math.Min(mr, mcCur - i);
+                        float* aPanel = ap + ((long)(i / mr) * mr * kc);
+                        float* cTile = c + ((long)(ic + i) * ldc) + jc + j;
+                        if (mrCur == mr && nrCur == nr)
+                        {
+                            Kernel(isa, kc, aPanel, bPanel, cTile, ldc);
+                            continue;
+                        }
+
+                        // Edge tile: run the full kernel on a scratch tile, then add the valid part.
+                        new Span<float>(tile, mr * nr).Clear();
+                        Kernel(isa, kc, aPanel, bPanel, tile, nr);
+                        for (int r = 0; r < mrCur; r++)
+                        {
+                            for (int q = 0; q < nrCur; q++)
+                            {
+                                cTile[((long)r * ldc) + q] += tile[(r * nr) + q];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void Kernel(CpuIsa isa, int kc, float* a, float* b, float* c, int ldc)
+    {
+        switch (isa)
+        {
+            case CpuIsa.Avx512:
+                GemmMicroKernels.Avx512Kernel12x32(kc, a, b, c, ldc);
+                break;
+            case CpuIsa.Avx2:
+                GemmMicroKernels.Avx2Kernel6x16(kc, a, b, c, ldc);
+                break;
+            default:
+                GemmMicroKernels.ScalarKernel4x8(kc, a, b, c, ldc);
+                break;
+        }
+    }
+
+    /// <summary>Packs op(A)[mc x kc] into MR-tall panels, k-major inside a panel, scaled by alpha and zero-padded.</summary>
+    private static void PackA(float* a, long rs, long cs, int mc, int kc, int mr, float alpha, float* dst)
+    {
+        for (int i = 0; i < mc; i += mr)
+        {
+            int rows = Math.Min(mr, mc - i);
+            for (int k = 0; k < kc; k++)
+            {
+                float* src = a + (i * rs) + (k * cs);
+                int r = 0;
+                for (; r < rows; r++)
+                {
+                    dst[r] = alpha * src[r * rs];
+                }
+
+                for (; r < mr; r++)
+                {
+                    dst[r] = 0f;
+                }
+
+                dst += mr;
+            }
+        }
+    }
+
+    /// <summary>Packs op(B)[kc x nc] into NR-wide panels, k-major inside a panel, zero-padded.</summary>
+    private static void PackB(float* b, long rs, long cs, int kc, int nc, int nr, float* dst)
+    {
+        for (int j = 0; j < nc; j += nr)
+        {
+            int cols = Math.Min(nr, nc - j);
+            for (int k = 0; k < kc; k++)
+            {
+                float* src = b + (k * rs) + (j * cs);
+                if (cs == 1)
+                {
+                    new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(dst, cols));
+                }
+                else
+                {
+                    for (int q = 0; q < cols; q++)
+                    {
+                        dst[q] = src[q * cs];
+                    }
+                }
+
+                for (int q = cols; q < nr; q++)
+                {
+                    dst[q] = 0f;
+                }
+
+                dst += nr;
+            }
+        }
+    }
+
+    private static void ScaleC(int m, int n, float beta, float* c, int ldc)
+    {
+        if (beta == 1f)
+        {
+            return;
+        }
+
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<float>(c + ((long)i * ldc), n);
+            if (beta == 0f)
+            {
+                row.Clear();
+            }
+            else
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    row[j] *= beta;
+                }
+            }
+        }
+    }
+
+    private static float[] Rent(ref float[]? slot, int length)
+    {
+        if (slot is null || slot.Length < length)
+        {
+            slot = GC.AllocateUninitializedArray<float>(Math.Max(length, 1024), pinned: true);
+        }
+
+        return slot;
+    }
+
+    private static CpuIsa Detect()
+    {
+        var best = System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? CpuIsa.Avx512
+            : System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported ? CpuIsa.Avx2
+            : CpuIsa.Scalar;
+        return Enum.TryParse<CpuIsa>(Environment.GetEnvironmentVariable("LEPTON_CPU_ISA"), ignoreCase: true, out var wanted) && wanted < best
+            ? wanted
+            : best;
+    }
+}

@@ -1,0 +1,93 @@
+// The kernel contract: one method per primitive, raw buffers and sizes in, buffers out.
+// No autograd and no shape policy here: ops in Lepton/Ops check shapes and call these.
+namespace Lepton.Backends;
+
+/// <summary>The primitives a device must run. Buffers are float32 elements; sizes are in elements.</summary>
+/// <remarks>Outputs are written (=) unless the method name says it accumulates (+=).</remarks>
+public interface IBackend
+{
+    /// <summary>The backend's name.</summary>
+    string Name { get; }
+
+    /// <summary>The pool buffers come from; its counters show live memory.</summary>
+    BufferPool Pool { get; }
+
+    /// <summary>Takes a buffer of at least <paramref name="length"/> elements from the pool; contents undefined.</summary>
+    DeviceBuffer Allocate(int length);
+
+    /// <summary>dst[dstOffset..] = src.</summary>
+    void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, int dstOffset);
+
+    /// <summary>dst = src[srcOffset .. srcOffset + dst.Length]. Synchronizes with queued work.</summary>
+    void Download(DeviceBuffer src, int srcOffset, Span<float> dst);
+
+    /// <summary>dst[offset .. offset + length] = value.</summary>
+    void Fill(DeviceBuffer dst, int offset, int length, float value);
+
+    /// <summary>dst = src element by element; both views have the same shape.</summary>
+    void Copy(in StridedView src, in StridedView dst);
+
+    /// <summary>y = op(x) over contiguous buffers.</summary>
+    void Unary<TOp>(TOp op, DeviceBuffer x, DeviceBuffer y, int length) where TOp : struct, IUnaryOp;
+
+    /// <summary>dx = dy * op'(x, y) over contiguous buffers.</summary>
+    void UnaryBackward<TOp>(TOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int length)
+        where TOp : struct, IUnaryOp;
+
+    /// <summary>y = op(a, b) with broadcasting: a and b are views already expanded to <paramref name="shape"/>; y is dense.</summary>
+    void Binary<TOp>(TOp op, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape) where TOp : struct, IBinaryOp;
+
+    /// <summary>y = cond != 0 ? a : b, all views expanded to <paramref name="shape"/>; y is dense.</summary>
+    void Where(in StridedView cond, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape);
+
+    /// <summary>Reduces x viewed as [outer, axis, inner] along its middle dimension into y [outer, inner].</summary>
+    void Reduce(ReduceKind kind, DeviceBuffer x, int outer, int axis, int inner, DeviceBuffer y);
+
+    /// <summary>Strided batched matrix product; see <see cref="GemmArgs"/>.</summary>
+    void Gemm(in GemmArgs args);
+
+    /// <summary>Softmax (or log-softmax) of each row of x [rows, cols].</summary>
+    void Softmax(DeviceBuffer x, DeviceBuffer y, int rows, int cols, bool log);
+
+    /// <summary>dx from the softmax (or log-softmax) output y and dy, rows of [rows, cols].</summary>
+    void SoftmaxBackward(DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int rows, int cols, bool log);
+
+    /// <summary>y = conv2d(x, w); x [N,C,H,W], w [K,C/g,R,S] -> y [N,K,P,Q].</summary>
+    void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y);
+
+    /// <summary>dx = conv2d input gradient (=); dy [N,K,P,Q], w [K,C/g,R,S] -> dx [N,C,H,W].</summary>
+    void Conv2dBackwardData(in Conv2dGeometry g, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx);
+
+    /// <summary>dw = conv2d filter gradient (=); x [N,C,H,W], dy [N,K,P,Q] -> dw [K,C/g,R,S].</summary>
+    void Conv2dBackwardFilter(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw);
+
+    /// <summary>Max pooling; writes y [N,C,P,Q] and, per output, the index of the max within its input plane (padding never wins).</summary>
+    void MaxPool2dForward(in Pool2dGeometry g, DeviceBuffer x, DeviceBuffer y, DeviceBuffer indices);
+
+    /// <summary>dx = scatter of dy to the saved argmax indices (=).</summary>
+    void MaxPool2dBackward(in Pool2dGeometry g, DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dx);
+
+    /// <summary>Average pooling; the divisor counts padded positions when <paramref name="countIncludePad"/>.</summary>
+    void AvgPool2dForward(in Pool2dGeometry g, bool countIncludePad, DeviceBuffer x, DeviceBuffer y);
+
+    /// <summary>dx of average pooling (=).</summary>
+    void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, DeviceBuffer dy, DeviceBuffer dx);
+
+    /// <summary>dst[o, j, i] = src[o, index[o, j, i], i]; src is [outer, srcAxis, inner], index and dst [outer, indexAxis, inner].</summary>
+    void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst);
+
+    /// <summary>dst[o, index[o, j, i], i] += src[o, j, i]: the adjoint of <see cref="Gather"/>.</summary>
+    void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst);
+
+    /// <summary>dst[o, j, i] = src[o, index[j], i]; src is [outer, srcAxis, inner], dst [outer, count, inner].</summary>
+    void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst);
+
+    /// <summary>dst[o, index[j], i] += src[o, j, i]: the adjoint of <see cref="IndexSelect"/>.</summary>
+    void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst);
+
+    /// <summary>dst[i] = uniform in [low, high) from counter (start + i) of the seed's stream.</summary>
+    void RandomUniform(DeviceBuffer dst, int length, ulong seed, ulong start, float low, float high);
+
+    /// <summary>dst[i] = normal(mean, std) from counters of the seed's stream (Box-Muller on pairs).</summary>
+    void RandomNormal(DeviceBuffer dst, int length, ulong seed, ulong start, float mean, float std);
+}

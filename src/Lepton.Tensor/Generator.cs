@@ -1,0 +1,50 @@
+// A seeded source of random numbers. It is counter-based: every draw of n numbers takes the next n
+// counters of a hash of (seed, counter), so results do not depend on how a backend splits the work.
+namespace Lepton;
+
+/// <summary>A seeded, counter-based random number generator for tensor creation and dropout.</summary>
+/// <example><code>var g = new Generator(42); var x = Tensor.RandN([3, 4], g);</code></example>
+public sealed class Generator
+{
+    private static long defaultSeedCounter = Environment.TickCount64;
+
+    /// <summary>Creates a generator with a fixed seed: the same seed gives the same numbers.</summary>
+    /// <example><code>var g = new Generator(seed: 7);</code></example>
+    public Generator(ulong seed)
+    {
+        Seed = seed;
+    }
+
+    /// <summary>The generator used when none is passed; seeded from the clock unless <see cref="ManualSeed"/> is called.</summary>
+    public static Generator Default { get; private set; } = new((ulong)Interlocked.Increment(ref defaultSeedCounter));
+
+    /// <summary>The seed this generator was made with.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>How many numbers have been drawn so far.</summary>
+    public ulong Counter { get; private set; }
+
+    /// <summary>Replaces the default generator with a seeded one, like <c>torch.manual_seed</c>.</summary>
+    /// <example><code>Generator.ManualSeed(0);</code></example>
+    public static void ManualSeed(ulong seed) => Default = new Generator(seed);
+
+    /// <summary>Reserves <paramref name="count"/> counters and returns the first.</summary>
+    internal ulong Advance(long count)
+    {
+        ulong start = Counter;
+        Counter += (ulong)count;
+        return start;
+    }
+
+    /// <summary>A 64-bit hash of (seed, counter): SplitMix64's finalizer over a mixed key.</summary>
+    internal static ulong Hash(ulong seed, ulong counter)
+    {
+        ulong z = (seed * 0x9E3779B97F4A7C15UL) ^ (counter + 0x632BE59BD9B4E019UL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>A float uniform in [0, 1) from (seed, counter), using the top 24 bits.</summary>
+    internal static float Uniform(ulong seed, ulong counter) => (Hash(seed, counter) >> 40) * (1.0f / 16777216.0f);
+}

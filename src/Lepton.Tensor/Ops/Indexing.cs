@@ -1,0 +1,324 @@
+// Slicing and indexing as views (backward scatters into zeros through the same view), index
+// selection and gather by integer tensors, and concat/stack.
+namespace Lepton;
+
+public sealed partial class Tensor
+{
+    /// <summary>NumPy-style indexing: integers select (dropping the dimension), ranges slice; a view.</summary>
+    /// <example><code>var row = x[1]; var cols = x[.., 0..2]; var last = x[^1];</code></example>
+    [System.Runtime.CompilerServices.IndexerName("At")]
+    public Tensor this[params TensorIndex[] indices]
+    {
+        get
+        {
+            ThrowIfDisposed();
+            if (indices.Length > Rank)
+            {
+                throw new ArgumentException($"Index: {indices.Length} indices given for a tensor of shape {Shapes.Format(shape)}.");
+            }
+
+            var spec = new (int Start, int Step, int Count, bool Keep)[Rank];
+            for (int d = 0; d < Rank; d++)
+            {
+                spec[d] = (0, 1, shape[d], true);
+                if (d >= indices.Length)
+                {
+                    continue;
+                }
+
+                if (indices[d].Index is { } index)
+                {
+                    int i = index.GetOffset(shape[d]);
+                    if (i < 0 || i >= shape[d])
+                    {
+                        throw new IndexOutOfRangeException($"Index: index {index} is out of range for dimension {d} of size {shape[d]} (shape {Shapes.Format(shape)}).");
+                    }
+
+                    spec[d] = (i, 1, 1, false);
+                }
+                else
+                {
+                    var range = indices[d].Range!.Value;
+                    int start = Math.Clamp(range.Start.GetOffset(shape[d]), 0, shape[d]);
+                    int end = Math.Clamp(range.End.GetOffset(shape[d]), 0, shape[d]);
+                    spec[d] = (start, 1, Math.Max(0, end - start), true);
+                }
+            }
+
+            return StridedSlice("Index", spec);
+        }
+    }
+
+    /// <summary>Elements start, start + step, ... below end along one axis (a view); end may be negative.</summary>
+    /// <example><code>var evens = x.Slice(0, 0, x.Shape[0], step: 2);</code></example>
+    public Tensor Slice(int axis, int start, int end, int step = 1)
+    {
+        int a = Shapes.NormalizeAxis("Slice", axis, Rank);
+        if (step <= 0)
+        {
+            throw new ArgumentException($"Slice: step must be positive, got {step}.");
+        }
+
+        int size = shape[a];
+        int s = Math.Clamp(start < 0 ? start + size : start, 0, size);
+        int e = Math.Clamp(end < 0 ? end + size : end, 0, size);
+        var spec = FullSpec();
+        spec[a] = (s, step, e > s ? ((e - s - 1) / step) + 1 : 0, true);
+        return StridedSlice("Slice", spec);
+    }
+
+    /// <summary>length elements starting at start along one axis (a view), like <c>torch.narrow</c>.</summary>
+    /// <example><code>var firstTwo = x.Narrow(1, 0, 2);</code></example>
+    public Tensor Narrow(int axis, int start, int length)
+    {
+        int a = Shapes.NormalizeAxis("Narrow", axis, Rank);
+        if (start < 0 || length < 0 || start + length > shape[a])
+        {
+            throw new ArgumentException($"Narrow: [{start}, {start + length}) is outside dimension {a} of shape {Shapes.Format(shape)}.");
+        }
+
+        var spec = FullSpec();
+        spec[a] = (start, 1, length, true);
+        return StridedSlice("Narrow", spec);
+    }
+
+    /// <summary>The slice at <paramref name="index"/> along <paramref name="axis"/>, with that dimension removed (a view).</summary>
+    /// <example><code>var channel0 = images.Select(1, 0);</code></example>
+    public Tensor Select(int axis, int index)
+    {
+        int a = Shapes.NormalizeAxis("Select", axis, Rank);
+        int i = index < 0 ? index + shape[a] : index;
+        if (i < 0 || i >= shape[a])
+        {
+            throw new IndexOutOfRangeException($"Select: index {index} is out of range for dimension {a} of shape {Shapes.Format(shape)}.");
+        }
+
+        var spec = FullSpec();
+        spec[a] = (i, 1, 1, false);
+        return StridedSlice("Select", spec);
+    }
+
+    /// <summary>Rows of <paramref name="axis"/> picked by an int32 index vector (a copy), like <c>torch.index_select</c>.</summary>
+    /// <example><code>var batch = images.IndexSelect(0, Tensor.FromArray(new[] { 4, 2, 7 }, [3]));</code></example>
+    public Tensor IndexSelect(int axis, Tensor index)
+    {
+        int a = Shapes.NormalizeAxis("IndexSelect", axis, Rank);
+        CheckIndexTensor("IndexSelect", index, 1);
+        CheckSameDevice("IndexSelect", this, index);
+        CheckIndexRange("IndexSelect", index, shape[a]);
+        var (outer, inner) = OuterInner(shape, a);
+        int count = index.Numel;
+        var x = DenseData();
+        var ix = index.DenseData();
+        var outShape = (int[])shape.Clone();
+        outShape[a] = count;
+        var y = Empty(outShape, Device, DType);
+        Backend.IndexSelect(x.Buffer, outer, shape[a], inner, ix.Buffer, count, y.Buffer);
+        var inputShape = shape;
+        return Record(y, "IndexSelectBackward", [this], g =>
+        {
+            var dx = Zeros(inputShape, DType.Float32, g.Device);
+            var gd = g.DenseData();
+            g.Backend.IndexAdd(gd.Buffer, outer, inputShape[a], inner, ix.Buffer, count, dx.Buffer);
+            return [dx];
+        });
+    }
+
+    /// <summary>Values along <paramref name="axis"/> at positions given by an int32 index of the same rank, like <c>torch.gather</c>.</summary>
+    /// <example><code>var picked = logProbs.Gather(1, labels.Unsqueeze(1));</code></example>
+    public Tensor Gather(int axis, Tensor index)
+    {
+        int a = Shapes.NormalizeAxis("Gather", axis, Rank);
+        CheckIndexTensor("Gather", index, Rank);
+        CheckSameDevice("Gather", this, index);
+        for (int d = 0; d < Rank; d++)
+        {
+            if (d != a && index.shape[d] != shape[d])
+            {
+                throw new ArgumentException($"Gather: index shape {Shapes.Format(index.shape)} must match input shape {Shapes.Format(shape)} except along axis {a}.");
+            }
+        }
+
+        CheckIndexRange("Gather", index, shape[a]);
+        var (outer, inner) = OuterInner(shape, a);
+        var x = DenseData();
+        var ix = index.DenseData();
+        var y = Empty((int[])index.shape.Clone(), Device, DType);
+        int indexAxis = index.shape[a];
+        Backend.Gather(x.Buffer, outer, shape[a], inner, ix.Buffer, indexAxis, y.Buffer);
+        var inputShape = shape;
+        return Record(y, "GatherBackward", [this], g =>
+        {
+            var dx = Zeros(inputShape, DType.Float32, g.Device);
+            var gd = g.DenseData();
+            g.Backend.ScatterAdd(gd.Buffer, outer, inputShape[a], inner, ix.Buffer, indexAxis, dx.Buffer);
+            return [dx];
+        });
+    }
+
+    /// <summary>Joins tensors along an existing axis; all other dimensions must match.</summary>
+    /// <example><code>var both = Tensor.Concat([a, b], axis: 0);</code></example>
+    public static Tensor Concat(Tensor[] tensors, int axis = 0)
+    {
+        if (tensors.Length == 0)
+        {
+            throw new ArgumentException("Concat: at least one tensor is needed.");
+        }
+
+        var first = tensors[0];
+        int a = Shapes.NormalizeAxis("Concat", axis, first.Rank);
+        int total = 0;
+        foreach (var t in tensors)
+        {
+            t.ThrowIfDisposed();
+            CheckSameDevice("Concat", first, t);
+            bool compatible = t.Rank == first.Rank;
+            for (int d = 0; compatible && d < t.Rank; d++)
+            {
+                compatible = d == a || t.shape[d] == first.shape[d];
+            }
+
+            if (!compatible)
+            {
+                throw new ArgumentException($"Concat: shapes {Shapes.Format(first.shape)} and {Shapes.Format(t.shape)} differ outside axis {a}.");
+            }
+
+            total += t.shape[a];
+        }
+
+        var outShape = (int[])first.shape.Clone();
+        outShape[a] = total;
+        var y = Empty(outShape, first.Device, first.DType);
+        var offsets = new int[tensors.Length];
+        int offset = 0;
+        for (int i = 0; i < tensors.Length; i++)
+        {
+            offsets[i] = offset;
+            var t = tensors[i];
+            var dstStrides = y.strides;
+            y.Backend.Copy(t.View, new Backends.StridedView(y.Buffer, offset * dstStrides[a], t.shape, dstStrides));
+            offset += t.shape[a];
+        }
+
+        return Record(y, "ConcatBackward", tensors, g =>
+        {
+            var grads = new Tensor?[tensors.Length];
+            for (int i = 0; i < tensors.Length; i++)
+            {
+                grads[i] = tensors[i].RequiresGrad ? g.Narrow(a, offsets[i], tensors[i].shape[a]).Contiguous() : null;
+            }
+
+            return grads;
+        });
+    }
+
+    /// <summary>Joins same-shaped tensors along a new axis.</summary>
+    /// <example><code>var batch = Tensor.Stack([x0, x1, x2]);</code></example>
+    public static Tensor Stack(Tensor[] tensors, int axis = 0)
+    {
+        if (tensors.Length == 0)
+        {
+            throw new ArgumentException("Stack: at least one tensor is needed.");
+        }
+
+        foreach (var t in tensors)
+        {
+            if (!Shapes.SameShape(t.shape, tensors[0].shape))
+            {
+                throw new ArgumentException($"Stack: shapes {Shapes.Format(tensors[0].shape)} and {Shapes.Format(t.shape)} differ.");
+            }
+        }
+
+        var expanded = new Tensor[tensors.Length];
+        for (int i = 0; i < tensors.Length; i++)
+        {
+            expanded[i] = tensors[i].Unsqueeze(axis);
+        }
+
+        return Concat(expanded, axis < 0 ? axis + tensors[0].Rank + 1 : axis);
+    }
+
+    private (int Start, int Step, int Count, bool Keep)[] FullSpec()
+    {
+        var spec = new (int, int, int, bool)[Rank];
+        for (int d = 0; d < Rank; d++)
+        {
+            spec[d] = (0, 1, shape[d], true);
+        }
+
+        return spec;
+    }
+
+    /// <summary>Applies a per-dimension (start, step, count, keep) slice to any layout.</summary>
+    private static (int[] Shape, int[] Strides, int Offset) SliceLayout(int[] strides, int offset, (int Start, int Step, int Count, bool Keep)[] spec)
+    {
+        var newShape = new List<int>();
+        var newStrides = new List<int>();
+        for (int d = 0; d < spec.Length; d++)
+        {
+            offset += spec[d].Start * strides[d];
+            if (spec[d].Keep)
+            {
+                newShape.Add(spec[d].Count);
+                newStrides.Add(strides[d] * spec[d].Step);
+            }
+        }
+
+        return ([.. newShape], [.. newStrides], offset);
+    }
+
+    private Tensor StridedSlice(string name, (int Start, int Step, int Count, bool Keep)[] spec)
+    {
+        var (newShape, newStrides, newOffset) = SliceLayout(strides, Offset, spec);
+        var y = ViewAs(newShape, newStrides, newOffset);
+        var inputShape = shape;
+        return Record(y, name + "Backward", [this], g =>
+        {
+            var dx = Zeros(inputShape, DType.Float32, g.Device);
+            var (_, dStrides, dOffset) = SliceLayout(dx.strides, 0, spec);
+            g.Backend.Copy(g.View, new Backends.StridedView(dx.Buffer, dOffset, newShape, dStrides));
+            return [dx];
+        });
+    }
+
+    private static (int Outer, int Inner) OuterInner(int[] shape, int axis)
+    {
+        int outer = 1, inner = 1;
+        for (int d = 0; d < axis; d++)
+        {
+            outer *= shape[d];
+        }
+
+        for (int d = axis + 1; d < shape.Length; d++)
+        {
+            inner *= shape[d];
+        }
+
+        return (outer, inner);
+    }
+
+    private static void CheckIndexTensor(string op, Tensor index, int rank)
+    {
+        index.ThrowIfDisposed();
+        if (index.DType != DType.Int32)
+        {
+            throw new ArgumentException($"{op}: the index must be an int32 tensor, got {index.DType.Name()}.");
+        }
+
+        if (index.Rank != rank)
+        {
+            throw new ArgumentException($"{op}: the index must have rank {rank}, got shape {Shapes.Format(index.shape)}.");
+        }
+    }
+
+    private static void CheckIndexRange(string op, Tensor index, int size)
+    {
+        foreach (float v in index.ToArray())
+        {
+            if (v < 0 || v >= size)
+            {
+                throw new IndexOutOfRangeException($"{op}: index {v} is out of range for a dimension of size {size}.");
+            }
+        }
+    }
+}

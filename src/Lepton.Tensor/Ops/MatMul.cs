@@ -1,0 +1,126 @@
+// Matrix product with NumPy/PyTorch semantics: 1-D operands are promoted, batch dimensions broadcast,
+// and operands whose last two dims are a transposed view are passed to GEMM as transposed (no copy).
+using Lepton.Backends;
+
+namespace Lepton;
+
+public sealed partial class Tensor
+{
+    /// <summary>Matrix product a @ b, batched and broadcast over leading dimensions.</summary>
+    /// <example><code>var y = x.MatMul(w.T); // [N, in] x [in, out]</code></example>
+    public Tensor MatMul(Tensor other)
+    {
+        CheckFloat("MatMul");
+        other.CheckFloat("MatMul");
+        CheckSameDevice("MatMul", this, other);
+        if (Rank == 0 || other.Rank == 0)
+        {
+            throw new ArgumentException($"MatMul: both operands need at least one dimension, got {Shapes.Format(shape)} and {Shapes.Format(other.shape)}.");
+        }
+
+        if (Rank == 1)
+        {
+            return Unsqueeze(0).MatMul(other).Squeeze(-2);
+        }
+
+        if (other.Rank == 1)
+        {
+            return MatMul(other.Unsqueeze(1)).Squeeze(-1);
+        }
+
+        int m = shape[^2], k = shape[^1], n = other.shape[^1];
+        if (other.shape[^2] != k)
+        {
+            throw new ArgumentException(
+                $"MatMul: shapes {Shapes.Format(shape)} and {Shapes.Format(other.shape)} do not match ({k} columns vs {other.shape[^2]} rows).");
+        }
+
+        var batchShape = Shapes.Broadcast("MatMul", shape[..^2], other.shape[..^2]);
+        var outShape = new int[batchShape.Length + 2];
+        batchShape.CopyTo(outShape, 0);
+        outShape[^2] = m;
+        outShape[^1] = n;
+        var y = Empty(outShape, Device);
+        int batch = Shapes.Numel(batchShape);
+        if (batch == 0 || m == 0 || n == 0)
+        {
+            y.Backend.Fill(y.Buffer, 0, y.Numel, 0f);
+        }
+        else
+        {
+            using var a = AsGemmOperand(batchShape, out bool transA, out int lda, out long strideA);
+            using var b = other.AsGemmOperand(batchShape, out bool transB, out int ldb, out long strideB);
+            Backend.Gemm(new GemmArgs(
+                transA, transB, m, n, k, 1f,
+                a.Buffer, a.Offset, lda, strideA,
+                b.Buffer, b.Offset, ldb, strideB,
+                0f, y.Buffer, 0, n, (long)m * n, batch));
+        }
+
+        var left = this;
+        return Record(y, "MatMulBackward", [this, other], g =>
+            [left.RequiresGrad ? g.MatMul(other.Transpose(-1, -2)).SumToShape(left.shape) : null,
+             other.RequiresGrad ? left.Transpose(-1, -2).MatMul(g).SumToShape(other.shape) : null]);
+    }
+
+    /// <summary>
+    /// A tensor whose last two dims GEMM can read directly (row-major or transposed) with one uniform
+    /// batch stride over <paramref name="batchShape"/>; a dense copy when the layout does not allow it.
+    /// </summary>
+    private Tensor AsGemmOperand(int[] batchShape, out bool transposed, out int ld, out long batchStride)
+    {
+        int rows = shape[^2], cols = shape[^1];
+        int rs = strides[^2], cs = strides[^1];
+        var fullShape = new int[batchShape.Length + 2];
+        batchShape.CopyTo(fullShape, 0);
+        fullShape[^2] = rows;
+        fullShape[^1] = cols;
+        var fullStrides = Shapes.BroadcastStrides(shape, strides, fullShape);
+        bool rowMajor = (cs == 1 || cols == 1) && (rows == 1 || rs >= cols);
+        bool colMajor = !rowMajor && (rs == 1 || rows == 1) && (cols == 1 || cs >= rows);
+        if ((rowMajor || colMajor) && UniformBatchStride(fullShape, fullStrides, out batchStride))
+        {
+            transposed = colMajor;
+            ld = Math.Max(1, rowMajor ? (rows == 1 ? cols : rs) : (cols == 1 ? rows : cs));
+            return ViewAs(shape, strides, Offset);
+        }
+
+        var dense = Empty(fullShape, Device);
+        Backend.Copy(new StridedView(Buffer, Offset, fullShape, fullStrides), dense.View);
+        transposed = false;
+        ld = cols;
+        batchStride = (long)rows * cols;
+        return dense;
+    }
+
+    /// <summary>True when the batch dims (all but the last two) step by one constant stride in row-major order.</summary>
+    private static bool UniformBatchStride(int[] fullShape, int[] fullStrides, out long stride)
+    {
+        stride = 0;
+        int batchRank = fullShape.Length - 2;
+        long expected = -1;
+        for (int d = batchRank - 1; d >= 0; d--)
+        {
+            if (fullShape[d] == 1)
+            {
+                continue;
+            }
+
+            if (expected < 0)
+            {
+                stride = fullStrides[d];
+                expected = (long)fullStrides[d] * fullShape[d];
+                continue;
+            }
+
+            if (fullStrides[d] != expected)
+            {
+                return false;
+            }
+
+            expected *= fullShape[d];
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,243 @@
+// Reductions along any set of axes with keepDim: sum, mean, max, min, argmax/argmin, var/std and
+// logsumexp. The backend reduces one axis of a dense [outer, axis, inner] layout; several axes are
+// reduced one after another. Mean, var, std and logsumexp are compositions.
+using Lepton.Backends;
+
+namespace Lepton;
+
+public sealed partial class Tensor
+{
+    /// <summary>Sum over <paramref name="axes"/> (all axes when null).</summary>
+    /// <example><code>var total = x.Sum(); var rows = x.Sum([1], keepDim: true);</code></example>
+    public Tensor Sum(int[]? axes = null, bool keepDim = false)
+    {
+        var normalized = NormalizeAxes("Sum", axes);
+        var y = ReduceKernel(ReduceKind.Sum, "Sum", normalized, keepDim);
+        var inputShape = shape;
+        return Record(y, "SumBackward", [this], g => [g.Reshape(KeepDimShape(inputShape, normalized)).Expand(inputShape).Contiguous()]);
+    }
+
+    /// <summary>Sum over one axis.</summary>
+    /// <example><code>var perRow = x.Sum(1);</code></example>
+    public Tensor Sum(int axis, bool keepDim = false) => Sum([axis], keepDim);
+
+    /// <summary>Mean over <paramref name="axes"/> (all axes when null).</summary>
+    /// <example><code>var loss = errors.Mean();</code></example>
+    public Tensor Mean(int[]? axes = null, bool keepDim = false)
+    {
+        var normalized = NormalizeAxes("Mean", axes);
+        int count = ReducedCount(normalized);
+        if (count == 0)
+        {
+            throw new ArgumentException($"Mean: cannot average over an empty dimension of shape {Shapes.Format(shape)}.");
+        }
+
+        return Sum(normalized, keepDim) * (1f / count);
+    }
+
+    /// <summary>Mean over one axis.</summary>
+    /// <example><code>var perRow = x.Mean(1);</code></example>
+    public Tensor Mean(int axis, bool keepDim = false) => Mean([axis], keepDim);
+
+    /// <summary>Maximum over <paramref name="axes"/> (all when null); ties share the gradient evenly.</summary>
+    /// <example><code>var m = x.Max([1]);</code></example>
+    public Tensor Max(int[]? axes = null, bool keepDim = false) => Extreme(ReduceKind.Max, "Max", axes, keepDim);
+
+    /// <summary>Maximum over one axis.</summary>
+    /// <example><code>var m = x.Max(1);</code></example>
+    public Tensor Max(int axis, bool keepDim = false) => Max([axis], keepDim);
+
+    /// <summary>Minimum over <paramref name="axes"/> (all when null); ties share the gradient evenly.</summary>
+    /// <example><code>var m = x.Min([0]);</code></example>
+    public Tensor Min(int[]? axes = null, bool keepDim = false) => Extreme(ReduceKind.Min, "Min", axes, keepDim);
+
+    /// <summary>Minimum over one axis.</summary>
+    /// <example><code>var m = x.Min(0);</code></example>
+    public Tensor Min(int axis, bool keepDim = false) => Min([axis], keepDim);
+
+    /// <summary>Index of the first maximum along <paramref name="axis"/> (over the flattened tensor when null); int32.</summary>
+    /// <example><code>var predicted = logits.ArgMax(1);</code></example>
+    public Tensor ArgMax(int? axis = null, bool keepDim = false) => ArgExtreme(ReduceKind.ArgMax, "ArgMax", axis, keepDim);
+
+    /// <summary>Index of the first minimum along <paramref name="axis"/> (over the flattened tensor when null); int32.</summary>
+    /// <example><code>var nearest = distances.ArgMin(1);</code></example>
+    public Tensor ArgMin(int? axis = null, bool keepDim = false) => ArgExtreme(ReduceKind.ArgMin, "ArgMin", axis, keepDim);
+
+    /// <summary>Variance over <paramref name="axes"/>; <paramref name="correction"/> 1 gives the unbiased estimate (PyTorch's default).</summary>
+    /// <example><code>var v = x.Var([0], correction: 0);</code></example>
+    public Tensor Var(int[]? axes = null, bool keepDim = false, int correction = 1)
+    {
+        var normalized = NormalizeAxes("Var", axes);
+        int count = ReducedCount(normalized);
+        var centered = this - Mean(normalized, keepDim: true);
+        return (centered * centered).Sum(normalized, keepDim) * (1f / Math.Max(count - correction, 0));
+    }
+
+    /// <summary>Standard deviation over <paramref name="axes"/>: the square root of <see cref="Var"/>.</summary>
+    /// <example><code>var s = x.Std([0]);</code></example>
+    public Tensor Std(int[]? axes = null, bool keepDim = false, int correction = 1) => Var(axes, keepDim, correction).Sqrt();
+
+    /// <summary>log(sum(exp(x))) over <paramref name="axes"/>, computed stably by shifting by the maximum.</summary>
+    /// <example><code>var lse = logits.LogSumExp([1]);</code></example>
+    public Tensor LogSumExp(int[]? axes = null, bool keepDim = false)
+    {
+        var normalized = NormalizeAxes("LogSumExp", axes);
+        Tensor shift;
+        using (NoGrad())
+        {
+            var max = Max(normalized, keepDim: true);
+            shift = Where(max.Abs() < float.PositiveInfinity, max, max.ScalarLike(0f));
+        }
+
+        var result = (this - shift).Exp().Sum(normalized, keepDim: true).Log() + shift;
+        return keepDim ? result : result.Reshape(ReducedShape(shape, normalized, false));
+    }
+
+    private Tensor Extreme(ReduceKind kind, string name, int[]? axes, bool keepDim)
+    {
+        var normalized = NormalizeAxes(name, axes);
+        var y = ReduceKernel(kind, name, normalized, keepDim);
+        var x = this;
+        return Record(y, name + "Backward", [this], g =>
+        {
+            var keep = KeepDimShape(x.shape, normalized);
+            var hits = x.Eq(y.Reshape(keep));
+            var share = hits / hits.Sum(normalized, keepDim: true);
+            return [share * g.Reshape(keep)];
+        });
+    }
+
+    private Tensor ArgExtreme(ReduceKind kind, string name, int? axis, bool keepDim)
+    {
+        if (axis is null)
+        {
+            var flat = Reshape(-1).ArgExtreme(kind, name, 0, false);
+            return keepDim ? flat.Reshape(KeepDimShape(shape, AllAxes())) : flat;
+        }
+
+        return ReduceKernel(kind, name, [Shapes.NormalizeAxis(name, axis.Value, Rank)], keepDim, DType.Int32);
+    }
+
+    /// <summary>Runs the backend reduction once per axis, highest axis first; no autograd.</summary>
+    private Tensor ReduceKernel(ReduceKind kind, string name, int[] axes, bool keepDim, DType? resultType = null)
+    {
+        ThrowIfDisposed();
+        foreach (int axis in axes)
+        {
+            if (shape[axis] == 0 && kind != ReduceKind.Sum)
+            {
+                throw new ArgumentException($"{name}: cannot reduce over the empty dimension {axis} of shape {Shapes.Format(shape)}.");
+            }
+        }
+
+        var current = DenseData();
+        var currentShape = (int[])shape.Clone();
+        for (int i = axes.Length - 1; i >= 0; i--)
+        {
+            int axis = axes[i];
+            int outer = 1, inner = 1;
+            for (int d = 0; d < axis; d++)
+            {
+                outer *= currentShape[d];
+            }
+
+            for (int d = axis + 1; d < currentShape.Length; d++)
+            {
+                inner *= currentShape[d];
+            }
+
+            var nextShape = (int[])currentShape.Clone();
+            nextShape[axis] = 1;
+            var next = Empty(nextShape, Device, DType);
+            if (currentShape[axis] == 0)
+            {
+                Backend.Fill(next.Buffer, 0, next.Numel, 0f);
+            }
+            else
+            {
+                Backend.Reduce(kind, current.Buffer, outer, currentShape[axis], inner, next.Buffer);
+            }
+
+            current.Dispose();
+            current = next;
+            currentShape = nextShape;
+        }
+
+        var finalShape = ReducedShape(shape, axes, keepDim);
+        var result = new Tensor(current.Storage, 0, finalShape, Shapes.ContiguousStrides(finalShape), resultType ?? DType);
+        current.Dispose();
+        return result;
+    }
+
+    private int[] NormalizeAxes(string op, int[]? axes)
+    {
+        if (axes is null)
+        {
+            return AllAxes();
+        }
+
+        var result = new int[axes.Length];
+        for (int i = 0; i < axes.Length; i++)
+        {
+            result[i] = Shapes.NormalizeAxis(op, axes[i], Rank);
+        }
+
+        Array.Sort(result);
+        for (int i = 1; i < result.Length; i++)
+        {
+            if (result[i] == result[i - 1])
+            {
+                throw new ArgumentException($"{op}: axis {result[i]} is listed twice.");
+            }
+        }
+
+        if (Rank == 0)
+        {
+            return [];
+        }
+
+        return result;
+    }
+
+    private int[] AllAxes()
+    {
+        var all = new int[Rank];
+        for (int i = 0; i < all.Length; i++)
+        {
+            all[i] = i;
+        }
+
+        return all;
+    }
+
+    private int ReducedCount(int[] axes)
+    {
+        int count = 1;
+        foreach (int a in axes)
+        {
+            count *= shape[a];
+        }
+
+        return count;
+    }
+
+    private static int[] KeepDimShape(int[] shape, int[] axes) => ReducedShape(shape, axes, keepDim: true);
+
+    private static int[] ReducedShape(int[] shape, int[] axes, bool keepDim)
+    {
+        var result = new List<int>(shape.Length);
+        for (int d = 0; d < shape.Length; d++)
+        {
+            if (Array.IndexOf(axes, d) < 0)
+            {
+                result.Add(shape[d]);
+            }
+            else if (keepDim)
+            {
+                result.Add(1);
+            }
+        }
+
+        return [.. result];
+    }
+}

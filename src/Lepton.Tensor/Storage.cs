@@ -1,0 +1,41 @@
+// Reference-counted ownership of one pooled buffer: a tensor and all its views share a Storage,
+// and the buffer goes back to the device's pool when the last of them is disposed.
+using Lepton.Backends;
+
+namespace Lepton;
+
+/// <summary>A pooled buffer shared by a tensor and its views.</summary>
+internal sealed class Storage
+{
+    private int references;
+
+    public Storage(Device device, int length)
+    {
+        Device = device;
+        Buffer = device.Backend.Allocate(length);
+    }
+
+    /// <summary>Tensors that were never disposed still give their buffer back once collected.</summary>
+    ~Storage()
+    {
+        if (Volatile.Read(ref references) > 0)
+        {
+            Device.Backend.Pool.Return(Buffer);
+        }
+    }
+
+    public Device Device { get; }
+
+    public DeviceBuffer Buffer { get; }
+
+    public void AddReference() => Interlocked.Increment(ref references);
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref references) == 0)
+        {
+            GC.SuppressFinalize(this);
+            Device.Backend.Pool.Return(Buffer);
+        }
+    }
+}
