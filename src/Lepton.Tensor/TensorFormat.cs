@@ -45,7 +45,7 @@ public sealed partial class Tensor
                 return ((long)v).ToString(CultureInfo.InvariantCulture);
             }
 
-            return allWhole ? v.ToString("0.", CultureInfo.InvariantCulture) : v.ToString("0.0000", CultureInfo.InvariantCulture);
+            return allWhole ? v.ToString("0", CultureInfo.InvariantCulture) + "." : v.ToString("0.0000", CultureInfo.InvariantCulture);
         }
 
         int width = 1;

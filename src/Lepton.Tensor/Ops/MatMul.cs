@@ -18,14 +18,16 @@ public sealed partial class Tensor
             throw new ArgumentException($"MatMul: both operands need at least one dimension, got {Shapes.Format(shape)} and {Shapes.Format(other.shape)}.");
         }
 
-        if (Rank == 1)
+        if (Rank == 1 || other.Rank == 1)
         {
-            return Unsqueeze(0).MatMul(other).Squeeze(-2);
-        }
+            // Promote a vector to a matrix (a row on the left, a column on the right), then drop that dim.
+            var product = (Rank == 1 ? Unsqueeze(0) : this).MatMul(other.Rank == 1 ? other.Unsqueeze(1) : other);
+            if (other.Rank == 1)
+            {
+                product = product.Squeeze(-1);
+            }
 
-        if (other.Rank == 1)
-        {
-            return MatMul(other.Unsqueeze(1)).Squeeze(-1);
+            return Rank == 1 ? product.Squeeze(other.Rank == 1 ? -1 : -2) : product;
         }
 
         int m = shape[^2], k = shape[^1], n = other.shape[^1];

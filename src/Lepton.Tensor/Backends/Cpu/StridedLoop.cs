@@ -43,11 +43,12 @@ internal sealed class StridedLoop
 
             if (mergeable)
             {
-                dims[i] *= dims[i + 1];
-                dims.RemoveAt(i + 1);
+                // The merged dim steps like the inner one.
+                dims[i + 1] *= dims[i];
+                dims.RemoveAt(i);
                 for (int k = 0; k < st.Length; k++)
                 {
-                    st[k].RemoveAt(i + 1);
+                    st[k].RemoveAt(i);
                 }
             }
         }

@@ -1,0 +1,155 @@
+// Matrix products: 1-D promotion, batching with broadcast, transposed views passed without copies,
+// gradients, every GEMM micro-kernel this CPU supports, and mismatched shapes.
+using FsCheck.Fluent;
+using Lepton.Backends.Cpu;
+using Lepton.Tests.Support;
+
+namespace Lepton.Tests;
+
+public abstract class MatMulTests : BackendTests
+{
+    [Fact]
+    public void BatchedBroadcastMatMulMatchesReference()
+    {
+        var gen =
+            from m in Gen.Choose(1, 9)
+            from k in Gen.Choose(1, 9)
+            from n in Gen.Choose(1, 9)
+            from batch in Generators.BroadcastPair(2)
+            select (m, k, n, batch);
+        Generators.ForAll(gen.Seeded(), c =>
+        {
+            var (m, k, n, batch) = c.Case;
+            var a = Generators.Values([.. batch.A, m, k], c.Seed);
+            var b = Generators.Values([.. batch.B, k, n], c.Seed + 1);
+            Check.Close(Reference(a, b), T(a).MatMul(T(b)), 1e-5, 1e-5, "matmul");
+        });
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void TransposedViewsGiveTheSameProduct(bool transA, bool transB)
+    {
+        var a = Generators.Values([37, 29], 1);
+        var b = Generators.Values([29, 41], 2);
+        var ta = transA ? T(a.Permute([1, 0])).T : T(a);
+        var tb = transB ? T(b.Permute([1, 0])).T : T(b);
+        Assert.Equal(!transA, ta.IsContiguous);
+        Check.Close(Reference(a, b), ta.MatMul(tb), 1e-4, 1e-5, $"transA={transA} transB={transB}");
+    }
+
+    [Fact]
+    public void OneDimensionalOperandsArePromotedAndSqueezed()
+    {
+        var v = Generators.Values([4], 1);
+        var m = Generators.Values([4, 3], 2);
+        var vm = T(v).MatMul(T(m));
+        Assert.Equal(new[] { 3 }, vm.Shape);
+        Check.Close(Reference(v.Reshape([1, 4]), m).Reshape([3]), vm, 1e-5, 1e-5);
+        var dot = T(v).MatMul(T(v));
+        Assert.Equal(Array.Empty<int>(), dot.Shape);
+        Assert.Equal(v.Data.Sum(e => e * e), dot.Item(), 4);
+        var mv = T(m.Permute([1, 0])).MatMul(T(v));
+        Assert.Equal(new[] { 3 }, mv.Shape);
+    }
+
+    [Fact]
+    public void GradientsMatchFiniteDifferencesIncludingBroadcastBatch()
+    {
+        var a = Generators.Values([2, 3, 4], 3);
+        var b = Generators.Values([4, 5], 4);
+        GradCheck.Run(Device, [a, b], t => t[0].MatMul(t[1]), r => Reference(r[0], r[1]));
+        var w = Generators.Values([5, 4], 5);
+        GradCheck.Run(Device, [a, w], t => t[0].MatMul(t[1].T), r => Reference(r[0], r[1].Permute([1, 0])));
+    }
+
+    [Fact]
+    public void MismatchedInnerDimensionsNameBothShapes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Tensor.Zeros([2, 3], device: Device).MatMul(Tensor.Zeros([4, 5], device: Device)));
+        Assert.Contains("MatMul", e.Message);
+        Assert.Contains("[2, 3]", e.Message);
+        Assert.Contains("[4, 5]", e.Message);
+        Assert.Throws<ArgumentException>(() => Tensor.Zeros([2, 2, 3], device: Device).MatMul(Tensor.Zeros([3, 3, 2], device: Device)));
+        Assert.Throws<ArgumentException>(() => Tensor.Scalar(1f, Device).MatMul(Tensor.Zeros([1], device: Device)));
+    }
+
+    [Fact]
+    public void EmptyDimensionsGiveZeros()
+    {
+        var y = Tensor.Zeros([3, 0], device: Device).MatMul(Tensor.Zeros([0, 2], device: Device));
+        Assert.Equal(new float[6], y.ToArray());
+    }
+
+    internal static Nd Reference(Nd a, Nd b)
+    {
+        int m = a.Shape[^2], k = a.Shape[^1], n = b.Shape[^1];
+        var batch = Nd.BroadcastShape(a.Shape[..^2], b.Shape[..^2]);
+        int[] shape = [.. batch, m, n];
+        var data = new double[Nd.Count(shape)];
+        for (int f = 0; f < data.Length; f++)
+        {
+            var idx = Nd.Unflat(shape, f);
+            double s = 0;
+            for (int p = 0; p < k; p++)
+            {
+                int[] ia = [.. idx[..^2], idx[^2], p];
+                int[] ib = [.. idx[..^2], p, idx[^1]];
+                s += a.At(ia) * b.At(ib);
+            }
+
+            data[f] = s;
+        }
+
+        return new Nd(data, shape);
+    }
+}
+
+public sealed class MatMulTestsCpu : MatMulTests
+{
+    protected override Device Device => Device.Cpu;
+}
+
+/// <summary>Every GEMM micro-kernel this machine can run, at sizes that hit edge tiles, K blocking and threading.</summary>
+[Collection("CpuIsa")]
+public sealed class CpuGemmKernelTests
+{
+    public static TheoryData<CpuIsa> Isas()
+    {
+        var data = new TheoryData<CpuIsa>();
+        foreach (var isa in Enum.GetValues<CpuIsa>())
+        {
+            if (isa <= CpuGemm.DetectedIsa)
+            {
+                data.Add(isa);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void EveryKernelMatchesReference(CpuIsa isa)
+    {
+        var previous = CpuGemm.Isa;
+        try
+        {
+            CpuGemm.Isa = isa;
+            foreach (var (m, k, n) in new[] { (1, 1, 1), (13, 7, 33), (12, 300, 32), (150, 260, 70), (64, 520, 129) })
+            {
+                var a = Generators.Values([m, k], m + k);
+                var b = Generators.Values([k, n], n);
+                var c = Tensor.FromArray(Array.ConvertAll(a.Data, v => (float)v), [m, k]).MatMul(Tensor.FromArray(Array.ConvertAll(b.Data, v => (float)v), [k, n]));
+                Check.Close(MatMulTests.Reference(a, b), c, 1e-4 * Math.Sqrt(k), 1e-5, $"{isa} {m}x{k}x{n}");
+            }
+        }
+        finally
+        {
+            CpuGemm.Isa = previous;
+        }
+    }
+}
