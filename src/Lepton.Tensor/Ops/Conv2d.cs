@@ -37,7 +37,7 @@ public sealed partial class Tensor
         }
 
         var g = new Conv2dGeometry(shape[0], c, shape[2], shape[3], k, weight.shape[2], weight.shape[3], sh, sw, ph, pw, dh, dw, groups);
-        if (g.P <= 0 || g.Q <= 0)
+        if (g.H + (2 * ph) < (dh * (g.R - 1)) + 1 || g.W + (2 * pw) < (dw * (g.S - 1)) + 1)
         {
             throw new ArgumentException($"Conv2d: a {g.R}x{g.S} kernel (dilation {dh}, {dw}) does not fit input {Shapes.Format(shape)} with padding ({ph}, {pw}).");
         }

@@ -74,7 +74,7 @@ public sealed partial class Tensor
         }
 
         var g = new Pool2dGeometry(shape[0], shape[1], shape[2], shape[3], kernel.H, kernel.W, sh, sw, ph, pw);
-        if (g.P <= 0 || g.Q <= 0)
+        if (g.H + (2 * ph) < kernel.H || g.W + (2 * pw) < kernel.W)
         {
             throw new ArgumentException($"{op}: a ({kernel.H}, {kernel.W}) window does not fit input {Shapes.Format(shape)} with padding ({ph}, {pw}).");
         }

@@ -1,0 +1,199 @@
+// Conv2d (stride, padding, dilation, groups), max/avg pooling and global average pooling against
+// naive float64 loops on FsCheck geometries; gradients by finite differences; bad geometry.
+using FsCheck.Fluent;
+using Lepton.Tests.Support;
+
+namespace Lepton.Tests;
+
+public abstract class ConvPoolTests : BackendTests
+{
+    public static FsCheck.Gen<(int N, int C, int H, int W, int K, int R, int S, int Stride, int Pad, int Dil, int Groups)> ConvCases =>
+        from n in Gen.Choose(1, 3)
+        from groups in Gen.Elements(1, 1, 2)
+        from cPer in Gen.Choose(1, 3)
+        from kPer in Gen.Choose(1, 3)
+        from r in Gen.Choose(1, 3)
+        from s in Gen.Choose(1, 3)
+        from stride in Gen.Choose(1, 2)
+        from pad in Gen.Choose(0, 2)
+        from dil in Gen.Choose(1, 2)
+        from h in Gen.Choose(((r - 1) * dil) + 1, 8)
+        from w in Gen.Choose(((s - 1) * dil) + 1, 8)
+        select (n, cPer * groups, h, w, kPer * groups, r, s, stride, pad, dil, groups);
+
+    [Fact]
+    public void Conv2dMatchesNaiveLoops()
+    {
+        Generators.ForAll(ConvCases.Seeded(), c =>
+        {
+            var g = c.Case;
+            var x = Generators.Values([g.N, g.C, g.H, g.W], c.Seed);
+            var w = Generators.Values([g.K, g.C / g.Groups, g.R, g.S], c.Seed + 1);
+            var b = Generators.Values([g.K], c.Seed + 2);
+            var y = T(x).Conv2d(T(w), T(b), (g.Stride, g.Stride), (g.Pad, g.Pad), (g.Dil, g.Dil), g.Groups);
+            Check.Close(ConvRef(x, w, b, g.Stride, g.Pad, g.Dil, g.Groups), y, 1e-5, 1e-5, $"conv {g}");
+        }, 40);
+    }
+
+    [Theory]
+    [InlineData(1, 0, 1, 1)]
+    [InlineData(2, 1, 1, 1)]
+    [InlineData(1, 2, 2, 2)]
+    [InlineData(1, 0, 1, 1, 1)]
+    public void Conv2dGradientsMatchFiniteDifferences(int stride, int pad, int dil, int groups, int kernel = 3)
+    {
+        var x = Generators.Values([2, 2 * groups, 6, 5], 1);
+        var w = Generators.Values([3 * groups, 2, kernel, kernel], 2);
+        var b = Generators.Values([3 * groups], 3);
+        GradCheck.Run(
+            Device, [x, w, b],
+            t => t[0].Conv2d(t[1], t[2], (stride, stride), (pad, pad), (dil, dil), groups),
+            r => ConvRef(r[0], r[1], r[2], stride, pad, dil, groups));
+    }
+
+    [Fact]
+    public void PoolingMatchesNaiveLoops()
+    {
+        var gen =
+            from n in Gen.Choose(1, 2)
+            from c in Gen.Choose(1, 3)
+            from k in Gen.Choose(1, 3)
+            from stride in Gen.Choose(1, 3)
+            from pad in Gen.Choose(0, k / 2)
+            from h in Gen.Choose(k, 9)
+            from w in Gen.Choose(k, 9)
+            from includePad in Gen.Elements(true, false)
+            select (n, c, h, w, k, stride, pad, includePad);
+        Generators.ForAll(gen.Seeded(), c =>
+        {
+            var (n, ch, h, w, k, stride, pad, includePad) = c.Case;
+            var x = Generators.Values([n, ch, h, w], c.Seed);
+            Check.Close(PoolRef(x, k, stride, pad, max: true, includePad), T(x).MaxPool2d((k, k), (stride, stride), (pad, pad)), 0, 0, "max pool");
+            Check.Close(PoolRef(x, k, stride, pad, max: false, includePad), T(x).AvgPool2d((k, k), (stride, stride), (pad, pad), includePad), 1e-6, 1e-5, "avg pool");
+        });
+    }
+
+    [Theory]
+    [InlineData(2, 2, 0)]
+    [InlineData(3, 2, 1)]
+    [InlineData(3, 1, 1)]
+    public void PoolingGradientsMatchFiniteDifferences(int k, int stride, int pad)
+    {
+        var x = Generators.Values([2, 2, 6, 7], 5);
+        GradCheck.Run(Device, [x], t => t[0].MaxPool2d((k, k), (stride, stride), (pad, pad)), r => PoolRef(r[0], k, stride, pad, true, true));
+        GradCheck.Run(Device, [x], t => t[0].AvgPool2d((k, k), (stride, stride), (pad, pad)), r => PoolRef(r[0], k, stride, pad, false, true));
+        GradCheck.Run(Device, [x], t => t[0].AvgPool2d((k, k), (stride, stride), (pad, pad), countIncludePad: false), r => PoolRef(r[0], k, stride, pad, false, false));
+    }
+
+    [Fact]
+    public void GlobalAveragePoolingAveragesEachPlane()
+    {
+        var x = Generators.Values([2, 3, 4, 5], 6);
+        GradCheck.Run(Device, [x], t => t[0].GlobalAvgPool2d(), r => r[0].Reduce([2, 3], false, v => v.Average()));
+    }
+
+    [Fact]
+    public void BadGeometryIsRejectedWithShapes()
+    {
+        var x = Tensor.Zeros([1, 3, 5, 5], device: Device);
+        var e = Assert.Throws<ArgumentException>(() => x.Conv2d(Tensor.Zeros([4, 2, 3, 3], device: Device)));
+        Assert.Contains("Conv2d", e.Message);
+        Assert.Contains("[1, 3, 5, 5]", e.Message);
+        Assert.Contains("[4, 2, 3, 3]", e.Message);
+        Assert.Throws<ArgumentException>(() => x.Conv2d(Tensor.Zeros([4, 3, 7, 7], device: Device)));
+        Assert.Throws<ArgumentException>(() => x.Conv2d(Tensor.Zeros([4, 3, 6, 6], device: Device), stride: (2, 2)));
+        Assert.Throws<ArgumentException>(() => x.Conv2d(Tensor.Zeros([4, 3, 3, 3], device: Device), Tensor.Zeros([3], device: Device)));
+        Assert.Throws<ArgumentException>(() => x.Conv2d(Tensor.Zeros([4, 3, 3, 3], device: Device), stride: (0, 1)));
+        Assert.Throws<ArgumentException>(() => x.Conv2d(Tensor.Zeros([4, 1, 3, 3], device: Device), groups: 2));
+        Assert.Throws<ArgumentException>(() => Tensor.Zeros([3, 5, 5], device: Device).MaxPool2d((2, 2)));
+        Assert.Throws<ArgumentException>(() => x.MaxPool2d((6, 6)));
+        Assert.Throws<ArgumentException>(() => x.MaxPool2d((6, 6), stride: (7, 7)));
+        Assert.Throws<ArgumentException>(() => x.AvgPool2d((2, 2), padding: (2, 2)));
+    }
+
+    internal static Nd ConvRef(Nd x, Nd w, Nd? b, int stride, int pad, int dil, int groups)
+    {
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3];
+        int k = w.Shape[0], cg = w.Shape[1], r = w.Shape[2], s = w.Shape[3];
+        int p = ((h + (2 * pad) - (dil * (r - 1)) - 1) / stride) + 1;
+        int q = ((wd + (2 * pad) - (dil * (s - 1)) - 1) / stride) + 1;
+        int kg = k / groups;
+        var y = new double[n * k * p * q];
+        for (int ni = 0; ni < n; ni++)
+        {
+            for (int ki = 0; ki < k; ki++)
+            {
+                int g = ki / kg;
+                for (int oh = 0; oh < p; oh++)
+                {
+                    for (int ow = 0; ow < q; ow++)
+                    {
+                        double sum = b is null ? 0 : b.Data[ki];
+                        for (int ci = 0; ci < cg; ci++)
+                        {
+                            for (int ri = 0; ri < r; ri++)
+                            {
+                                for (int si = 0; si < s; si++)
+                                {
+                                    int ih = (oh * stride) - pad + (ri * dil), iw = (ow * stride) - pad + (si * dil);
+                                    if (ih >= 0 && ih < h && iw >= 0 && iw < wd)
+                                    {
+                                        sum += x[ni, (g * cg) + ci, ih, iw] * w[ki, ci, ri, si];
+                                    }
+                                }
+                            }
+                        }
+
+                        y[(((((ni * k) + ki) * p) + oh) * q) + ow] = sum;
+                    }
+                }
+            }
+        }
+
+        return new Nd(y, [n, k, p, q]);
+    }
+
+    internal static Nd PoolRef(Nd x, int k, int stride, int pad, bool max, bool includePad)
+    {
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        int p = ((h + (2 * pad) - k) / stride) + 1, q = ((w + (2 * pad) - k) / stride) + 1;
+        var y = new double[n * c * p * q];
+        int o = 0;
+        for (int ni = 0; ni < n; ni++)
+        {
+            for (int ci = 0; ci < c; ci++)
+            {
+                for (int oh = 0; oh < p; oh++)
+                {
+                    for (int ow = 0; ow < q; ow++)
+                    {
+                        double acc = max ? double.NegativeInfinity : 0;
+                        int count = 0;
+                        for (int i = 0; i < k; i++)
+                        {
+                            for (int j = 0; j < k; j++)
+                            {
+                                int ih = (oh * stride) - pad + i, iw = (ow * stride) - pad + j;
+                                if (ih >= 0 && ih < h && iw >= 0 && iw < w)
+                                {
+                                    double v = x[ni, ci, ih, iw];
+                                    acc = max ? Math.Max(acc, v) : acc + v;
+                                    count++;
+                                }
+                            }
+                        }
+
+                        y[o++] = max ? acc : acc / (includePad ? k * k : count);
+                    }
+                }
+            }
+        }
+
+        return new Nd(y, [n, c, p, q]);
+    }
+}
+
+public sealed class ConvPoolTestsCpu : ConvPoolTests
+{
+    protected override Device Device => Device.Cpu;
+}
