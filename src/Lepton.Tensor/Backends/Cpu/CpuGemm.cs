@@ -68,7 +68,7 @@ internal static unsafe class CpuGemm
                     PackB(b + (pc * rsB) + (jc * csB), rsB, csB, kc, nc, nr, bPacked);
                     int rowBlocks = (m + mc - 1) / mc;
                     long work = (long)m * nc * kc;
-                    int threads = parallel && work >= 1 << 18 ? CpuParallel.Threads : 1;
+                    int threads = parallel && work >= 1 << 22 ? CpuParallel.Threads : 1;
 
                     int panelSplits = Math.Max(1, Math.Min(panels, ((2 * threads) + rowBlocks - 1) / rowBlocks));
                     int tasks = threads == 1 ? 1 : rowBlocks * panelSplits;

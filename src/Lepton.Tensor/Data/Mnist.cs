@@ -1,0 +1,134 @@
+// The MNIST handwritten digits: 60,000 training and 10,000 test images of 28x28, from the four
+// official IDX files (gzip or raw). Images become float32 [N, 1, 28, 28] in [0, 1], labels int32.
+// The folder comes from the caller, else LEPTON_DATA, else a shared/datasets folder beside the
+// working directory.
+namespace Lepton.Data;
+
+/// <summary>MNIST loaded into tensors.</summary>
+/// <example><code>var mnist = Mnist.Load(); Console.WriteLine(mnist.TrainImages.Shape[0]); // 60000</code></example>
+public sealed class Mnist
+{
+    /// <summary>The official file names, without the optional .gz suffix.</summary>
+    public static readonly string[] FileNames =
+        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
+    private Mnist(Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels, string directory)
+    {
+        TrainImages = trainImages;
+        TrainLabels = trainLabels;
+        TestImages = testImages;
+        TestLabels = testLabels;
+        Directory = directory;
+    }
+
+    /// <summary>Training images, float32 [60000, 1, 28, 28] scaled to [0, 1].</summary>
+    public Tensor TrainImages { get; }
+
+    /// <summary>Training labels, int32 [60000].</summary>
+    public Tensor TrainLabels { get; }
+
+    /// <summary>Test images, float32 [10000, 1, 28, 28] scaled to [0, 1].</summary>
+    public Tensor TestImages { get; }
+
+    /// <summary>Test labels, int32 [10000].</summary>
+    public Tensor TestLabels { get; }
+
+    /// <summary>The folder the files were read from.</summary>
+    public string Directory { get; }
+
+    /// <summary>Loads the four files from <paramref name="directory"/> or the first folder <see cref="FindDirectory"/> finds.</summary>
+    /// <example><code>var mnist = Mnist.Load("../shared/datasets/mnist");</code></example>
+    public static Mnist Load(string? directory = null, Device? device = null)
+    {
+        directory ??= FindDirectory() ?? throw new DirectoryNotFoundException(
+            "MNIST was not found: pass its folder, set LEPTON_DATA to a folder holding mnist/, or place the four IDX files in shared/datasets/mnist beside the repository.");
+        var trainImages = ReadImages(directory, FileNames[0], 60000);
+        var trainLabels = ReadLabels(directory, FileNames[1], 60000);
+        var testImages = ReadImages(directory, FileNames[2], 10000);
+        var testLabels = ReadLabels(directory, FileNames[3], 10000);
+        return new Mnist(
+            Tensor.FromArray(trainImages, [60000, 1, 28, 28], device: device),
+            Tensor.FromArray(trainLabels, [60000], DType.Int32, device),
+            Tensor.FromArray(testImages, [10000, 1, 28, 28], device: device),
+            Tensor.FromArray(testLabels, [10000], DType.Int32, device),
+            directory);
+    }
+
+    /// <summary>
+    /// The first folder holding the MNIST files among: $LEPTON_DATA/mnist, $LEPTON_DATA, and
+    /// shared/datasets/mnist in the working directory or any of its parents (and their siblings).
+    /// </summary>
+    public static string? FindDirectory()
+    {
+        var candidates = new List<string>();
+        string? env = Environment.GetEnvironmentVariable("LEPTON_DATA");
+        if (!string.IsNullOrEmpty(env))
+        {
+            candidates.Add(Path.Combine(env, "mnist"));
+            candidates.Add(env);
+        }
+
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        {
+            candidates.Add(Path.Combine(dir.FullName, "shared", "datasets", "mnist"));
+            candidates.Add(Path.Combine(dir.FullName, "..", "shared", "datasets", "mnist"));
+        }
+
+        return candidates.FirstOrDefault(c => FileNames.All(name => File.Exists(Path.Combine(c, name)) || File.Exists(Path.Combine(c, name + ".gz"))));
+    }
+
+    private static string Locate(string directory, string name)
+    {
+        string raw = Path.Combine(directory, name);
+        if (File.Exists(raw))
+        {
+            return raw;
+        }
+
+        string gz = raw + ".gz";
+        return File.Exists(gz)
+            ? gz
+            : throw new FileNotFoundException($"MNIST file '{name}' (or '{name}.gz') is missing from '{directory}'.", raw);
+    }
+
+    private static float[] ReadImages(string directory, string name, int expected)
+    {
+        string path = Locate(directory, name);
+        var idx = IdxFile.Read(path);
+        if (idx.Dimensions.Length != 3 || idx.Dimensions[0] != expected || idx.Dimensions[1] != 28 || idx.Dimensions[2] != 28)
+        {
+            throw new InvalidDataException($"MNIST file '{path}' holds {string.Join(" x ", idx.Dimensions)} values; expected {expected} x 28 x 28 images.");
+        }
+
+        var pixels = new float[idx.Data.Length];
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = idx.Data[i] / 255f;
+        }
+
+        return pixels;
+    }
+
+    private static float[] ReadLabels(string directory, string name, int expected)
+    {
+        string path = Locate(directory, name);
+        var idx = IdxFile.Read(path);
+        if (idx.Dimensions.Length != 1 || idx.Dimensions[0] != expected)
+        {
+            throw new InvalidDataException($"MNIST file '{path}' holds {string.Join(" x ", idx.Dimensions)} values; expected {expected} labels.");
+        }
+
+        var labels = new float[expected];
+        for (int i = 0; i < expected; i++)
+        {
+            if (idx.Data[i] > 9)
+            {
+                throw new InvalidDataException($"MNIST file '{path}' has label {idx.Data[i]} at position {i}; labels are digits 0-9.");
+            }
+
+            labels[i] = idx.Data[i];
+        }
+
+        return labels;
+    }
+}

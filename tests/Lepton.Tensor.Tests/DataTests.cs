@@ -1,0 +1,90 @@
+// Dataset loaders: IDX parsing (raw and gzip), clear errors for missing, truncated and corrupt
+// files, and the real MNIST files from shared/datasets when they are beside the repository.
+using System.IO.Compression;
+using Lepton.Data;
+
+namespace Lepton.Tests;
+
+public sealed class DataTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("lepton-data-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    [Fact]
+    public void ReadsRawAndGzipIdx()
+    {
+        byte[] idx = [0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6];
+        string raw = Path.Combine(folder, "a-idx2-ubyte");
+        File.WriteAllBytes(raw, idx);
+        string gz = raw + ".gz";
+        using (var stream = new GZipStream(File.Create(gz), CompressionLevel.Fastest))
+        {
+            stream.Write(idx);
+        }
+
+        foreach (var path in new[] { raw, gz })
+        {
+            var file = IdxFile.Read(path);
+            Assert.Equal(new[] { 2, 3 }, file.Dimensions);
+            Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6 }, file.Data);
+        }
+    }
+
+    [Fact]
+    public void BadFilesNameTheFileAndTheProblem()
+    {
+        string truncated = Write("truncated", [0, 0, 8, 1, 0, 0, 0, 5, 1, 2]);
+        var e = Assert.Throws<InvalidDataException>(() => IdxFile.Read(truncated));
+        Assert.Contains(truncated, e.Message);
+        Assert.Contains("truncated", e.Message);
+
+        string notIdx = Write("text", "hello world"u8.ToArray());
+        Assert.Contains("magic", Assert.Throws<InvalidDataException>(() => IdxFile.Read(notIdx)).Message);
+
+        string floats = Write("floats", [0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0]);
+        Assert.Contains("0x0d", Assert.Throws<InvalidDataException>(() => IdxFile.Read(floats)).Message);
+
+        string badGzip = Write("bad.gz", [0x1f, 0x8b, 8, 0, 1, 2, 3]);
+        Assert.Contains("gzip", Assert.Throws<InvalidDataException>(() => IdxFile.Read(badGzip)).Message);
+
+        Assert.Throws<FileNotFoundException>(() => IdxFile.Read(Path.Combine(folder, "missing")));
+        var missing = Assert.Throws<FileNotFoundException>(() => Mnist.Load(folder));
+        Assert.Contains("train-images-idx3-ubyte", missing.Message);
+    }
+
+    [Fact]
+    public void MnistWithWrongDimensionsIsRejected()
+    {
+        foreach (var name in Mnist.FileNames)
+        {
+            Write(name, [0, 0, 8, 1, 0, 0, 0, 1, 7]);
+        }
+
+        var e = Assert.Throws<InvalidDataException>(() => Mnist.Load(folder));
+        Assert.Contains("60000 x 28 x 28", e.Message);
+    }
+
+    [Fact]
+    public void LoadsTheRealMnistWhenPresent()
+    {
+        string? directory = Mnist.FindDirectory();
+        Assert.True(directory is not null, "MNIST must be in shared/datasets/mnist beside the repository (CI provides it).");
+        var mnist = Mnist.Load(directory);
+        Assert.Equal(new[] { 60000, 1, 28, 28 }, mnist.TrainImages.Shape);
+        Assert.Equal(new[] { 10000 }, mnist.TestLabels.Shape);
+        Assert.Equal(DType.Int32, mnist.TrainLabels.DType);
+        Assert.Equal(new[] { 5, 0, 4, 1, 9, 2, 1, 3, 1, 4 }, mnist.TrainLabels.Narrow(0, 0, 10).ToInt32Array());
+        Assert.Equal(new[] { 7, 2, 1, 0, 4 }, mnist.TestLabels.Narrow(0, 0, 5).ToInt32Array());
+        var stats = mnist.TrainImages.Mean().Item();
+        Assert.InRange(stats, 0.1306, 0.1308);
+        Assert.Equal(1f, mnist.TrainImages.Max().Item());
+    }
+
+    private string Write(string name, byte[] bytes)
+    {
+        string path = Path.Combine(folder, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+}
