@@ -2,15 +2,18 @@
 namespace Lepton.Backends;
 
 /// <summary>Sizes of a 2-D convolution: x [N,C,H,W], w [K,C/groups,R,S] -> y [N,K,P,Q].</summary>
+/// <remarks>PadH/PadW pad the top/left and bottom/right; ExtraPadH/ExtraPadW add to the bottom/right only
+/// (TensorFlow-style "same" padding when the total is odd).</remarks>
 public readonly record struct Conv2dGeometry(
     int N, int C, int H, int W, int K, int R, int S,
-    int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW, int Groups)
+    int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW, int Groups,
+    int ExtraPadH = 0, int ExtraPadW = 0)
 {
     /// <summary>Output height.</summary>
-    public int P => ((H + (2 * PadH) - (DilationH * (R - 1)) - 1) / StrideH) + 1;
+    public int P => ((H + (2 * PadH) + ExtraPadH - (DilationH * (R - 1)) - 1) / StrideH) + 1;
 
     /// <summary>Output width.</summary>
-    public int Q => ((W + (2 * PadW) - (DilationW * (S - 1)) - 1) / StrideW) + 1;
+    public int Q => ((W + (2 * PadW) + ExtraPadW - (DilationW * (S - 1)) - 1) / StrideW) + 1;
 
     /// <summary>Input channels per group.</summary>
     public int CPerGroup => C / Groups;
@@ -19,16 +22,16 @@ public readonly record struct Conv2dGeometry(
     public int KPerGroup => K / Groups;
 }
 
-/// <summary>Sizes of a 2-D pooling: x [N,C,H,W] -> y [N,C,P,Q].</summary>
+/// <summary>Sizes of a 2-D pooling: x [N,C,H,W] -> y [N,C,P,Q]; padding as in <see cref="Conv2dGeometry"/>.</summary>
 public readonly record struct Pool2dGeometry(
     int N, int C, int H, int W, int KernelH, int KernelW,
-    int StrideH, int StrideW, int PadH, int PadW)
+    int StrideH, int StrideW, int PadH, int PadW, int ExtraPadH = 0, int ExtraPadW = 0)
 {
     /// <summary>Output height.</summary>
-    public int P => ((H + (2 * PadH) - KernelH) / StrideH) + 1;
+    public int P => ((H + (2 * PadH) + ExtraPadH - KernelH) / StrideH) + 1;
 
     /// <summary>Output width.</summary>
-    public int Q => ((W + (2 * PadW) - KernelW) / StrideW) + 1;
+    public int Q => ((W + (2 * PadW) + ExtraPadW - KernelW) / StrideW) + 1;
 }
 
 /// <summary>A strided batched GEMM: C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b], row-major.</summary>

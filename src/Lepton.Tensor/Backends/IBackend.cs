@@ -85,6 +85,9 @@ public interface IBackend
     /// <summary>dst[o, index[j], i] += src[o, j, i]: the adjoint of <see cref="IndexSelect"/>.</summary>
     void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst);
 
+    /// <summary>One fused optimizer update of a parameter in place from its gradient and state buffers; see <see cref="OptimizerUpdate"/>.</summary>
+    void OptimizerStep(in OptimizerUpdate update, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? state1, DeviceBuffer? state2, int length);
+
     /// <summary>dst[i] = uniform in [low, high) from counter (start + i) of the seed's stream.</summary>
     void RandomUniform(DeviceBuffer dst, int length, ulong seed, ulong start, float low, float high);
 

@@ -10,23 +10,24 @@ public sealed partial class Tensor
     /// <summary>Convolves x [N, C, H, W] with weight [K, C/groups, R, S], adding bias [K] when given.</summary>
     /// <example><code>var y = x.Conv2d(w, b, padding: (1, 1)); // 'same' for 3x3</code></example>
     public Tensor Conv2d(
-        Tensor weight, Tensor? bias = null, (int H, int W)? stride = null, (int H, int W)? padding = null,
+        Tensor weight, Tensor? bias = null, (int H, int W)? stride = null, Padding2d? padding = null,
         (int H, int W)? dilation = null, int groups = 1)
     {
         CheckFloat("Conv2d");
         weight.CheckFloat("Conv2d");
         CheckSameDevice("Conv2d", this, weight);
         var (sh, sw) = stride ?? (1, 1);
-        var (ph, pw) = padding ?? (0, 0);
+        var pad = padding ?? (0, 0);
+        int ph = pad.Top, pw = pad.Left;
         var (dh, dw) = dilation ?? (1, 1);
         if (Rank != 4 || weight.Rank != 4)
         {
             throw new ArgumentException($"Conv2d: expected input [N, C, H, W] and weight [K, C/groups, R, S], got {Shapes.Format(shape)} and {Shapes.Format(weight.shape)}.");
         }
 
-        if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || ph < 0 || pw < 0 || groups < 1)
+        if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || !pad.IsValid || groups < 1)
         {
-            throw new ArgumentException($"Conv2d: stride ({sh}, {sw}) and dilation ({dh}, {dw}) must be positive, padding ({ph}, {pw}) non-negative, groups ({groups}) positive.");
+            throw new ArgumentException($"Conv2d: stride ({sh}, {sw}) and dilation ({dh}, {dw}) must be positive, groups ({groups}) positive, and padding {pad} non-negative with bottom/right at most one more than top/left.");
         }
 
         int c = shape[1], k = weight.shape[0];
@@ -36,10 +37,10 @@ public sealed partial class Tensor
                 $"Conv2d: input {Shapes.Format(shape)} with groups={groups} needs weight [K, {c / Math.Max(groups, 1)}, R, S] with K divisible by {groups}; got {Shapes.Format(weight.shape)}.");
         }
 
-        var g = new Conv2dGeometry(shape[0], c, shape[2], shape[3], k, weight.shape[2], weight.shape[3], sh, sw, ph, pw, dh, dw, groups);
-        if (g.H + (2 * ph) < (dh * (g.R - 1)) + 1 || g.W + (2 * pw) < (dw * (g.S - 1)) + 1)
+        var g = new Conv2dGeometry(shape[0], c, shape[2], shape[3], k, weight.shape[2], weight.shape[3], sh, sw, ph, pw, dh, dw, groups, pad.Bottom - ph, pad.Right - pw);
+        if (g.H + pad.Top + pad.Bottom < (dh * (g.R - 1)) + 1 || g.W + pad.Left + pad.Right < (dw * (g.S - 1)) + 1)
         {
-            throw new ArgumentException($"Conv2d: a {g.R}x{g.S} kernel (dilation {dh}, {dw}) does not fit input {Shapes.Format(shape)} with padding ({ph}, {pw}).");
+            throw new ArgumentException($"Conv2d: a {g.R}x{g.S} kernel (dilation {dh}, {dw}) does not fit input {Shapes.Format(shape)} with padding {pad}.");
         }
 
         var x = DenseData();

@@ -8,7 +8,7 @@ public sealed partial class Tensor
 {
     /// <summary>Max pooling over windows of x [N, C, H, W]; stride defaults to the kernel size.</summary>
     /// <example><code>var y = x.MaxPool2d((2, 2));</code></example>
-    public Tensor MaxPool2d((int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null)
+    public Tensor MaxPool2d((int H, int W) kernelSize, (int H, int W)? stride = null, Padding2d? padding = null)
     {
         var g = PoolGeometry("MaxPool2d", kernelSize, stride, padding);
         var x = DenseData();
@@ -26,7 +26,7 @@ public sealed partial class Tensor
 
     /// <summary>Average pooling; padded positions count in the divisor when <paramref name="countIncludePad"/> (PyTorch's default).</summary>
     /// <example><code>var y = x.AvgPool2d((2, 2));</code></example>
-    public Tensor AvgPool2d((int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null, bool countIncludePad = true)
+    public Tensor AvgPool2d((int H, int W) kernelSize, (int H, int W)? stride = null, Padding2d? padding = null, bool countIncludePad = true)
     {
         var g = PoolGeometry("AvgPool2d", kernelSize, stride, padding);
         var x = DenseData();
@@ -53,7 +53,7 @@ public sealed partial class Tensor
         return Mean([2, 3]);
     }
 
-    private Pool2dGeometry PoolGeometry(string op, (int H, int W) kernel, (int H, int W)? stride, (int H, int W)? padding)
+    private Pool2dGeometry PoolGeometry(string op, (int H, int W) kernel, (int H, int W)? stride, Padding2d? padding)
     {
         CheckFloat(op);
         if (Rank != 4)
@@ -62,21 +62,21 @@ public sealed partial class Tensor
         }
 
         var (sh, sw) = stride ?? kernel;
-        var (ph, pw) = padding ?? (0, 0);
-        if (kernel.H < 1 || kernel.W < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0)
+        var pad = padding ?? (0, 0);
+        if (kernel.H < 1 || kernel.W < 1 || sh < 1 || sw < 1 || !pad.IsValid)
         {
-            throw new ArgumentException($"{op}: kernel ({kernel.H}, {kernel.W}) and stride ({sh}, {sw}) must be positive, padding ({ph}, {pw}) non-negative.");
+            throw new ArgumentException($"{op}: kernel ({kernel.H}, {kernel.W}) and stride ({sh}, {sw}) must be positive, padding {pad} non-negative with bottom/right at most one more than top/left.");
         }
 
-        if (ph * 2 > kernel.H || pw * 2 > kernel.W)
+        if (pad.Bottom * 2 > kernel.H || pad.Right * 2 > kernel.W)
         {
-            throw new ArgumentException($"{op}: padding ({ph}, {pw}) must be at most half the kernel ({kernel.H}, {kernel.W}).");
+            throw new ArgumentException($"{op}: padding {pad} must be at most half the kernel ({kernel.H}, {kernel.W}).");
         }
 
-        var g = new Pool2dGeometry(shape[0], shape[1], shape[2], shape[3], kernel.H, kernel.W, sh, sw, ph, pw);
-        if (g.H + (2 * ph) < kernel.H || g.W + (2 * pw) < kernel.W)
+        var g = new Pool2dGeometry(shape[0], shape[1], shape[2], shape[3], kernel.H, kernel.W, sh, sw, pad.Top, pad.Left, pad.Bottom - pad.Top, pad.Right - pad.Left);
+        if (g.H + pad.Top + pad.Bottom < kernel.H || g.W + pad.Left + pad.Right < kernel.W)
         {
-            throw new ArgumentException($"{op}: a ({kernel.H}, {kernel.W}) window does not fit input {Shapes.Format(shape)} with padding ({ph}, {pw}).");
+            throw new ArgumentException($"{op}: a ({kernel.H}, {kernel.W}) window does not fit input {Shapes.Format(shape)} with padding {pad}.");
         }
 
         return g;

@@ -145,7 +145,7 @@ public sealed unsafe partial class CpuBackend
         int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, g.H);
         int ws = Math.Max(w0, 0), we = Math.Min(w0 + g.KernelW, g.W);
         float divisor = countIncludePad
-            ? (Math.Min(h0 + g.KernelH, g.H + g.PadH) - h0) * (Math.Min(w0 + g.KernelW, g.W + g.PadW) - w0)
+            ? (Math.Min(h0 + g.KernelH, g.H + g.PadH + g.ExtraPadH) - h0) * (Math.Min(w0 + g.KernelW, g.W + g.PadW + g.ExtraPadW) - w0)
             : (he - hs) * (we - ws);
         return (hs, he, ws, we, divisor);
     }

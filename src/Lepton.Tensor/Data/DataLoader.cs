@@ -1,0 +1,136 @@
+// Batches from a TensorDataset: seeded shuffling each epoch, optional transforms, and a background
+// thread that gathers and transforms the next batches while the device computes the current one.
+using System.Collections.Concurrent;
+
+namespace Lepton.Data;
+
+/// <summary>One batch: inputs and targets on the loader's device.</summary>
+public readonly record struct Batch(Tensor Inputs, Tensor Targets);
+
+/// <summary>Iterates a dataset in batches, preparing them on a background thread.</summary>
+/// <example><code>
+/// var loader = new DataLoader(train, batchSize: 64, shuffle: true, seed: 1);
+/// foreach (var (x, y) in loader.Batches()) { ... }
+/// </code></example>
+public sealed class DataLoader
+{
+    private readonly IBatchTransform[] transforms;
+    private int epoch;
+
+    /// <summary>Creates the loader.</summary>
+    public DataLoader(
+        TensorDataset dataset, int batchSize = 32, bool shuffle = false, ulong seed = 0, IEnumerable<IBatchTransform>? transforms = null,
+        bool dropLast = false, int prefetch = 2, Device? device = null)
+    {
+        if (batchSize <= 0 || prefetch < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"DataLoader: batch size ({batchSize}) and prefetch ({prefetch}) must be positive.");
+        }
+
+        Dataset = dataset;
+        BatchSize = batchSize;
+        Shuffle = shuffle;
+        Seed = seed;
+        DropLast = dropLast;
+        Prefetch = prefetch;
+        Device = device ?? Device.Default;
+        this.transforms = transforms?.ToArray() ?? [];
+    }
+
+    /// <summary>The examples.</summary>
+    public TensorDataset Dataset { get; }
+
+    /// <summary>Examples per batch.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Whether the order is reshuffled every epoch.</summary>
+    public bool Shuffle { get; }
+
+    /// <summary>Seed of the shuffling and augmentation.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>Whether a final short batch is skipped.</summary>
+    public bool DropLast { get; }
+
+    /// <summary>How many batches are prepared ahead.</summary>
+    public int Prefetch { get; }
+
+    /// <summary>Where batches are placed.</summary>
+    public Device Device { get; }
+
+    /// <summary>Batches per epoch.</summary>
+    public int Count => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+
+    /// <summary>The batches of the next epoch; tensors belong to the caller's current scope.</summary>
+    public IEnumerable<Batch> Batches(CancellationToken cancellationToken = default)
+    {
+        int seedForEpoch = (int)(Generator.Hash(Seed, (ulong)epoch++) & 0x7fffffff);
+        var order = Enumerable.Range(0, Dataset.Count).ToArray();
+        var random = new Random(seedForEpoch);
+        if (Shuffle)
+        {
+            random.Shuffle(order);
+        }
+
+        using var queue = new BlockingCollection<(float[] X, float[] Y, int Count)>(Prefetch);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(() => Produce(order, random, queue, stop.Token), stop.Token);
+        try
+        {
+            foreach (var (x, y, count) in queue.GetConsumingEnumerable(cancellationToken))
+            {
+                yield return new Batch(
+                    Tensor.FromArray(x, [count, .. Dataset.InputShape], Dataset.InputType, Device),
+                    Tensor.FromArray(y, [count, .. Dataset.TargetShape], Dataset.TargetType, Device));
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                producer.Wait(CancellationToken.None);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.All(i => i is OperationCanceledException))
+            {
+            }
+        }
+
+        if (producer.IsFaulted)
+        {
+            throw producer.Exception!.InnerException!;
+        }
+    }
+
+    private void Produce(int[] order, Random random, BlockingCollection<(float[], float[], int)> queue, CancellationToken token)
+    {
+        try
+        {
+            int xs = Shapes.Numel(Dataset.InputShape), ys = Shapes.Numel(Dataset.TargetShape);
+            for (int batch = 0; batch < Count; batch++)
+            {
+                token.ThrowIfCancellationRequested();
+                int start = batch * BatchSize, count = Math.Min(BatchSize, order.Length - start);
+                var x = new float[count * xs];
+                var y = new float[count * ys];
+                for (int i = 0; i < count; i++)
+                {
+                    int e = order[start + i];
+                    Array.Copy(Dataset.Inputs, (long)e * xs, x, (long)i * xs, xs);
+                    Array.Copy(Dataset.Targets, (long)e * ys, y, (long)i * ys, ys);
+                }
+
+                foreach (var t in transforms)
+                {
+                    t.Apply(x, count, Dataset.InputShape, random);
+                }
+
+                queue.Add((x, y, count), token);
+            }
+        }
+        finally
+        {
+            queue.CompleteAdding();
+        }
+    }
+}

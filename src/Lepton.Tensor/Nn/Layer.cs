@@ -1,0 +1,250 @@
+// The base of every layer and model: named weights created in Build on first use (shapes are
+// inferred from the input), a Forward that subclasses write, symbolic calls for the functional
+// API, and the configuration used to save and rebuild the layer.
+using System.Collections.Concurrent;
+
+namespace Lepton.Nn;
+
+/// <summary>A layer: weights plus a forward computation, built from the first input's shape.</summary>
+/// <example><code>
+/// public sealed class Scale : Layer
+/// {
+///     private Weight? factor;
+///     protected override void Build(int[] inputShape) => factor = AddWeight("factor", [inputShape[^1]], Initializer.Ones());
+///     protected override Tensor Forward(Tensor input, bool training) => input * factor!.Value;
+/// }
+/// </code></example>
+public abstract class Layer : IDisposable
+{
+    private static readonly ConcurrentDictionary<string, int> NameCounters = new();
+    private readonly List<Weight> ownWeights = [];
+
+    /// <summary>Creates a layer; <paramref name="inputShape"/> (per example) builds it immediately, like Keras's input_shape.</summary>
+    protected Layer(string? name = null, int[]? inputShape = null)
+    {
+        Name = name ?? UniqueName(DefaultName(GetType()));
+        DeclaredInputShape = inputShape;
+    }
+
+    /// <summary>The layer's unique name, e.g. <c>conv2d_1</c>.</summary>
+    public string Name { get; protected set; }
+
+    /// <summary>When false, the layer's weights are frozen: optimizers skip them.</summary>
+    public bool Trainable { get; set; } = true;
+
+    /// <summary>True once the weights exist.</summary>
+    public bool Built { get; private set; }
+
+    /// <summary>The device the weights live on (set before the layer is built).</summary>
+    public Device Device { get; set; } = Device.Default;
+
+    /// <summary>The shape of one input example, known once built.</summary>
+    public int[]? InputShape { get; private set; }
+
+    /// <summary>The shape of one output example, known after the first call.</summary>
+    public int[]? OutputShape { get; internal set; }
+
+    /// <summary>Generator for initializers without their own seed.</summary>
+    public Generator Generator { get; set; } = Generator.Default;
+
+    /// <summary>Layers this one contains (models and composite layers override it).</summary>
+    public virtual IEnumerable<Layer> Sublayers => [];
+
+    /// <summary>Every weight of this layer and its sublayers.</summary>
+    public IReadOnlyList<Weight> Weights => [.. AllWeights(includeFrozen: true, trainable: null)];
+
+    /// <summary>Weights the optimizer updates.</summary>
+    public IReadOnlyList<Weight> TrainableWeights => [.. AllWeights(includeFrozen: false, trainable: true)];
+
+    /// <summary>Weights the optimizer leaves alone (frozen layers, running statistics).</summary>
+    public IReadOnlyList<Weight> NonTrainableWeights => [.. Weights.Except(TrainableWeights)];
+
+    internal int[]? DeclaredInputShape { get; }
+
+    /// <summary>The number of scalar weights.</summary>
+    /// <example><code>int n = model.CountParams();</code></example>
+    public long CountParams() => Weights.Sum(w => (long)w.Value.Numel);
+
+    /// <summary>Runs the layer on a batch (the first dimension is the batch); builds it on first use.</summary>
+    /// <example><code>var y = dense.Call(x, training: true);</code></example>
+    public Tensor Call(Tensor input, bool training = false) => Call([input], training);
+
+    /// <summary>Runs a layer with several inputs (e.g. the Add merge layer).</summary>
+    /// <example><code>var y = new Add().Call([a, b]);</code></example>
+    public Tensor Call(IReadOnlyList<Tensor> inputs, bool training = false)
+    {
+        if (inputs.Count == 0)
+        {
+            throw new ArgumentException($"{Name}: a layer needs at least one input.");
+        }
+
+        foreach (var input in inputs)
+        {
+            if (input.Rank < 1)
+            {
+                throw new ArgumentException($"{Name}: inputs need a batch dimension; got shape {Shapes.Format(input.ShapeRef)}.");
+            }
+        }
+
+        EnsureBuilt([.. inputs.Select(i => i.ShapeRef[1..])]);
+        var output = Forward(inputs, training);
+        OutputShape ??= output.ShapeRef[1..];
+        return output;
+    }
+
+    /// <summary>Calls the layer on placeholders, recording a functional graph.</summary>
+    /// <example><code>var hidden = new Dense(64, activation: "relu").Apply(input);</code></example>
+    public SymbolicTensor Apply(params SymbolicTensor[] inputs)
+    {
+        var shapes = inputs.Select(i => i.Shape).ToArray();
+        EnsureBuilt(shapes);
+        var outputShape = InferOutputShape(shapes);
+        OutputShape ??= outputShape;
+        return new SymbolicTensor(outputShape, this, inputs);
+    }
+
+    /// <summary>The Keras-style configuration (constructor arguments) used to save and rebuild the layer.</summary>
+    public virtual Dictionary<string, object?> GetConfig() => new() { ["name"] = Name, ["trainable"] = Trainable };
+
+    /// <summary>Frees the weights.</summary>
+    public virtual void Dispose()
+    {
+        foreach (var w in ownWeights)
+        {
+            w.Dispose();
+        }
+
+        ownWeights.Clear();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} ({GetType().Name})";
+
+    /// <summary>Builds the layer for inputs of these per-example shapes (no-op once built).</summary>
+    internal void EnsureBuilt(IReadOnlyList<int[]> inputShapes)
+    {
+        if (Built)
+        {
+            return;
+        }
+
+        if (DeclaredInputShape is not null && inputShapes.Count == 1 && !Shapes.SameShape(DeclaredInputShape, inputShapes[0]))
+        {
+            throw new ArgumentException($"{Name}: expected inputs of shape {Shapes.Format(DeclaredInputShape)} per example, got {Shapes.Format(inputShapes[0])}.");
+        }
+
+        InputShape = (int[])inputShapes[0].Clone();
+        Build(inputShapes);
+        Built = true;
+    }
+
+    /// <summary>Output shape per example, found by running one zero example through the layer.</summary>
+    internal int[] InferOutputShape(IReadOnlyList<int[]> inputShapes)
+    {
+        using var scope = Tensor.NewScope();
+        using var noGrad = Tensor.NoGrad();
+        var dummies = inputShapes.Select(s => Tensor.Zeros([1, .. s], device: Device)).ToArray();
+        return Forward(dummies, training: false).ShapeRef[1..];
+    }
+
+    /// <summary>Creates the weights for inputs of these per-example shapes; by default calls <see cref="Build(int[])"/> with the first.</summary>
+    protected virtual void Build(IReadOnlyList<int[]> inputShapes) => Build(inputShapes[0]);
+
+    /// <summary>Creates the weights for inputs of this per-example shape.</summary>
+    protected virtual void Build(int[] inputShape)
+    {
+    }
+
+    /// <summary>The computation on a batch; single-input layers override this one.</summary>
+    protected virtual Tensor Forward(Tensor input, bool training) =>
+        throw new NotSupportedException($"{GetType().Name} does not implement Forward for a single input.");
+
+    /// <summary>The computation on several inputs; by default the single-input form.</summary>
+    protected virtual Tensor Forward(IReadOnlyList<Tensor> inputs, bool training)
+    {
+        if (inputs.Count != 1)
+        {
+            throw new ArgumentException($"{Name} ({GetType().Name}) takes one input, got {inputs.Count}.");
+        }
+
+        return Forward(inputs[0], training);
+    }
+
+    /// <summary>Creates a weight named <c>{layer}/{name}</c>.</summary>
+    protected Weight AddWeight(string name, int[] shape, Initializer initializer, bool trainable = true)
+    {
+        var weight = new Weight($"{Name}/{name}", initializer.Create(shape, Device, Generator), trainable);
+        ownWeights.Add(weight);
+        return weight;
+    }
+
+    /// <summary>Builds immediately when an input shape was declared.</summary>
+    protected void BuildIfDeclared()
+    {
+        if (DeclaredInputShape is not null)
+        {
+            EnsureBuilt([DeclaredInputShape]);
+            OutputShape = InferOutputShape([DeclaredInputShape]);
+        }
+    }
+
+    internal static string UniqueName(string prefix)
+    {
+        int n = NameCounters.AddOrUpdate(prefix, 0, (_, c) => c + 1);
+        return n == 0 ? prefix : $"{prefix}_{n}";
+    }
+
+    private static string DefaultName(Type type)
+    {
+        var chars = new List<char>();
+        string name = type.Name;
+        for (int i = 0; i < name.Length; i++)
+        {
+            char c = name[i];
+            if (char.IsUpper(c) && i > 0 && !char.IsDigit(name[i - 1]) && (char.IsLower(name[i - 1]) || (i + 1 < name.Length && char.IsLower(name[i + 1]))))
+            {
+                chars.Add('_');
+            }
+
+            chars.Add(char.ToLowerInvariant(c));
+        }
+
+        return new string([.. chars]);
+    }
+
+    private IEnumerable<Weight> AllWeights(bool includeFrozen, bool? trainable)
+    {
+        // Depth-first over sublayers; a frozen layer freezes everything below it, as in Keras.
+        var seen = new HashSet<Weight>();
+        var visited = new HashSet<Layer>();
+        var result = new List<Weight>();
+        void Visit(Layer layer, bool frozen)
+        {
+            if (!visited.Add(layer))
+            {
+                return;
+            }
+
+            frozen |= !layer.Trainable;
+            if (includeFrozen || !frozen)
+            {
+                foreach (var w in layer.ownWeights)
+                {
+                    if ((trainable is null || w.Trainable == trainable) && seen.Add(w))
+                    {
+                        result.Add(w);
+                    }
+                }
+            }
+
+            foreach (var sub in layer.Sublayers)
+            {
+                Visit(sub, frozen);
+            }
+        }
+
+        Visit(this, frozen: false);
+        return result;
+    }
+}

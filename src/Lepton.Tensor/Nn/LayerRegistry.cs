@@ -1,0 +1,63 @@
+// Rebuilding layers from saved configurations: one factory per layer class, keyed by class name.
+// Custom layers register their own factory to be loadable.
+using Lepton.Nn.Layers;
+
+namespace Lepton.Nn;
+
+/// <summary>Maps layer class names to factories that rebuild them from <see cref="LayerConfig"/>.</summary>
+public static class LayerRegistry
+{
+    private static readonly Dictionary<string, Func<LayerConfig, Layer>> Factories = new()
+    {
+        ["Dense"] = c => new Dense(c.Int("units"), c.String("activation"), c.Bool("use_bias"), c.String("kernel_initializer"), c.String("bias_initializer"), name: c.Name),
+        ["Conv2D"] = c => new Conv2D(
+            c.Int("filters"), Pair(c.Ints("kernel_size")), Pair(c.Ints("strides")), c.String("padding"), Pair(c.Ints("dilation_rate")), c.String("activation"),
+            c.Bool("use_bias"), c.String("kernel_initializer"), c.String("bias_initializer"), c.Int("groups"), Format(c), name: c.Name),
+        ["MaxPooling2D"] = c => new MaxPooling2D(c.Ints("pool_size")[0], c.Ints("strides")[0], c.String("padding"), Format(c), name: c.Name),
+        ["AveragePooling2D"] = c => new AveragePooling2D(c.Ints("pool_size")[0], c.Ints("strides")[0], c.String("padding"), Format(c), name: c.Name),
+        ["GlobalAveragePooling2D"] = c => new GlobalAveragePooling2D(Format(c), name: c.Name),
+        ["Flatten"] = c => new Flatten(name: c.Name),
+        ["Reshape"] = c => new Reshape(c.Ints("target_shape"), name: c.Name),
+        ["Dropout"] = c => new Dropout(c.Float("rate"), c.OptionalULong("seed"), name: c.Name),
+        ["BatchNormalization"] = c => new BatchNormalization(c.Float("momentum"), c.Float("epsilon"), c.Bool("center"), c.Bool("scale"), Format(c), name: c.Name),
+        ["Activation"] = c => new Activation(c.String("activation"), name: c.Name),
+        ["ReLU"] = c => new ReLU(c.Float("negative_slope"), name: c.Name),
+        ["Softmax"] = c => new Softmax(c.Int("axis"), name: c.Name),
+        ["Embedding"] = c => new Embedding(c.Int("input_dim"), c.Int("output_dim"), c.String("embeddings_initializer"), name: c.Name),
+        ["InputLayer"] = c => new InputLayer(c.Ints("shape"), c.String("dtype") == "int32" ? DType.Int32 : DType.Float32, c.Name),
+        ["Add"] = c => new Add(c.Name),
+        ["Concatenate"] = c => new Concatenate(c.Int("axis"), c.Name),
+    };
+
+    /// <summary>Makes a custom layer class loadable from saved models.</summary>
+    /// <example><code>LayerRegistry.Register("Scale", c => new Scale(c.Name));</code></example>
+    public static void Register(string className, Func<LayerConfig, Layer> factory)
+    {
+        lock (Factories)
+        {
+            Factories[className] = factory;
+        }
+    }
+
+    internal static Layer Create(LayerConfig config)
+    {
+        Func<LayerConfig, Layer>? factory;
+        lock (Factories)
+        {
+            Factories.TryGetValue(config.ClassName, out factory);
+        }
+
+        if (factory is null)
+        {
+            throw new InvalidDataException($"The saved model uses a layer class '{config.ClassName}' that is not registered; call LayerRegistry.Register(\"{config.ClassName}\", ...) before loading.");
+        }
+
+        var layer = factory(config);
+        layer.Trainable = !config.Has("trainable") || config.Bool("trainable");
+        return layer;
+    }
+
+    private static (int, int) Pair(int[] values) => (values[0], values[1]);
+
+    private static DataFormat Format(LayerConfig c) => c.Has("data_format") ? Layout.Parse(c.String("data_format")) : DataFormat.ChannelsFirst;
+}

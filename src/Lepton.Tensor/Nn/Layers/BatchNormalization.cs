@@ -1,0 +1,92 @@
+// Batch normalization over the channel axis (axis 1 for channels-first images and for [N, F]
+// features; the last axis for channels-last). Running statistics are non-trainable weights,
+// updated with Keras's momentum convention: running = momentum * running + (1 - momentum) * batch.
+namespace Lepton.Nn.Layers;
+
+/// <summary>Normalizes each channel with batch statistics in training and running statistics in inference.</summary>
+/// <example><code>var bn = new BatchNormalization();</code></example>
+public sealed class BatchNormalization : Layer
+{
+    private Weight? gamma;
+    private Weight? beta;
+    private Weight? movingMean;
+    private Weight? movingVariance;
+
+    /// <summary>Creates the layer; <paramref name="momentum"/> is Keras's (0.99 keeps 99% of the running value).</summary>
+    public BatchNormalization(
+        float momentum = 0.99f, float epsilon = 1e-3f, bool center = true, bool scale = true,
+        DataFormat dataFormat = DataFormat.ChannelsFirst, int[]? inputShape = null, string? name = null)
+        : base(name, inputShape)
+    {
+        if (momentum < 0 || momentum > 1 || epsilon <= 0)
+        {
+            throw new ArgumentException($"BatchNormalization: momentum ({momentum}) must be in [0, 1] and epsilon ({epsilon}) positive.");
+        }
+
+        Momentum = momentum;
+        Epsilon = epsilon;
+        Center = center;
+        Scale = scale;
+        DataFormat = dataFormat;
+        BuildIfDeclared();
+    }
+
+    /// <summary>Weight of the running value in each update.</summary>
+    public float Momentum { get; }
+
+    /// <summary>Added to the variance before the square root.</summary>
+    public float Epsilon { get; }
+
+    /// <summary>Whether a learned offset (beta) is added.</summary>
+    public bool Center { get; }
+
+    /// <summary>Whether a learned scale (gamma) multiplies.</summary>
+    public bool Scale { get; }
+
+    /// <summary>The image layout (which axis holds channels for rank-4 inputs).</summary>
+    public DataFormat DataFormat { get; }
+
+    /// <summary>The running mean.</summary>
+    public Weight MovingMean => movingMean ?? throw new InvalidOperationException($"{Name} is not built yet.");
+
+    /// <summary>The running variance.</summary>
+    public Weight MovingVariance => movingVariance ?? throw new InvalidOperationException($"{Name} is not built yet.");
+
+    /// <inheritdoc />
+    public override Dictionary<string, object?> GetConfig()
+    {
+        var config = base.GetConfig();
+        config["momentum"] = Momentum;
+        config["epsilon"] = Epsilon;
+        config["center"] = Center;
+        config["scale"] = Scale;
+        config["data_format"] = Layout.Name(DataFormat);
+        return config;
+    }
+
+    /// <inheritdoc />
+    protected override void Build(int[] inputShape)
+    {
+        if (inputShape.Length == 0)
+        {
+            throw new ArgumentException($"{Name}: BatchNormalization needs a channel dimension.");
+        }
+
+        int channels = inputShape.Length == 3 && DataFormat == DataFormat.ChannelsLast ? inputShape[2] : inputShape[0];
+        gamma = Scale ? AddWeight("gamma", [channels], Initializer.Ones()) : null;
+        beta = Center ? AddWeight("beta", [channels], Initializer.Zeros()) : null;
+        movingMean = AddWeight("moving_mean", [channels], Initializer.Zeros(), trainable: false);
+        movingVariance = AddWeight("moving_variance", [channels], Initializer.Ones(), trainable: false);
+    }
+
+    /// <inheritdoc />
+    protected override Tensor Forward(Tensor input, bool training)
+    {
+        bool channelsLast = input.Rank == 4 && DataFormat == DataFormat.ChannelsLast;
+        var x = channelsLast ? Layout.ToChannelsFirst(input, DataFormat) : input;
+        // Frozen layers normalize with their running statistics, as Keras does since 2.1.
+        bool useBatchStatistics = training && Trainable;
+        var y = x.BatchNorm(MovingMean.Value, MovingVariance.Value, gamma?.Value, beta?.Value, useBatchStatistics, 1f - Momentum, Epsilon);
+        return channelsLast ? Layout.FromChannelsFirst(y, DataFormat) : y;
+    }
+}

@@ -1,0 +1,141 @@
+// 2-D convolution layer. Kernel layout is [filters, channels/groups, kh, kw] (PyTorch's, which
+// our kernels use; Keras stores [kh, kw, channels, filters]). Padding "valid" or "same" (output =
+// ceil(input / stride), extra padding at the bottom/right like TensorFlow).
+namespace Lepton.Nn.Layers;
+
+/// <summary>A 2-D convolution.</summary>
+/// <example><code>var conv = new Conv2D(32, 3, activation: "relu", padding: "same");</code></example>
+public sealed class Conv2D : Layer
+{
+    private readonly Func<Tensor, Tensor> activation;
+    private Weight? kernel;
+    private Weight? bias;
+
+    /// <summary>Creates the layer with a square kernel, stride and dilation.</summary>
+    public Conv2D(
+        int filters, int kernelSize, int strides = 1, string padding = "valid", int dilationRate = 1, string? activation = null,
+        bool useBias = true, string kernelInitializer = "glorot_uniform", string biasInitializer = "zeros", int groups = 1,
+        DataFormat dataFormat = DataFormat.ChannelsFirst, ulong? seed = null, int[]? inputShape = null, string? name = null)
+        : this(filters, (kernelSize, kernelSize), (strides, strides), padding, (dilationRate, dilationRate), activation, useBias,
+               kernelInitializer, biasInitializer, groups, dataFormat, seed, inputShape, name)
+    {
+    }
+
+    /// <summary>Creates the layer with rectangular kernel, strides and dilation.</summary>
+    public Conv2D(
+        int filters, (int H, int W) kernelSize, (int H, int W) strides, string padding = "valid", (int H, int W)? dilationRate = null,
+        string? activation = null, bool useBias = true, string kernelInitializer = "glorot_uniform", string biasInitializer = "zeros",
+        int groups = 1, DataFormat dataFormat = DataFormat.ChannelsFirst, ulong? seed = null, int[]? inputShape = null, string? name = null)
+        : base(name, inputShape)
+    {
+        if (filters <= 0 || kernelSize.H <= 0 || kernelSize.W <= 0 || strides.H <= 0 || strides.W <= 0 || groups <= 0 || filters % groups != 0)
+        {
+            throw new ArgumentException($"Conv2D: filters ({filters}), kernel size {kernelSize} and strides {strides} must be positive and filters divisible by groups ({groups}).");
+        }
+
+        Filters = filters;
+        KernelSize = kernelSize;
+        Strides = strides;
+        Padding = Layout.CheckPadding(padding);
+        DilationRate = dilationRate ?? (1, 1);
+        ActivationName = activation ?? "linear";
+        this.activation = Activations.Get(activation);
+        UseBias = useBias;
+        Groups = groups;
+        DataFormat = dataFormat;
+        KernelInitializer = Initializer.FromName(kernelInitializer, seed);
+        BiasInitializer = Initializer.FromName(biasInitializer, seed);
+        BuildIfDeclared();
+    }
+
+    /// <summary>Number of output channels.</summary>
+    public int Filters { get; }
+
+    /// <summary>Kernel height and width.</summary>
+    public (int H, int W) KernelSize { get; }
+
+    /// <summary>Strides.</summary>
+    public (int H, int W) Strides { get; }
+
+    /// <summary>"valid" or "same".</summary>
+    public string Padding { get; }
+
+    /// <summary>Dilation.</summary>
+    public (int H, int W) DilationRate { get; }
+
+    /// <summary>The activation's name.</summary>
+    public string ActivationName { get; }
+
+    /// <summary>Whether a bias is added.</summary>
+    public bool UseBias { get; }
+
+    /// <summary>Channel groups.</summary>
+    public int Groups { get; }
+
+    /// <summary>The image layout of inputs and outputs.</summary>
+    public DataFormat DataFormat { get; }
+
+    /// <summary>Initializer of the kernel.</summary>
+    public Initializer KernelInitializer { get; }
+
+    /// <summary>Initializer of the bias.</summary>
+    public Initializer BiasInitializer { get; }
+
+    /// <summary>The [filters, channels/groups, kh, kw] kernel.</summary>
+    public Weight Kernel => kernel ?? throw new InvalidOperationException($"{Name} is not built yet.");
+
+    /// <summary>The [filters] bias, or null.</summary>
+    public Weight? Bias => bias;
+
+    /// <inheritdoc />
+    public override Dictionary<string, object?> GetConfig()
+    {
+        var config = base.GetConfig();
+        config["filters"] = Filters;
+        config["kernel_size"] = new[] { KernelSize.H, KernelSize.W };
+        config["strides"] = new[] { Strides.H, Strides.W };
+        config["padding"] = Padding;
+        config["dilation_rate"] = new[] { DilationRate.H, DilationRate.W };
+        config["activation"] = ActivationName;
+        config["use_bias"] = UseBias;
+        config["groups"] = Groups;
+        config["data_format"] = Layout.Name(DataFormat);
+        config["kernel_initializer"] = KernelInitializer.Name;
+        config["bias_initializer"] = BiasInitializer.Name;
+        return config;
+    }
+
+    /// <inheritdoc />
+    protected override void Build(int[] inputShape)
+    {
+        if (inputShape.Length != 3)
+        {
+            throw new ArgumentException($"{Name}: Conv2D needs images of rank 3 per example ({(DataFormat == DataFormat.ChannelsFirst ? "[C, H, W]" : "[H, W, C]")}), got {Shapes.Format(inputShape)}.");
+        }
+
+        int channels = DataFormat == DataFormat.ChannelsFirst ? inputShape[0] : inputShape[2];
+        if (channels % Groups != 0)
+        {
+            throw new ArgumentException($"{Name}: {channels} input channels are not divisible by groups={Groups}.");
+        }
+
+        kernel = AddWeight("kernel", [Filters, channels / Groups, KernelSize.H, KernelSize.W], KernelInitializer);
+        bias = UseBias ? AddWeight("bias", [Filters], BiasInitializer) : null;
+    }
+
+    /// <inheritdoc />
+    protected override Tensor Forward(Tensor input, bool training)
+    {
+        var x = Layout.ToChannelsFirst(input, DataFormat);
+        Padding2d pad = (0, 0);
+        if (Padding == "same" && x.Rank == 4)
+        {
+            var (top, bottom) = Layout.Same(x.ShapeRef[2], KernelSize.H, Strides.H, DilationRate.H);
+            var (left, right) = Layout.Same(x.ShapeRef[3], KernelSize.W, Strides.W, DilationRate.W);
+            pad = new Padding2d(top, bottom, left, right);
+        }
+
+        var y = x.Conv2d(Kernel.Value, bias?.Value, Strides, pad, DilationRate, Groups);
+        return Layout.FromChannelsFirst(activation(y), DataFormat);
+    }
+}

@@ -1,0 +1,42 @@
+// The image layouts layers accept. The library computes in channels-first (NCHW): it is what the
+// kernels, PyTorch and our data loaders use. Keras's channels-last (NHWC) is accepted per layer.
+namespace Lepton.Nn.Layers;
+
+/// <summary>How image tensors are laid out.</summary>
+public enum DataFormat
+{
+    /// <summary>[batch, channels, height, width]: the library's default and its native layout.</summary>
+    ChannelsFirst,
+
+    /// <summary>[batch, height, width, channels]: Keras's default; transposed to channels-first around each op.</summary>
+    ChannelsLast,
+}
+
+/// <summary>Moving between the two layouts.</summary>
+internal static class Layout
+{
+    public static Tensor ToChannelsFirst(Tensor x, DataFormat format) => format == DataFormat.ChannelsLast ? x.Permute(0, 3, 1, 2) : x;
+
+    public static Tensor FromChannelsFirst(Tensor x, DataFormat format) => format == DataFormat.ChannelsLast ? x.Permute(0, 2, 3, 1) : x;
+
+    public static DataFormat Parse(string? name) => (name ?? "channels_first").ToLowerInvariant() switch
+    {
+        "channels_first" => DataFormat.ChannelsFirst,
+        "channels_last" => DataFormat.ChannelsLast,
+        _ => throw new ArgumentException($"Unknown data format '{name}'; use channels_first or channels_last."),
+    };
+
+    public static string Name(DataFormat format) => format == DataFormat.ChannelsLast ? "channels_last" : "channels_first";
+
+    /// <summary>TensorFlow-style "same" padding: output = ceil(input / stride), extra row/column at the bottom/right.</summary>
+    public static (int Before, int After) Same(int size, int kernel, int stride, int dilation)
+    {
+        int output = (size + stride - 1) / stride;
+        int total = Math.Max(((output - 1) * stride) + (dilation * (kernel - 1)) + 1 - size, 0);
+        return (total / 2, total - (total / 2));
+    }
+
+    public static string CheckPadding(string padding) => padding.ToLowerInvariant() is "valid" or "same"
+        ? padding.ToLowerInvariant()
+        : throw new ArgumentException($"Unknown padding '{padding}'; use \"valid\" or \"same\".");
+}

@@ -1,0 +1,153 @@
+// Keras's losses as objects for Compile: each turns (targets, predictions) into a scalar mean
+// over the batch. fromLogits selects whether predictions are logits or probabilities.
+namespace Lepton.Nn;
+
+/// <summary>A training objective: a scalar from targets and predictions.</summary>
+public abstract class Loss
+{
+    /// <summary>The Keras name, e.g. <c>sparse_categorical_crossentropy</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Looks a loss up by its Keras name (probabilities, not logits, as in Keras's string form).</summary>
+    /// <example><code>var loss = Loss.FromName("mse");</code></example>
+    public static Loss FromName(string name) => name.ToLowerInvariant() switch
+    {
+        "sparse_categorical_crossentropy" => new SparseCategoricalCrossentropy(),
+        "categorical_crossentropy" => new CategoricalCrossentropy(),
+        "binary_crossentropy" => new BinaryCrossentropy(),
+        "mean_squared_error" or "mse" => new MeanSquaredError(),
+        _ => throw new ArgumentException($"Unknown loss '{name}'; use sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy or mean_squared_error."),
+    };
+
+    /// <summary>The mean loss over the batch.</summary>
+    public abstract Tensor Compute(Tensor target, Tensor prediction);
+
+    /// <summary>Constructor arguments for saving.</summary>
+    public virtual Dictionary<string, object?> GetConfig() => new() { ["name"] = Name };
+
+    /// <summary>Rebuilds a loss from its saved configuration.</summary>
+    internal static Loss FromConfig(IReadOnlyDictionary<string, object?> config)
+    {
+        bool logits = config.TryGetValue("from_logits", out var l) && Convert.ToBoolean(l);
+        float smoothing = config.TryGetValue("label_smoothing", out var s) && s is not null ? Convert.ToSingle(s) : 0f;
+        return (string)config["name"]! switch
+        {
+            "sparse_categorical_crossentropy" => new SparseCategoricalCrossentropy(logits, smoothing),
+            "categorical_crossentropy" => new CategoricalCrossentropy(logits, smoothing),
+            "binary_crossentropy" => new BinaryCrossentropy(logits),
+            var name => FromName(name),
+        };
+    }
+
+    /// <summary>log of probabilities clipped away from 0 (Keras clips to [1e-7, 1 - 1e-7]).</summary>
+    internal static Tensor SafeLog(Tensor probabilities) => probabilities.Clamp(1e-7f, 1f - 1e-7f).Log();
+}
+
+/// <summary>Cross-entropy with int32 class indices as targets.</summary>
+/// <example><code>model.Compile(new Adam(), new SparseCategoricalCrossentropy(fromLogits: true));</code></example>
+public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, float labelSmoothing = 0f) : Loss
+{
+    /// <summary>True when predictions are logits.</summary>
+    public bool FromLogits { get; } = fromLogits;
+
+    /// <summary>Mass moved from the true class to a uniform distribution.</summary>
+    public float LabelSmoothing { get; } = labelSmoothing;
+
+    /// <inheritdoc />
+    public override string Name => "sparse_categorical_crossentropy";
+
+    /// <inheritdoc />
+    public override Tensor Compute(Tensor target, Tensor prediction)
+    {
+        var labels = target.DType == DType.Int32 ? target.Reshape(-1) : throw new ArgumentException(
+            $"{Name}: targets must be int32 class indices, got {target.DType.Name()} {Shapes.Format(target.ShapeRef)}; use CategoricalCrossentropy for one-hot targets.");
+        if (FromLogits)
+        {
+            return Tensor.CrossEntropy(prediction, labels, Reduction.Mean, LabelSmoothing);
+        }
+
+        var logProbs = SafeLog(prediction);
+        var nll = Tensor.NllLoss(logProbs, labels, Reduction.None);
+        return LabelSmoothing > 0f ? ((nll * (1f - LabelSmoothing)) - (logProbs.Mean(1) * LabelSmoothing)).Mean() : nll.Mean();
+    }
+
+    /// <inheritdoc />
+    public override Dictionary<string, object?> GetConfig() => new() { ["name"] = Name, ["from_logits"] = FromLogits, ["label_smoothing"] = LabelSmoothing };
+}
+
+/// <summary>Cross-entropy with one-hot (or soft) probability targets.</summary>
+/// <example><code>var loss = new CategoricalCrossentropy(fromLogits: true, labelSmoothing: 0.1f);</code></example>
+public sealed class CategoricalCrossentropy(bool fromLogits = false, float labelSmoothing = 0f) : Loss
+{
+    /// <summary>True when predictions are logits.</summary>
+    public bool FromLogits { get; } = fromLogits;
+
+    /// <summary>Mass moved from the targets to a uniform distribution.</summary>
+    public float LabelSmoothing { get; } = labelSmoothing;
+
+    /// <inheritdoc />
+    public override string Name => "categorical_crossentropy";
+
+    /// <inheritdoc />
+    public override Tensor Compute(Tensor target, Tensor prediction)
+    {
+        if (FromLogits)
+        {
+            return Tensor.CrossEntropy(prediction, target, Reduction.Mean, LabelSmoothing);
+        }
+
+        if (!Shapes.SameShape(target.ShapeRef, prediction.ShapeRef))
+        {
+            throw new ArgumentException($"{Name}: targets {Shapes.Format(target.ShapeRef)} and predictions {Shapes.Format(prediction.ShapeRef)} must have the same shape.");
+        }
+
+        int classes = prediction.ShapeRef[^1];
+        var smoothed = LabelSmoothing > 0f ? (target * (1f - LabelSmoothing)) + (LabelSmoothing / classes) : target;
+        return (-(smoothed * SafeLog(prediction)).Sum(-1)).Mean();
+    }
+
+    /// <inheritdoc />
+    public override Dictionary<string, object?> GetConfig() => new() { ["name"] = Name, ["from_logits"] = FromLogits, ["label_smoothing"] = LabelSmoothing };
+}
+
+/// <summary>Binary cross-entropy for targets in [0, 1].</summary>
+/// <example><code>var loss = new BinaryCrossentropy(fromLogits: true);</code></example>
+public sealed class BinaryCrossentropy(bool fromLogits = false) : Loss
+{
+    /// <summary>True when predictions are logits.</summary>
+    public bool FromLogits { get; } = fromLogits;
+
+    /// <inheritdoc />
+    public override string Name => "binary_crossentropy";
+
+    /// <inheritdoc />
+    public override Tensor Compute(Tensor target, Tensor prediction)
+    {
+        var t = target.DType == DType.Float32 ? target : target * 1f;
+        t = Shapes.SameShape(t.ShapeRef, prediction.ShapeRef) ? t : t.Reshape(prediction.Shape);
+        if (FromLogits)
+        {
+            return Tensor.BinaryCrossEntropyWithLogits(prediction, t);
+        }
+
+        return (-((t * SafeLog(prediction)) + ((1f - t) * SafeLog(1f - prediction)))).Mean();
+    }
+
+    /// <inheritdoc />
+    public override Dictionary<string, object?> GetConfig() => new() { ["name"] = Name, ["from_logits"] = FromLogits };
+}
+
+/// <summary>Mean squared error.</summary>
+/// <example><code>model.Compile(new Sgd(0.01f), new MeanSquaredError());</code></example>
+public sealed class MeanSquaredError : Loss
+{
+    /// <inheritdoc />
+    public override string Name => "mean_squared_error";
+
+    /// <inheritdoc />
+    public override Tensor Compute(Tensor target, Tensor prediction)
+    {
+        var t = Shapes.SameShape(target.ShapeRef, prediction.ShapeRef) ? target : target.Reshape(prediction.Shape);
+        return Tensor.MseLoss(prediction, t);
+    }
+}

@@ -1,0 +1,274 @@
+// Saving and loading. Save writes one zip file holding config.json (the architecture and the
+// compile settings), model.safetensors (the weights, readable by other tools) and
+// optimizer.safetensors (the optimizer state), so Load restores a model that can keep training.
+// All writes are atomic: a crash or a failed save never destroys the previous file.
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lepton.IO;
+using Lepton.Nn.Optimizers;
+
+namespace Lepton.Nn;
+
+public partial class Model
+{
+    private const string FormatName = "lepton.model";
+
+    /// <summary>Saves architecture, weights and optimizer state to one file (Sequential and functional models).</summary>
+    /// <example><code>model.Save("mnist.lepton");</code></example>
+    public void Save(string path)
+    {
+        var config = ArchitectureConfig();
+        if (Optimizer is not null && Loss is not null)
+        {
+            config["compile"] = new JsonObject
+            {
+                ["optimizer"] = ToJson(Optimizer.GetConfig()),
+                ["loss"] = ToJson(Loss.GetConfig()),
+                ["metrics"] = new JsonArray([.. Metrics.Select(m => (JsonNode)JsonValue.Create(MetricKey(m))!)]),
+            };
+        }
+
+        AtomicFile.Write(path, stream =>
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            using (var entry = zip.CreateEntry("config.json").Open())
+            {
+                JsonSerializer.Serialize(entry, config, new JsonSerializerOptions { WriteIndented = true });
+            }
+
+            using (var entry = zip.CreateEntry("model.safetensors").Open())
+            {
+                SafeTensors.Write(entry, Weights.Select(w => (w.Name, w.Value)));
+            }
+
+            if (Optimizer is not null)
+            {
+                using var entry = zip.CreateEntry("optimizer.safetensors").Open();
+                SafeTensors.Write(entry, Optimizer.StateTensors());
+            }
+        });
+    }
+
+    /// <summary>Loads a model saved by <see cref="Save"/>: architecture, weights and, if compiled, optimizer and its state.</summary>
+    /// <example><code>var model = Model.Load("mnist.lepton"); model.Fit(x, y); // keeps training</code></example>
+    public static Model Load(string path, Device? device = null)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        }
+
+        ZipArchive zip;
+        try
+        {
+            zip = ZipFile.OpenRead(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"Model file '{path}' is not a saved model (not a zip archive: {e.Message}).", e);
+        }
+
+        using (zip)
+        {
+            JsonNode config = JsonNode.Parse(ReadEntry(zip, "config.json", path))
+                ?? throw new InvalidDataException($"Model file '{path}' has an empty config.json.");
+            if ((string?)config["format"] != FormatName)
+            {
+                throw new InvalidDataException($"Model file '{path}' is not a {FormatName} file.");
+            }
+
+            var model = FromArchitecture(config, device ?? Device.Default);
+            var weights = SafeTensors.Read(ReadEntry(zip, "model.safetensors", path), $"{path}!model.safetensors", model.Device);
+            model.AssignWeights(weights, path);
+            if (config["compile"] is JsonObject compile)
+            {
+                var optimizer = Optimizer.FromConfig(FromJson(compile["optimizer"]!));
+                var loss = Nn.Loss.FromConfig(FromJson(compile["loss"]!));
+                var metrics = compile["metrics"]!.AsArray().Select(m => Metric.FromName((string)m!)).ToArray();
+                model.Compile(optimizer, loss, metrics);
+                if (zip.GetEntry("optimizer.safetensors") is not null)
+                {
+                    var state = SafeTensors.Read(ReadEntry(zip, "optimizer.safetensors", path), $"{path}!optimizer.safetensors", model.Device);
+                    long iterations = compile["optimizer"]!["iterations"]?.GetValue<long>() ?? 0;
+                    optimizer.LoadState(model.TrainableWeights, state, iterations);
+                    foreach (var t in state.Values)
+                    {
+                        t.Dispose();
+                    }
+                }
+            }
+
+            foreach (var t in weights.Values)
+            {
+                t.Dispose();
+            }
+
+            return model;
+        }
+    }
+
+    /// <summary>Saves only the weights, in the safetensors format.</summary>
+    /// <example><code>model.SaveWeights("mnist.safetensors");</code></example>
+    public void SaveWeights(string path) => SafeTensors.Save(path, Weights.Select(w => (w.Name, w.Value)));
+
+    /// <summary>Loads weights saved by <see cref="SaveWeights"/> (or any safetensors file with the same names and shapes).</summary>
+    /// <example><code>model.LoadWeights("mnist.safetensors");</code></example>
+    public void LoadWeights(string path)
+    {
+        var tensors = SafeTensors.Load(path, Device);
+        try
+        {
+            AssignWeights(tensors, path);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    private void AssignWeights(IReadOnlyDictionary<string, Tensor> tensors, string source)
+    {
+        if (!Built)
+        {
+            throw new InvalidOperationException($"{Name}: build the model (call it once or declare its input shape) before loading weights.");
+        }
+
+        var missing = Weights.Where(w => !tensors.ContainsKey(w.Name)).Select(w => w.Name).ToList();
+        if (missing.Count > 0)
+        {
+            throw new InvalidDataException($"'{source}' has no values for weights {string.Join(", ", missing)}; it was saved from a different model.");
+        }
+
+        foreach (var w in Weights)
+        {
+            var value = tensors[w.Name];
+            if (!Shapes.SameShape(value.ShapeRef, w.Value.ShapeRef))
+            {
+                throw new InvalidDataException($"'{source}': weight '{w.Name}' is saved with shape {Shapes.Format(value.ShapeRef)} but the model has {Shapes.Format(w.Value.ShapeRef)}.");
+            }
+        }
+
+        foreach (var w in Weights)
+        {
+            w.Assign(tensors[w.Name]);
+        }
+    }
+
+    private JsonObject ArchitectureConfig()
+    {
+        if (this is not Sequential && !IsFunctional)
+        {
+            throw new NotSupportedException($"{Name}: a subclassed model's architecture is code; save it with SaveWeights and rebuild it with its constructor before LoadWeights.");
+        }
+
+        if (!Built || InputShape is null)
+        {
+            throw new InvalidOperationException($"{Name}: the model must be built (called once, or given an input shape) before it is saved.");
+        }
+
+        var layers = Layers;
+        var config = new JsonObject
+        {
+            ["format"] = FormatName,
+            ["version"] = 1,
+            ["class_name"] = IsFunctional ? "Functional" : "Sequential",
+            ["name"] = Name,
+            ["input_shape"] = new JsonArray([.. InputShape.Select(d => (JsonNode)d)]),
+            ["layers"] = new JsonArray([.. layers.Select(l => (JsonNode)new JsonObject { ["class_name"] = l.GetType().Name, ["config"] = ToJson(l.GetConfig()) })]),
+        };
+
+        if (IsFunctional)
+        {
+            var order = GraphOrder!.ToList();
+            config["nodes"] = new JsonArray([.. order.Select(n => (JsonNode)new JsonObject
+            {
+                ["layer"] = n.Layer is null ? null : layers.ToList().IndexOf(n.Layer),
+                ["inputs"] = new JsonArray([.. n.Inputs.Select(i => (JsonNode)order.IndexOf(i))]),
+                ["shape"] = new JsonArray([.. n.Shape.Select(d => (JsonNode)d)]),
+            })]);
+            config["inputs"] = new JsonArray([.. GraphInputs!.Select(i => (JsonNode)order.IndexOf(i))]);
+            config["outputs"] = new JsonArray([.. GraphOutputs!.Select(o => (JsonNode)order.IndexOf(o))]);
+        }
+
+        return config;
+    }
+
+    private static Model FromArchitecture(JsonNode config, Device device)
+    {
+        var layers = config["layers"]!.AsArray().Select(l =>
+        {
+            using var doc = JsonDocument.Parse(l!["config"]!.ToJsonString());
+            var layer = LayerRegistry.Create(new LayerConfig((string)l["class_name"]!, doc.RootElement.Clone()));
+            layer.Device = device;
+            return layer;
+        }).ToList();
+        int[] inputShape = [.. config["input_shape"]!.AsArray().Select(d => (int)d!)];
+        Model model;
+        if ((string?)config["class_name"] == "Functional")
+        {
+            var nodes = new List<SymbolicTensor>();
+            foreach (var n in config["nodes"]!.AsArray())
+            {
+                int[] shape = [.. n!["shape"]!.AsArray().Select(d => (int)d!)];
+                var inputs = n["inputs"]!.AsArray().Select(i => nodes[(int)i!]).ToArray();
+                nodes.Add(n["layer"] is JsonNode index ? layers[(int)index].Apply(inputs) : Keras.Input(shape));
+            }
+
+            model = new Model(
+                [.. config["inputs"]!.AsArray().Select(i => nodes[(int)i!])],
+                [.. config["outputs"]!.AsArray().Select(i => nodes[(int)i!])],
+                (string?)config["name"]);
+        }
+        else
+        {
+            model = new Sequential(layers, (string?)config["name"]);
+        }
+
+        model.Device = device;
+        model.EnsureBuilt([inputShape]);
+        using (Tensor.NewScope())
+        using (Tensor.NoGrad())
+        {
+            model.Call(Tensor.Zeros([1, .. inputShape], device: device));
+        }
+
+        return model;
+    }
+
+    private static byte[] ReadEntry(ZipArchive zip, string name, string path)
+    {
+        var entry = zip.GetEntry(name) ?? throw new InvalidDataException($"Model file '{path}' has no {name}; it is incomplete or not a saved model.");
+        using var stream = entry.Open();
+        using var memory = new MemoryStream();
+        stream.CopyTo(memory);
+        return memory.ToArray();
+    }
+
+    private static string MetricKey(Metric m) => m is TopKAccuracy k ? $"top{k.K}_accuracy" : m.Name;
+
+    private static JsonNode ToJson(Dictionary<string, object?> values) =>
+        JsonSerializer.SerializeToNode(values) ?? new JsonObject();
+
+    private static Dictionary<string, object?> FromJson(JsonNode node)
+    {
+        var result = new Dictionary<string, object?>();
+        foreach (var (key, value) in node.AsObject())
+        {
+            result[key] = value switch
+            {
+                null => null,
+                JsonObject o => FromJson(o),
+                JsonValue v when v.TryGetValue(out bool b) => b,
+                JsonValue v when v.TryGetValue(out string? s) => s,
+                JsonValue v => v.GetValue<double>(),
+                _ => value.ToJsonString(),
+            };
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,304 @@
+// Fit, Evaluate, Predict, TrainOnBatch and TestOnBatch. Every step runs in a tensor scope, so all of
+// a step's intermediates are freed when it ends and a long run keeps flat memory.
+using Lepton.Data;
+using Lepton.Nn.Callbacks;
+
+namespace Lepton.Nn;
+
+public partial class Model
+{
+    /// <summary>Trains on in-memory tensors for a number of epochs.</summary>
+    /// <param name="x">Inputs, batch first.</param>
+    /// <param name="y">Targets, batch first.</param>
+    /// <param name="epochs">Passes over the data.</param>
+    /// <param name="batchSize">Examples per step.</param>
+    /// <param name="validationData">Data to evaluate after each epoch (val_ logs).</param>
+    /// <param name="validationSplit">Fraction of the data, taken from the end before shuffling, held out for validation.</param>
+    /// <param name="shuffle">Reshuffle the training data every epoch.</param>
+    /// <param name="callbacks">Hooks such as EarlyStopping.</param>
+    /// <param name="verbose">0 silent, 1 progress line (redrawn on a terminal), 2 one line per epoch.</param>
+    /// <param name="seed">Seed for shuffling.</param>
+    /// <param name="cancellationToken">Stops training between batches.</param>
+    /// <example><code>var history = model.Fit(x, y, epochs: 3, batchSize: 64, validationSplit: 0.1f);</code></example>
+    public History Fit(
+        Tensor x, Tensor y, int epochs = 1, int batchSize = 32, (Tensor X, Tensor Y)? validationData = null, float validationSplit = 0f,
+        bool shuffle = true, IEnumerable<Callback>? callbacks = null, int verbose = 1, ulong? seed = null, CancellationToken cancellationToken = default)
+    {
+        if (validationSplit is < 0 or >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(validationSplit), validationSplit, "Fit: validationSplit must be in [0, 1).");
+        }
+
+        var all = new TensorDataset(x, y);
+        var train = all;
+        TensorDataset? validation = validationData is { } v ? new TensorDataset(v.X, v.Y) : null;
+        if (validationSplit > 0)
+        {
+            int held = (int)(all.Count * validationSplit);
+            train = all.Take(0, all.Count - held);
+            validation = all.Take(all.Count - held, held);
+        }
+
+        var trainLoader = new DataLoader(train, batchSize, shuffle, seed ?? Generator.Seed, device: Device);
+        var validationLoader = validation is null ? null : new DataLoader(validation, batchSize, device: Device);
+        return Fit(trainLoader, epochs, validationLoader, callbacks, verbose, cancellationToken);
+    }
+
+    /// <summary>Trains on batches from a data loader (shuffling and augmentation are the loader's).</summary>
+    /// <example><code>model.Fit(new DataLoader(train, 64, shuffle: true), epochs: 10, validation: new DataLoader(test, 256));</code></example>
+    public History Fit(
+        DataLoader train, int epochs = 1, DataLoader? validation = null, IEnumerable<Callback>? callbacks = null, int verbose = 1,
+        CancellationToken cancellationToken = default)
+    {
+        RequireCompiled("Fit");
+        if (epochs < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Fit: epochs cannot be negative.");
+        }
+
+        var history = new History();
+        var all = new List<Callback>(callbacks ?? []) { history };
+        foreach (var c in all)
+        {
+            c.Model = this;
+        }
+
+        StopTraining = false;
+        var lossMean = new MeanMetric("loss");
+        var logs = new Dictionary<string, double>();
+        foreach (var c in all)
+        {
+            c.OnTrainBegin();
+        }
+
+        try
+        {
+            for (int epoch = 0; epoch < epochs && !StopTraining; epoch++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                foreach (var c in all)
+                {
+                    c.OnEpochBegin(epoch);
+                }
+
+                lossMean.Reset();
+                foreach (var m in Metrics)
+                {
+                    m.Reset();
+                }
+
+                var progress = verbose > 0 ? new ProgressBar(Output, epoch, epochs, train.Count, verbose) : null;
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                int step = 0;
+                foreach (var batchLogs in TrainBatches(train, lossMean, cancellationToken))
+                {
+                    step++;
+                    progress?.Update(step, batchLogs);
+                    foreach (var c in all)
+                    {
+                        c.OnTrainBatchEnd(step - 1, batchLogs);
+                    }
+
+                    if (StopTraining)
+                    {
+                        break;
+                    }
+                }
+
+                logs = CurrentLogs(lossMean);
+                if (validation is not null)
+                {
+                    foreach (var (key, value) in Evaluate(validation, cancellationToken))
+                    {
+                        logs["val_" + key] = value;
+                    }
+                }
+
+                history.EpochSeconds.Add(clock.Elapsed.TotalSeconds);
+                progress?.Finish(step, logs);
+                foreach (var c in all)
+                {
+                    c.OnEpochEnd(epoch, logs);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var c in all)
+            {
+                c.OnTrainEnd(logs);
+            }
+        }
+
+        return history;
+    }
+
+    /// <summary>Loss and metrics over in-memory data.</summary>
+    /// <example><code>var result = model.Evaluate(xTest, yTest); Console.WriteLine(result["accuracy"]);</code></example>
+    public Dictionary<string, double> Evaluate(Tensor x, Tensor y, int batchSize = 32, CancellationToken cancellationToken = default) =>
+        Evaluate(new DataLoader(new TensorDataset(x, y), batchSize, device: Device), cancellationToken);
+
+    /// <summary>Loss and metrics over a data loader's batches.</summary>
+    /// <example><code>var result = model.Evaluate(testLoader);</code></example>
+    public Dictionary<string, double> Evaluate(DataLoader data, CancellationToken cancellationToken = default)
+    {
+        RequireCompiled("Evaluate");
+        var lossMean = new MeanMetric("loss");
+        foreach (var m in Metrics)
+        {
+            m.Reset();
+        }
+
+        foreach (var (x, y) in data.Batches(cancellationToken))
+        {
+            using (Tensor.NewScope())
+            using (Tensor.NoGrad())
+            {
+                TestStep(x, y, lossMean);
+            }
+
+            x.Dispose();
+            y.Dispose();
+        }
+
+        return CurrentLogs(lossMean);
+    }
+
+    /// <summary>Outputs for in-memory inputs, computed in batches without gradients.</summary>
+    /// <example><code>var probabilities = model.Predict(xTest, batchSize: 256);</code></example>
+    public Tensor Predict(Tensor x, int batchSize = 32, CancellationToken cancellationToken = default)
+    {
+        if (batchSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Predict: batch size must be positive.");
+        }
+
+        var outputs = new List<Tensor>();
+        int n = x.Shape[0];
+        for (int start = 0; start < n; start += batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = Tensor.NewScope();
+            using var noGrad = Tensor.NoGrad();
+            outputs.Add(Call(x.Narrow(0, start, Math.Min(batchSize, n - start)), training: false).Contiguous().MoveToOuter());
+        }
+
+        var result = outputs.Count == 1 ? outputs[0] : Tensor.Concat([.. outputs]);
+        if (outputs.Count > 1)
+        {
+            outputs.ForEach(o => o.Dispose());
+        }
+
+        return result;
+    }
+
+    /// <summary>One optimizer step on one batch; returns the batch's loss and metrics.</summary>
+    /// <example><code>var logs = model.TrainOnBatch(xBatch, yBatch);</code></example>
+    public Dictionary<string, double> TrainOnBatch(Tensor x, Tensor y)
+    {
+        RequireCompiled("TrainOnBatch");
+        var lossMean = new MeanMetric("loss");
+        foreach (var m in Metrics)
+        {
+            m.Reset();
+        }
+
+        using (Tensor.NewScope())
+        {
+            TrainStep(x, y, lossMean, TrainableWeights);
+        }
+
+        return CurrentLogs(lossMean);
+    }
+
+    /// <summary>Loss and metrics of one batch, without training.</summary>
+    /// <example><code>var logs = model.TestOnBatch(xBatch, yBatch);</code></example>
+    public Dictionary<string, double> TestOnBatch(Tensor x, Tensor y)
+    {
+        RequireCompiled("TestOnBatch");
+        var lossMean = new MeanMetric("loss");
+        foreach (var m in Metrics)
+        {
+            m.Reset();
+        }
+
+        using (Tensor.NewScope())
+        using (Tensor.NoGrad())
+        {
+            TestStep(x, y, lossMean);
+        }
+
+        return CurrentLogs(lossMean);
+    }
+
+    private IEnumerable<Dictionary<string, double>> TrainBatches(DataLoader train, MeanMetric lossMean, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<Weight>? trainable = null;
+        foreach (var (x, y) in train.Batches(cancellationToken))
+        {
+            using (Tensor.NewScope())
+            {
+                // Weights exist once the first batch has built the model.
+                if (trainable is null)
+                {
+                    EnsureBuilt([x.ShapeRef[1..]]);
+                    trainable = TrainableWeights;
+                    var trainableSet = trainable.ToHashSet();
+                    foreach (var w in Weights)
+                    {
+                        w.Value.RequiresGrad = trainableSet.Contains(w);
+                    }
+                }
+
+                TrainStep(x, y, lossMean, trainable);
+            }
+
+            x.Dispose();
+            y.Dispose();
+
+            yield return CurrentLogs(lossMean);
+        }
+    }
+
+    private void TrainStep(Tensor x, Tensor y, MeanMetric lossMean, IReadOnlyList<Weight> trainable)
+    {
+        var prediction = Call(x, training: true);
+        var loss = Loss!.Compute(y, prediction);
+        loss.Backward();
+        Optimizer!.Step(trainable);
+        lossMean.Add(loss.Item(), x.ShapeRef[0]);
+        foreach (var m in Metrics)
+        {
+            m.Update(y, prediction);
+        }
+    }
+
+    private void TestStep(Tensor x, Tensor y, MeanMetric lossMean)
+    {
+        var prediction = Call(x, training: false);
+        lossMean.Add(Loss!.Compute(y, prediction).Item(), x.ShapeRef[0]);
+        foreach (var m in Metrics)
+        {
+            m.Update(y, prediction);
+        }
+    }
+
+    private Dictionary<string, double> CurrentLogs(MeanMetric lossMean)
+    {
+        var logs = new Dictionary<string, double> { ["loss"] = lossMean.Result() };
+        foreach (var m in Metrics)
+        {
+            logs[m.Name] = m.Result();
+        }
+
+        return logs;
+    }
+
+    private void RequireCompiled(string what)
+    {
+        if (Optimizer is null || Loss is null)
+        {
+            throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss, metrics) before {what}.");
+        }
+    }
+}

@@ -1,0 +1,216 @@
+// The optimizer base: learning rate (constant or scheduled), gradient clipping by norm (per weight
+// or global), per-weight state buffers, and one fused backend update per weight per step.
+using Lepton.Backends;
+
+namespace Lepton.Nn.Optimizers;
+
+/// <summary>Updates weights from their gradients.</summary>
+public abstract class Optimizer : IDisposable
+{
+    private readonly Dictionary<Weight, (Tensor? First, Tensor? Second)> state = [];
+    private float learningRate;
+
+    /// <summary>Creates the optimizer with a constant rate or a schedule.</summary>
+    protected Optimizer(float learningRate, LearningRateSchedule? schedule)
+    {
+        this.learningRate = learningRate;
+        Schedule = schedule;
+    }
+
+    /// <summary>The Keras name, e.g. <c>adam</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The learning rate of the next step (set it to change a constant rate; callbacks do).</summary>
+    public float LearningRate
+    {
+        get => Schedule?.Rate(Iterations) ?? learningRate;
+        set
+        {
+            learningRate = value;
+            Schedule = null;
+        }
+    }
+
+    /// <summary>The schedule, if the rate is scheduled.</summary>
+    public LearningRateSchedule? Schedule { get; private set; }
+
+    /// <summary>Steps taken so far.</summary>
+    public long Iterations { get; internal set; }
+
+    /// <summary>When set, each weight's gradient is rescaled to at most this L2 norm (Keras's clipnorm).</summary>
+    public float? ClipNorm { get; set; }
+
+    /// <summary>When set, all gradients are rescaled together so their joint L2 norm is at most this (Keras's global_clipnorm).</summary>
+    public float? GlobalClipNorm { get; set; }
+
+    /// <summary>Looks an optimizer up by its Keras name with default settings.</summary>
+    /// <example><code>var opt = Optimizer.FromName("adam");</code></example>
+    public static Optimizer FromName(string name) => name.ToLowerInvariant() switch
+    {
+        "sgd" => new Sgd(),
+        "adam" => new Adam(),
+        "adamw" => new AdamW(),
+        "rmsprop" => new RmsProp(),
+        _ => throw new ArgumentException($"Unknown optimizer '{name}'; use sgd, adam, adamw or rmsprop."),
+    };
+
+    /// <summary>Applies one update to every weight that has a gradient, then clears the gradients.</summary>
+    /// <example><code>loss.Backward(); optimizer.Step(model.TrainableWeights);</code></example>
+    public void Step(IReadOnlyList<Weight> weights)
+    {
+        float globalScale = 1f;
+        if (GlobalClipNorm is float maxGlobal)
+        {
+            double sumSquares = 0;
+            foreach (var w in weights)
+            {
+                sumSquares += SquaredNorm(w.Value.Grad);
+            }
+
+            double norm = Math.Sqrt(sumSquares);
+            globalScale = norm > maxGlobal ? (float)(maxGlobal / norm) : 1f;
+        }
+
+        float lr = LearningRate;
+        Iterations++;
+        foreach (var w in weights)
+        {
+            var grad = w.Value.Grad;
+            if (grad is null)
+            {
+                continue;
+            }
+
+            float scale = globalScale;
+            if (ClipNorm is float maxNorm)
+            {
+                double norm = Math.Sqrt(SquaredNorm(grad)) * globalScale;
+                scale *= norm > maxNorm ? (float)(maxNorm / norm) : 1f;
+            }
+
+            var (first, second) = State(w);
+            var update = Update(lr, Iterations) with { GradientScale = scale };
+            w.Value.Backend.OptimizerStep(update, w.Value.Buffer, grad.Buffer, first?.Buffer, second?.Buffer, w.Value.Numel);
+            w.Value.ZeroGrad();
+        }
+    }
+
+    /// <summary>Hyper-parameters and the state tensors (named <c>{weight}/{slot}</c>) for saving.</summary>
+    public virtual Dictionary<string, object?> GetConfig()
+    {
+        var config = new Dictionary<string, object?>
+        {
+            ["name"] = Name, ["learning_rate"] = learningRate, ["iterations"] = Iterations,
+            ["clipnorm"] = ClipNorm, ["global_clipnorm"] = GlobalClipNorm,
+        };
+        if (Schedule is not null)
+        {
+            config["schedule"] = Schedule.GetConfig();
+        }
+
+        return config;
+    }
+
+    /// <summary>The optimizer's state tensors by name, for saving.</summary>
+    public IEnumerable<(string Name, Tensor Value)> StateTensors()
+    {
+        foreach (var (w, (first, second)) in state)
+        {
+            if (first is not null)
+            {
+                yield return ($"{w.Name}/{FirstSlotName}", first);
+            }
+
+            if (second is not null)
+            {
+                yield return ($"{w.Name}/{SecondSlotName}", second);
+            }
+        }
+    }
+
+    /// <summary>Restores state saved by <see cref="StateTensors"/> for the given weights.</summary>
+    public void LoadState(IReadOnlyList<Weight> weights, IReadOnlyDictionary<string, Tensor> saved, long iterations)
+    {
+        Iterations = iterations;
+        foreach (var w in weights)
+        {
+            var (first, second) = State(w);
+            if (first is not null && saved.TryGetValue($"{w.Name}/{FirstSlotName}", out var f))
+            {
+                first.CopyFrom(f);
+            }
+
+            if (second is not null && saved.TryGetValue($"{w.Name}/{SecondSlotName}", out var s))
+            {
+                second.CopyFrom(s);
+            }
+        }
+    }
+
+    /// <summary>Frees the state buffers.</summary>
+    public void Dispose()
+    {
+        foreach (var (first, second) in state.Values)
+        {
+            first?.Dispose();
+            second?.Dispose();
+        }
+
+        state.Clear();
+        GC.SuppressFinalize(this);
+    }
+
+    internal static Optimizer FromConfig(IReadOnlyDictionary<string, object?> c)
+    {
+        float F(string k, float d) => c.TryGetValue(k, out var v) && v is not null ? Convert.ToSingle(v) : d;
+        bool B(string k) => c.TryGetValue(k, out var v) && v is not null && Convert.ToBoolean(v);
+        var schedule = c.TryGetValue("schedule", out var s) && s is IReadOnlyDictionary<string, object?> sc ? LearningRateSchedule.FromConfig(sc) : null;
+        float lr = F("learning_rate", 1e-3f);
+        Optimizer optimizer = (string)c["name"]! switch
+        {
+            "sgd" => schedule is null ? new Sgd(lr, F("momentum", 0), B("nesterov"), F("weight_decay", 0)) : new Sgd(schedule, F("momentum", 0), B("nesterov"), F("weight_decay", 0)),
+            "adam" => schedule is null ? new Adam(lr, F("beta_1", 0.9f), F("beta_2", 0.999f), F("epsilon", 1e-7f), F("weight_decay", 0)) : new Adam(schedule, F("beta_1", 0.9f), F("beta_2", 0.999f), F("epsilon", 1e-7f), F("weight_decay", 0)),
+            "adamw" => schedule is null ? new AdamW(lr, F("weight_decay", 0.004f), F("beta_1", 0.9f), F("beta_2", 0.999f), F("epsilon", 1e-7f)) : new AdamW(schedule, F("weight_decay", 0.004f), F("beta_1", 0.9f), F("beta_2", 0.999f), F("epsilon", 1e-7f)),
+            "rmsprop" => schedule is null ? new RmsProp(lr, F("rho", 0.9f), F("momentum", 0), F("epsilon", 1e-7f)) : new RmsProp(schedule, F("rho", 0.9f), F("momentum", 0), F("epsilon", 1e-7f)),
+            var name => throw new InvalidDataException($"Unknown optimizer '{name}' in a saved model."),
+        };
+        optimizer.ClipNorm = c.TryGetValue("clipnorm", out var cn) && cn is not null ? Convert.ToSingle(cn) : null;
+        optimizer.GlobalClipNorm = c.TryGetValue("global_clipnorm", out var gn) && gn is not null ? Convert.ToSingle(gn) : null;
+        return optimizer;
+    }
+
+    /// <summary>Name of the first state slot (e.g. <c>m</c> or <c>momentum</c>).</summary>
+    protected virtual string FirstSlotName => "m";
+
+    /// <summary>Name of the second state slot (e.g. <c>v</c>).</summary>
+    protected virtual string SecondSlotName => "v";
+
+    /// <summary>Whether this optimizer keeps a first and a second state buffer per weight.</summary>
+    protected abstract (bool First, bool Second) Slots { get; }
+
+    /// <summary>The fused update for this step.</summary>
+    protected abstract OptimizerUpdate Update(float learningRate, long step);
+
+    private static double SquaredNorm(Tensor? grad)
+    {
+        if (grad is null)
+        {
+            return 0;
+        }
+
+        using var squared = (grad * grad).Sum();
+        return squared.Item();
+    }
+
+    private (Tensor? First, Tensor? Second) State(Weight w)
+    {
+        if (!state.TryGetValue(w, out var s))
+        {
+            var (first, second) = Slots;
+            s = (first ? Tensor.ZerosLike(w.Value).DetachFromScope() : null, second ? Tensor.ZerosLike(w.Value).DetachFromScope() : null);
+            state[w] = s;
+        }
+
+        return s;
+    }
+}

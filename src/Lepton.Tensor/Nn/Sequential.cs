@@ -1,0 +1,85 @@
+// A plain stack of layers, each feeding the next. Shapes are inferred on first use, or right away
+// when the first layer declares its input shape (an InputLayer or inputShape: on any layer).
+namespace Lepton.Nn;
+
+/// <summary>A linear stack of layers.</summary>
+/// <example><code>
+/// var model = new Sequential([
+///     new InputLayer([1, 28, 28]),
+///     new Conv2D(32, 3, activation: "relu"),
+///     new MaxPooling2D(2),
+///     new Flatten(),
+///     new Dense(10, activation: "softmax"),
+/// ]);
+/// </code></example>
+public class Sequential : Model
+{
+    private readonly List<Layer> layers = [];
+
+    /// <summary>Creates the model from layers (more can be added with <see cref="Add"/>).</summary>
+    public Sequential(IEnumerable<Layer>? layers = null, string? name = null)
+        : base(name ?? UniqueName("sequential"))
+    {
+        foreach (var layer in layers ?? [])
+        {
+            Add(layer);
+        }
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Layer> Layers => layers;
+
+    /// <summary>Appends a layer; if the input shape is known, the layer is built now.</summary>
+    /// <example><code>model.Add(new Dense(10));</code></example>
+    public void Add(Layer layer)
+    {
+        if (Built)
+        {
+            throw new InvalidOperationException($"{Name}: layers cannot be added after the model has been built; create a new Sequential.");
+        }
+
+        layers.Add(layer);
+        var shape = layers[0].DeclaredInputShape;
+        if (shape is null)
+        {
+            return;
+        }
+
+        foreach (var l in layers)
+        {
+            l.EnsureBuilt([shape]);
+            shape = l.OutputShape ??= l.InferOutputShape([shape]);
+        }
+    }
+
+    /// <summary>The per-example input shape, if declared.</summary>
+    public int[]? DeclaredShape => layers.Count > 0 ? layers[0].DeclaredInputShape : null;
+
+    /// <inheritdoc />
+    protected override void Build(IReadOnlyList<int[]> inputShapes)
+    {
+        if (layers.Count == 0)
+        {
+            throw new InvalidOperationException($"{Name}: a Sequential model needs at least one layer.");
+        }
+
+        var shape = inputShapes[0];
+        foreach (var layer in layers)
+        {
+            layer.EnsureBuilt([shape]);
+            shape = layer.OutputShape ??= layer.InferOutputShape([shape]);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override Tensor Forward(Tensor input, bool training)
+    {
+        var x = input;
+        foreach (var layer in layers)
+        {
+            x = layer.Call(x, training);
+        }
+
+        return x;
+    }
+}

@@ -1,0 +1,52 @@
+// A named variable of a layer: a leaf tensor that the layer owns, trainable or not (batch-norm
+// running statistics are not). Assigning replaces the values in place, keeping the same tensor.
+namespace Lepton.Nn;
+
+/// <summary>A named, layer-owned tensor (Keras's variable).</summary>
+public sealed class Weight : IDisposable
+{
+    internal Weight(string name, Tensor value, bool trainable)
+    {
+        Name = name;
+        Value = value.DetachFromScope();
+        Trainable = trainable;
+        Value.RequiresGrad = trainable;
+    }
+
+    /// <summary>The weight's path, e.g. <c>dense_1/kernel</c>.</summary>
+    public string Name { get; internal set; }
+
+    /// <summary>The values.</summary>
+    public Tensor Value { get; }
+
+    /// <summary>True when optimizers update it (also requires its layer to be trainable).</summary>
+    public bool Trainable { get; }
+
+    /// <summary>The shape.</summary>
+    public int[] Shape => Value.Shape;
+
+    /// <summary>Overwrites the values (shapes must match), outside autograd.</summary>
+    /// <example><code>layer.Weights[0].Assign(Tensor.Zeros(layer.Weights[0].Shape));</code></example>
+    public void Assign(Tensor values)
+    {
+        if (!Shapes.SameShape(values.ShapeRef, Value.ShapeRef))
+        {
+            throw new ArgumentException($"Assign: weight '{Name}' has shape {Shapes.Format(Value.ShapeRef)}, the new values {Shapes.Format(values.ShapeRef)}.");
+        }
+
+        using (Tensor.NoGrad())
+        {
+            Value.CopyFrom(values);
+        }
+    }
+
+    /// <summary>Frees the values.</summary>
+    public void Dispose()
+    {
+        Value.ZeroGrad();
+        Value.Dispose();
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} {Shapes.Format(Value.ShapeRef)}";
+}
