@@ -1,0 +1,51 @@
+// Command-line options shared by the samples: --device --epochs --batch-size --data --model --out.
+using System.Globalization;
+
+namespace Lepton.Samples;
+
+/// <summary>Parsed sample options.</summary>
+internal sealed class SampleOptions
+{
+    public string DeviceName { get; private set; } = Environment.GetEnvironmentVariable("LEPTON_DEVICE") ?? "cpu";
+
+    public int? Epochs { get; private set; }
+
+    public int? BatchSize { get; private set; }
+
+    public string? DataDirectory { get; private set; }
+
+    public string? Model { get; private set; }
+
+    public string OutputDirectory { get; private set; } = "runs";
+
+    public int? Limit { get; private set; }
+
+    public static SampleOptions Parse(string[] args, string usage)
+    {
+        var options = new SampleOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.\n{usage}");
+            switch (args[i])
+            {
+                case "--device": options.DeviceName = Next(); break;
+                case "--epochs": options.Epochs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--batch-size": options.BatchSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--data": options.DataDirectory = Next(); break;
+                case "--model": options.Model = Next(); break;
+                case "--out": options.OutputDirectory = Next(); break;
+                case "--limit": options.Limit = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "-h" or "--help": Console.WriteLine(usage); Environment.Exit(0); break;
+                default: throw new ArgumentException($"Unknown option '{args[i]}'.\n{usage}");
+            }
+        }
+
+        return options;
+    }
+
+    public Device ResolveDevice() => DeviceName.ToLowerInvariant() switch
+    {
+        "cpu" => Device.Cpu,
+        _ => throw new ArgumentException($"Device '{DeviceName}' is not available in this build; use --device cpu."),
+    };
+}
