@@ -94,11 +94,11 @@ public sealed class DataLoader
             catch (AggregateException e) when (e.InnerExceptions.All(i => i is OperationCanceledException))
             {
             }
-        }
-
-        if (producer.IsFaulted)
-        {
-            throw producer.Exception!.InnerException!;
+            catch (AggregateException e)
+            {
+                // A failure in the background thread (a transform, a bad example) surfaces here as itself.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions.First(i => i is not OperationCanceledException)).Throw();
+            }
         }
     }
 

@@ -78,6 +78,33 @@ public static class SafeTensors
         return Read(File.ReadAllBytes(path), path, device);
     }
 
+    /// <summary>The string metadata of a safetensors file's header (empty when it has none).</summary>
+    public static Dictionary<string, string> ReadMetadata(byte[] bytes, string source)
+    {
+        var result = new Dictionary<string, string>();
+        if (bytes.Length < 8)
+        {
+            throw new InvalidDataException($"safetensors file '{source}' is truncated: {bytes.Length} bytes.");
+        }
+
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (headerLength > (ulong)(bytes.Length - 8))
+        {
+            throw new InvalidDataException($"safetensors file '{source}' declares a {headerLength}-byte header but is shorter; it is truncated.");
+        }
+
+        using var doc = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
+        if (doc.RootElement.TryGetProperty("__metadata__", out var metadata))
+        {
+            foreach (var item in metadata.EnumerateObject())
+            {
+                result[item.Name] = item.Value.GetString() ?? string.Empty;
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Parses safetensors bytes; <paramref name="source"/> names them in errors.</summary>
     public static Dictionary<string, Tensor> Read(byte[] bytes, string source, Device? device = null)
     {

@@ -13,6 +13,7 @@ namespace Lepton.Nn;
 public partial class Model
 {
     private const string FormatName = "lepton.model";
+    private const string WeightOrderKey = "lepton.weight_order";
 
     /// <summary>Saves architecture, weights and optimizer state to one file (Sequential and functional models).</summary>
     /// <example><code>model.Save("mnist.lepton");</code></example>
@@ -110,15 +111,39 @@ public partial class Model
 
     /// <summary>Saves only the weights, in the safetensors format.</summary>
     /// <example><code>model.SaveWeights("mnist.safetensors");</code></example>
-    public void SaveWeights(string path) => SafeTensors.Save(path, Weights.Select(w => (w.Name, w.Value)));
+    public void SaveWeights(string path) =>
+        SafeTensors.Save(path, Weights.Select(w => (w.Name, w.Value)), new Dictionary<string, string> { [WeightOrderKey] = string.Join("\n", Weights.Select(w => w.Name)) });
 
     /// <summary>Loads weights saved by <see cref="SaveWeights"/> (or any safetensors file with the same names and shapes).</summary>
     /// <example><code>model.LoadWeights("mnist.safetensors");</code></example>
+    /// <remarks>Weights are matched by name; when the names differ (another instance of the same architecture),
+    /// they are matched by position, as Keras does, with every shape checked.</remarks>
     public void LoadWeights(string path)
     {
-        var tensors = SafeTensors.Load(path, Device);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        var tensors = SafeTensors.Read(bytes, path, Device);
         try
         {
+            BuildIfInputKnown();
+            if (Weights.Any(w => !tensors.ContainsKey(w.Name))
+                && SafeTensors.ReadMetadata(bytes, path).TryGetValue(WeightOrderKey, out var order)
+                && order.Split('\n') is { } names && names.Length == Weights.Count && names.All(tensors.ContainsKey))
+            {
+                var byPosition = new Dictionary<string, Tensor>();
+                for (int i = 0; i < names.Length; i++)
+                {
+                    byPosition[Weights[i].Name] = tensors[names[i]];
+                }
+
+                AssignWeights(byPosition, path);
+                return;
+            }
+
             AssignWeights(tensors, path);
         }
         finally
@@ -132,6 +157,7 @@ public partial class Model
 
     private void AssignWeights(IReadOnlyDictionary<string, Tensor> tensors, string source)
     {
+        BuildIfInputKnown();
         if (!Built)
         {
             throw new InvalidOperationException($"{Name}: build the model (call it once or declare its input shape) before loading weights.");
@@ -165,6 +191,7 @@ public partial class Model
             throw new NotSupportedException($"{Name}: a subclassed model's architecture is code; save it with SaveWeights and rebuild it with its constructor before LoadWeights.");
         }
 
+        BuildIfInputKnown();
         if (!Built || InputShape is null)
         {
             throw new InvalidOperationException($"{Name}: the model must be built (called once, or given an input shape) before it is saved.");
@@ -237,6 +264,15 @@ public partial class Model
         }
 
         return model;
+    }
+
+    /// <summary>Builds a Sequential model whose first layer declares its input shape.</summary>
+    private void BuildIfInputKnown()
+    {
+        if (!Built && this is Sequential { DeclaredShape: { } shape })
+        {
+            EnsureBuilt([shape]);
+        }
     }
 
     private static byte[] ReadEntry(ZipArchive zip, string name, string path)

@@ -43,7 +43,7 @@ public sealed class EarlyStopping(string monitor = "val_loss", double minDelta =
             return;
         }
 
-        if (++wait > patience)
+        if (++wait >= patience && epoch > 0)
         {
             StoppedEpoch = epoch;
             Model!.StopTraining = true;
