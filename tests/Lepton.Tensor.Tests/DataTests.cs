@@ -81,6 +81,36 @@ public sealed class DataTests : IDisposable
         Assert.Equal(1f, mnist.TrainImages.Max().Item());
     }
 
+    [Fact]
+    public void ReadsCifarBinaryBatchesAndRejectsBadOnes()
+    {
+        // Two records: label 3 with pixel values 0..255 repeating, then label 9 with all 255.
+        var bytes = new byte[2 * 3073];
+        bytes[0] = 3;
+        for (int i = 1; i < 3073; i++)
+        {
+            bytes[i] = (byte)(i - 1);
+        }
+
+        bytes[3073] = 9;
+        Array.Fill(bytes, (byte)255, 3074, 3072);
+        Write("batch.bin", bytes);
+        var (pixels, labels) = Cifar10.ReadBatches(folder, ["batch.bin"]);
+        Assert.Equal(new[] { 3f, 9f }, labels);
+        Assert.Equal(2 * 3072, pixels.Length);
+        Assert.Equal(1f / 255f, pixels[1], 6);
+        Assert.Equal(1f, pixels[3072]);
+
+        Write("short.bin", bytes[..3000]);
+        var e = Assert.Throws<InvalidDataException>(() => Cifar10.ReadBatches(folder, ["short.bin"]));
+        Assert.Contains("short.bin", e.Message);
+        Assert.Contains("3073-byte records", e.Message);
+        bytes[0] = 12;
+        Write("label.bin", bytes);
+        Assert.Contains("label 12", Assert.Throws<InvalidDataException>(() => Cifar10.ReadBatches(folder, ["label.bin"])).Message);
+        Assert.Throws<FileNotFoundException>(() => Cifar10.Load(folder));
+    }
+
     private string Write(string name, byte[] bytes)
     {
         string path = Path.Combine(folder, name);

@@ -1,5 +1,6 @@
 // Batches from a TensorDataset: seeded shuffling each epoch, optional transforms, and a background
 // thread that gathers and transforms the next batches while the device computes the current one.
+using System.Buffers;
 using System.Collections.Concurrent;
 
 namespace Lepton.Data;
@@ -79,9 +80,9 @@ public sealed class DataLoader
         {
             foreach (var (x, y, count) in queue.GetConsumingEnumerable(cancellationToken))
             {
-                yield return new Batch(
-                    Tensor.FromArray(x, [count, .. Dataset.InputShape], Dataset.InputType, Device),
-                    Tensor.FromArray(y, [count, .. Dataset.TargetShape], Dataset.TargetType, Device));
+                var inputs = Upload(x, [count, .. Dataset.InputShape], Dataset.InputType);
+                var targets = Upload(y, [count, .. Dataset.TargetShape], Dataset.TargetType);
+                yield return new Batch(inputs, targets);
             }
         }
         finally
@@ -102,6 +103,15 @@ public sealed class DataLoader
         }
     }
 
+    /// <summary>Copies a rented host array into a new tensor and gives the array back.</summary>
+    private Tensor Upload(float[] rented, int[] shape, DType dtype)
+    {
+        var tensor = Tensor.Empty(shape, Device, dtype);
+        Device.Backend.Upload(rented.AsSpan(0, tensor.Numel), tensor.Buffer, 0);
+        ArrayPool<float>.Shared.Return(rented);
+        return tensor;
+    }
+
     private void Produce(int[] order, Random random, BlockingCollection<(float[], float[], int)> queue, CancellationToken token)
     {
         try
@@ -111,8 +121,9 @@ public sealed class DataLoader
             {
                 token.ThrowIfCancellationRequested();
                 int start = batch * BatchSize, count = Math.Min(BatchSize, order.Length - start);
-                var x = new float[count * xs];
-                var y = new float[count * ys];
+                // Batches of images are large-object-heap sized: rent them instead of allocating every step.
+                var x = ArrayPool<float>.Shared.Rent(count * xs);
+                var y = ArrayPool<float>.Shared.Rent(count * ys);
                 for (int i = 0; i < count; i++)
                 {
                     int e = order[start + i];
@@ -122,7 +133,7 @@ public sealed class DataLoader
 
                 foreach (var t in transforms)
                 {
-                    t.Apply(x, count, Dataset.InputShape, random);
+                    t.Apply(x.AsSpan(0, count * xs), count, Dataset.InputShape, random);
                 }
 
                 queue.Add((x, y, count), token);

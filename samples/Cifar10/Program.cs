@@ -1,0 +1,97 @@
+// Trains a CNN on CIFAR-10 and reports test accuracy, time per epoch and throughput.
+//   dotnet run -c Release --project samples/Cifar10                         # the seed CNN, 10 epochs
+//   dotnet run -c Release --project samples/Cifar10 -- --model resnet --epochs 30
+// Needs the binary batches: python3 ../shared/datasets/cifar10/to-binary.py ~/.cache/lepton/cifar-10-batches-bin
+using System.Diagnostics;
+using Lepton;
+using Lepton.Data;
+using Lepton.Nn;
+using Lepton.Nn.Layers;
+using Lepton.Nn.Optimizers;
+using Lepton.Samples;
+
+const string usage = "usage: Cifar10 [--model seed|resnet] [--epochs N] [--batch-size N] [--data DIR] [--device cpu] [--out DIR] [--limit N]";
+var options = SampleOptions.Parse(args, usage);
+var device = options.ResolveDevice();
+string modelName = options.Model ?? "seed";
+int epochs = options.Epochs ?? 10;
+int batchSize = options.BatchSize ?? 64;
+
+// 1. Data: the official binary batches; per-channel normalization, and random crops and flips for training.
+var cifar = Cifar10.Load(options.DataDirectory, device);
+Console.WriteLine($"CIFAR-10 from {cifar.Directory}: {cifar.TrainImages.Shape[0]} training and {cifar.TestImages.Shape[0]} test images");
+var trainSet = new TensorDataset(cifar.TrainImages, cifar.TrainLabels);
+if (options.Limit is int limit)
+{
+    trainSet = trainSet.Take(0, Math.Min(limit, trainSet.Count));
+}
+
+var normalize = new Normalize(Cifar10.Mean, Cifar10.Std);
+var train = new DataLoader(trainSet, batchSize, shuffle: true, seed: 1, transforms: [new RandomCrop(4), new RandomHorizontalFlip(), normalize], device: device);
+var test = new DataLoader(new TensorDataset(cifar.TestImages, cifar.TestLabels), 500, transforms: [normalize], device: device);
+
+// 2. Model: the seed's three-conv CNN, or a small ResNet (three stages of residual blocks with batch norm).
+Generator.ManualSeed(7);
+Model model = modelName switch
+{
+    "seed" => new Sequential([
+        new InputLayer([3, 32, 32]),
+        new Conv2D(32, 3, activation: "relu"),
+        new MaxPooling2D(2),
+        new Conv2D(64, 3, activation: "relu"),
+        new MaxPooling2D(2),
+        new Conv2D(64, 3, activation: "relu"),
+        new Flatten(),
+        new Dense(64, activation: "relu"),
+        new Dense(10),
+    ]),
+    "resnet" => ResNet([3, 32, 32], widths: [32, 64, 128], blocksPerStage: 2),
+    _ => throw new ArgumentException($"Unknown model '{modelName}'.\n{usage}"),
+};
+long steps = (long)epochs * train.Count;
+Optimizer optimizer = modelName == "seed"
+    ? new Adam(new OneCycle(3e-3f, steps))
+    : new Sgd(new OneCycle(0.2f, steps), momentum: 0.9f, nesterov: true, weightDecay: 5e-4f);
+model.Compile(optimizer, new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
+model.Summary();
+
+// 3. Train with a Keras-style line per epoch, then evaluate on the test set.
+var clock = Stopwatch.StartNew();
+var history = model.Fit(train, epochs, validation: test);
+clock.Stop();
+var result = model.Evaluate(test);
+double perEpoch = clock.Elapsed.TotalSeconds / Math.Max(epochs, 1);
+Console.WriteLine($"time per epoch: {perEpoch:F1} s, {trainSet.Count / perEpoch:F0} samples/s, {Lepton.Backends.Cpu.CpuBackend.Threads} CPU threads");
+TrainingReport.Write(history, options.OutputDirectory, $"cifar10-{modelName}");
+Console.WriteLine($"test accuracy: {result["accuracy"]:F4}");
+
+// A ResNet for 32x32 images: a stem convolution, then stages of two-convolution residual blocks;
+// the first block of each later stage halves the resolution and projects the shortcut with a 1x1 conv.
+static Model ResNet(int[] inputShape, int[] widths, int blocksPerStage)
+{
+    var input = Keras.Input(inputShape);
+    var x = ConvBnRelu(input, widths[0], stride: 1);
+    for (int stage = 0; stage < widths.Length; stage++)
+    {
+        for (int block = 0; block < blocksPerStage; block++)
+        {
+            int stride = stage > 0 && block == 0 ? 2 : 1;
+            var shortcut = x;
+            var h = ConvBnRelu(x, widths[stage], stride);
+            h = new BatchNormalization().Apply(new Conv2D(widths[stage], 3, padding: "same", useBias: false, kernelInitializer: "he_normal").Apply(h));
+            if (stride != 1 || shortcut.Shape[0] != widths[stage])
+            {
+                shortcut = new BatchNormalization().Apply(new Conv2D(widths[stage], 1, strides: stride, useBias: false, kernelInitializer: "he_normal").Apply(shortcut));
+            }
+
+            x = new ReLU().Apply(new Add().Apply(h, shortcut));
+        }
+    }
+
+    var output = new Dense(10).Apply(new GlobalAveragePooling2D().Apply(x));
+    return new Model(input, output, "resnet");
+}
+
+static SymbolicTensor ConvBnRelu(SymbolicTensor x, int filters, int stride) =>
+    new ReLU().Apply(new BatchNormalization().Apply(
+        new Conv2D(filters, 3, strides: stride, padding: "same", useBias: false, kernelInitializer: "he_normal").Apply(x)));

@@ -1,0 +1,122 @@
+// CIFAR-10: 50,000 training and 10,000 test 32x32 colour images in 10 classes, from the official
+// binary batches (data_batch_1..5.bin, test_batch.bin; each record is a label byte then 3072
+// pixel bytes, red, green then blue planes). Images become float32 [N, 3, 32, 32] in [0, 1].
+namespace Lepton.Data;
+
+/// <summary>CIFAR-10 loaded into tensors.</summary>
+/// <example><code>var cifar = Cifar10.Load("~/.cache/lepton/cifar-10-batches-bin");</code></example>
+public sealed class Cifar10
+{
+    /// <summary>The class names, in label order.</summary>
+    public static readonly string[] ClassNames = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+
+    /// <summary>Per-channel mean of the training images (for normalization).</summary>
+    public static readonly float[] Mean = [0.4914f, 0.4822f, 0.4465f];
+
+    /// <summary>Per-channel standard deviation of the training images.</summary>
+    public static readonly float[] Std = [0.2470f, 0.2435f, 0.2616f];
+
+    private const int RecordSize = 1 + (3 * 32 * 32);
+
+    private Cifar10(Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels, string directory)
+    {
+        TrainImages = trainImages;
+        TrainLabels = trainLabels;
+        TestImages = testImages;
+        TestLabels = testLabels;
+        Directory = directory;
+    }
+
+    /// <summary>Training images, float32 [50000, 3, 32, 32] in [0, 1].</summary>
+    public Tensor TrainImages { get; }
+
+    /// <summary>Training labels, int32 [50000].</summary>
+    public Tensor TrainLabels { get; }
+
+    /// <summary>Test images, float32 [10000, 3, 32, 32] in [0, 1].</summary>
+    public Tensor TestImages { get; }
+
+    /// <summary>Test labels, int32 [10000].</summary>
+    public Tensor TestLabels { get; }
+
+    /// <summary>The folder the batches were read from.</summary>
+    public string Directory { get; }
+
+    /// <summary>Loads the six binary batches from <paramref name="directory"/> or the first folder <see cref="FindDirectory"/> finds.</summary>
+    /// <example><code>var cifar = Cifar10.Load();</code></example>
+    public static Cifar10 Load(string? directory = null, Device? device = null)
+    {
+        directory ??= FindDirectory() ?? throw new DirectoryNotFoundException(
+            "CIFAR-10 (binary version) was not found: pass its folder, set LEPTON_DATA to a folder holding cifar-10-batches-bin/, " +
+            "or convert the image archive with 'python3 shared/datasets/cifar10/to-binary.py ~/.cache/lepton/cifar-10-batches-bin'.");
+        var (trainX, trainY) = ReadBatches(directory, [.. Enumerable.Range(1, 5).Select(i => $"data_batch_{i}.bin")]);
+        var (testX, testY) = ReadBatches(directory, ["test_batch.bin"]);
+        return new Cifar10(
+            Tensor.FromArray(trainX, [trainY.Length, 3, 32, 32], device: device),
+            Tensor.FromArray(trainY, [trainY.Length], DType.Int32, device),
+            Tensor.FromArray(testX, [testY.Length, 3, 32, 32], device: device),
+            Tensor.FromArray(testY, [testY.Length], DType.Int32, device),
+            directory);
+    }
+
+    /// <summary>
+    /// The first folder holding the batches among $LEPTON_DATA/cifar-10-batches-bin, $LEPTON_DATA and
+    /// ~/.cache/lepton/cifar-10-batches-bin.
+    /// </summary>
+    public static string? FindDirectory()
+    {
+        var candidates = new List<string>();
+        string? env = Environment.GetEnvironmentVariable("LEPTON_DATA");
+        if (!string.IsNullOrEmpty(env))
+        {
+            candidates.Add(Path.Combine(env, "cifar-10-batches-bin"));
+            candidates.Add(env);
+        }
+
+        candidates.Add(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "lepton", "cifar-10-batches-bin"));
+        return candidates.FirstOrDefault(c => File.Exists(Path.Combine(c, "data_batch_1.bin")) && File.Exists(Path.Combine(c, "test_batch.bin")));
+    }
+
+    /// <summary>Reads records from binary batch files into pixels in [0, 1] and labels.</summary>
+    internal static (float[] Pixels, float[] Labels) ReadBatches(string directory, string[] files)
+    {
+        var pixels = new List<float[]>();
+        var labels = new List<float>();
+        foreach (var name in files)
+        {
+            string path = Path.Combine(directory, name);
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"CIFAR-10 batch '{name}' is missing from '{directory}'.", path);
+            }
+
+            var bytes = File.ReadAllBytes(path);
+            if (bytes.Length == 0 || bytes.Length % RecordSize != 0)
+            {
+                throw new InvalidDataException(
+                    $"CIFAR-10 batch '{path}' has {bytes.Length} bytes, not a whole number of {RecordSize}-byte records; it is truncated or not a CIFAR-10 binary batch.");
+            }
+
+            int records = bytes.Length / RecordSize;
+            var p = new float[records * (RecordSize - 1)];
+            for (int r = 0; r < records; r++)
+            {
+                int at = r * RecordSize;
+                if (bytes[at] > 9)
+                {
+                    throw new InvalidDataException($"CIFAR-10 batch '{path}' has label {bytes[at]} in record {r}; labels are 0-9.");
+                }
+
+                labels.Add(bytes[at]);
+                for (int i = 1; i < RecordSize; i++)
+                {
+                    p[(r * (RecordSize - 1)) + i - 1] = bytes[at + i] / 255f;
+                }
+            }
+
+            pixels.Add(p);
+        }
+
+        return ([.. pixels.SelectMany(p => p)], [.. labels]);
+    }
+}
