@@ -16,6 +16,15 @@ public sealed class Cifar10
     /// <summary>Per-channel standard deviation of the training images.</summary>
     public static readonly float[] Std = [0.2470f, 0.2435f, 0.2616f];
 
+    /// <summary>The official archive of the binary version.</summary>
+    public static readonly Uri[] Mirrors = [new("https://www.cs.toronto.edu/~kriz/")];
+
+    /// <summary>The archive's name on the mirrors.</summary>
+    public const string ArchiveName = "cifar-10-binary.tar.gz";
+
+    /// <summary>MD5 of the archive as published by its authors (they publish no SHA-256).</summary>
+    internal const string ArchiveMd5 = "c32a1d4ab5d03f1284b67883e8d87530";
+
     private const int RecordSize = 1 + (3 * 32 * 32);
 
     private Cifar10(Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels, string directory)
@@ -46,9 +55,7 @@ public sealed class Cifar10
     /// <example><code>var cifar = Cifar10.Load();</code></example>
     public static Cifar10 Load(string? directory = null, Device? device = null)
     {
-        directory ??= FindDirectory() ?? throw new DirectoryNotFoundException(
-            "CIFAR-10 (binary version) was not found: pass its folder, set LEPTON_DATA to a folder holding cifar-10-batches-bin/, " +
-            "or convert the image archive with 'python3 shared/datasets/cifar10/to-binary.py ~/.cache/lepton/cifar-10-batches-bin'.");
+        directory ??= FindDirectory() ?? Download(Downloader.CacheDirectory);
         var (trainX, trainY) = ReadBatches(directory, [.. Enumerable.Range(1, 5).Select(i => $"data_batch_{i}.bin")]);
         var (testX, testY) = ReadBatches(directory, ["test_batch.bin"]);
         return new Cifar10(
@@ -60,8 +67,38 @@ public sealed class Cifar10
     }
 
     /// <summary>
+    /// Downloads the official binary archive into <paramref name="parent"/>, checks its published MD5 and
+    /// extracts cifar-10-batches-bin/ there; returns that folder.
+    /// </summary>
+    /// <example><code>var folder = Cifar10.Download("/data");</code></example>
+    public static string Download(string parent, IReadOnlyList<Uri>? mirrors = null, HttpClient? client = null)
+    {
+        string archive = Path.Combine(parent, ArchiveName);
+        if (!File.Exists(archive))
+        {
+            try
+            {
+                Downloader.Fetch(mirrors ?? Mirrors, ArchiveName, archive, (bytes, source) => Downloader.RequireMd5(bytes, ArchiveMd5, source), client);
+            }
+            catch (IOException e)
+            {
+                throw new IOException(
+                    $"{e.Message}\nWithout network access, convert the image copy instead: python3 shared/datasets/cifar10/to-binary.py {Path.Combine(parent, "cifar-10-batches-bin")}", e);
+            }
+        }
+
+        using (var file = File.OpenRead(archive))
+        using (var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress))
+        {
+            System.Formats.Tar.TarFile.ExtractToDirectory(gzip, parent, overwriteFiles: true);
+        }
+
+        return Path.Combine(parent, "cifar-10-batches-bin");
+    }
+
+    /// <summary>
     /// The first folder holding the batches among $LEPTON_DATA/cifar-10-batches-bin, $LEPTON_DATA and
-    /// ~/.cache/lepton/cifar-10-batches-bin.
+    /// the download cache's cifar-10-batches-bin.
     /// </summary>
     public static string? FindDirectory()
     {
@@ -73,7 +110,7 @@ public sealed class Cifar10
             candidates.Add(env);
         }
 
-        candidates.Add(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "lepton", "cifar-10-batches-bin"));
+        candidates.Add(Path.Combine(Downloader.CacheDirectory, "cifar-10-batches-bin"));
         return candidates.FirstOrDefault(c => File.Exists(Path.Combine(c, "data_batch_1.bin")) && File.Exists(Path.Combine(c, "test_batch.bin")));
     }
 

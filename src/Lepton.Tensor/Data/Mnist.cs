@@ -1,7 +1,7 @@
 // The MNIST handwritten digits: 60,000 training and 10,000 test images of 28x28, from the four
 // official IDX files (gzip or raw). Images become float32 [N, 1, 28, 28] in [0, 1], labels int32.
 // The folder comes from the caller, else LEPTON_DATA, else a shared/datasets folder beside the
-// working directory.
+// working directory, else the download cache (filled from the official mirrors, SHA-256 checked).
 namespace Lepton.Data;
 
 /// <summary>MNIST loaded into tensors.</summary>
@@ -11,6 +11,18 @@ public sealed class Mnist
     /// <summary>The official file names, without the optional .gz suffix.</summary>
     public static readonly string[] FileNames =
         ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
+    /// <summary>The mirrors tried by <see cref="Download"/>, in order.</summary>
+    public static readonly Uri[] Mirrors = [new("https://ossci-datasets.s3.amazonaws.com/mnist/"), new("https://storage.googleapis.com/cvdf-datasets/mnist/")];
+
+    /// <summary>SHA-256 of each uncompressed file, as published with the dataset copy the project uses.</summary>
+    internal static readonly Dictionary<string, string> Sha256 = new()
+    {
+        ["train-images-idx3-ubyte"] = "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        ["train-labels-idx1-ubyte"] = "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        ["t10k-images-idx3-ubyte"] = "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        ["t10k-labels-idx1-ubyte"] = "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    };
 
     private Mnist(Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels, string directory)
     {
@@ -40,8 +52,7 @@ public sealed class Mnist
     /// <example><code>var mnist = Mnist.Load("../shared/datasets/mnist");</code></example>
     public static Mnist Load(string? directory = null, Device? device = null)
     {
-        directory ??= FindDirectory() ?? throw new DirectoryNotFoundException(
-            "MNIST was not found: pass its folder, set LEPTON_DATA to a folder holding mnist/, or place the four IDX files in shared/datasets/mnist beside the repository.");
+        directory ??= FindDirectory() ?? Download(Path.Combine(Downloader.CacheDirectory, "mnist"));
         var trainImages = ReadImages(directory, FileNames[0], 60000);
         var trainLabels = ReadLabels(directory, FileNames[1], 60000);
         var testImages = ReadImages(directory, FileNames[2], 10000);
@@ -52,6 +63,41 @@ public sealed class Mnist
             Tensor.FromArray(testImages, [10000, 1, 28, 28], device: device),
             Tensor.FromArray(testLabels, [10000], DType.Int32, device),
             directory);
+    }
+
+    /// <summary>
+    /// Downloads the four gzip files into <paramref name="directory"/> (skipping those already there) from
+    /// <paramref name="mirrors"/> (default <see cref="Mirrors"/>), checking the SHA-256 of each decompressed file.
+    /// </summary>
+    /// <example><code>Mnist.Download("/data/mnist");</code></example>
+    public static string Download(string directory, IReadOnlyList<Uri>? mirrors = null, HttpClient? client = null)
+    {
+        foreach (var name in FileNames)
+        {
+            string target = Path.Combine(directory, name + ".gz");
+            if (File.Exists(target) || File.Exists(Path.Combine(directory, name)))
+            {
+                continue;
+            }
+
+            Downloader.Fetch(mirrors ?? Mirrors, name + ".gz", target, (bytes, source) =>
+            {
+                using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(bytes), System.IO.Compression.CompressionMode.Decompress);
+                using var raw = new MemoryStream();
+                try
+                {
+                    gzip.CopyTo(raw);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new InvalidDataException($"'{source}' is not a valid gzip file ({e.Message}); nothing was saved.", e);
+                }
+
+                Downloader.RequireSha256(raw.ToArray(), Sha256[name], source);
+            }, client);
+        }
+
+        return directory;
     }
 
     /// <summary>
@@ -74,6 +120,7 @@ public sealed class Mnist
             candidates.Add(Path.Combine(dir.FullName, "..", "shared", "datasets", "mnist"));
         }
 
+        candidates.Add(Path.Combine(Downloader.CacheDirectory, "mnist"));
         return candidates.FirstOrDefault(c => FileNames.All(name => File.Exists(Path.Combine(c, name)) || File.Exists(Path.Combine(c, name + ".gz"))));
     }
 
