@@ -72,6 +72,23 @@ public abstract class LayerFunctionTests : BackendTests
     }
 
     [Fact]
+    public void BatchNormInferenceGradientsTreatRunningStatisticsAsConstants()
+    {
+        var x = Generators.Values([3, 2, 2, 2], 5);
+        var w = Generators.Values([2], 6);
+        var b = Generators.Values([2], 7);
+        var runningMean = T([0.3f, -0.2f], 2);
+        var runningVar = T([1.5f, 0.7f], 2);
+        GradCheck.Run(Device, [x, w, b], t => t[0].BatchNorm(runningMean, runningVar, t[1], t[2], training: false), r =>
+        {
+            var mean = new Nd([0.3f, -0.2f], [1, 2, 1, 1]);
+            var variance = new Nd([1.5f, 0.7f], [1, 2, 1, 1]);
+            var norm = Nd.Zip(Nd.Zip(r[0], mean, (a, m) => a - m), variance, (a, v) => a / Math.Sqrt(v + 1e-5));
+            return Nd.Zip(Nd.Zip(norm, r[1].Reshape([1, 2, 1, 1]), (a, g) => a * g), r[2].Reshape([1, 2, 1, 1]), (a, c) => a + c);
+        });
+    }
+
+    [Fact]
     public void BatchNormRejectsBadShapes()
     {
         var x = Tensor.Zeros([4, 3], device: Device);

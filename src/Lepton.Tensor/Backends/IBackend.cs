@@ -85,6 +85,21 @@ public interface IBackend
     /// <summary>dst[o, index[j], i] += src[o, j, i]: the adjoint of <see cref="IndexSelect"/>.</summary>
     void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst);
 
+    /// <summary>Per-channel mean and biased variance of x viewed as [n, channels, inner] (writes mean[c], variance[c]).</summary>
+    void BatchNormStatistics(DeviceBuffer x, int n, int channels, int inner, DeviceBuffer mean, DeviceBuffer variance);
+
+    /// <summary>y = (x - mean[c]) / sqrt(variance[c] + eps) * gamma[c] + beta[c] over [n, channels, inner]; null gamma/beta mean 1/0.</summary>
+    void BatchNormForward(DeviceBuffer x, int n, int channels, int inner, DeviceBuffer mean, DeviceBuffer variance, float eps, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y);
+
+    /// <summary>
+    /// Batch-norm gradients (=): dx, and when given dgamma[c] = sum(dy * xhat), dbeta[c] = sum(dy). With
+    /// <paramref name="batchStatistics"/> the mean and variance are the batch's own (their gradient flows into dx);
+    /// otherwise they are constants (running statistics).
+    /// </summary>
+    void BatchNormBackward(
+        DeviceBuffer x, DeviceBuffer dy, int n, int channels, int inner, DeviceBuffer mean, DeviceBuffer variance, float eps,
+        DeviceBuffer? gamma, bool batchStatistics, DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta);
+
     /// <summary>One fused optimizer update of a parameter in place from its gradient and state buffers; see <see cref="OptimizerUpdate"/>.</summary>
     void OptimizerStep(in OptimizerUpdate update, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? state1, DeviceBuffer? state2, int length);
 

@@ -1,6 +1,6 @@
-// Batch normalization over the channel axis (dim 1) of [N, C] or [N, C, ...] inputs. Training uses
-// the batch statistics (biased variance) and updates the running ones in place with the unbiased
-// variance, as PyTorch does; inference uses the running statistics. Composed from primitives.
+// Batch normalization over the channel axis (dim 1) of [N, C] or [N, C, ...] inputs, as fused
+// backend kernels. Training uses the batch statistics (biased variance) and updates the running
+// ones in place with the unbiased variance, as PyTorch does; inference uses the running statistics.
 namespace Lepton;
 
 public sealed partial class Tensor
@@ -17,39 +17,37 @@ public sealed partial class Tensor
             throw new ArgumentException($"BatchNorm: expected [N, C, ...], got {Shapes.Format(shape)}.");
         }
 
-        int channels = shape[1];
+        int n = shape[0], channels = shape[1], inner = n == 0 || channels == 0 ? 0 : Numel / (n * channels);
         foreach (var (t, name) in new[] { (runningMean, "runningMean"), (runningVar, "runningVar"), (weight, "weight"), (bias, "bias") })
         {
             if (t is not null && (t.Rank != 1 || t.shape[0] != channels))
             {
                 throw new ArgumentException($"BatchNorm: {name} must be [{channels}] for input {Shapes.Format(shape)}, got {Shapes.Format(t.shape)}.");
             }
+
+            if (t is not null)
+            {
+                CheckSameDevice("BatchNorm", this, t);
+            }
         }
 
-        var axes = new List<int> { 0 };
-        var statShape = new int[Rank];
-        Array.Fill(statShape, 1);
-        statShape[1] = channels;
-        for (int d = 2; d < Rank; d++)
-        {
-            axes.Add(d);
-        }
-
+        var x = DenseData();
         Tensor mean, variance;
         if (training)
         {
-            int count = Numel / Math.Max(channels, 1);
+            int count = n * inner;
             if (count < 2)
             {
                 throw new ArgumentException($"BatchNorm: training needs more than one value per channel, got input {Shapes.Format(shape)}.");
             }
 
-            mean = Mean([.. axes], keepDim: true);
-            variance = Var([.. axes], keepDim: true, correction: 0);
+            mean = Empty([channels], Device);
+            variance = Empty([channels], Device);
+            Backend.BatchNormStatistics(x.Buffer, n, channels, inner, mean.Buffer, variance.Buffer);
             using (NoGrad())
             {
-                runningMean?.CopyFrom((runningMean * (1f - momentum)) + (mean.Reshape(channels) * momentum));
-                runningVar?.CopyFrom((runningVar * (1f - momentum)) + (variance.Reshape(channels) * (momentum * count / (count - 1))));
+                runningMean?.CopyFrom((runningMean * (1f - momentum)) + (mean * momentum));
+                runningVar?.CopyFrom((runningVar * (1f - momentum)) + (variance * (momentum * count / (count - 1))));
             }
         }
         else
@@ -59,21 +57,35 @@ public sealed partial class Tensor
                 throw new ArgumentException("BatchNorm: inference (training: false) needs runningMean and runningVar.");
             }
 
-            mean = runningMean.Reshape(statShape);
-            variance = runningVar.Reshape(statShape);
+            // Snapshots: the running statistics may change before backward runs.
+            mean = runningMean.CopyDense();
+            variance = runningVar.CopyDense();
         }
 
-        var y = (this - mean) / (variance + eps).Sqrt();
-        if (weight is not null)
+        var gamma = weight?.DenseData();
+        var beta = bias?.DenseData();
+        var y = Empty((int[])shape.Clone(), Device);
+        Backend.BatchNormForward(x.Buffer, n, channels, inner, mean.Buffer, variance.Buffer, eps, gamma?.Buffer, beta?.Buffer, y.Buffer);
+        Tensor?[] inputs = [this, weight, bias];
+        return Record(y, "BatchNormBackward", [.. inputs.Where(t => t is not null).Cast<Tensor>()], g =>
         {
-            y *= weight.Reshape(statShape);
-        }
+            var gd = g.DenseData();
+            var dx = Empty((int[])x.shape.Clone(), g.Device);
+            var dgamma = weight is { RequiresGrad: true } ? Empty([channels], g.Device) : null;
+            var dbeta = bias is { RequiresGrad: true } ? Empty([channels], g.Device) : null;
+            g.Backend.BatchNormBackward(x.Buffer, gd.Buffer, n, channels, inner, mean.Buffer, variance.Buffer, eps, gamma?.Buffer, training, dx.Buffer, dgamma?.Buffer, dbeta?.Buffer);
+            var grads = new List<Tensor?> { dx };
+            if (weight is not null)
+            {
+                grads.Add(dgamma);
+            }
 
-        if (bias is not null)
-        {
-            y += bias.Reshape(statShape);
-        }
+            if (bias is not null)
+            {
+                grads.Add(dbeta);
+            }
 
-        return y;
+            return [.. grads];
+        });
     }
 }

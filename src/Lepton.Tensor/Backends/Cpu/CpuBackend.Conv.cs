@@ -1,5 +1,7 @@
 // Batched GEMM and conv2d on the CPU. Convolution is im2col + GEMM per image, with images split
 // across threads (each thread owns its column buffer and, for the filter gradient, its partial sum).
+using System.Numerics;
+
 namespace Lepton.Backends.Cpu;
 
 public sealed unsafe partial class CpuBackend
@@ -194,33 +196,45 @@ public sealed unsafe partial class CpuBackend
                 for (int s = 0; s < g.S; s++)
                 {
                     float* dst = col + ((((long)((c * g.R) + r) * g.S) + s) * p * q);
+                    int iw0 = (s * g.DilationW) - g.PadW;
+                    var (owStart, owEnd) = ValidOutputs(iw0, g.StrideW, g.W, q);
                     for (int oh = 0; oh < p; oh++)
                     {
                         int ih = (oh * g.StrideH) - g.PadH + (r * g.DilationH);
                         float* row = dst + (oh * q);
-                        if ((uint)ih >= (uint)g.H)
+                        if ((uint)ih >= (uint)g.H || owStart >= owEnd)
                         {
                             new Span<float>(row, q).Clear();
                             continue;
                         }
 
-                        float* src = x + (((long)c * g.H) + ih) * g.W;
-                        int iw0 = (s * g.DilationW) - g.PadW;
-                        if (g.StrideW == 1 && iw0 >= 0 && iw0 + q <= g.W)
+                        float* src = x + ((((long)c * g.H) + ih) * g.W) + iw0;
+                        new Span<float>(row, owStart).Clear();
+                        if (g.StrideW == 1)
                         {
-                            new ReadOnlySpan<float>(src + iw0, q).CopyTo(new Span<float>(row, q));
-                            continue;
+                            new ReadOnlySpan<float>(src + owStart, owEnd - owStart).CopyTo(new Span<float>(row + owStart, owEnd - owStart));
+                        }
+                        else
+                        {
+                            for (int ow = owStart; ow < owEnd; ow++)
+                            {
+                                row[ow] = src[ow * g.StrideW];
+                            }
                         }
 
-                        for (int ow = 0; ow < q; ow++)
-                        {
-                            int iw = (ow * g.StrideW) + iw0;
-                            row[ow] = (uint)iw < (uint)g.W ? src[iw] : 0f;
-                        }
+                        new Span<float>(row + owEnd, q - owEnd).Clear();
                     }
                 }
             }
         }
+    }
+
+    /// <summary>The outputs [start, end) whose input column ow * stride + iw0 lies inside [0, width).</summary>
+    private static (int Start, int End) ValidOutputs(int iw0, int stride, int width, int outputs)
+    {
+        int start = iw0 >= 0 ? 0 : (-iw0 + stride - 1) / stride;
+        int end = width - iw0 <= 0 ? 0 : Math.Min(outputs, ((width - iw0 - 1) / stride) + 1);
+        return (Math.Min(start, outputs), Math.Max(end, Math.Min(start, outputs)));
     }
 
     /// <summary>col [C*R*S, P*Q] -> x [C,H,W] by summing overlapping taps (x is overwritten).</summary>
@@ -235,6 +249,8 @@ public sealed unsafe partial class CpuBackend
                 for (int s = 0; s < g.S; s++)
                 {
                     float* src = col + ((((long)((c * g.R) + r) * g.S) + s) * p * q);
+                    int iw0 = (s * g.DilationW) - g.PadW;
+                    var (owStart, owEnd) = ValidOutputs(iw0, g.StrideW, g.W, q);
                     for (int oh = 0; oh < p; oh++)
                     {
                         int ih = (oh * g.StrideH) - g.PadH + (r * g.DilationH);
@@ -243,20 +259,37 @@ public sealed unsafe partial class CpuBackend
                             continue;
                         }
 
-                        float* dst = x + (((long)c * g.H) + ih) * g.W;
+                        float* dst = x + ((((long)c * g.H) + ih) * g.W) + iw0;
                         float* row = src + (oh * q);
-                        int iw0 = (s * g.DilationW) - g.PadW;
-                        for (int ow = 0; ow < q; ow++)
+                        if (g.StrideW == 1)
                         {
-                            int iw = (ow * g.StrideW) + iw0;
-                            if ((uint)iw < (uint)g.W)
+                            AddRow(row + owStart, dst + owStart, owEnd - owStart);
+                        }
+                        else
+                        {
+                            for (int ow = owStart; ow < owEnd; ow++)
                             {
-                                dst[iw] += row[ow];
+                                dst[ow * g.StrideW] += row[ow];
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    private static void AddRow(float* from, float* to, int length)
+    {
+        int w = Vector<float>.Count;
+        int i = 0;
+        for (; i <= length - w; i += w)
+        {
+            (Vector.Load(to + i) + Vector.Load(from + i)).Store(to + i);
+        }
+
+        for (; i < length; i++)
+        {
+            to[i] += from[i];
         }
     }
 }

@@ -153,57 +153,81 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>Packs op(A)[mc x kc] into MR-tall panels, k-major inside a panel, scaled by alpha and zero-padded.</summary>
+    /// <remarks>Reads along whichever dimension of A is contiguous, so both layouts stream through memory.</remarks>
     private static void PackA(float* a, long rs, long cs, int mc, int kc, int mr, float alpha, float* dst)
     {
-        for (int i = 0; i < mc; i += mr)
+        for (int i = 0; i < mc; i += mr, dst += (long)mr * kc)
         {
             int rows = Math.Min(mr, mc - i);
-            for (int k = 0; k < kc; k++)
+            float* block = a + (i * rs);
+            if (cs == 1)
             {
-                float* src = a + (i * rs) + (k * cs);
-                int r = 0;
-                for (; r < rows; r++)
+                // Row-major A: each row is contiguous in k.
+                for (int r = 0; r < rows; r++)
                 {
-                    dst[r] = alpha * src[r * rs];
+                    float* src = block + (r * rs);
+                    for (int k = 0; k < kc; k++)
+                    {
+                        dst[(k * mr) + r] = alpha * src[k];
+                    }
                 }
-
-                for (; r < mr; r++)
+            }
+            else
+            {
+                for (int k = 0; k < kc; k++)
                 {
-                    dst[r] = 0f;
+                    float* src = block + (k * cs);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        dst[(k * mr) + r] = alpha * src[r * rs];
+                    }
                 }
+            }
 
-                dst += mr;
+            for (int r = rows; r < mr; r++)
+            {
+                for (int k = 0; k < kc; k++)
+                {
+                    dst[(k * mr) + r] = 0f;
+                }
             }
         }
     }
 
     /// <summary>Packs op(B)[kc x nc] into NR-wide panels, k-major inside a panel, zero-padded.</summary>
+    /// <remarks>Reads along whichever dimension of B is contiguous, so both layouts stream through memory.</remarks>
     private static void PackB(float* b, long rs, long cs, int kc, int nc, int nr, float* dst)
     {
-        for (int j = 0; j < nc; j += nr)
+        for (int j = 0; j < nc; j += nr, dst += (long)nr * kc)
         {
             int cols = Math.Min(nr, nc - j);
-            for (int k = 0; k < kc; k++)
+            float* block = b + (j * cs);
+            if (cs == 1)
             {
-                float* src = b + (k * rs) + (j * cs);
-                if (cs == 1)
+                for (int k = 0; k < kc; k++)
                 {
-                    new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(dst, cols));
+                    new ReadOnlySpan<float>(block + (k * rs), cols).CopyTo(new Span<float>(dst + (k * nr), cols));
                 }
-                else
+            }
+            else
+            {
+                // Transposed B: each column is contiguous in k.
+                for (int q = 0; q < cols; q++)
                 {
-                    for (int q = 0; q < cols; q++)
+                    float* src = block + (q * cs);
+                    for (int k = 0; k < kc; k++)
                     {
-                        dst[q] = src[q * cs];
+                        dst[(k * nr) + q] = src[k * rs];
                     }
                 }
+            }
 
-                for (int q = cols; q < nr; q++)
+            if (cols < nr)
+            {
+                for (int k = 0; k < kc; k++)
                 {
-                    dst[q] = 0f;
+                    new Span<float>(dst + (k * nr) + cols, nr - cols).Clear();
                 }
-
-                dst += nr;
             }
         }
     }
