@@ -139,7 +139,7 @@ public sealed class CpuGemmKernelTests
         try
         {
             CpuGemm.Isa = isa;
-            foreach (var (m, k, n) in new[] { (1, 1, 1), (13, 7, 33), (12, 300, 32), (150, 260, 70), (64, 520, 129) })
+            foreach (var (m, k, n) in new[] { (1, 1, 1), (1, 300, 70), (3, 37, 1100), (13, 7, 33), (12, 300, 32), (150, 260, 70), (64, 520, 129) })
             {
                 var a = Generators.Values([m, k], m + k);
                 var b = Generators.Values([k, n], n);

@@ -1,6 +1,8 @@
 // Cache-blocked SGEMM (the Goto/BLIS scheme): B is packed in kc x nc blocks of NR-wide panels,
 // A in mc x kc blocks of MR-tall panels (alpha folded in), and a register-tiled micro-kernel
 // updates C. Work is split across threads over (row block, column-panel range) pairs.
+using System.Numerics;
+
 namespace Lepton.Backends.Cpu;
 
 /// <summary>Single-precision row-major GEMM on the CPU.</summary>
@@ -8,6 +10,9 @@ internal static unsafe class CpuGemm
 {
     private const int Kc = 256;
     private const int Nc = 2048;
+
+    /// <summary>Up to this many rows of C, GEMM runs as row-times-matrix products without packing.</summary>
+    private const int SmallM = 4;
 
     [ThreadStatic]
     private static float[]? packA;
@@ -40,6 +45,13 @@ internal static unsafe class CpuGemm
         ScaleC(m, n, beta, c, ldc);
         if (k == 0 || alpha == 0)
         {
+            return;
+        }
+
+        if (m <= SmallM)
+        {
+            // A few rows (batch-1 inference): stream B once instead of packing it.
+            SmallRows(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, parallel);
             return;
         }
 
@@ -89,6 +101,97 @@ internal static unsafe class CpuGemm
                 }
             }
         }
+    }
+
+    /// <summary>C[i, :] += alpha * op(A)[i, :] * op(B) for a handful of rows, split over columns of C.</summary>
+    private static void SmallRows(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc, bool parallel)
+    {
+        long rsA = transA ? 1 : lda, csA = transA ? lda : 1;
+        void Columns(int j0, int j1)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                float* ci = c + ((long)i * ldc);
+                if (!transB)
+                {
+                    // B is [k, n] row-major: axpy each row of B into C's row.
+                    for (int p = 0; p < k; p++)
+                    {
+                        float s = alpha * a[(i * rsA) + (p * csA)];
+                        if (s == 0f)
+                        {
+                            continue;
+                        }
+
+                        float* bp = b + ((long)p * ldb);
+                        var sv = new Vector<float>(s);
+                        int w = Vector<float>.Count;
+                        int j = j0;
+                        for (; j <= j1 - w; j += w)
+                        {
+                            (Vector.Load(ci + j) + (sv * Vector.Load(bp + j))).Store(ci + j);
+                        }
+
+                        for (; j < j1; j++)
+                        {
+                            ci[j] += s * bp[j];
+                        }
+                    }
+                }
+                else
+                {
+                    // B is stored [n, k]: one dot product per column of C.
+                    for (int j = j0; j < j1; j++)
+                    {
+                        float* bj = b + ((long)j * ldb);
+                        float dot = 0f;
+                        if (csA == 1)
+                        {
+                            dot = Dot(a + (i * rsA), bj, k);
+                        }
+                        else
+                        {
+                            for (int p = 0; p < k; p++)
+                            {
+                                dot += a[(i * rsA) + (p * csA)] * bj[p];
+                            }
+                        }
+
+                        ci[j] += alpha * dot;
+                    }
+                }
+            }
+        }
+
+        if (parallel && (long)m * n * k >= 1 << 20)
+        {
+            CpuParallel.For(n, (long)m * k, Columns);
+        }
+        else
+        {
+            Columns(0, n);
+        }
+    }
+
+    private static float Dot(float* x, float* y, int length)
+    {
+        int w = Vector<float>.Count;
+        var acc0 = Vector<float>.Zero;
+        var acc1 = Vector<float>.Zero;
+        int i = 0;
+        for (; i <= length - (2 * w); i += 2 * w)
+        {
+            acc0 += Vector.Load(x + i) * Vector.Load(y + i);
+            acc1 += Vector.Load(x + i + w) * Vector.Load(y + i + w);
+        }
+
+        float sum = Vector.Sum(acc0 + acc1);
+        for (; i < length; i++)
+        {
+            sum += x[i] * y[i];
+        }
+
+        return sum;
     }
 
     /// <summary>Updates C rows [i0, i1) x panels [p0, p1) of the current B block.</summary>

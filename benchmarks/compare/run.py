@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Head-to-head: Lepton.Tensor against PyTorch (and OpenBLAS for SGEMM) on this machine.
+
+One command:  /usr/bin/python3 benchmarks/compare/run.py  [--repeats 3] [--threads 1,2] [--quick]
+
+It installs the peers if missing (Debian's python3-torch, libopenblas0-pthread), builds our side,
+converts CIFAR-10 to its binary form if needed, checks that both sides compute the same thing
+(parameter counts equal, losses fall comparably, SGEMM results agree), then runs every workload
+interleaved (ours, theirs, ours, theirs, ...) at each thread count and prints a markdown table of
+medians and the ratio ours / theirs (below 1 means we are faster for times, above 1 for rates).
+Peers run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed, so OpenBLAS picks its best kernel."""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+COMPARE = os.path.join(HERE, "Lepton.Compare")
+OUT = os.path.join(ROOT, "artifacts", "compare")
+CIFAR_BIN = os.path.expanduser("~/.cache/lepton/cifar-10-batches-bin")
+
+
+def sh(cmd, env=None):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+
+
+def ensure_peers():
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True)
+    if probe.returncode != 0 or not os.path.exists("/usr/lib/x86_64-linux-gnu/libopenblas.so.0"):
+        print("installing python3-torch and libopenblas0-pthread ...", flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "python3-torch", "python3-numpy", "python3-pil", "libopenblas0-pthread"], check=True)
+    if not os.path.exists(os.path.join(CIFAR_BIN, "test_batch.bin")):
+        print("converting CIFAR-10 to the binary layout ...", flush=True)
+        sh(["/usr/bin/python3", os.path.join(ROOT, "..", "shared", "datasets", "cifar10", "to-binary.py"), CIFAR_BIN])
+
+
+def build():
+    sh(["dotnet", "publish", COMPARE, "-c", "Release", "-o", OUT, "--nologo"])
+
+
+def peer_env(threads):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    return env
+
+
+def ours(workload, threads, *extra):
+    env = dict(os.environ, LEPTON_NUM_THREADS=str(threads))
+    return json.loads(sh([os.path.join(OUT, "Lepton.Compare"), workload, *extra], env).strip().splitlines()[-1])
+
+
+def theirs(workload, threads, *extra):
+    if workload == "sgemm":
+        return json.loads(sh([os.path.join(OUT, "Lepton.Compare"), "sgemm-openblas", *extra], peer_env(threads)).strip().splitlines()[-1])
+    return json.loads(sh(["/usr/bin/python3", os.path.join(HERE, "torch_peer.py"), workload, "--threads", str(threads)], peer_env(threads)).strip().splitlines()[-1])
+
+
+def check_same(name, a, b):
+    problems = []
+    if "params" in a and a["params"] != b["params"]:
+        problems.append(f"parameter counts differ: {a['params']} vs {b['params']}")
+    for side, r in (("ours", a), ("theirs", b)):
+        if "first_loss" in r and not r["last_loss"] < 0.8 * r["first_loss"]:
+            problems.append(f"{side}: loss did not fall ({r['first_loss']:.3f} -> {r['last_loss']:.3f})")
+    if "first_loss" in a and not (0.5 < a["last_loss"] / b["last_loss"] < 2.0):
+        problems.append(f"final losses not comparable: {a['last_loss']:.3f} vs {b['last_loss']:.3f}")
+    if "max_abs_diff_vs_ours" in b and b["max_abs_diff_vs_ours"] > 1e-3 * b["n"] ** 0.5:
+        problems.append(f"SGEMM results differ by {b['max_abs_diff_vs_ours']}")
+    if problems:
+        raise SystemExit(f"{name}: the two sides do not compute the same thing: " + "; ".join(problems))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--quick", action="store_true", help="skip the MNIST epoch (the slowest workload)")
+    args = parser.parse_args()
+    ensure_peers()
+    build()
+    workloads = [("sgemm", [str(n)], "gflops", "GFLOP/s") for n in (128, 256, 512, 1024)]
+    workloads += [("infer-mnist", [], "latency_ms", "ms"), ("infer-mnist", [], "throughput", "img/s"),
+                  ("infer-cifar", [], "latency_ms", "ms"), ("infer-cifar", [], "throughput", "img/s"),
+                  ("cifar-steps", [], "seconds", "s")]
+    if not args.quick:
+        workloads.append(("mnist-epoch", [], "seconds", "s"))
+    rows = []
+    for threads in [int(t) for t in args.threads.split(",")]:
+        cache = {}
+        for name, extra, metric, unit in workloads:
+            key = (name, tuple(extra))
+            if key not in cache:
+                a_runs, b_runs = [], []
+                for _ in range(args.repeats):
+                    a_runs.append(ours(name, threads, *extra))
+                    b_runs.append(theirs(name, threads, *extra))
+                check_same(f"{name} {' '.join(extra)} ({threads} threads)", a_runs[0], b_runs[0])
+                cache[key] = (a_runs, b_runs)
+            a_runs, b_runs = cache[key]
+            a = statistics.median(r[metric] for r in a_runs)
+            b = statistics.median(r[metric] for r in b_runs)
+            label = f"{name} {' '.join(extra)}".strip()
+            rows.append((threads, label, metric, unit, a, b))
+            print(f"{threads} thr  {label:18s} {metric:11s} ours {a:10.3f}  theirs {b:10.3f}  ratio {a / b:6.2f}", flush=True)
+    print()
+    print("| threads | workload | metric | Lepton.Tensor | peer | ours / peer |")
+    print("|---:|---|---|---:|---:|---:|")
+    for threads, label, metric, unit, a, b in rows:
+        print(f"| {threads} | {label} | {metric} ({unit}) | {a:.3f} | {b:.3f} | {a / b:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
