@@ -5,7 +5,7 @@ namespace Lepton.Data;
 
 /// <summary>CIFAR-10 loaded into tensors.</summary>
 /// <example><code>var cifar = Cifar10.Load("~/.cache/lepton/cifar-10-batches-bin");</code></example>
-public sealed class Cifar10
+public sealed class Cifar10 : ImageClassificationData
 {
     /// <summary>The class names, in label order.</summary>
     public static readonly string[] ClassNames = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
@@ -28,28 +28,9 @@ public sealed class Cifar10
     private const int RecordSize = 1 + (3 * 32 * 32);
 
     private Cifar10(Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels, string directory)
+        : base(trainImages, trainLabels, testImages, testLabels, directory)
     {
-        TrainImages = trainImages;
-        TrainLabels = trainLabels;
-        TestImages = testImages;
-        TestLabels = testLabels;
-        Directory = directory;
     }
-
-    /// <summary>Training images, float32 [50000, 3, 32, 32] in [0, 1].</summary>
-    public Tensor TrainImages { get; }
-
-    /// <summary>Training labels, int32 [50000].</summary>
-    public Tensor TrainLabels { get; }
-
-    /// <summary>Test images, float32 [10000, 3, 32, 32] in [0, 1].</summary>
-    public Tensor TestImages { get; }
-
-    /// <summary>Test labels, int32 [10000].</summary>
-    public Tensor TestLabels { get; }
-
-    /// <summary>The folder the batches were read from.</summary>
-    public string Directory { get; }
 
     /// <summary>Loads the six binary batches from <paramref name="directory"/> or the first folder <see cref="FindDirectory"/> finds.</summary>
     /// <example><code>var cifar = Cifar10.Load();</code></example>

@@ -6,7 +6,7 @@ namespace Lepton.Data;
 
 /// <summary>MNIST loaded into tensors.</summary>
 /// <example><code>var mnist = Mnist.Load(); Console.WriteLine(mnist.TrainImages.Shape[0]); // 60000</code></example>
-public sealed class Mnist
+public sealed class Mnist : ImageClassificationData
 {
     /// <summary>The official file names, without the optional .gz suffix.</summary>
     public static readonly string[] FileNames =
@@ -25,28 +25,9 @@ public sealed class Mnist
     };
 
     private Mnist(Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels, string directory)
+        : base(trainImages, trainLabels, testImages, testLabels, directory)
     {
-        TrainImages = trainImages;
-        TrainLabels = trainLabels;
-        TestImages = testImages;
-        TestLabels = testLabels;
-        Directory = directory;
     }
-
-    /// <summary>Training images, float32 [60000, 1, 28, 28] scaled to [0, 1].</summary>
-    public Tensor TrainImages { get; }
-
-    /// <summary>Training labels, int32 [60000].</summary>
-    public Tensor TrainLabels { get; }
-
-    /// <summary>Test images, float32 [10000, 1, 28, 28] scaled to [0, 1].</summary>
-    public Tensor TestImages { get; }
-
-    /// <summary>Test labels, int32 [10000].</summary>
-    public Tensor TestLabels { get; }
-
-    /// <summary>The folder the files were read from.</summary>
-    public string Directory { get; }
 
     /// <summary>Loads the four files from <paramref name="directory"/> or the first folder <see cref="FindDirectory"/> finds.</summary>
     /// <example><code>var mnist = Mnist.Load("../shared/datasets/mnist");</code></example>

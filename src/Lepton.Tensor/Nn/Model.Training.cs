@@ -64,7 +64,7 @@ public partial class Model
         }
 
         StopTraining = false;
-        var lossMean = new MeanMetric("loss");
+        var lossMean = ResetMetrics();
         var logs = new Dictionary<string, double>();
         foreach (var c in all)
         {
@@ -81,11 +81,7 @@ public partial class Model
                     c.OnEpochBegin(epoch);
                 }
 
-                lossMean.Reset();
-                foreach (var m in Metrics)
-                {
-                    m.Reset();
-                }
+                lossMean = ResetMetrics();
 
                 var progress = verbose > 0 ? new ProgressBar(Output, epoch, epochs, train.Count, verbose) : null;
                 var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -143,11 +139,7 @@ public partial class Model
     public Dictionary<string, double> Evaluate(DataLoader data, CancellationToken cancellationToken = default)
     {
         RequireCompiled("Evaluate");
-        var lossMean = new MeanMetric("loss");
-        foreach (var m in Metrics)
-        {
-            m.Reset();
-        }
+        var lossMean = ResetMetrics();
 
         foreach (var (x, y) in data.Batches(cancellationToken))
         {
@@ -197,11 +189,7 @@ public partial class Model
     public Dictionary<string, double> TrainOnBatch(Tensor x, Tensor y)
     {
         RequireCompiled("TrainOnBatch");
-        var lossMean = new MeanMetric("loss");
-        foreach (var m in Metrics)
-        {
-            m.Reset();
-        }
+        var lossMean = ResetMetrics();
 
         using (Tensor.NewScope())
         {
@@ -216,11 +204,7 @@ public partial class Model
     public Dictionary<string, double> TestOnBatch(Tensor x, Tensor y)
     {
         RequireCompiled("TestOnBatch");
-        var lossMean = new MeanMetric("loss");
-        foreach (var m in Metrics)
-        {
-            m.Reset();
-        }
+        var lossMean = ResetMetrics();
 
         using (Tensor.NewScope())
         using (Tensor.NoGrad())
@@ -281,6 +265,17 @@ public partial class Model
         {
             m.Update(y, prediction);
         }
+    }
+
+    /// <summary>Clears the compiled metrics and returns a fresh running mean for the loss.</summary>
+    private MeanMetric ResetMetrics()
+    {
+        foreach (var m in Metrics)
+        {
+            m.Reset();
+        }
+
+        return new MeanMetric("loss");
     }
 
     private Dictionary<string, double> CurrentLogs(MeanMetric lossMean)
