@@ -15,6 +15,27 @@ public interface IUnaryOp
 
     /// <summary>df/dx given the input x and the output y = f(x).</summary>
     float Derivative(float x, float y);
+
+    /// <summary>df/dx on SIMD vectors.</summary>
+    Vector<float> Derivative(Vector<float> x, Vector<float> y);
+}
+
+/// <summary>Lane-by-lane fallbacks for ops without a closed SIMD form.</summary>
+internal static class Lanes
+{
+    public static Vector<float> Derivative<TOp>(TOp op, Vector<float> x, Vector<float> y) where TOp : struct, IUnaryOp
+    {
+        Span<float> xs = stackalloc float[Vector<float>.Count];
+        Span<float> ys = stackalloc float[Vector<float>.Count];
+        x.CopyTo(xs);
+        y.CopyTo(ys);
+        for (int i = 0; i < xs.Length; i++)
+        {
+            xs[i] = op.Derivative(xs[i], ys[i]);
+        }
+
+        return new Vector<float>(xs);
+    }
 }
 
 /// <summary>-x.</summary>
@@ -28,6 +49,9 @@ public readonly struct NegOp : IUnaryOp
 
     /// <inheritdoc />
     public float Derivative(float x, float y) => -1f;
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => new Vector<float>(-1f);
 }
 
 /// <summary>|x|; derivative sign(x), 0 at 0.</summary>
@@ -41,6 +65,9 @@ public readonly struct AbsOp : IUnaryOp
 
     /// <inheritdoc />
     public float Derivative(float x, float y) => x > 0 ? 1f : x < 0 ? -1f : 0f;
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), Vector<float>.One, Vector.ConditionalSelect(Vector.LessThan(x, Vector<float>.Zero), -Vector<float>.One, Vector<float>.Zero));
 }
 
 /// <summary>e^x.</summary>
@@ -54,6 +81,9 @@ public readonly struct ExpOp : IUnaryOp
 
     /// <inheritdoc />
     public float Derivative(float x, float y) => y;
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => y;
 }
 
 /// <summary>Natural logarithm.</summary>
@@ -67,6 +97,9 @@ public readonly struct LogOp : IUnaryOp
 
     /// <inheritdoc />
     public float Derivative(float x, float y) => 1f / x;
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Vector<float>.One / x;
 }
 
 /// <summary>Square root.</summary>
@@ -80,6 +113,9 @@ public readonly struct SqrtOp : IUnaryOp
 
     /// <inheritdoc />
     public float Derivative(float x, float y) => 0.5f / y;
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => new Vector<float>(0.5f) / y;
 }
 
 /// <summary>max(x, 0); derivative 1 where x &gt; 0.</summary>
@@ -93,6 +129,9 @@ public readonly struct ReluOp : IUnaryOp
 
     /// <inheritdoc />
     public float Derivative(float x, float y) => x > 0 ? 1f : 0f;
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), Vector<float>.One, Vector<float>.Zero);
 }
 
 /// <summary>x where x &gt; 0, else slope * x.</summary>
@@ -107,6 +146,9 @@ public readonly struct LeakyReluOp(float slope) : IUnaryOp
 
     /// <inheritdoc />
     public float Derivative(float x, float y) => x > 0 ? 1f : slope;
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), Vector<float>.One, new Vector<float>(slope));
 }
 
 /// <summary>1 / (1 + e^-x).</summary>
@@ -120,6 +162,9 @@ public readonly struct SigmoidOp : IUnaryOp
 
     /// <inheritdoc />
     public float Derivative(float x, float y) => y * (1f - y);
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => y * (Vector<float>.One - y);
 }
 
 /// <summary>Hyperbolic tangent.</summary>
@@ -140,6 +185,9 @@ public readonly struct TanhOp : IUnaryOp
 
     /// <inheritdoc />
     public float Derivative(float x, float y) => 1f - (y * y);
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Vector<float>.One - (y * y);
 }
 
 /// <summary>Exact GELU: x * Phi(x), with erf from Abramowitz and Stegun 7.1.26 (|error| &lt; 1.5e-7).</summary>
@@ -176,6 +224,9 @@ public readonly struct GeluOp : IUnaryOp
         float r = 1f - (poly * MathF.Exp(-az * az));
         return z < 0 ? -r : r;
     }
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Lanes.Derivative(this, x, y);
 }
 
 /// <summary>log(1 + e^x), computed as max(x, 0) + log(1 + e^-|x|) so it never overflows.</summary>
@@ -190,6 +241,9 @@ public readonly struct SoftplusOp : IUnaryOp
 
     /// <inheritdoc />
     public float Derivative(float x, float y) => 1f / (1f + MathF.Exp(-x));
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Vector<float>.One / (Vector<float>.One + Vector.Exp(-x));
 }
 
 /// <summary>x raised to a constant power.</summary>
@@ -219,6 +273,9 @@ public readonly struct PowScalarOp(float exponent) : IUnaryOp
     /// <inheritdoc />
     public float Derivative(float x, float y) =>
         exponent == 2f ? 2f * x : exponent == 0f ? 0f : exponent * MathF.Pow(x, exponent - 1f);
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Lanes.Derivative(this, x, y);
 }
 
 /// <summary>min(max(x, low), high); derivative 1 inside [low, high] (as PyTorch).</summary>
@@ -233,4 +290,7 @@ public readonly struct ClampOp(float low, float high) : IUnaryOp
 
     /// <inheritdoc />
     public float Derivative(float x, float y) => x >= low && x <= high ? 1f : 0f;
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x, new Vector<float>(low)) & Vector.LessThanOrEqual(x, new Vector<float>(high)), Vector<float>.One, Vector<float>.Zero);
 }

@@ -1,4 +1,6 @@
 // Max and average pooling on the CPU, one (image, channel) plane per work item.
+using System.Runtime.CompilerServices;
+
 namespace Lepton.Backends.Cpu;
 
 public sealed unsafe partial class CpuBackend
@@ -8,7 +10,7 @@ public sealed unsafe partial class CpuBackend
     {
         var geo = g;
         float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer, ip = Cpu(indices).Pointer;
-        int hw = g.H * g.W, pq = g.P * g.Q;
+        int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
         CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (c0, c1) =>
         {
             for (int plane = c0; plane < c1; plane++)
@@ -16,11 +18,11 @@ public sealed unsafe partial class CpuBackend
                 float* xs = xp + ((long)plane * hw);
                 float* ys = yp + ((long)plane * pq);
                 float* idx = ip + ((long)plane * pq);
-                for (int oh = 0; oh < geo.P; oh++)
+                for (int oh = 0; oh < outH; oh++)
                 {
                     int h0 = (oh * geo.StrideH) - geo.PadH;
                     int hs = Math.Max(h0, 0), he = Math.Min(h0 + geo.KernelH, geo.H);
-                    for (int ow = 0; ow < geo.Q; ow++)
+                    for (int ow = 0; ow < outW; ow++)
                     {
                         int w0 = (ow * geo.StrideW) - geo.PadW;
                         int ws = Math.Max(w0, 0), we = Math.Min(w0 + geo.KernelW, geo.W);
@@ -30,22 +32,18 @@ public sealed unsafe partial class CpuBackend
                         {
                             for (int iw = ws; iw < we; iw++)
                             {
-                                float v = xs[(ih * geo.W) + iw];
-                                if (v > best || float.IsNaN(v))
-                                {
-                                    best = v;
-                                    bestIndex = (ih * geo.W) + iw;
-                                    if (float.IsNaN(v))
-                                    {
-                                        goto Done;
-                                    }
-                                }
+                                // Branch-free: random data makes "is this the new max" unpredictable.
+                                int at = (ih * geo.W) + iw;
+                                float v = xs[at];
+                                bool take = (v > best) | float.IsNaN(v);
+                                int mask = -Unsafe.As<bool, byte>(ref take);
+                                bestIndex = (at & mask) | (bestIndex & ~mask);
+                                best = MathF.Max(best, v);
                             }
                         }
 
-                    Done:
-                        ys[(oh * geo.Q) + ow] = best;
-                        idx[(oh * geo.Q) + ow] = bestIndex;
+                        ys[(oh * outW) + ow] = best;
+                        idx[(oh * outW) + ow] = bestIndex;
                     }
                 }
             }
@@ -56,7 +54,7 @@ public sealed unsafe partial class CpuBackend
     public void MaxPool2dBackward(in Pool2dGeometry g, DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dx)
     {
         float* gp = Cpu(dy).Pointer, ip = Cpu(indices).Pointer, dp = Cpu(dx).Pointer;
-        int hw = g.H * g.W, pq = g.P * g.Q;
+        int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
         CpuParallel.For(g.N * g.C, pq, (c0, c1) =>
         {
             for (int plane = c0; plane < c1; plane++)
@@ -78,16 +76,16 @@ public sealed unsafe partial class CpuBackend
     {
         var geo = g;
         float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer;
-        int hw = g.H * g.W, pq = g.P * g.Q;
+        int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
         CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (c0, c1) =>
         {
             for (int plane = c0; plane < c1; plane++)
             {
                 float* xs = xp + ((long)plane * hw);
                 float* ys = yp + ((long)plane * pq);
-                for (int oh = 0; oh < geo.P; oh++)
+                for (int oh = 0; oh < outH; oh++)
                 {
-                    for (int ow = 0; ow < geo.Q; ow++)
+                    for (int ow = 0; ow < outW; ow++)
                     {
                         var (hs, he, ws, we, divisor) = AvgWindow(geo, countIncludePad, oh, ow);
                         float sum = 0;
@@ -99,7 +97,7 @@ public sealed unsafe partial class CpuBackend
                             }
                         }
 
-                        ys[(oh * geo.Q) + ow] = sum / divisor;
+                        ys[(oh * outW) + ow] = sum / divisor;
                     }
                 }
             }
@@ -111,7 +109,7 @@ public sealed unsafe partial class CpuBackend
     {
         var geo = g;
         float* gp = Cpu(dy).Pointer, dp = Cpu(dx).Pointer;
-        int hw = g.H * g.W, pq = g.P * g.Q;
+        int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
         CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (c0, c1) =>
         {
             for (int plane = c0; plane < c1; plane++)
@@ -119,12 +117,12 @@ public sealed unsafe partial class CpuBackend
                 float* ds = dp + ((long)plane * hw);
                 float* gs = gp + ((long)plane * pq);
                 new Span<float>(ds, hw).Clear();
-                for (int oh = 0; oh < geo.P; oh++)
+                for (int oh = 0; oh < outH; oh++)
                 {
-                    for (int ow = 0; ow < geo.Q; ow++)
+                    for (int ow = 0; ow < outW; ow++)
                     {
                         var (hs, he, ws, we, divisor) = AvgWindow(geo, countIncludePad, oh, ow);
-                        float share = gs[(oh * geo.Q) + ow] / divisor;
+                        float share = gs[(oh * outW) + ow] / divisor;
                         for (int ih = hs; ih < he; ih++)
                         {
                             for (int iw = ws; iw < we; iw++)

@@ -102,7 +102,14 @@ public sealed unsafe partial class CpuBackend : IBackend
         float* dp = Cpu(dx).Pointer;
         CpuParallel.For(length, 4, (start, end) =>
         {
-            for (int i = start; i < end; i++)
+            int w = Vector<float>.Count;
+            int i = start;
+            for (; i <= end - w; i += w)
+            {
+                (Vector.Load(gp + i) * op.Derivative(Vector.Load(xp + i), Vector.Load(yp + i))).Store(dp + i);
+            }
+
+            for (; i < end; i++)
             {
                 dp[i] = gp[i] * op.Derivative(xp[i], yp[i]);
             }
