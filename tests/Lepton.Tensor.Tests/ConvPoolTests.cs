@@ -85,6 +85,25 @@ public abstract class ConvPoolTests : BackendTests
         GradCheck.Run(Device, [x], t => t[0].AvgPool2d((k, k), (stride, stride), (pad, pad), countIncludePad: false), r => PoolRef(r[0], k, stride, pad, false, false));
     }
 
+    [Theory]
+    [InlineData(2, 2)]
+    [InlineData(3, 1)]
+    public void MaxPoolingPropagatesNaNAndKeepsTheFirstMaximum(int k, int stride)
+    {
+        var values = new float[16];
+        values[0] = float.NaN;
+        values[10] = 7f;
+        values[11] = 7f;
+        var y = T(values, 1, 1, 4, 4).MaxPool2d((k, k), (stride, stride)).ToArray();
+        Assert.True(float.IsNaN(y[0]));
+        Assert.Equal(7f, y[^1]);
+        var x = T(values, 1, 1, 4, 4).RequiresGrad_();
+        x.MaxPool2d((k, k), (stride, stride)).Sum().Backward();
+        var g = x.Grad!.ToArray();
+        Assert.True(g[10] > 0f);
+        Assert.Equal(0f, g[11]);
+    }
+
     [Fact]
     public void GlobalAveragePoolingAveragesEachPlane()
     {

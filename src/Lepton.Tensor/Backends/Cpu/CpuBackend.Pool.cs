@@ -11,6 +11,12 @@ public sealed unsafe partial class CpuBackend
         var geo = g;
         float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer, ip = Cpu(indices).Pointer;
         int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
+        if (g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, ExtraPadH: 0, ExtraPadW: 0 })
+        {
+            MaxPool2x2(g.N * g.C, g.W, hw, outH, outW, xp, yp, ip);
+            return;
+        }
+
         CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (c0, c1) =>
         {
             for (int plane = c0; plane < c1; plane++)
@@ -134,6 +140,47 @@ public sealed unsafe partial class CpuBackend
                 }
             }
         });
+    }
+
+    /// <summary>The common 2x2, stride-2, unpadded max pooling: every window is inside the image, so no bounds are computed.</summary>
+    private static void MaxPool2x2(int planes, int width, int hw, int outH, int outW, float* xp, float* yp, float* ip)
+    {
+        CpuParallel.For(planes, (long)outH * outW * 4, (c0, c1) =>
+        {
+            for (int plane = c0; plane < c1; plane++)
+            {
+                float* xs = xp + ((long)plane * hw);
+                float* ys = yp + ((long)plane * outH * outW);
+                float* idx = ip + ((long)plane * outH * outW);
+                for (int oh = 0; oh < outH; oh++)
+                {
+                    int top = 2 * oh * width;
+                    float* r0 = xs + top;
+                    float* r1 = r0 + width;
+                    for (int ow = 0; ow < outW; ow++)
+                    {
+                        int at = 2 * ow;
+                        float best = r0[at];
+                        int bestIndex = top + at;
+                        Take(ref best, ref bestIndex, r0[at + 1], top + at + 1);
+                        Take(ref best, ref bestIndex, r1[at], top + width + at);
+                        Take(ref best, ref bestIndex, r1[at + 1], top + width + at + 1);
+                        ys[(oh * outW) + ow] = best;
+                        idx[(oh * outW) + ow] = bestIndex;
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>best = max(best, v) and its index, without a branch (NaN wins and stays).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Take(ref float best, ref int bestIndex, float v, int at)
+    {
+        bool take = (v > best) | float.IsNaN(v);
+        int mask = -Unsafe.As<bool, byte>(ref take);
+        bestIndex = (at & mask) | (bestIndex & ~mask);
+        best = MathF.Max(best, v);
     }
 
     /// <summary>The in-image part of a pooling window and its divisor.</summary>
