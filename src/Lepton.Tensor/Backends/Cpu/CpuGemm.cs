@@ -20,12 +20,14 @@ internal static unsafe class CpuGemm
     [ThreadStatic]
     private static float[]? packB;
 
+    // Per thread, so a test that forces one kernel does not change what concurrent work runs.
+    [ThreadStatic]
     private static CpuIsa? isaOverride;
 
     /// <summary>The best instruction set this machine supports (LEPTON_CPU_ISA can lower it).</summary>
     public static CpuIsa DetectedIsa { get; } = Detect();
 
-    /// <summary>The instruction set in use; tests set it to check every kernel.</summary>
+    /// <summary>The instruction set GEMMs started on this thread use; tests set it to check every kernel.</summary>
     public static CpuIsa Isa
     {
         get => isaOverride ?? DetectedIsa;
