@@ -1,5 +1,6 @@
 // Max and average pooling on the CPU, one (image, channel) plane per work item.
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Lepton.Backends.Cpu;
 
@@ -40,11 +41,7 @@ public sealed unsafe partial class CpuBackend
                             {
                                 // Branch-free: random data makes "is this the new max" unpredictable.
                                 int at = (ih * geo.W) + iw;
-                                float v = xs[at];
-                                bool take = (v > best) | float.IsNaN(v);
-                                int mask = -Unsafe.As<bool, byte>(ref take);
-                                bestIndex = (at & mask) | (bestIndex & ~mask);
-                                best = MathF.Max(best, v);
+                                Take(ref best, ref bestIndex, xs[at], at);
                             }
                         }
 
@@ -143,42 +140,45 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>The common 2x2, stride-2, unpadded max pooling: every window is inside the image, so no bounds are computed.</summary>
-    private static void MaxPool2x2(int planes, int width, int hw, int outH, int outW, float* xp, float* yp, float* ip)
+    private static void MaxPool2x2(int planes, int width, int hw, int outH, int outW, float* xp, float* yp, float* ip) =>
+        CpuParallel.For(planes, (long)outH * outW * 4, (c0, c1) => MaxPool2x2Planes(c0, c1, width, hw, outH, outW, xp, yp, ip));
+
+    /// <summary>Planes [c0, c1) of <see cref="MaxPool2x2"/>; a plain method so that the loop's values stay in registers.</summary>
+    private static void MaxPool2x2Planes(int c0, int c1, int width, int hw, int outH, int outW, float* xp, float* yp, float* ip)
     {
-        CpuParallel.For(planes, (long)outH * outW * 4, (c0, c1) =>
+        for (int plane = c0; plane < c1; plane++)
         {
-            for (int plane = c0; plane < c1; plane++)
+            float* xs = xp + ((long)plane * hw);
+            float* ys = yp + ((long)plane * outH * outW);
+            float* idx = ip + ((long)plane * outH * outW);
+            for (int oh = 0; oh < outH; oh++)
             {
-                float* xs = xp + ((long)plane * hw);
-                float* ys = yp + ((long)plane * outH * outW);
-                float* idx = ip + ((long)plane * outH * outW);
-                for (int oh = 0; oh < outH; oh++)
+                int top = 2 * oh * width;
+                float* r0 = xs + top;
+                float* r1 = r0 + width;
+                for (int ow = 0; ow < outW; ow++)
                 {
-                    int top = 2 * oh * width;
-                    float* r0 = xs + top;
-                    float* r1 = r0 + width;
-                    for (int ow = 0; ow < outW; ow++)
-                    {
-                        int at = 2 * ow;
-                        float best = r0[at];
-                        int bestIndex = top + at;
-                        Take(ref best, ref bestIndex, r0[at + 1], top + at + 1);
-                        Take(ref best, ref bestIndex, r1[at], top + width + at);
-                        Take(ref best, ref bestIndex, r1[at + 1], top + width + at + 1);
-                        ys[(oh * outW) + ow] = best;
-                        idx[(oh * outW) + ow] = bestIndex;
-                    }
+                    int at = 2 * ow;
+                    float best = r0[at];
+                    int bestIndex = top + at;
+                    Take(ref best, ref bestIndex, r0[at + 1], top + at + 1);
+                    Take(ref best, ref bestIndex, r1[at], top + width + at);
+                    Take(ref best, ref bestIndex, r1[at + 1], top + width + at + 1);
+                    ys[(oh * outW) + ow] = best;
+                    idx[(oh * outW) + ow] = bestIndex;
                 }
             }
-        });
+        }
     }
 
     /// <summary>best = max(best, v) and its index, without a branch (NaN wins and stays).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Take(ref float best, ref int bestIndex, float v, int at)
     {
-        bool take = (v > best) | float.IsNaN(v);
-        int mask = -Unsafe.As<bool, byte>(ref take);
+        // The comparison as an all-ones/zero lane mask keeps everything in registers.
+        var value = Vector128.CreateScalarUnsafe(v);
+        var taken = Vector128.GreaterThan(value, Vector128.CreateScalarUnsafe(best)) | ~Vector128.Equals(value, value);
+        int mask = taken.AsInt32().ToScalar();
         bestIndex = (at & mask) | (bestIndex & ~mask);
         best = MathF.Max(best, v);
     }
