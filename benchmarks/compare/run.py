@@ -80,6 +80,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--quick", action="store_true", help="skip the MNIST epoch (the slowest workload)")
+    parser.add_argument("--only", default="", help="comma-separated workload names to run (e.g. mnist-epoch,cifar-steps)")
     args = parser.parse_args()
     ensure_peers()
     build()
@@ -89,6 +90,8 @@ def main():
                   ("cifar-steps", [], "seconds", "s")]
     if not args.quick:
         workloads.append(("mnist-epoch", [], "seconds", "s"))
+    if args.only:
+        workloads = [w for w in workloads if w[0] in args.only.split(",")]
     rows = []
     for threads in [int(t) for t in args.threads.split(",")]:
         cache = {}
