@@ -61,6 +61,9 @@ public abstract class Layer : IDisposable
 
     internal int[]? DeclaredInputShape { get; }
 
+    /// <summary>The element type of the declared input (float32 unless a layer says otherwise).</summary>
+    internal virtual DType DeclaredInputType => DType.Float32;
+
     /// <summary>The number of scalar weights.</summary>
     /// <example><code>int n = model.CountParams();</code></example>
     public long CountParams() => Weights.Sum(w => (long)w.Value.Numel);
@@ -98,9 +101,9 @@ public abstract class Layer : IDisposable
     {
         var shapes = inputs.Select(i => i.Shape).ToArray();
         EnsureBuilt(shapes);
-        var outputShape = InferOutputShape(shapes);
+        var (outputShape, outputType) = InferOutput(shapes, [.. inputs.Select(i => i.DType)]);
         OutputShape ??= outputShape;
-        return new SymbolicTensor(outputShape, this, inputs);
+        return new SymbolicTensor(outputShape, this, inputs, outputType);
     }
 
     /// <summary>The Keras-style configuration (constructor arguments) used to save and rebuild the layer.</summary>
@@ -139,13 +142,14 @@ public abstract class Layer : IDisposable
         Built = true;
     }
 
-    /// <summary>Output shape per example, found by running one zero example through the layer.</summary>
-    internal int[] InferOutputShape(IReadOnlyList<int[]> inputShapes)
+    /// <summary>Output shape and type per example, found by running one zero example through the layer.</summary>
+    internal (int[] Shape, DType DType) InferOutput(IReadOnlyList<int[]> inputShapes, IReadOnlyList<DType> inputTypes)
     {
         using var scope = Tensor.NewScope();
         using var noGrad = Tensor.NoGrad();
-        var dummies = inputShapes.Select(s => Tensor.Zeros([1, .. s], device: Device)).ToArray();
-        return Forward(dummies, training: false).ShapeRef[1..];
+        var dummies = inputShapes.Select((s, i) => Tensor.Zeros([1, .. s], inputTypes[i], Device)).ToArray();
+        var output = Forward(dummies, training: false);
+        return (output.ShapeRef[1..], output.DType);
     }
 
     /// <summary>Creates the weights for inputs of these per-example shapes; by default calls <see cref="Build(int[])"/> with the first.</summary>
@@ -185,7 +189,7 @@ public abstract class Layer : IDisposable
         if (DeclaredInputShape is not null)
         {
             EnsureBuilt([DeclaredInputShape]);
-            OutputShape = InferOutputShape([DeclaredInputShape]);
+            OutputShape = InferOutput([DeclaredInputShape], [DeclaredInputType]).Shape;
         }
     }
 

@@ -216,6 +216,7 @@ public partial class Model
                 ["layer"] = n.Layer is null ? null : layers.ToList().IndexOf(n.Layer),
                 ["inputs"] = new JsonArray([.. n.Inputs.Select(i => (JsonNode)order.IndexOf(i))]),
                 ["shape"] = new JsonArray([.. n.Shape.Select(d => (JsonNode)d)]),
+                ["dtype"] = n.DType.Name(),
             })]);
             config["inputs"] = new JsonArray([.. GraphInputs!.Select(i => (JsonNode)order.IndexOf(i))]);
             config["outputs"] = new JsonArray([.. GraphOutputs!.Select(o => (JsonNode)order.IndexOf(o))]);
@@ -242,7 +243,8 @@ public partial class Model
             {
                 int[] shape = [.. n!["shape"]!.AsArray().Select(d => (int)d!)];
                 var inputs = n["inputs"]!.AsArray().Select(i => nodes[(int)i!]).ToArray();
-                nodes.Add(n["layer"] is JsonNode index ? layers[(int)index].Apply(inputs) : Keras.Input(shape));
+                var dtype = (string?)n["dtype"] == "int32" ? DType.Int32 : DType.Float32;
+                nodes.Add(n["layer"] is JsonNode index ? layers[(int)index].Apply(inputs) : Keras.Input(shape, dtype));
             }
 
             model = new Model(
@@ -260,7 +262,7 @@ public partial class Model
         using (Tensor.NewScope())
         using (Tensor.NoGrad())
         {
-            model.Call(Tensor.Zeros([1, .. inputShape], device: device));
+            model.Call(Tensor.Zeros([1, .. inputShape], model.DeclaredInputType, device));
         }
 
         return model;

@@ -96,6 +96,8 @@ public partial class Model : Layer
     /// <summary>True for models built from symbolic tensors.</summary>
     public bool IsFunctional => graphOrder is not null;
 
+    internal override DType DeclaredInputType => graphInputs is { Length: > 0 } inputs ? inputs[0].DType : DType.Float32;
+
     internal IReadOnlyList<SymbolicTensor>? GraphOrder => graphOrder;
 
     internal IReadOnlyList<SymbolicTensor>? GraphInputs => graphInputs;

@@ -40,17 +40,13 @@ public class Sequential : Model
 
         layers.Add(layer);
         var shape = layers[0].DeclaredInputShape;
-        if (shape is null)
+        if (shape is not null)
         {
-            return;
-        }
-
-        foreach (var l in layers)
-        {
-            l.EnsureBuilt([shape]);
-            shape = l.OutputShape ??= l.InferOutputShape([shape]);
+            Propagate(shape);
         }
     }
+
+    internal override DType DeclaredInputType => layers.Count > 0 ? layers[0].DeclaredInputType : DType.Float32;
 
     /// <summary>The per-example input shape, if declared.</summary>
     public int[]? DeclaredShape => layers.Count > 0 ? layers[0].DeclaredInputShape : null;
@@ -63,11 +59,19 @@ public class Sequential : Model
             throw new InvalidOperationException($"{Name}: a Sequential model needs at least one layer.");
         }
 
-        var shape = inputShapes[0];
+        Propagate(inputShapes[0]);
+    }
+
+    /// <summary>Builds the layers in order, each from the shape and type the previous one produces.</summary>
+    private void Propagate(int[] inputShape)
+    {
+        var shape = inputShape;
+        var dtype = layers[0].DeclaredInputType;
         foreach (var layer in layers)
         {
             layer.EnsureBuilt([shape]);
-            shape = layer.OutputShape ??= layer.InferOutputShape([shape]);
+            (shape, dtype) = layer.InferOutput([shape], [dtype]);
+            layer.OutputShape ??= shape;
         }
     }
 

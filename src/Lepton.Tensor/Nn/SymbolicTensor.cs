@@ -11,15 +11,19 @@ namespace Lepton.Nn;
 /// </code></example>
 public sealed class SymbolicTensor
 {
-    internal SymbolicTensor(int[] shape, Layer? layer, SymbolicTensor[] inputs)
+    internal SymbolicTensor(int[] shape, Layer? layer, SymbolicTensor[] inputs, DType dtype = DType.Float32)
     {
         Shape = shape;
         Layer = layer;
         Inputs = inputs;
+        DType = dtype;
     }
 
     /// <summary>The shape of one example (no batch dimension).</summary>
     public int[] Shape { get; }
+
+    /// <summary>The element type (int32 for token ids feeding an Embedding).</summary>
+    public DType DType { get; }
 
     /// <summary>The layer whose call produced this tensor; null for a model input.</summary>
     public Layer? Layer { get; }
@@ -34,7 +38,7 @@ public sealed class SymbolicTensor
 /// <summary>Keras-style entry points of the functional API.</summary>
 public static class Keras
 {
-    /// <summary>A model input of the given shape (without the batch dimension).</summary>
-    /// <example><code>var input = Keras.Input([3, 32, 32]);</code></example>
-    public static SymbolicTensor Input(int[] shape) => new((int[])shape.Clone(), null, []);
+    /// <summary>A model input of the given shape (without the batch dimension) and element type.</summary>
+    /// <example><code>var input = Keras.Input([3, 32, 32]); var tokens = Keras.Input([20], DType.Int32);</code></example>
+    public static SymbolicTensor Input(int[] shape, DType dtype = DType.Float32) => new((int[])shape.Clone(), null, [], dtype);
 }

@@ -160,6 +160,30 @@ public sealed class ModelTests
     }
 
     [Fact]
+    public void IntegerInputsFlowIntoEmbeddings()
+    {
+        var model = new Sequential([new InputLayer([5], DType.Int32), new Embedding(12, 4, seed: 1), new Flatten(), new Dense(2, seed: 2)]);
+        Assert.Equal(new[] { 5, 4 }, model.Layers[1].OutputShape);
+        var input = Keras.Input([5], DType.Int32);
+        var functional = new Model(input, new Dense(2, seed: 3).Apply(new Flatten().Apply(new Embedding(12, 4, seed: 4).Apply(input))));
+        Assert.Equal(DType.Int32, input.DType);
+        var ids = Tensor.RandInt(0, 12, [64, 5], new Generator(5));
+        var labels = (ids.Select(1, 0) > 5f) * 1f;
+        var target = Tensor.FromArray(labels.ToInt32Array(), [64]);
+        foreach (var m in new Model[] { model, functional })
+        {
+            m.Compile(new Adam(0.05f), new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
+            var history = m.Fit(ids, target, epochs: 10, batchSize: 16, verbose: 0);
+            Assert.True(history["accuracy"][^1] > 0.9, $"accuracy {history["accuracy"][^1]}");
+            string path = Path.Combine(Path.GetTempPath(), $"lepton-embedding-{Guid.NewGuid():N}.lepton");
+            m.Save(path);
+            var loaded = Model.Load(path);
+            File.Delete(path);
+            Assert.Equal(m.Predict(ids).ToArray(), loaded.Predict(ids).ToArray());
+        }
+    }
+
+    [Fact]
     public void CancellationStopsFit()
     {
         var model = SmallClassifier();

@@ -17,6 +17,8 @@ public sealed class InputLayer : Layer
     /// <summary>The element type of the input.</summary>
     public DType InputDType { get; }
 
+    internal override DType DeclaredInputType => InputDType;
+
     /// <summary>The declared per-example shape.</summary>
     public int[] Shape => DeclaredInputShape!;
 
