@@ -61,6 +61,12 @@ public abstract class Layer : IDisposable
 
     internal int[]? DeclaredInputShape { get; }
 
+    /// <summary>The element types of the inputs the layer is being built from, when built by a call on data.</summary>
+    internal IReadOnlyList<DType>? BuildInputTypes { get; private set; }
+
+    /// <summary>The element type of the first input the layer was built for.</summary>
+    internal DType BuiltInputType => BuildInputTypes is { Count: > 0 } types ? types[0] : DeclaredInputType;
+
     /// <summary>The element type of the declared input (float32 unless a layer says otherwise).</summary>
     internal virtual DType DeclaredInputType => DType.Float32;
 
@@ -89,7 +95,7 @@ public abstract class Layer : IDisposable
             }
         }
 
-        EnsureBuilt([.. inputs.Select(i => i.ShapeRef[1..])]);
+        EnsureBuiltFor(inputs);
         var output = Forward(inputs, training);
         OutputShape ??= output.ShapeRef[1..];
         return output;
@@ -123,6 +129,16 @@ public abstract class Layer : IDisposable
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} ({GetType().Name})";
+
+    /// <summary>Builds the layer for a batch of actual inputs (their shapes and element types; no-op once built).</summary>
+    internal void EnsureBuiltFor(IReadOnlyList<Tensor> inputs)
+    {
+        if (!Built)
+        {
+            BuildInputTypes = [.. inputs.Select(i => i.DType)];
+            EnsureBuilt([.. inputs.Select(i => i.ShapeRef[1..])]);
+        }
+    }
 
     /// <summary>Builds the layer for inputs of these per-example shapes (no-op once built).</summary>
     internal void EnsureBuilt(IReadOnlyList<int[]> inputShapes)

@@ -205,6 +205,7 @@ public partial class Model
             ["class_name"] = IsFunctional ? "Functional" : "Sequential",
             ["name"] = Name,
             ["input_shape"] = new JsonArray([.. InputShape.Select(d => (JsonNode)d)]),
+            ["input_dtype"] = BuiltInputType.Name(),
             ["layers"] = new JsonArray([.. layers.Select(l => (JsonNode)new JsonObject { ["class_name"] = l.GetType().Name, ["config"] = ToJson(l.GetConfig()) })]),
         };
 
@@ -258,11 +259,11 @@ public partial class Model
         }
 
         model.Device = device;
-        model.EnsureBuilt([inputShape]);
+        var inputType = (string?)config["input_dtype"] == "int32" ? DType.Int32 : DType.Float32;
         using (Tensor.NewScope())
         using (Tensor.NoGrad())
         {
-            model.Call(Tensor.Zeros([1, .. inputShape], model.DeclaredInputType, device));
+            model.Call(Tensor.Zeros([1, .. inputShape], inputType, device));
         }
 
         return model;

@@ -225,7 +225,7 @@ public partial class Model
                 // Weights exist once the first batch has built the model.
                 if (trainable is null)
                 {
-                    EnsureBuilt([x.ShapeRef[1..]]);
+                    EnsureBuiltFor([x]);
                     trainable = TrainableWeights;
                     var trainableSet = trainable.ToHashSet();
                     foreach (var w in Weights)

@@ -59,14 +59,14 @@ public class Sequential : Model
             throw new InvalidOperationException($"{Name}: a Sequential model needs at least one layer.");
         }
 
-        Propagate(inputShapes[0]);
+        Propagate(inputShapes[0], BuildInputTypes?[0]);
     }
 
     /// <summary>Builds the layers in order, each from the shape and type the previous one produces.</summary>
-    private void Propagate(int[] inputShape)
+    private void Propagate(int[] inputShape, DType? inputType = null)
     {
         var shape = inputShape;
-        var dtype = layers[0].DeclaredInputType;
+        var dtype = inputType ?? layers[0].DeclaredInputType;
         foreach (var layer in layers)
         {
             layer.EnsureBuilt([shape]);

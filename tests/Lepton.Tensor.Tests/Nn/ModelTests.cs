@@ -170,7 +170,8 @@ public sealed class ModelTests
         var ids = Tensor.RandInt(0, 12, [64, 5], new Generator(5));
         var labels = (ids.Select(1, 0) > 5f) * 1f;
         var target = Tensor.FromArray(labels.ToInt32Array(), [64]);
-        foreach (var m in new Model[] { model, functional })
+        var inferred = new Sequential([new Embedding(12, 4, seed: 6), new Flatten(), new Dense(2, seed: 7)]);
+        foreach (var m in new Model[] { model, functional, inferred })
         {
             m.Compile(new Adam(0.05f), new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
             var history = m.Fit(ids, target, epochs: 10, batchSize: 16, verbose: 0);
