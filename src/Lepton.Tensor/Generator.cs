@@ -21,20 +21,17 @@ public sealed class Generator
     /// <summary>The seed this generator was made with.</summary>
     public ulong Seed { get; }
 
+    private long counter;
+
     /// <summary>How many numbers have been drawn so far.</summary>
-    public ulong Counter { get; private set; }
+    public ulong Counter => (ulong)Interlocked.Read(ref counter);
 
     /// <summary>Replaces the default generator with a seeded one, like <c>torch.manual_seed</c>.</summary>
     /// <example><code>Generator.ManualSeed(0);</code></example>
     public static void ManualSeed(ulong seed) => Default = new Generator(seed);
 
-    /// <summary>Reserves <paramref name="count"/> counters and returns the first.</summary>
-    internal ulong Advance(long count)
-    {
-        ulong start = Counter;
-        Counter += (ulong)count;
-        return start;
-    }
+    /// <summary>Reserves <paramref name="count"/> counters and returns the first (safe from several threads).</summary>
+    internal ulong Advance(long count) => (ulong)(Interlocked.Add(ref counter, count) - count);
 
     /// <summary>A 64-bit hash of (seed, counter): SplitMix64's finalizer over a mixed key.</summary>
     internal static ulong Hash(ulong seed, ulong counter)
