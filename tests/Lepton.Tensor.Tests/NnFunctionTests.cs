@@ -28,6 +28,8 @@ public abstract class NnFunctionTests : BackendTests
         var lp = x.LogSoftmax(1).ToArray();
         Assert.Equal(-1000f, lp[1], 3);
         Assert.All(lp, v => Assert.False(float.IsNaN(v)));
+        var confidentlyWrong = Tensor.CrossEntropy(T([1000f, 0f, -1000f], 1, 3), Tensor.FromArray(new[] { 2 }, [1], Device));
+        Assert.Equal(2000f, confidentlyWrong.Item(), 1);
     }
 
     [Theory]

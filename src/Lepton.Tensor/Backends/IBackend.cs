@@ -52,6 +52,15 @@ public interface IBackend
     /// <summary>dx from the softmax (or log-softmax) output y and dy, rows of [rows, cols].</summary>
     void SoftmaxBackward(DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int rows, int cols, bool log);
 
+    /// <summary>
+    /// Fused softmax cross-entropy of logits [rows, cols] against class indices [rows] with label smoothing:
+    /// writes each row's loss and the row's softmax probabilities (kept for the backward pass).
+    /// </summary>
+    void SoftmaxCrossEntropy(DeviceBuffer logits, DeviceBuffer labels, int rows, int cols, float smoothing, DeviceBuffer loss, DeviceBuffer probabilities);
+
+    /// <summary>dlogits[r, c] = dloss[r] * (probabilities[r, c] - target[r, c]) with the smoothed one-hot target (=).</summary>
+    void SoftmaxCrossEntropyBackward(DeviceBuffer probabilities, DeviceBuffer labels, DeviceBuffer dloss, int rows, int cols, float smoothing, DeviceBuffer dlogits);
+
     /// <summary>y = conv2d(x, w); x [N,C,H,W], w [K,C/g,R,S] -> y [N,K,P,Q].</summary>
     void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y);
 

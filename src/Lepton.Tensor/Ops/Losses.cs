@@ -35,19 +35,15 @@ public sealed partial class Tensor
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropy: label smoothing must be in [0, 1].");
         }
 
-        var logProbs = logits.LogSoftmax(1);
         int classes = logits.shape[1];
         Tensor perExample;
         if (target.DType == DType.Int32)
         {
-            perExample = NllLoss(logProbs, target, Reduction.None);
-            if (labelSmoothing > 0f)
-            {
-                perExample = (perExample * (1f - labelSmoothing)) - (logProbs.Mean(1) * labelSmoothing);
-            }
+            perExample = FusedCrossEntropy(logits, target, labelSmoothing);
         }
         else
         {
+            var logProbs = logits.LogSoftmax(1);
             if (!Shapes.SameShape(target.shape, logits.shape))
             {
                 throw new ArgumentException($"CrossEntropy: probability targets {Shapes.Format(target.shape)} must match logits {Shapes.Format(logits.shape)}.");
@@ -97,6 +93,36 @@ public sealed partial class Tensor
 
         // max(x, 0) - x * t + log(1 + e^-|x|) == softplus(x) - x * t
         return Reduce(logits.Softplus() - (logits * target), reduction);
+    }
+
+    /// <summary>Per-example cross-entropy from logits and class indices in one fused kernel (forward and backward).</summary>
+    private static Tensor FusedCrossEntropy(Tensor logits, Tensor target, float labelSmoothing)
+    {
+        int rows = logits.shape[0], cols = logits.shape[1];
+        if (target.Rank != 1 || target.shape[0] != rows)
+        {
+            throw new ArgumentException(
+                $"CrossEntropy: expected logits [N, C] and int32 labels [N], got {Shapes.Format(logits.shape)} and {Shapes.Format(target.shape)}.");
+        }
+
+        CheckSameDevice("CrossEntropy", logits, target);
+        CheckIndexRange("CrossEntropy", target, cols);
+        var x = logits.DenseData();
+        var labels = target.DenseData();
+        var loss = Empty([rows], logits.Device);
+        var probabilities = Empty([rows, cols], logits.Device);
+        if (rows > 0 && cols > 0)
+        {
+            logits.Backend.SoftmaxCrossEntropy(x.Buffer, labels.Buffer, rows, cols, labelSmoothing, loss.Buffer, probabilities.Buffer);
+        }
+
+        return Record(loss, "CrossEntropyBackward", [logits], g =>
+        {
+            var gd = g.DenseData();
+            var dx = Empty([rows, cols], g.Device);
+            g.Backend.SoftmaxCrossEntropyBackward(probabilities.Buffer, labels.Buffer, gd.Buffer, rows, cols, labelSmoothing, dx.Buffer);
+            return [dx];
+        });
     }
 
     private static Tensor Reduce(Tensor perElement, Reduction reduction) => reduction switch

@@ -129,6 +129,84 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
+    /// <inheritdoc />
+    public void SoftmaxCrossEntropy(DeviceBuffer logits, DeviceBuffer labels, int rows, int cols, float smoothing, DeviceBuffer loss, DeviceBuffer probabilities)
+    {
+        float* xp = Cpu(logits).Pointer, lp = Cpu(labels).Pointer, outp = Cpu(loss).Pointer, pp = Cpu(probabilities).Pointer;
+        CpuParallel.For(rows, cols * 4L, (r0, r1) =>
+        {
+            var exp = default(ExpOp);
+            int w = Vector<float>.Count;
+            for (int r = r0; r < r1; r++)
+            {
+                float* xr = xp + ((long)r * cols);
+                float* pr = pp + ((long)r * cols);
+
+                // One pass for exp(x - max) (kept as unnormalized probabilities) and the sums, one to normalize.
+                float max = ReduceRow(ReduceKind.Max, xr, cols);
+                var maxV = new Vector<float>(max);
+                var sumExpV = Vector<float>.Zero;
+                var sumXV = Vector<float>.Zero;
+                int c = 0;
+                for (; c <= cols - w; c += w)
+                {
+                    var v = Vector.Load(xr + c);
+                    var e = exp.Apply(v - maxV);
+                    e.Store(pr + c);
+                    sumExpV += e;
+                    sumXV += v;
+                }
+
+                double sumExp = Vector.Sum(sumExpV), sumX = Vector.Sum(sumXV);
+                for (; c < cols; c++)
+                {
+                    float e = MathF.Exp(xr[c] - max);
+                    pr[c] = e;
+                    sumExp += e;
+                    sumX += xr[c];
+                }
+
+                var inv = new Vector<float>((float)(1.0 / sumExp));
+                c = 0;
+                for (; c <= cols - w; c += w)
+                {
+                    (Vector.Load(pr + c) * inv).Store(pr + c);
+                }
+
+                for (; c < cols; c++)
+                {
+                    pr[c] *= (float)(1.0 / sumExp);
+                }
+
+                // loss = logsumexp(x) - sum_c target_c * x_c, with target = (1 - s) * onehot + s / C.
+                double logSumExp = max + Math.Log(sumExp);
+                double targetDot = ((1.0 - smoothing) * xr[(int)lp[r]]) + (smoothing * sumX / cols);
+                outp[r] = (float)(logSumExp - targetDot);
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void SoftmaxCrossEntropyBackward(DeviceBuffer probabilities, DeviceBuffer labels, DeviceBuffer dloss, int rows, int cols, float smoothing, DeviceBuffer dlogits)
+    {
+        float* pp = Cpu(probabilities).Pointer, lp = Cpu(labels).Pointer, gp = Cpu(dloss).Pointer, dp = Cpu(dlogits).Pointer;
+        float uniform = smoothing / cols;
+        CpuParallel.For(rows, cols, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                float g = gp[r];
+                float* pr = pp + ((long)r * cols), dr = dp + ((long)r * cols);
+                for (int c = 0; c < cols; c++)
+                {
+                    dr[c] = g * (pr[c] - uniform);
+                }
+
+                dr[(int)lp[r]] -= g * (1f - smoothing);
+            }
+        });
+    }
+
     private static float ReduceRow(ReduceKind kind, float* x, int n)
     {
         if (kind is ReduceKind.ArgMax or ReduceKind.ArgMin)
