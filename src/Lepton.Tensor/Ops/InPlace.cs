@@ -67,7 +67,6 @@ public sealed partial class Tensor
             throw new InvalidOperationException($"{op}: a leaf tensor that requires grad cannot be modified in place while grad mode is on; wrap the update in Tensor.NoGrad().");
         }
 
-        Shapes.Broadcast(op, source.shape, shape);
         if (!Shapes.SameShape(Shapes.Broadcast(op, source.shape, shape), shape))
         {
             throw new ArgumentException($"{op}: shape {Shapes.Format(source.shape)} cannot be broadcast to this tensor's shape {Shapes.Format(shape)}.");

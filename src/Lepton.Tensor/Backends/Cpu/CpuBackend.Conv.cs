@@ -39,8 +39,11 @@ public sealed unsafe partial class CpuBackend
         float* xp = Cpu(x).Pointer, wp = Cpu(w).Pointer, yp = Cpu(y).Pointer;
         int pq = g.P * g.Q, crs = g.CPerGroup * g.R * g.S, chw = g.C * g.H * g.W;
         bool direct = IsPointwise(g);
-        bool perImage = CpuParallel.ChunkCount(g.N, 1L << 20) > 1;
-        CpuParallel.For(g.N, (long)g.K * crs * pq, (n0, n1) =>
+        long workPerImage = (long)g.K * crs * pq;
+
+        // The GEMMs go multithreaded only when the images are not already split across threads.
+        bool perImage = CpuParallel.ChunkCount(g.N, workPerImage) > 1;
+        CpuParallel.For(g.N, workPerImage, (n0, n1) =>
         {
             float[] col = direct ? [] : ColumnScratch(geo, pq);
             fixed (float* cp = col)
@@ -48,11 +51,7 @@ public sealed unsafe partial class CpuBackend
                 for (int n = n0; n < n1; n++)
                 {
                     float* xn = xp + ((long)n * chw);
-                    float* colp = direct ? xn : cp;
-                    if (!direct)
-                    {
-                        Im2Col(geo, xn, colp);
-                    }
+                    float* colp = Columns(geo, xn, cp, direct);
 
                     for (int grp = 0; grp < geo.Groups; grp++)
                     {
@@ -74,8 +73,11 @@ public sealed unsafe partial class CpuBackend
         float* gp = Cpu(dy).Pointer, wp = Cpu(w).Pointer, dp = Cpu(dx).Pointer;
         int pq = g.P * g.Q, crs = g.CPerGroup * g.R * g.S, chw = g.C * g.H * g.W;
         bool direct = IsPointwise(g);
-        bool perImage = CpuParallel.ChunkCount(g.N, 1L << 20) > 1;
-        CpuParallel.For(g.N, (long)g.K * crs * pq, (n0, n1) =>
+        long workPerImage = (long)g.K * crs * pq;
+
+        // The GEMMs go multithreaded only when the images are not already split across threads.
+        bool perImage = CpuParallel.ChunkCount(g.N, workPerImage) > 1;
+        CpuParallel.For(g.N, workPerImage, (n0, n1) =>
         {
             float[] col = direct ? [] : ColumnScratch(geo, pq);
             fixed (float* cp = col)
@@ -128,11 +130,7 @@ public sealed unsafe partial class CpuBackend
                 for (int n = n0; n < n1; n++)
                 {
                     float* xn = xp + ((long)n * chw);
-                    float* colp = direct ? xn : cp;
-                    if (!direct)
-                    {
-                        Im2Col(geo, xn, colp);
-                    }
+                    float* colp = Columns(geo, xn, cp, direct);
 
                     for (int grp = 0; grp < geo.Groups; grp++)
                     {
@@ -174,6 +172,18 @@ public sealed unsafe partial class CpuBackend
         }
 
         return columnScratch;
+    }
+
+    /// <summary>The column matrix of one image: the image itself for a pointwise conv, else im2col into the scratch.</summary>
+    private static float* Columns(in Conv2dGeometry g, float* image, float* scratch, bool direct)
+    {
+        if (direct)
+        {
+            return image;
+        }
+
+        Im2Col(g, image, scratch);
+        return scratch;
     }
 
     private static bool IsPointwise(in Conv2dGeometry g) =>
