@@ -2,13 +2,20 @@
 // Nothing above IBackend asks which backend it is; ops only call tensor.Device.Backend.
 using Lepton.Backends;
 using Lepton.Backends.Cpu;
+using Lepton.Backends.Ilgpu;
 
 namespace Lepton;
 
 /// <summary>Where a tensor lives and which <see cref="IBackend"/> runs its operations.</summary>
 public sealed class Device
 {
+    /// <summary>The environment variable that picks <see cref="Default"/>: cpu, cuda, cuda:N or ilgpu-cpu.</summary>
+    public const string EnvironmentVariable = "LEPTON_DEVICE";
+
     private static readonly Lazy<Device> CpuDevice = new(() => new Device("cpu", new CpuBackend()));
+    private static readonly Lazy<Device> IlgpuCpuDevice = new(() => new Device("ilgpu-cpu", IlgpuDevices.CreateCpu("ilgpu-cpu")));
+    private static readonly Lazy<Device> DefaultDevice = new(ChooseDefault);
+    private static readonly Dictionary<int, Device> CudaDevices = [];
 
     /// <summary>Creates a device over a backend (used by backends that are not built in).</summary>
     /// <example><code>var dev = new Device("mine", new MyBackend());</code></example>
@@ -22,9 +29,20 @@ public sealed class Device
     /// <example><code>var x = Tensor.Zeros([2, 3], device: Device.Cpu);</code></example>
     public static Device Cpu => CpuDevice.Value;
 
-    /// <summary>The device new tensors go to when none is named.</summary>
-    /// <example><code>Console.WriteLine(Device.Default); // cpu</code></example>
-    public static Device Default => Cpu;
+    /// <summary>The GPU kernels run by ILGPU's CPU accelerator: slow, for checking the GPU code path without a GPU.</summary>
+    /// <example><code>var x = Tensor.Ones([4], device: Device.IlgpuCpu);</code></example>
+    public static Device IlgpuCpu => IlgpuCpuDevice.Value;
+
+    /// <summary>
+    /// The device new tensors go to when none is named: <c>LEPTON_DEVICE</c> when set, else the first CUDA GPU
+    /// when one is present, else <see cref="Cpu"/>.
+    /// </summary>
+    /// <example><code>Console.WriteLine(Device.Default); // cuda:0 on a GPU machine, cpu elsewhere</code></example>
+    public static Device Default => DefaultDevice.Value;
+
+    /// <summary>Number of CUDA GPUs ILGPU can use on this machine (0 without a GPU or driver).</summary>
+    /// <example><code>if (Device.CudaDeviceCount > 0) { var gpu = Device.Cuda(0); }</code></example>
+    public static int CudaDeviceCount => IlgpuDevices.CudaCount;
 
     /// <summary>The device's name, e.g. <c>cpu</c>.</summary>
     public string Name { get; }
@@ -32,6 +50,80 @@ public sealed class Device
     /// <summary>The kernels that run on this device.</summary>
     public IBackend Backend { get; }
 
+    /// <summary>CUDA GPU number <paramref name="ordinal"/>, created on first use and shared afterwards.</summary>
+    /// <exception cref="InvalidOperationException">No such GPU (the message says how many there are).</exception>
+    /// <example><code>var x = Tensor.RandN([1024, 1024], device: Device.Cuda(0));</code></example>
+    public static Device Cuda(int ordinal = 0)
+    {
+        lock (CudaDevices)
+        {
+            if (!CudaDevices.TryGetValue(ordinal, out var device))
+            {
+                string name = $"cuda:{ordinal}";
+                device = new Device(name, IlgpuDevices.CreateCuda(name, ordinal));
+                CudaDevices[ordinal] = device;
+            }
+
+            return device;
+        }
+    }
+
+    /// <summary>The device a name such as <c>cpu</c>, <c>cuda</c>, <c>cuda:1</c> or <c>ilgpu-cpu</c> stands for.</summary>
+    /// <example><code>var d = Device.Parse("cuda:0");</code></example>
+    public static Device Parse(string name)
+    {
+        string n = name.Trim().ToLowerInvariant();
+        if (n == "cpu")
+        {
+            return Cpu;
+        }
+
+        if (n is "ilgpu-cpu" or "ilgpu")
+        {
+            return IlgpuCpu;
+        }
+
+        if (n == "cuda" || n == "gpu")
+        {
+            return Cuda(0);
+        }
+
+        if (n.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(n[5..], out int ordinal) && ordinal >= 0)
+        {
+            return Cuda(ordinal);
+        }
+
+        throw new ArgumentException($"Unknown device '{name}': expected cpu, cuda, cuda:N or ilgpu-cpu.", nameof(name));
+    }
+
+    /// <summary>Waits until every kernel queued on this device has finished (a no-op on the CPU).</summary>
+    /// <example><code>Device.Default.Synchronize();</code></example>
+    public void Synchronize()
+    {
+        if (Backend is IlgpuBackend ilgpu)
+        {
+            ilgpu.Synchronize();
+        }
+    }
+
     /// <inheritdoc />
     public override string ToString() => Name;
+
+    private static Device ChooseDefault()
+    {
+        string? requested = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(requested))
+        {
+            try
+            {
+                return Parse(requested);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                throw new InvalidOperationException($"{EnvironmentVariable}={requested}: {e.Message}", e);
+            }
+        }
+
+        return CudaDeviceCount > 0 ? Cuda(0) : Cpu;
+    }
 }

@@ -1,5 +1,7 @@
 // A seeded source of random numbers. It is counter-based: every draw of n numbers takes the next n
 // counters of a hash of (seed, counter), so results do not depend on how a backend splits the work.
+using Lepton.Kernels;
+
 namespace Lepton;
 
 /// <summary>A seeded, counter-based random number generator for tensor creation and dropout.</summary>
@@ -33,15 +35,9 @@ public sealed class Generator
     /// <summary>Reserves <paramref name="count"/> counters and returns the first (safe from several threads).</summary>
     internal ulong Advance(long count) => (ulong)(Interlocked.Add(ref counter, count) - count);
 
-    /// <summary>A 64-bit hash of (seed, counter): SplitMix64's finalizer over a mixed key.</summary>
-    internal static ulong Hash(ulong seed, ulong counter)
-    {
-        ulong z = (seed * 0x9E3779B97F4A7C15UL) ^ (counter + 0x632BE59BD9B4E019UL);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    /// <summary>A 64-bit hash of (seed, counter): the stream every backend shares.</summary>
+    internal static ulong Hash(ulong seed, ulong counter) => CounterRandom.Hash(seed, counter);
 
-    /// <summary>A float uniform in [0, 1) from (seed, counter), using the top 24 bits.</summary>
-    internal static float Uniform(ulong seed, ulong counter) => (Hash(seed, counter) >> 40) * (1.0f / 16777216.0f);
+    /// <summary>A float uniform in [0, 1) from (seed, counter).</summary>
+    internal static float Uniform(ulong seed, ulong counter) => CounterRandom.Uniform(seed, counter);
 }

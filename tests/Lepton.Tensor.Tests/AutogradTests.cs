@@ -138,3 +138,8 @@ public sealed class AutogradTestsCpu : AutogradTests
 {
     protected override Device Device => Device.Cpu;
 }
+
+public sealed class AutogradTestsIlgpuCpu : AutogradTests
+{
+    protected override Device Device => Device.IlgpuCpu;
+}

@@ -216,3 +216,8 @@ public sealed class ConvPoolTestsCpu : ConvPoolTests
 {
     protected override Device Device => Device.Cpu;
 }
+
+public sealed class ConvPoolTestsIlgpuCpu : ConvPoolTests
+{
+    protected override Device Device => Device.IlgpuCpu;
+}

@@ -89,3 +89,8 @@ public sealed class CreationTestsCpu : CreationTests
 {
     protected override Device Device => Device.Cpu;
 }
+
+public sealed class CreationTestsIlgpuCpu : CreationTests
+{
+    protected override Device Device => Device.IlgpuCpu;
+}

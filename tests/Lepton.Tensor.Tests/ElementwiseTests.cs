@@ -213,3 +213,8 @@ public sealed class ElementwiseTestsCpu : ElementwiseTests
 {
     protected override Device Device => Device.Cpu;
 }
+
+public sealed class ElementwiseTestsIlgpuCpu : ElementwiseTests
+{
+    protected override Device Device => Device.IlgpuCpu;
+}

@@ -86,3 +86,8 @@ public sealed class GoldenTestsCpu : GoldenTests
 {
     protected override Device Device => Device.Cpu;
 }
+
+public sealed class GoldenTestsIlgpuCpu : GoldenTests
+{
+    protected override Device Device => Device.IlgpuCpu;
+}

@@ -113,6 +113,11 @@ public sealed class MatMulTestsCpu : MatMulTests
     protected override Device Device => Device.Cpu;
 }
 
+public sealed class MatMulTestsIlgpuCpu : MatMulTests
+{
+    protected override Device Device => Device.IlgpuCpu;
+}
+
 /// <summary>Every GEMM micro-kernel this machine can run, at sizes that hit edge tiles, K blocking and threading.</summary>
 [Collection("CpuIsa")]
 public sealed class CpuGemmKernelTests

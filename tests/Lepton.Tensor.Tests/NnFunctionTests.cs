@@ -105,7 +105,9 @@ public abstract class NnFunctionTests : BackendTests
         Assert.Contains("[4, 3]", e.Message);
         Assert.Throws<ArgumentException>(() => Tensor.NllLoss(logits, Tensor.FromArray(new[] { 0, 1 }, [2], Device)));
         Assert.Throws<ArgumentException>(() => Tensor.NllLoss(logits, Tensor.Zeros([4], device: Device)));
-        Assert.Throws<IndexOutOfRangeException>(() => Tensor.CrossEntropy(logits, Tensor.FromArray(new[] { 0, 1, 2, 3 }, [4], Device)));
+        var bad = Assert.Throws<IndexOutOfRangeException>(() => Tensor.CrossEntropy(logits, Tensor.FromArray(new[] { 0, 1, 2, 3 }, [4], Device)).Item());
+        Assert.Contains("CrossEntropy: index 3", bad.Message);
+        Assert.Equal(MathF.Log(3f), Tensor.CrossEntropy(logits, Tensor.FromArray(new[] { 0, 1, 2, 0 }, [4], Device)).Item(), 5);
         Assert.Throws<ArgumentException>(() => Tensor.MseLoss(logits, Tensor.Zeros([3, 4], device: Device)));
         Assert.Throws<ArgumentOutOfRangeException>(() => Tensor.CrossEntropy(logits, Tensor.FromArray(new[] { 0, 1, 2, 0 }, [4], Device), labelSmoothing: 2f));
     }
@@ -145,4 +147,9 @@ public abstract class NnFunctionTests : BackendTests
 public sealed class NnFunctionTestsCpu : NnFunctionTests
 {
     protected override Device Device => Device.Cpu;
+}
+
+public sealed class NnFunctionTestsIlgpuCpu : NnFunctionTests
+{
+    protected override Device Device => Device.IlgpuCpu;
 }

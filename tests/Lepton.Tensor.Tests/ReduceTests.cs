@@ -128,3 +128,8 @@ public sealed class ReduceTestsCpu : ReduceTests
 {
     protected override Device Device => Device.Cpu;
 }
+
+public sealed class ReduceTestsIlgpuCpu : ReduceTests
+{
+    protected override Device Device => Device.IlgpuCpu;
+}

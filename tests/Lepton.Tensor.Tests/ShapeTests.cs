@@ -125,7 +125,12 @@ public abstract class ShapeTests : BackendTests
         Assert.Equal(new[] { (float)x[0, 2], (float)x[1, 0], (float)x[2, 1], (float)x[3, 1] }, picked.Reshape(-1).ToArray());
         GradCheck.Run(Device, [x], t => t[0].Gather(1, g), r => new Nd([r[0][0, 2], r[0][1, 0], r[0][2, 1], r[0][3, 1]], [4, 1]));
 
-        Assert.Throws<IndexOutOfRangeException>(() => T(x).IndexSelect(0, Tensor.FromArray(new[] { 4 }, [1], Device)));
+        // A bad index is reported by the op on the CPU and, on a GPU backend, when the result is read back.
+        var bad = Assert.Throws<IndexOutOfRangeException>(() => T(x).IndexSelect(0, Tensor.FromArray(new[] { 4 }, [1], Device)).ToArray());
+        Assert.Contains("IndexSelect: index 4", bad.Message);
+        bad = Assert.Throws<IndexOutOfRangeException>(() => T(x).Gather(1, Tensor.FromArray(new[] { 0, 3, 1, -1 }, [4, 1], Device)).ToArray());
+        Assert.Contains("Gather", bad.Message);
+        Assert.Equal(new[] { (float)x[0, 2] }, T(x).Gather(1, Tensor.FromArray(new[] { 2, 0, 1, 1 }, [4, 1], Device))[0].ToArray());
         var e = Assert.Throws<ArgumentException>(() => T(x).IndexSelect(0, Tensor.Zeros([2], device: Device)));
         Assert.Contains("int32", e.Message);
     }
@@ -189,4 +194,9 @@ public abstract class ShapeTests : BackendTests
 public sealed class ShapeTestsCpu : ShapeTests
 {
     protected override Device Device => Device.Cpu;
+}
+
+public sealed class ShapeTestsIlgpuCpu : ShapeTests
+{
+    protected override Device Device => Device.IlgpuCpu;
 }

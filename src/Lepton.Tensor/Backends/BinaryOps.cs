@@ -1,15 +1,13 @@
 // Element-wise binary ops defined once, scalar and SIMD. Gradients of binary ops are composed
 // from other ops in Ops/Binary.cs, so these carry no derivative.
 using System.Numerics;
+using Lepton.Kernels;
 
 namespace Lepton.Backends;
 
-/// <summary>An element-wise function of two inputs, in scalar and SIMD form.</summary>
-public interface IBinaryOp
+/// <summary>An element-wise function of two inputs, in scalar form (what GPU kernels run) and SIMD form.</summary>
+public interface IBinaryOp : IScalarBinary
 {
-    /// <summary>y = f(a, b).</summary>
-    float Apply(float a, float b);
-
     /// <summary>y = f(a, b) on SIMD vectors.</summary>
     Vector<float> Apply(Vector<float> a, Vector<float> b);
 }

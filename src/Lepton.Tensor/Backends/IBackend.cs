@@ -9,6 +9,13 @@ public interface IBackend
     /// <summary>The backend's name.</summary>
     string Name { get; }
 
+    /// <summary>
+    /// True when the backend checks index ranges inside its kernels (Gather, ScatterAdd, IndexSelect, IndexAdd,
+    /// SoftmaxCrossEntropy) and reports a bad index when results are next read back; otherwise ops check on the
+    /// host before launching. A GPU backend validates on the device so that no op waits for the device.
+    /// </summary>
+    bool ValidatesIndices { get; }
+
     /// <summary>The pool buffers come from; its counters show live memory.</summary>
     BufferPool Pool { get; }
 

@@ -1,20 +1,15 @@
 // Element-wise unary ops defined once: each struct gives the scalar form, the SIMD form and the
 // derivative. Backends run them generically, so Relu is written here and nowhere else.
 using System.Numerics;
+using Lepton.Kernels;
 
 namespace Lepton.Backends;
 
-/// <summary>An element-wise function with its derivative, in scalar and SIMD form.</summary>
-public interface IUnaryOp
+/// <summary>An element-wise function with its derivative, in scalar form (what GPU kernels run) and SIMD form.</summary>
+public interface IUnaryOp : IScalarUnary
 {
-    /// <summary>y = f(x).</summary>
-    float Apply(float x);
-
     /// <summary>y = f(x) on a SIMD vector.</summary>
     Vector<float> Apply(Vector<float> x);
-
-    /// <summary>df/dx given the input x and the output y = f(x).</summary>
-    float Derivative(float x, float y);
 
     /// <summary>df/dx on SIMD vectors.</summary>
     Vector<float> Derivative(Vector<float> x, Vector<float> y);

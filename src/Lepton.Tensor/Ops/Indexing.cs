@@ -313,6 +313,11 @@ public sealed partial class Tensor
 
     private static void CheckIndexRange(string op, Tensor index, int size)
     {
+        if (index.Backend.ValidatesIndices)
+        {
+            return;
+        }
+
         foreach (float v in index.ToArray())
         {
             if (v < 0 || v >= size)

@@ -1,4 +1,6 @@
 // Gather/scatter, index-select/index-add and counter-based random fills on the CPU.
+using Lepton.Kernels;
+
 namespace Lepton.Backends.Cpu;
 
 public sealed unsafe partial class CpuBackend
@@ -105,14 +107,10 @@ public sealed unsafe partial class CpuBackend
             for (int p = p0; p < p1; p++)
             {
                 ulong c = start + (2 * (ulong)p);
-                float u1 = 1f - Generator.Uniform(seed, c);
-                float u2 = Generator.Uniform(seed, c + 1);
-                float r = MathF.Sqrt(-2f * MathF.Log(u1));
-                float angle = 2f * MathF.PI * u2;
-                d[2 * p] = mean + (std * r * MathF.Cos(angle));
+                d[2 * p] = mean + (std * CounterRandom.Normal(seed, c, second: false));
                 if ((2 * p) + 1 < length)
                 {
-                    d[(2 * p) + 1] = mean + (std * r * MathF.Sin(angle));
+                    d[(2 * p) + 1] = mean + (std * CounterRandom.Normal(seed, c, second: true));
                 }
             }
         });

@@ -19,6 +19,9 @@ public sealed unsafe partial class CpuBackend : IBackend
     /// <inheritdoc />
     public BufferPool Pool { get; }
 
+    /// <inheritdoc />
+    public bool ValidatesIndices => false;
+
     /// <summary>Threads used by CPU kernels (defaults to LEPTON_NUM_THREADS or the core count).</summary>
     public static int Threads
     {

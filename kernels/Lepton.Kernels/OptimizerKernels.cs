@@ -1,0 +1,72 @@
+// Fused optimizer updates: one pass over a parameter, its gradient and its state per step.
+namespace Lepton.Kernels;
+
+/// <summary>Hyper-parameters of one update, with rates and bias corrections computed on the host.</summary>
+public struct OptimizerStep
+{
+    /// <summary>0 SGD, 1 Adam/AdamW, 2 RMSprop.</summary>
+    public int Rule;
+
+    /// <summary>Non-zero for Nesterov momentum, decoupled weight decay, and when each state buffer is present.</summary>
+    public int Nesterov, Decoupled, HasState1, HasState2;
+
+    /// <summary>Rates and constants.</summary>
+    public float LearningRate, Momentum, WeightDecay, Beta1, Beta2, Epsilon, GradientScale, BiasCorrection1, BiasCorrection2;
+}
+
+/// <summary>Optimizer kernels.</summary>
+public static class OptimizerKernels
+{
+    /// <summary>Updates p in place from g and the state (the rules of the backend contract's optimizer step).</summary>
+    public static void Update(ArrayView<float> p, ArrayView<float> g, ArrayView<float> state1, ArrayView<float> state2, int n, OptimizerStep u)
+    {
+        for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
+        {
+            float pi = p[i];
+            float gi = g[i] * u.GradientScale;
+            if (u.Decoupled == 0)
+            {
+                gi += u.WeightDecay * pi;
+            }
+            else
+            {
+                pi -= u.LearningRate * u.WeightDecay * pi;
+            }
+
+            if (u.Rule == 0)
+            {
+                if (u.HasState1 != 0)
+                {
+                    float buf = (u.Momentum * state1[i]) + gi;
+                    state1[i] = buf;
+                    gi = u.Nesterov != 0 ? gi + (u.Momentum * buf) : buf;
+                }
+
+                pi -= u.LearningRate * gi;
+            }
+            else if (u.Rule == 1)
+            {
+                float m = (u.Beta1 * state1[i]) + ((1f - u.Beta1) * gi);
+                float v = (u.Beta2 * state2[i]) + ((1f - u.Beta2) * gi * gi);
+                state1[i] = m;
+                state2[i] = v;
+                pi -= u.LearningRate * (m / u.BiasCorrection1) / (MathF.Sqrt(v / u.BiasCorrection2) + u.Epsilon);
+            }
+            else
+            {
+                float ms = (u.Beta2 * state2[i]) + ((1f - u.Beta2) * gi * gi);
+                state2[i] = ms;
+                float step = gi / (MathF.Sqrt(ms) + u.Epsilon);
+                if (u.HasState1 != 0)
+                {
+                    step += u.Momentum * state1[i];
+                    state1[i] = step;
+                }
+
+                pi -= u.LearningRate * step;
+            }
+
+            p[i] = pi;
+        }
+    }
+}

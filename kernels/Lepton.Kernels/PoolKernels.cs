@@ -1,0 +1,150 @@
+// Max and average pooling. Forward passes run one thread per output; backward passes run one thread per
+// input element and gather from the outputs whose windows cover it, so no atomics and a fixed order.
+namespace Lepton.Kernels;
+
+/// <summary>Sizes of a pooling: x [N,C,H,W] -> y [N,C,P,Q]; ExtraPad adds to the bottom/right only.</summary>
+public struct PoolShape
+{
+    /// <summary>Planes (N*C), input and output sizes, window, stride and padding.</summary>
+    public int Planes, H, W, P, Q, KernelH, KernelW, StrideH, StrideW, PadH, PadW, ExtraPadH, ExtraPadW;
+
+    /// <summary>The divisor of output (p, q) for average pooling.</summary>
+    public readonly float Divisor(int p, int q, int countIncludePad)
+    {
+        int h0 = (p * StrideH) - PadH, w0 = (q * StrideW) - PadW;
+        if (countIncludePad != 0)
+        {
+            int hEnd = XMin(h0 + KernelH, H + PadH + ExtraPadH), wEnd = XMin(w0 + KernelW, W + PadW + ExtraPadW);
+            return (hEnd - h0) * (wEnd - w0);
+        }
+
+        return (XMin(h0 + KernelH, H) - XMax(h0, 0)) * (XMin(w0 + KernelW, W) - XMax(w0, 0));
+    }
+
+    internal static int XMin(int a, int b) => a < b ? a : b;
+
+    internal static int XMax(int a, int b) => a > b ? a : b;
+
+    /// <summary>First and last+1 output index along one axis whose window covers input position x.</summary>
+    internal static void Covering(int x, int pad, int kernel, int stride, int outputs, out int first, out int end)
+    {
+        // Output o covers [o*stride - pad, o*stride - pad + kernel).
+        int lo = x + pad - kernel + 1;
+        first = lo <= 0 ? 0 : (lo + stride - 1) / stride;
+        end = XMin(((x + pad) / stride) + 1, outputs);
+    }
+}
+
+/// <summary>Pooling kernels.</summary>
+public static class PoolKernels
+{
+    /// <summary>Max pooling: y and the position of each max within its input plane (padding never wins).</summary>
+    public static void MaxForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> indices, PoolShape g)
+    {
+        long total = (long)g.Planes * g.P * g.Q;
+        for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
+        {
+            int q = (int)(e % g.Q), p = (int)((e / g.Q) % g.P);
+            long plane = e / ((long)g.P * g.Q) * g.H * g.W;
+            int h0 = (p * g.StrideH) - g.PadH, w0 = (q * g.StrideW) - g.PadW;
+            int hs = PoolShape.XMax(h0, 0), he = PoolShape.XMin(h0 + g.KernelH, g.H);
+            int ws = PoolShape.XMax(w0, 0), we = PoolShape.XMin(w0 + g.KernelW, g.W);
+            float best = float.NegativeInfinity;
+            int bestAt = (hs * g.W) + ws;
+            for (int h = hs; h < he; h++)
+            {
+                for (int w = ws; w < we; w++)
+                {
+                    int at = (h * g.W) + w;
+                    float v = x[plane + at];
+
+                    // As on the CPU: a NaN takes the position and stays the maximum.
+                    if (v > best || float.IsNaN(v))
+                    {
+                        bestAt = at;
+                    }
+
+                    best = float.IsNaN(best) || float.IsNaN(v) ? float.NaN : MathF.Max(best, v);
+                }
+            }
+
+            y[e] = best;
+            indices[e] = bestAt;
+        }
+    }
+
+    /// <summary>dx[plane, at] = sum of dy over the outputs whose saved index is at.</summary>
+    public static void MaxBackward(ArrayView<float> dy, ArrayView<float> indices, ArrayView<float> dx, PoolShape g)
+    {
+        long total = (long)g.Planes * g.H * g.W;
+        for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
+        {
+            int w = (int)(e % g.W), h = (int)((e / g.W) % g.H);
+            long outPlane = e / ((long)g.H * g.W) * g.P * g.Q;
+            PoolShape.Covering(h, g.PadH, g.KernelH, g.StrideH, g.P, out int p0, out int p1);
+            PoolShape.Covering(w, g.PadW, g.KernelW, g.StrideW, g.Q, out int q0, out int q1);
+            int at = (h * g.W) + w;
+            float acc = 0f;
+            for (int p = p0; p < p1; p++)
+            {
+                for (int q = q0; q < q1; q++)
+                {
+                    long o = outPlane + (p * g.Q) + q;
+                    if ((int)indices[o] == at)
+                    {
+                        acc += dy[o];
+                    }
+                }
+            }
+
+            dx[e] = acc;
+        }
+    }
+
+    /// <summary>Average pooling forward.</summary>
+    public static void AvgForward(ArrayView<float> x, ArrayView<float> y, PoolShape g, int countIncludePad)
+    {
+        long total = (long)g.Planes * g.P * g.Q;
+        for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
+        {
+            int q = (int)(e % g.Q), p = (int)((e / g.Q) % g.P);
+            long plane = e / ((long)g.P * g.Q) * g.H * g.W;
+            int h0 = (p * g.StrideH) - g.PadH, w0 = (q * g.StrideW) - g.PadW;
+            int hs = PoolShape.XMax(h0, 0), he = PoolShape.XMin(h0 + g.KernelH, g.H);
+            int ws = PoolShape.XMax(w0, 0), we = PoolShape.XMin(w0 + g.KernelW, g.W);
+            float sum = 0f;
+            for (int h = hs; h < he; h++)
+            {
+                for (int w = ws; w < we; w++)
+                {
+                    sum += x[plane + (h * g.W) + w];
+                }
+            }
+
+            y[e] = sum / g.Divisor(p, q, countIncludePad);
+        }
+    }
+
+    /// <summary>Average pooling backward: each input gathers dy / divisor from the windows covering it.</summary>
+    public static void AvgBackward(ArrayView<float> dy, ArrayView<float> dx, PoolShape g, int countIncludePad)
+    {
+        long total = (long)g.Planes * g.H * g.W;
+        for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
+        {
+            int w = (int)(e % g.W), h = (int)((e / g.W) % g.H);
+            long outPlane = e / ((long)g.H * g.W) * g.P * g.Q;
+            PoolShape.Covering(h, g.PadH, g.KernelH, g.StrideH, g.P, out int p0, out int p1);
+            PoolShape.Covering(w, g.PadW, g.KernelW, g.StrideW, g.Q, out int q0, out int q1);
+            float acc = 0f;
+            for (int p = p0; p < p1; p++)
+            {
+                for (int q = q0; q < q1; q++)
+                {
+                    acc += dy[outPlane + (p * g.Q) + q] / g.Divisor(p, q, countIncludePad);
+                }
+            }
+
+            dx[e] = acc;
+        }
+    }
+}

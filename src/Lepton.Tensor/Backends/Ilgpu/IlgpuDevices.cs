@@ -1,0 +1,49 @@
+// The one ILGPU context of the process and the accelerators made from it. Probing for CUDA never
+// throws: a machine without a GPU or driver simply has zero CUDA devices.
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+
+namespace Lepton.Backends.Ilgpu;
+
+/// <summary>Creates ILGPU-backed backends.</summary>
+internal static class IlgpuDevices
+{
+    private static readonly Lazy<Context> SharedContext = new(() => Context.Create(builder => builder.CPU().Cuda()));
+
+    /// <summary>CUDA devices ILGPU found (0 when there is no GPU or driver).</summary>
+    public static int CudaCount
+    {
+        get
+        {
+            try
+            {
+                return SharedContext.Value.GetCudaDevices().Count;
+            }
+            catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or InvalidOperationException or NotSupportedException)
+            {
+                return 0;
+            }
+        }
+    }
+
+    public static IlgpuBackend CreateCpu(string name)
+    {
+        var device = SharedContext.Value.GetCPUDevice(0);
+        return new IlgpuBackend(name, device.CreateAccelerator(SharedContext.Value));
+    }
+
+    public static IlgpuBackend CreateCuda(string name, int ordinal)
+    {
+        int count = CudaCount;
+        if (ordinal < 0 || ordinal >= count)
+        {
+            throw new InvalidOperationException(count == 0
+                ? $"{name}: no CUDA device is available (no NVIDIA GPU or driver was found); use Device.Cpu."
+                : $"{name}: there is no CUDA device {ordinal}; this machine has {count} (cuda:0 to cuda:{count - 1}).");
+        }
+
+        return new IlgpuBackend(name, SharedContext.Value.CreateCudaAccelerator(ordinal));
+    }
+}
