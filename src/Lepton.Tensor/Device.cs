@@ -109,9 +109,9 @@ public sealed class Device
     /// <inheritdoc />
     public override string ToString() => Name;
 
-    private static Device ChooseDefault()
+    /// <summary>The default device for a value of <c>LEPTON_DEVICE</c> (null or blank: CUDA when present, else the CPU).</summary>
+    internal static Device Choose(string? requested)
     {
-        string? requested = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(requested))
         {
             try
@@ -126,4 +126,6 @@ public sealed class Device
 
         return CudaDeviceCount > 0 ? Cuda(0) : Cpu;
     }
+
+    private static Device ChooseDefault() => Choose(Environment.GetEnvironmentVariable(EnvironmentVariable));
 }

@@ -139,6 +139,7 @@ public sealed class AutogradTestsCpu : AutogradTests
     protected override Device Device => Device.Cpu;
 }
 
+[Collection(IlgpuCpuCollection.Name)]
 public sealed class AutogradTestsIlgpuCpu : AutogradTests
 {
     protected override Device Device => Device.IlgpuCpu;

@@ -217,6 +217,7 @@ public sealed class ConvPoolTestsCpu : ConvPoolTests
     protected override Device Device => Device.Cpu;
 }
 
+[Collection(IlgpuCpuCollection.Name)]
 public sealed class ConvPoolTestsIlgpuCpu : ConvPoolTests
 {
     protected override Device Device => Device.IlgpuCpu;

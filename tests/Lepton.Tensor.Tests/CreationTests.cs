@@ -90,6 +90,7 @@ public sealed class CreationTestsCpu : CreationTests
     protected override Device Device => Device.Cpu;
 }
 
+[Collection(IlgpuCpuCollection.Name)]
 public sealed class CreationTestsIlgpuCpu : CreationTests
 {
     protected override Device Device => Device.IlgpuCpu;

@@ -214,6 +214,7 @@ public sealed class ElementwiseTestsCpu : ElementwiseTests
     protected override Device Device => Device.Cpu;
 }
 
+[Collection(IlgpuCpuCollection.Name)]
 public sealed class ElementwiseTestsIlgpuCpu : ElementwiseTests
 {
     protected override Device Device => Device.IlgpuCpu;

@@ -87,6 +87,7 @@ public sealed class GoldenTestsCpu : GoldenTests
     protected override Device Device => Device.Cpu;
 }
 
+[Collection(IlgpuCpuCollection.Name)]
 public sealed class GoldenTestsIlgpuCpu : GoldenTests
 {
     protected override Device Device => Device.IlgpuCpu;

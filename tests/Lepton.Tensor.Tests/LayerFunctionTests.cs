@@ -116,6 +116,7 @@ public sealed class LayerFunctionTestsCpu : LayerFunctionTests
     protected override Device Device => Device.Cpu;
 }
 
+[Collection(IlgpuCpuCollection.Name)]
 public sealed class LayerFunctionTestsIlgpuCpu : LayerFunctionTests
 {
     protected override Device Device => Device.IlgpuCpu;

@@ -113,6 +113,7 @@ public sealed class MatMulTestsCpu : MatMulTests
     protected override Device Device => Device.Cpu;
 }
 
+[Collection(IlgpuCpuCollection.Name)]
 public sealed class MatMulTestsIlgpuCpu : MatMulTests
 {
     protected override Device Device => Device.IlgpuCpu;

@@ -149,6 +149,7 @@ public sealed class NnFunctionTestsCpu : NnFunctionTests
     protected override Device Device => Device.Cpu;
 }
 
+[Collection(IlgpuCpuCollection.Name)]
 public sealed class NnFunctionTestsIlgpuCpu : NnFunctionTests
 {
     protected override Device Device => Device.IlgpuCpu;

@@ -129,6 +129,7 @@ public sealed class ReduceTestsCpu : ReduceTests
     protected override Device Device => Device.Cpu;
 }
 
+[Collection(IlgpuCpuCollection.Name)]
 public sealed class ReduceTestsIlgpuCpu : ReduceTests
 {
     protected override Device Device => Device.IlgpuCpu;

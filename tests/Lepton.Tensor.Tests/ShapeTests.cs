@@ -196,6 +196,7 @@ public sealed class ShapeTestsCpu : ShapeTests
     protected override Device Device => Device.Cpu;
 }
 
+[Collection(IlgpuCpuCollection.Name)]
 public sealed class ShapeTestsIlgpuCpu : ShapeTests
 {
     protected override Device Device => Device.IlgpuCpu;

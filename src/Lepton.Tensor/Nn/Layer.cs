@@ -18,6 +18,7 @@ public abstract class Layer : IDisposable
 {
     private static readonly ConcurrentDictionary<string, int> NameCounters = new();
     private readonly List<Weight> ownWeights = [];
+    private Device device = Device.Default;
 
     /// <summary>Creates a layer; <paramref name="inputShape"/> (per example) builds it immediately, like Keras's input_shape.</summary>
     protected Layer(string? name = null, int[]? inputShape = null)
@@ -35,8 +36,35 @@ public abstract class Layer : IDisposable
     /// <summary>True once the weights exist.</summary>
     public bool Built { get; private set; }
 
-    /// <summary>The device the weights live on (set before the layer is built).</summary>
-    public Device Device { get; set; } = Device.Default;
+    /// <summary>
+    /// The device the weights live on and the layer computes on. Setting it sets every sublayer's too and moves
+    /// weights that already exist (and a compiled model's optimizer state), like PyTorch's <c>module.to(device)</c>.
+    /// </summary>
+    /// <example><code>var model = new Sequential([...]) { Device = Device.Cuda(0) };</code></example>
+    public Device Device
+    {
+        get => device;
+        set
+        {
+            device = value;
+            foreach (var w in ownWeights)
+            {
+                w.MoveTo(value);
+            }
+
+            foreach (var layer in Sublayers)
+            {
+                layer.Device = value;
+            }
+
+            OnDeviceChanged(value);
+        }
+    }
+
+    /// <summary>Called after <see cref="Device"/> is set, to move state the layer keeps outside its weights.</summary>
+    private protected virtual void OnDeviceChanged(Device newDevice)
+    {
+    }
 
     /// <summary>The shape of one input example, known once built.</summary>
     public int[]? InputShape { get; private set; }

@@ -172,7 +172,7 @@ public partial class Model
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = Tensor.NewScope();
             using var noGrad = Tensor.NoGrad();
-            outputs.Add(Call(x.Narrow(0, start, Math.Min(batchSize, n - start)), training: false).Contiguous().MoveToOuter());
+            outputs.Add(Call(x.Narrow(0, start, Math.Min(batchSize, n - start)).To(Device), training: false).Contiguous().MoveToOuter());
         }
 
         var result = outputs.Count == 1 ? outputs[0] : Tensor.Concat([.. outputs]);
@@ -193,7 +193,7 @@ public partial class Model
 
         using (Tensor.NewScope())
         {
-            TrainStep(x, y, lossMean, TrainableWeights);
+            TrainStep(x.To(Device), y.To(Device), lossMean, TrainableWeights);
         }
 
         return CurrentLogs(lossMean);
@@ -209,7 +209,7 @@ public partial class Model
         using (Tensor.NewScope())
         using (Tensor.NoGrad())
         {
-            TestStep(x, y, lossMean);
+            TestStep(x.To(Device), y.To(Device), lossMean);
         }
 
         return CurrentLogs(lossMean);

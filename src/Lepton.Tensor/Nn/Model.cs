@@ -124,6 +124,9 @@ public partial class Model : Layer
         Compile(optimizer, Loss.FromName(loss), [.. metrics.Select(Metric.FromName)]);
 
     /// <inheritdoc />
+    private protected override void OnDeviceChanged(Device newDevice) => Optimizer?.MoveState(newDevice);
+
+    /// <inheritdoc />
     public override void Dispose()
     {
         foreach (var layer in Layers)

@@ -17,7 +17,7 @@ public sealed class Weight : IDisposable
     public string Name { get; internal set; }
 
     /// <summary>The values.</summary>
-    public Tensor Value { get; }
+    public Tensor Value { get; private set; }
 
     /// <summary>True when optimizers update it (also requires its layer to be trainable).</summary>
     public bool Trainable { get; }
@@ -38,6 +38,20 @@ public sealed class Weight : IDisposable
         {
             Value.CopyFrom(values);
         }
+    }
+
+    /// <summary>Replaces the values with a copy on another device (the gradient is dropped).</summary>
+    internal void MoveTo(Device device)
+    {
+        if (Value.Device == device)
+        {
+            return;
+        }
+
+        var moved = Tensor.FromArray(Value.ToArray(), Value.Shape, Value.DType, device).DetachFromScope();
+        moved.RequiresGrad = Trainable;
+        Dispose();
+        Value = moved;
     }
 
     /// <summary>Frees the values.</summary>

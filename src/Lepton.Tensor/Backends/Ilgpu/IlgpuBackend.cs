@@ -24,6 +24,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     // not find the memory already released by the buffer's own finalizer.
     private readonly HashSet<IlgpuBuffer> allocations = [];
     private volatile bool indexKernelsPending;
+    private long allocatedBytes;
     private bool disposed;
 
     internal IlgpuBackend(string name, Accelerator accelerator)
@@ -56,6 +57,13 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     public string AcceleratorInfo => $"{accelerator.Name} [{accelerator.AcceleratorType}, warp {accelerator.WarpSize}, " +
         $"group {GroupSize} of max {accelerator.MaxNumThreadsPerGroup}, {accelerator.NumMultiprocessors} multiprocessors, " +
         $"{accelerator.MemorySize / (1L << 20)} MiB]";
+
+    /// <summary>Bytes of device memory this backend holds (buffers in use and cached in its pool).</summary>
+    public long AllocatedBytes => Interlocked.Read(ref allocatedBytes);
+
+    /// <summary>The most device memory this backend may hold, in bytes; null leaves only the device's own limit.</summary>
+    /// <example><code>((IlgpuBackend)Device.Cuda(0).Backend).MemoryLimit = 8L &lt;&lt; 30;</code></example>
+    public long? MemoryLimit { get; set; }
 
     /// <summary>Milliseconds each kernel took to compile on first use, by kernel name.</summary>
     public IReadOnlyDictionary<string, double> CompileMilliseconds => compileMilliseconds;
@@ -270,12 +278,15 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
             allocations.Remove(gpu);
         }
 
+        Interlocked.Add(ref allocatedBytes, -4L * Math.Max(gpu.Length, 1));
+
         gpu.Memory.Dispose();
     }
 
     private IlgpuBuffer AllocateNew(int length)
     {
         var buffer = AllocateOrReport(length);
+        Interlocked.Add(ref allocatedBytes, 4L * Math.Max(length, 1));
         lock (allocations)
         {
             allocations.Add(buffer);
@@ -287,6 +298,15 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     private IlgpuBuffer AllocateOrReport(int length)
     {
         long bytes = 4L * Math.Max(length, 1);
+        if (MemoryLimit is long limit && AllocatedBytes + bytes > limit)
+        {
+            Pool.Trim();
+            if (AllocatedBytes + bytes > limit)
+            {
+                throw OutOfMemory(bytes, null);
+            }
+        }
+
         try
         {
             return new IlgpuBuffer(accelerator.Allocate1D<float>(Math.Max(length, 1)), length);
@@ -301,13 +321,20 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
             }
             catch (Exception e) when (e is not ArgumentException)
             {
-                string free = accelerator is CudaAccelerator cuda ? $"{cuda.GetFreeMemory() / (1L << 20)} MiB free" : "free memory unknown";
-                throw new OutOfMemoryException(
-                    $"{Name} ({accelerator.Name}): could not allocate {bytes / (1L << 20)} MiB ({bytes} bytes); {free} of " +
-                    $"{accelerator.MemorySize / (1L << 20)} MiB, {Pool.LiveBytes / (1L << 20)} MiB held by live tensors. " +
-                    "Dispose tensors you no longer need or use a smaller batch.", e);
+                throw OutOfMemory(bytes, e);
             }
         }
+    }
+
+    private OutOfMemoryException OutOfMemory(long bytes, Exception? inner)
+    {
+        const double MiB = 1 << 20;
+        string free = accelerator is CudaAccelerator cuda ? $"{cuda.GetFreeMemory() / MiB:F1} MiB free of " : string.Empty;
+        string limit = MemoryLimit is long l ? $", limit {l / MiB:F1} MiB" : string.Empty;
+        return new OutOfMemoryException(
+            $"{Name} ({accelerator.Name}): could not allocate {bytes / MiB:F1} MiB ({bytes} bytes); {free}{accelerator.MemorySize / MiB:F0} MiB device memory{limit}, " +
+            $"{AllocatedBytes / MiB:F1} MiB allocated by this library of which {Pool.LiveBytes / MiB:F1} MiB is held by live tensors. " +
+            "Dispose tensors you no longer need or use a smaller batch.", inner);
     }
 
     private void ThrowPendingIndexError()

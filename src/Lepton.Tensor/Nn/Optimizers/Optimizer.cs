@@ -202,6 +202,28 @@ public abstract class Optimizer : IDisposable
         return squared.Item();
     }
 
+    /// <summary>Moves every state buffer to <paramref name="device"/>.</summary>
+    internal void MoveState(Device device)
+    {
+        static Tensor? Move(Tensor? t, Device device)
+        {
+            if (t is null || t.Device == device)
+            {
+                return t;
+            }
+
+            var moved = Tensor.FromArray(t.ToArray(), t.Shape, t.DType, device).DetachFromScope();
+            t.Dispose();
+            return moved;
+        }
+
+        foreach (var w in state.Keys.ToList())
+        {
+            var (first, second) = state[w];
+            state[w] = (Move(first, device), Move(second, device));
+        }
+    }
+
     private (Tensor? First, Tensor? Second) State(Weight w)
     {
         if (!state.TryGetValue(w, out var s))

@@ -1,0 +1,155 @@
+// The device API (naming, LEPTON_DEVICE, moving tensors and models, errors for absent devices and
+// exhausted memory) and the end-to-end proof that the GPU kernels train a model like the CPU does.
+using Lepton.Backends.Ilgpu;
+using Lepton.Nn;
+using Lepton.Nn.Layers;
+using Lepton.Nn.Optimizers;
+using Lepton.Tests.Support;
+
+namespace Lepton.Tests;
+
+[Collection(IlgpuCpuCollection.Name)]
+public sealed class DeviceTests
+{
+    [Fact]
+    public void NamesParseToDevices()
+    {
+        Assert.Same(Device.Cpu, Device.Parse("cpu"));
+        Assert.Same(Device.IlgpuCpu, Device.Parse(" ILGPU-CPU "));
+        Assert.Equal("ilgpu-cpu", Device.IlgpuCpu.Name);
+        var e = Assert.Throws<ArgumentException>(() => Device.Parse("tpu:0"));
+        Assert.Contains("tpu:0", e.Message);
+        Assert.Contains("cuda:N", e.Message);
+    }
+
+    [Fact]
+    public void EnvironmentVariableChoosesTheDefault()
+    {
+        Assert.Same(Device.Cpu, Device.Choose("cpu"));
+        Assert.Same(Device.IlgpuCpu, Device.Choose("ilgpu-cpu"));
+        Assert.Same(Device.CudaDeviceCount > 0 ? Device.Cuda(0) : Device.Cpu, Device.Choose(null));
+        var e = Assert.Throws<InvalidOperationException>(() => Device.Choose("vulkan"));
+        Assert.Contains("LEPTON_DEVICE=vulkan", e.Message);
+    }
+
+    [Fact]
+    public void AnAbsentCudaDeviceSaysWhatThereIs()
+    {
+        int count = Device.CudaDeviceCount;
+        var e = Assert.Throws<InvalidOperationException>(() => Device.Cuda(count + 3));
+        Assert.Contains($"cuda:{count + 3}", e.Message);
+        Assert.Contains(count == 0 ? "no CUDA device is available" : $"this machine has {count}", e.Message);
+
+        // The library stays usable afterwards.
+        Assert.Equal(6f, Tensor.FromArray([1f, 2f, 3f], [3], device: Device.Default).Sum().Item());
+    }
+
+    [Fact]
+    public void MixingDevicesInOneOpNamesBoth()
+    {
+        using var a = Tensor.Ones([2, 2], device: Device.Cpu);
+        using var b = Tensor.Ones([2, 2], device: Device.IlgpuCpu);
+        var e = Assert.Throws<ArgumentException>(() => a + b);
+        Assert.Contains("cpu", e.Message);
+        Assert.Contains("ilgpu-cpu", e.Message);
+        e = Assert.Throws<ArgumentException>(() => a.MatMul(b));
+        Assert.Contains("MatMul", e.Message);
+    }
+
+    [Fact]
+    public void ToMovesValuesAndGradientsBetweenDevices()
+    {
+        var x = Tensor.FromArray([1f, -2f, 3f, 4f], [2, 2], device: Device.Cpu).RequiresGrad_();
+        var onGpu = x.To(Device.IlgpuCpu);
+        Assert.Equal(Device.IlgpuCpu, onGpu.Device);
+        var loss = (onGpu * onGpu).Sum();
+        loss.Backward();
+        Assert.Equal(Device.Cpu, x.Grad!.Device);
+        Assert.Equal(new[] { 2f, -4f, 6f, 8f }, x.Grad.ToArray());
+        Assert.Equal(x.ToArray(), onGpu.To(Device.Cpu).ToArray());
+    }
+
+    [Fact]
+    public void ExhaustedDeviceMemoryIsReportedAndRecoverable()
+    {
+        using var backend = IlgpuDevices.CreateCpu("ilgpu-cpu-limited");
+        var device = new Device("ilgpu-cpu-limited", backend);
+        backend.MemoryLimit = 1 << 20;
+        using var small = Tensor.Ones([1000], device: device);
+        var e = Assert.Throws<OutOfMemoryException>(() => Tensor.Ones([1 << 20], device: device));
+        Assert.Contains("ilgpu-cpu-limited", e.Message);
+        Assert.Contains("4.0 MiB (4194304 bytes)", e.Message);
+        Assert.Contains("limit 1.0 MiB", e.Message);
+
+        // Still usable: existing tensors keep their values, and a raised limit lets the allocation through.
+        Assert.Equal(1000f, small.Sum().Item());
+        backend.MemoryLimit = 8 << 20;
+        using var big = Tensor.Ones([1 << 20], device: device);
+        Assert.Equal(1 << 20, big.Sum().Item());
+    }
+
+    [Fact]
+    public void AModelMovesToADeviceWithItsWeightsAndOptimizerState()
+    {
+        var (x, y) = (Tensor.RandN([8, 3], new Generator(1)), Tensor.FromArray([0, 1, 0, 1, 1, 0, 1, 0], [8]));
+        var model = new Sequential([new InputLayer([3]), new Dense(2, seed: 1)]) { Output = TextWriter.Null };
+        model.Compile(new Adam(0.1f), "sparse_categorical_crossentropy");
+        model.TrainOnBatch(x, y);
+        float[] before = model.Weights[0].Value.ToArray();
+
+        model.Device = Device.IlgpuCpu;
+        Assert.All(model.Layers, l => Assert.Equal(Device.IlgpuCpu, l.Device));
+        Assert.All(model.Weights, w => Assert.Equal(Device.IlgpuCpu, w.Value.Device));
+        Assert.Equal(before, model.Weights[0].Value.ToArray());
+        Assert.All(model.Optimizer!.StateTensors(), s => Assert.Equal(Device.IlgpuCpu, s.Value.Device));
+
+        // Training goes on there (the data loader follows the model's device).
+        model.Fit(x, y, epochs: 2, batchSize: 4, verbose: 0);
+        Assert.NotEqual(before, model.Weights[0].Value.ToArray());
+        using var p = model.Predict(x);
+        Assert.Equal(Device.IlgpuCpu, p.Device);
+    }
+
+    [Fact]
+    public void ACnnTrainsToTheSameLossCurveOnTheGpuKernelsAsOnTheCpu()
+    {
+        // Conv, batch norm, pooling, dropout (counter-based, so the same mask on both), dense, Adam, and the
+        // fused cross-entropy: every kernel a training step uses. The per-batch losses must agree to 1e-3
+        // relative: only summation order differs, and 24 Adam steps do not amplify it beyond that.
+        var (images, labels) = TrainingTests.Bars(48, seed: 21);
+        var x = Tensor.FromArray(images, [48, 1, 8, 8]);
+        var y = Tensor.FromArray(labels, [48]);
+        double[] Train(Device device)
+        {
+            var model = new Sequential(
+            [
+                new InputLayer([1, 8, 8]),
+                new Conv2D(6, 3, padding: "same", seed: 1),
+                new BatchNormalization(),
+                new ReLU(),
+                new MaxPooling2D(2),
+                new Flatten(),
+                new Dropout(0.25f, seed: 2),
+                new Dense(2, seed: 3),
+            ]) { Device = device, Output = TextWriter.Null };
+            model.Compile(new Adam(0.01f), "sparse_categorical_crossentropy", "accuracy");
+            var losses = new List<double>();
+            for (int step = 0; step < 24; step++)
+            {
+                int start = step % 3 * 16;
+                using var scope = Tensor.NewScope();
+                losses.Add(model.TrainOnBatch(x[start..(start + 16)].To(device), y[start..(start + 16)].To(device))["loss"]);
+            }
+
+            return [.. losses];
+        }
+
+        var cpu = Train(Device.Cpu);
+        var gpu = Train(Device.IlgpuCpu);
+        Assert.True(cpu[^1] < cpu[0] * 0.5, $"the CPU loss fell only from {cpu[0]} to {cpu[^1]}");
+        for (int i = 0; i < cpu.Length; i++)
+        {
+            Assert.True(Math.Abs(cpu[i] - gpu[i]) <= 1e-3 * Math.Max(1, Math.Abs(cpu[i])), $"step {i}: loss {gpu[i]} on ILGPU, {cpu[i]} on the CPU");
+        }
+    }
+}
