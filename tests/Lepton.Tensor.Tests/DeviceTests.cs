@@ -1,5 +1,5 @@
-// The device API (naming, LEPTON_DEVICE, moving tensors and models, errors for absent devices and
-// exhausted memory) and the end-to-end proof that the GPU kernels train a model like the CPU does.
+// The device API: naming, LEPTON_DEVICE, moving tensors and models, and errors for absent devices and
+// exhausted memory.
 using Lepton.Backends.Ilgpu;
 using Lepton.Nn;
 using Lepton.Nn.Layers;
@@ -108,48 +108,5 @@ public sealed class DeviceTests
         Assert.NotEqual(before, model.Weights[0].Value.ToArray());
         using var p = model.Predict(x);
         Assert.Equal(Device.IlgpuCpu, p.Device);
-    }
-
-    [Fact]
-    public void ACnnTrainsToTheSameLossCurveOnTheGpuKernelsAsOnTheCpu()
-    {
-        // Conv, batch norm, pooling, dropout (counter-based, so the same mask on both), dense, Adam, and the
-        // fused cross-entropy: every kernel a training step uses. The per-batch losses must agree to 1e-3
-        // relative: only summation order differs, and 24 Adam steps do not amplify it beyond that.
-        var (images, labels) = TrainingTests.Bars(48, seed: 21);
-        var x = Tensor.FromArray(images, [48, 1, 8, 8]);
-        var y = Tensor.FromArray(labels, [48]);
-        double[] Train(Device device)
-        {
-            var model = new Sequential(
-            [
-                new InputLayer([1, 8, 8]),
-                new Conv2D(6, 3, padding: "same", seed: 1),
-                new BatchNormalization(),
-                new ReLU(),
-                new MaxPooling2D(2),
-                new Flatten(),
-                new Dropout(0.25f, seed: 2),
-                new Dense(2, seed: 3),
-            ]) { Device = device, Output = TextWriter.Null };
-            model.Compile(new Adam(0.01f), "sparse_categorical_crossentropy", "accuracy");
-            var losses = new List<double>();
-            for (int step = 0; step < 24; step++)
-            {
-                int start = step % 3 * 16;
-                using var scope = Tensor.NewScope();
-                losses.Add(model.TrainOnBatch(x[start..(start + 16)].To(device), y[start..(start + 16)].To(device))["loss"]);
-            }
-
-            return [.. losses];
-        }
-
-        var cpu = Train(Device.Cpu);
-        var gpu = Train(Device.IlgpuCpu);
-        Assert.True(cpu[^1] < cpu[0] * 0.5, $"the CPU loss fell only from {cpu[0]} to {cpu[^1]}");
-        for (int i = 0; i < cpu.Length; i++)
-        {
-            Assert.True(Math.Abs(cpu[i] - gpu[i]) <= 1e-3 * Math.Max(1, Math.Abs(cpu[i])), $"step {i}: loss {gpu[i]} on ILGPU, {cpu[i]} on the CPU");
-        }
     }
 }

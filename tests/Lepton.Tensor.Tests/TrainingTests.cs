@@ -34,7 +34,7 @@ public abstract class TrainingTests : BackendTests
     [Fact]
     public void SmallCnnLearnsBarOrientation()
     {
-        var (images, labels) = Bars(64, seed: 5);
+        var (images, labels) = ParityChecks.Bars(64, seed: 5);
         var x = T(images, 64, 1, 8, 8);
         var y = Tensor.FromArray(labels, [64], Device);
         var conv = TinyMlp.Init(Device, [4, 1, 3, 3], 9, 11);
@@ -60,30 +60,9 @@ public abstract class TrainingTests : BackendTests
         }
 
         Assert.True(last < first * 0.2f, $"loss went from {first} to {last}");
-        var (testImages, testLabels) = Bars(64, seed: 99);
+        var (testImages, testLabels) = ParityChecks.Bars(64, seed: 99);
         var predicted = Forward(T(testImages, 64, 1, 8, 8)).ArgMax(1).ToInt32Array();
         Assert.Equal(testLabels, predicted);
-    }
-
-    /// <summary>8x8 images with one bright bar: vertical (class 0) or horizontal (class 1), plus noise.</summary>
-    internal static (float[] Images, int[] Labels) Bars(int count, int seed)
-    {
-        var rng = new Random(seed);
-        var images = new float[count * 64];
-        var labels = new int[count];
-        for (int i = 0; i < count; i++)
-        {
-            labels[i] = i % 2;
-            int at = rng.Next(1, 7);
-            for (int p = 0; p < 64; p++)
-            {
-                int r = p / 8, c = p % 8;
-                bool on = labels[i] == 0 ? c == at : r == at;
-                images[(i * 64) + p] = (on ? 1f : 0f) + (float)((rng.NextDouble() - 0.5) * 0.2);
-            }
-        }
-
-        return (images, labels);
     }
 }
 
