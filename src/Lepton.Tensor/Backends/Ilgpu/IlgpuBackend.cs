@@ -58,6 +58,16 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         $"group {GroupSize} of max {accelerator.MaxNumThreadsPerGroup}, {accelerator.NumMultiprocessors} multiprocessors, " +
         $"{accelerator.MemorySize / (1L << 20)} MiB]";
 
+    /// <summary>The device's FP32 peak in GFLOP/s (CUDA cores x 2 x clock; ILGPU has no tensor-core path); null off CUDA.</summary>
+    public double? PeakGflops => accelerator is CudaAccelerator cuda
+        ? cuda.NumMultiprocessors * Fp32CoresPerMultiprocessor(cuda.Architecture) * 2.0 * cuda.ClockRate / 1e6
+        : null;
+
+    /// <summary>The device's memory bandwidth peak in GB/s (double data rate x bus width); null off CUDA.</summary>
+    public double? PeakGBps => accelerator is CudaAccelerator cuda
+        ? 2.0 * cuda.MemoryClockRate * 1e3 * (cuda.MemoryBusWidth / 8) / 1e9
+        : null;
+
     /// <summary>Bytes of device memory this backend holds (buffers in use and cached in its pool).</summary>
     public long AllocatedBytes => Interlocked.Read(ref allocatedBytes);
 
@@ -258,6 +268,17 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
 
     /// <inheritdoc />
     public override string ToString() => $"{Name}: {AcceleratorInfo}";
+
+    /// <summary>FP32 lanes per multiprocessor by compute capability (NVIDIA's published figures).</summary>
+    private static int Fp32CoresPerMultiprocessor(CudaArchitecture architecture) => architecture.Major switch
+    {
+        >= 9 => 128,
+        8 => architecture.Minor == 0 ? 64 : 128,
+        7 => 64,
+        6 => architecture.Minor == 0 ? 64 : 128,
+        5 => 128,
+        _ => 192,
+    };
 
     internal static IlgpuBuffer Gpu(DeviceBuffer buffer) =>
         buffer as IlgpuBuffer ?? throw new ArgumentException($"The ILGPU backend was given a buffer of another device ({buffer.GetType().Name}).");
