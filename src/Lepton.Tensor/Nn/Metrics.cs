@@ -1,5 +1,7 @@
 // Keras's metrics: stateful accumulators updated every batch and read at the end of an epoch.
 // "accuracy" picks sparse, categorical or binary accuracy from the target's shape and type.
+// Batches are measured and summed on the batch's device; the sum is read back only when a result is
+// asked for, so a training step on a GPU never waits for the device.
 namespace Lepton.Nn;
 
 /// <summary>A quantity averaged over the batches of an epoch.</summary>
@@ -7,6 +9,7 @@ public abstract class Metric
 {
     private double total;
     private double count;
+    private Tensor? pending;
 
     /// <summary>The name in logs and history, e.g. <c>accuracy</c>.</summary>
     public abstract string Name { get; }
@@ -23,12 +26,24 @@ public abstract class Metric
         _ => throw new ArgumentException($"Unknown metric '{name}'; use accuracy, sparse_categorical_accuracy, categorical_accuracy or top_k_categorical_accuracy."),
     };
 
-    /// <summary>The value so far.</summary>
-    public double Result() => count == 0 ? 0 : total / count;
+    /// <summary>The value so far (reads the device-side sum back, if batches were added since the last read).</summary>
+    public double Result()
+    {
+        if (pending is not null)
+        {
+            total += pending.Item();
+            pending.Dispose();
+            pending = null;
+        }
+
+        return count == 0 ? 0 : total / count;
+    }
 
     /// <summary>Forgets all updates (called at the start of each epoch).</summary>
     public void Reset()
     {
+        pending?.Dispose();
+        pending = null;
         total = 0;
         count = 0;
     }
@@ -38,46 +53,63 @@ public abstract class Metric
     {
         using (Tensor.NoGrad())
         {
-            var (sum, n) = Measure(target, prediction);
-            total += sum;
+            var (sum, n) = MeasureOnDevice(target, prediction);
+            AddPending(sum, 1f);
             count += n;
         }
     }
 
-    /// <summary>Adds a value with a weight (used for the loss mean).</summary>
-    internal void Add(double value, double weight)
+    /// <summary>Adds a one-element tensor with a weight (used for the loss mean), without reading it back.</summary>
+    internal void Add(Tensor value, double weight)
     {
-        total += value * weight;
-        count += weight;
+        using (Tensor.NoGrad())
+        {
+            AddPending(value, (float)weight);
+            count += weight;
+        }
     }
 
-    /// <summary>The batch's summed value and how many examples it covers.</summary>
-    protected abstract (double Sum, double Count) Measure(Tensor target, Tensor prediction);
+    /// <summary>The batch's summed value, computed on the host, and how many examples it covers.</summary>
+    /// <remarks>Override this, or <see cref="MeasureOnDevice"/> to keep the work on the batch's device.</remarks>
+    protected virtual (double Sum, double Count) Measure(Tensor target, Tensor prediction) =>
+        throw new NotImplementedException($"{GetType().Name} must override Measure or MeasureOnDevice.");
 
-    /// <summary>Fraction of rows of int32 labels whose top-k predictions include the label.</summary>
-    protected static (double, double) SparseTopK(Tensor labels, Tensor prediction, int k)
+    /// <summary>The batch's summed value as a one-element tensor on the batch's device, and how many examples it covers.</summary>
+    protected virtual (Tensor Sum, double Count) MeasureOnDevice(Tensor target, Tensor prediction)
     {
-        var l = labels.ToInt32Array();
-        var p = prediction.Reshape(l.Length, -1).ToArray();
-        int classes = p.Length / Math.Max(l.Length, 1);
-        double hits = 0;
-        for (int i = 0; i < l.Length; i++)
-        {
-            float truth = p[(i * classes) + l[i]];
-            int better = 0;
-            for (int j = 0; j < classes; j++)
-            {
-                float v = p[(i * classes) + j];
-                if (v > truth || (v == truth && j < l[i]))
-                {
-                    better++;
-                }
-            }
+        var (sum, n) = Measure(target, prediction);
+        return (Tensor.Scalar((float)sum, prediction.Device), n);
+    }
 
-            hits += better < k ? 1 : 0;
+    /// <summary>Rows of int32 labels whose top-k predictions include the label (ties go to the lower class index).</summary>
+    protected static (Tensor Hits, double Count) SparseTopKOnDevice(Tensor labels, Tensor prediction, int k)
+    {
+        int rows = labels.Numel;
+        var scores = prediction.Reshape(rows, -1);
+        var column = labels.Reshape(rows, 1);
+        if (k == 1)
+        {
+            return (scores.ArgMax(1, keepDim: true).Eq(column).Sum(), rows);
         }
 
-        return (hits, l.Length);
+        // A class beats the label when it scores higher, or equal with a lower index.
+        var truth = scores.Gather(1, column);
+        var classes = Tensor.Arange(scores.ShapeRef[1], DType.Int32, scores.Device);
+        var better = ((scores > truth) + (scores.Eq(truth) * (classes < column))).Sum(1);
+        return ((better < (float)k).Sum(), rows);
+    }
+
+    private void AddPending(Tensor value, float weight)
+    {
+        var contribution = value.Reshape(1);
+        if (pending is null)
+        {
+            pending = (contribution * weight).DetachFromScope();
+        }
+        else
+        {
+            pending.Add_(contribution, weight);
+        }
     }
 }
 
@@ -88,24 +120,17 @@ public sealed class Accuracy : Metric
     public override string Name => "accuracy";
 
     /// <inheritdoc />
-    protected override (double Sum, double Count) Measure(Tensor target, Tensor prediction)
+    protected override (Tensor Sum, double Count) MeasureOnDevice(Tensor target, Tensor prediction)
     {
         if (prediction.Rank >= 2 && prediction.ShapeRef[^1] > 1)
         {
             return target.DType == DType.Int32 || target.Numel * prediction.ShapeRef[^1] == prediction.Numel
-                ? SparseTopK(target.DType == DType.Int32 ? target : Tensor.FromArray(target.ToInt32Array(), target.Shape, target.Device), prediction, 1)
-                : SparseTopK(target.ArgMax(-1), prediction, 1);
+                ? SparseTopKOnDevice(target, prediction, 1)
+                : SparseTopKOnDevice(target.ArgMax(-1), prediction, 1);
         }
 
-        var t = target.ToArray();
-        var p = prediction.ToArray();
-        double hits = 0;
-        for (int i = 0; i < t.Length; i++)
-        {
-            hits += (p[i] > 0.5f ? 1f : 0f) == t[i] ? 1 : 0;
-        }
-
-        return (hits, t.Length);
+        // Binary: the prediction is a probability, thresholded at 0.5.
+        return ((prediction > 0.5f).Eq(target.Reshape(prediction.Shape)).Sum(), target.Numel);
     }
 }
 
@@ -116,7 +141,7 @@ public sealed class SparseCategoricalAccuracy : Metric
     public override string Name => "sparse_categorical_accuracy";
 
     /// <inheritdoc />
-    protected override (double Sum, double Count) Measure(Tensor target, Tensor prediction) => SparseTopK(target, prediction, 1);
+    protected override (Tensor Sum, double Count) MeasureOnDevice(Tensor target, Tensor prediction) => SparseTopKOnDevice(target, prediction, 1);
 }
 
 /// <summary>Accuracy with one-hot targets.</summary>
@@ -126,7 +151,7 @@ public sealed class CategoricalAccuracy : Metric
     public override string Name => "categorical_accuracy";
 
     /// <inheritdoc />
-    protected override (double Sum, double Count) Measure(Tensor target, Tensor prediction) => SparseTopK(target.ArgMax(-1), prediction, 1);
+    protected override (Tensor Sum, double Count) MeasureOnDevice(Tensor target, Tensor prediction) => SparseTopKOnDevice(target.ArgMax(-1), prediction, 1);
 }
 
 /// <summary>Whether the target is among the k highest predictions (int32 or one-hot targets).</summary>
@@ -139,8 +164,8 @@ public sealed class TopKAccuracy(int k = 5) : Metric
     public override string Name => $"top{K}_accuracy";
 
     /// <inheritdoc />
-    protected override (double Sum, double Count) Measure(Tensor target, Tensor prediction) =>
-        SparseTopK(target.DType == DType.Int32 ? target : target.ArgMax(-1), prediction, K);
+    protected override (Tensor Sum, double Count) MeasureOnDevice(Tensor target, Tensor prediction) =>
+        SparseTopKOnDevice(target.DType == DType.Int32 ? target : target.ArgMax(-1), prediction, K);
 }
 
 /// <summary>The running mean of a scalar (the loss in logs).</summary>
@@ -150,5 +175,5 @@ public sealed class MeanMetric(string name) : Metric
     public override string Name => name;
 
     /// <inheritdoc />
-    protected override (double Sum, double Count) Measure(Tensor target, Tensor prediction) => (prediction.Sum().Item(), prediction.Numel);
+    protected override (Tensor Sum, double Count) MeasureOnDevice(Tensor target, Tensor prediction) => (prediction.Sum(), prediction.Numel);
 }

@@ -215,7 +215,7 @@ public partial class Model
         return CurrentLogs(lossMean);
     }
 
-    private IEnumerable<Dictionary<string, double>> TrainBatches(DataLoader train, MeanMetric lossMean, CancellationToken cancellationToken)
+    private IEnumerable<IReadOnlyDictionary<string, double>> TrainBatches(DataLoader train, MeanMetric lossMean, CancellationToken cancellationToken)
     {
         IReadOnlyList<Weight>? trainable = null;
         foreach (var (x, y) in train.Batches(cancellationToken))
@@ -240,7 +240,7 @@ public partial class Model
             x.Dispose();
             y.Dispose();
 
-            yield return CurrentLogs(lossMean);
+            yield return new BatchLogs(this, lossMean);
         }
     }
 
@@ -250,7 +250,7 @@ public partial class Model
         var loss = Loss!.Compute(y, prediction);
         loss.Backward();
         Optimizer!.Step(trainable);
-        lossMean.Add(loss.Item(), x.ShapeRef[0]);
+        lossMean.Add(loss, x.ShapeRef[0]);
         foreach (var m in Metrics)
         {
             m.Update(y, prediction);
@@ -260,7 +260,7 @@ public partial class Model
     private void TestStep(Tensor x, Tensor y, MeanMetric lossMean)
     {
         var prediction = Call(x, training: false);
-        lossMean.Add(Loss!.Compute(y, prediction).Item(), x.ShapeRef[0]);
+        lossMean.Add(Loss!.Compute(y, prediction), x.ShapeRef[0]);
         foreach (var m in Metrics)
         {
             m.Update(y, prediction);
@@ -278,7 +278,7 @@ public partial class Model
         return new MeanMetric("loss");
     }
 
-    private Dictionary<string, double> CurrentLogs(MeanMetric lossMean)
+    internal Dictionary<string, double> CurrentLogs(MeanMetric lossMean)
     {
         var logs = new Dictionary<string, double> { ["loss"] = lossMean.Result() };
         foreach (var m in Metrics)
