@@ -114,9 +114,15 @@ void Timings()
         var dw = backend.Allocate(ws);
         double flops = 2.0 * g.N * g.K * g.CPerGroup * g.R * g.S * g.P * g.Q;
         string shape = $"N{g.N} {g.C}x{g.H}x{g.W} -> {g.K}x{g.P}x{g.Q}";
-        Row($"CIFAR {name} forward", shape, Time(() => backend.Conv2dForward(g, x, w, y), 20), flops, 4.0 * (xs + ws + ys));
+        foreach (var algorithm in Enum.GetValues<ConvolutionAlgorithm>())
+        {
+            backend.Convolution = algorithm;
+            Row($"CIFAR {name} forward, {algorithm}", shape, Time(() => backend.Conv2dForward(g, x, w, y), 20), flops, 4.0 * (xs + ws + ys));
+            Row($"CIFAR {name} backward filter, {algorithm}", shape, Time(() => backend.Conv2dBackwardFilter(g, x, dy, dw), 20), flops, 4.0 * (xs + ws + ys));
+        }
+
+        backend.Convolution = ConvolutionAlgorithm.Im2Col;
         Row($"CIFAR {name} backward data", shape, Time(() => backend.Conv2dBackwardData(g, dy, w, dx), 20), flops, 4.0 * (xs + ws + ys));
-        Row($"CIFAR {name} backward filter", shape, Time(() => backend.Conv2dBackwardFilter(g, x, dy, dw), 20), flops, 4.0 * (xs + ws + ys));
         Free(x, w, y, dy, dx, dw);
     }
 

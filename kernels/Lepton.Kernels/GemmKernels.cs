@@ -2,19 +2,79 @@
 // t x t threads computes a (4t x 4t) tile of C: both operand tiles are staged in shared memory
 // BK columns at a time, and each thread accumulates a 4 x 4 block in registers. The tile follows the
 // accelerator's group size (t = 16 on CUDA's 256 threads, t = 4 on ILGPU-CPU's 16).
+// Operands are read through loader structs: a dense matrix, or a convolution's column matrix computed
+// on the fly from the image (implicit GEMM), so the same kernel also convolves without a workspace.
 namespace Lepton.Kernels;
 
 /// <summary>Sizes, leading dimensions, offsets and batch strides of a strided batched GEMM.</summary>
 public struct GemmShape
 {
-    /// <summary>op(A) is M x K, op(B) is K x N, C is M x N; Trans* non-zero when the operand is stored transposed.</summary>
-    public int M, N, K, Lda, Ldb, Ldc, TransA, TransB, Batch;
+    /// <summary>op(A) is M x K, op(B) is K x N, C is M x N with leading dimension Ldc; Trans* non-zero when an
+    /// operand is contiguous along K (A) or N (B) rather than the other way, which decides how tiles are loaded.</summary>
+    public int M, N, K, Ldc, TransA, TransB, Batch;
 
     /// <summary>Element offsets of batch 0 and the element stride between batches.</summary>
     public long OffsetA, OffsetB, OffsetC, StrideA, StrideB, StrideC;
 
     /// <summary>Scale of the product and of the existing C (0 ignores C's contents).</summary>
     public float Alpha, Beta;
+}
+
+/// <summary>Reads element (row, col) of a GEMM operand, op(A) [M, K] or op(B) [K, N], of batch <c>batchBase</c>.</summary>
+public interface IGemmOperand
+{
+    /// <summary>The element, 0 for positions the operand treats as padding.</summary>
+    float Load(ArrayView<float> data, long batchBase, int row, int col);
+}
+
+/// <summary>A dense row-major matrix with leading dimension <see cref="Ld"/>, stored transposed when <see cref="Trans"/> != 0.</summary>
+public struct DenseOperand : IGemmOperand
+{
+    /// <summary>Leading dimension and whether the stored matrix is the transpose.</summary>
+    public int Ld, Trans;
+
+    /// <inheritdoc />
+    public readonly float Load(ArrayView<float> data, long batchBase, int row, int col) =>
+        data[batchBase + (Trans == 0 ? ((long)row * Ld) + col : ((long)col * Ld) + row)];
+}
+
+/// <summary>
+/// A convolution's column matrix read straight from the image x [N, C, H, W]: entry (crs, j) is the input
+/// pixel that filter tap crs = (c, r, s) of channel group offset <see cref="ChannelOffset"/> sees at output
+/// position j = n * P * Q + p * Q + q. With <see cref="Transposed"/> != 0 the operand is its transpose.
+/// </summary>
+public struct ImplicitColumns : IGemmOperand
+{
+    /// <summary>The convolution.</summary>
+    public ConvShape Shape;
+
+    /// <summary>First input channel of the group, and whether rows are output positions instead of taps.</summary>
+    public int ChannelOffset, Transposed;
+
+    /// <inheritdoc />
+    public readonly float Load(ArrayView<float> data, long batchBase, int row, int col)
+    {
+        int tap = Transposed == 0 ? row : col, j = Transposed == 0 ? col : row;
+        int pq = Shape.P * Shape.Q;
+        int n = j / pq, at = j % pq;
+        int s = tap % Shape.S, r = tap / Shape.S % Shape.R, c = ChannelOffset + (tap / (Shape.R * Shape.S));
+        int h = (at / Shape.Q * Shape.StrideH) - Shape.PadH + (r * Shape.DilationH);
+        int w = (at % Shape.Q * Shape.StrideW) - Shape.PadW + (s * Shape.DilationW);
+        return h >= 0 && h < Shape.H && w >= 0 && w < Shape.W
+            ? data[batchBase + ((((long)n * Shape.C) + c) * Shape.H * Shape.W) + (h * Shape.W) + w]
+            : 0f;
+    }
+}
+
+/// <summary>The output gradient dy [N, K, P*Q] of one filter group read as a matrix [Kg, N*P*Q].</summary>
+public struct GradientColumns : IGemmOperand
+{
+    /// <summary>All filters K, output positions per image P*Q, and the group's first filter.</summary>
+    public int K, Positions, FilterOffset;
+
+    /// <inheritdoc />
+    public readonly float Load(ArrayView<float> data, long batchBase, int row, int col) =>
+        data[batchBase + ((((long)(col / Positions) * K) + FilterOffset + row) * Positions) + (col % Positions)];
 }
 
 /// <summary>Four accumulators of one row of a thread's 4 x 4 block.</summary>
@@ -45,8 +105,13 @@ public static class GemmKernels
     /// <summary>Floats of dynamic shared memory the tiled kernel needs for <paramref name="threadsPerSide"/>^2 threads.</summary>
     public static int SharedFloats(int threadsPerSide) => 2 * TileK * Block * threadsPerSide;
 
-    /// <summary>The tiled kernel; launch with threadsPerSide^2 threads per group and <see cref="SharedFloats"/> of shared memory.</summary>
-    public static void Tiled(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape g, int threadsPerSide)
+    /// <summary>
+    /// The tiled kernel; launch with threadsPerSide^2 threads per group and <see cref="SharedFloats"/> of shared memory.
+    /// <c>g.TransA</c>/<c>g.TransB</c> say which way each operand is contiguous, so tiles load along it.
+    /// </summary>
+    public static void Tiled<TA, TB>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape g, int threadsPerSide, TA opA, TB opB)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
     {
         var shared = SharedMemory.GetDynamic<float>();
         int tileM = Block * threadsPerSide, tileN = tileM;
@@ -75,9 +140,7 @@ public static class GemmKernels
                     int kk = g.TransA == 0 ? l % TileK : l / tileM;
                     int mm = g.TransA == 0 ? l / TileK : l % tileM;
                     int m = m0 + mm, k = k0 + kk;
-                    tileA[(kk * tileM) + mm] = m < g.M && k < g.K
-                        ? a[baseA + (g.TransA == 0 ? ((long)m * g.Lda) + k : ((long)k * g.Lda) + m)]
-                        : 0f;
+                    tileA[(kk * tileM) + mm] = m < g.M && k < g.K ? opA.Load(a, baseA, m, k) : 0f;
                 }
 
                 for (int l = tid; l < TileK * tileN; l += threads)
@@ -85,9 +148,7 @@ public static class GemmKernels
                     int kk = g.TransB == 0 ? l / tileN : l % TileK;
                     int nn = g.TransB == 0 ? l % tileN : l / TileK;
                     int n = n0 + nn, k = k0 + kk;
-                    tileB[(kk * tileN) + nn] = n < g.N && k < g.K
-                        ? b[baseB + (g.TransB == 0 ? ((long)k * g.Ldb) + n : ((long)n * g.Ldb) + k)]
-                        : 0f;
+                    tileB[(kk * tileN) + nn] = n < g.N && k < g.K ? opB.Load(b, baseB, k, n) : 0f;
                 }
 
                 Group.Barrier();

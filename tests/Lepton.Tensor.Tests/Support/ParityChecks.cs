@@ -8,6 +8,7 @@
 // towards zero keeps only the absolute error of its large terms.
 // No test framework here: the xunit suite and the self-check program both run these cases.
 using Lepton.Backends;
+using Lepton.Backends.Ilgpu;
 using Lepton.Nn;
 using Lepton.Nn.Layers;
 using Lepton.Nn.Optimizers;
@@ -281,9 +282,31 @@ public sealed class ParityChecks(Device candidate)
         var rng = new Random((n * 31) + k);
         int xs = n * c * h * w, ws = k * (c / groups) * r * s, ys = n * k * g.P * g.Q;
         float[] x = Values(rng, xs), wt = Values(rng, ws), dy = Values(rng, ys);
-        Parity([x, wt], [ys], (b, i, o) => b.Conv2dForward(g, i[0], i[1], o[0]), Summed, "conv forward");
         Parity([dy, wt], [xs], (b, i, o) => b.Conv2dBackwardData(g, i[0], i[1], o[0]), Summed, "conv backward data");
-        Parity([x, dy], [ws], (b, i, o) => b.Conv2dBackwardFilter(g, i[0], i[1], o[0]), Summed, "conv backward filter");
+
+        // Forward and filter gradient under each of the GPU backend's algorithms.
+        var ilgpu = Gpu as IlgpuBackend;
+        var original = ilgpu?.Convolution;
+        try
+        {
+            foreach (var algorithm in ilgpu is null ? [default] : Enum.GetValues<ConvolutionAlgorithm>())
+            {
+                if (ilgpu is not null)
+                {
+                    ilgpu.Convolution = algorithm;
+                }
+
+                Parity([x, wt], [ys], (b, i, o) => b.Conv2dForward(g, i[0], i[1], o[0]), Summed, $"conv forward ({algorithm})");
+                Parity([x, dy], [ws], (b, i, o) => b.Conv2dBackwardFilter(g, i[0], i[1], o[0]), Summed, $"conv backward filter ({algorithm})");
+            }
+        }
+        finally
+        {
+            if (ilgpu is not null)
+            {
+                ilgpu.Convolution = original!.Value;
+            }
+        }
     }
 
     public void PoolingForwardAndBackward(int kernel, int stride, int pad, int extraPad)

@@ -7,8 +7,21 @@ using Lepton.Kernels;
 
 namespace Lepton.Backends.Ilgpu;
 
+/// <summary>How the ILGPU backend turns a convolution into GEMM.</summary>
+public enum ConvolutionAlgorithm
+{
+    /// <summary>Lay chunks of images out as a column matrix in a workspace, then run the tiled GEMM.</summary>
+    Im2Col,
+
+    /// <summary>Run the tiled GEMM with the column matrix read from the image on the fly: no workspace, one launch per group.</summary>
+    ImplicitGemm,
+}
+
 public sealed partial class IlgpuBackend
 {
+    /// <summary>How convolutions run their forward and filter-gradient passes (the data gradient always uses col2im).</summary>
+    public ConvolutionAlgorithm Convolution { get; set; } = ConvolutionAlgorithm.Im2Col;
+
     /// <summary>The most floats a convolution's column workspace takes (the chunk of images shrinks to fit).</summary>
     private long ColumnBudget => IsCpu ? 1L << 20 : 1L << 26;
 
@@ -101,6 +114,12 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc />
     public void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y)
     {
+        if (Convolution == ConvolutionAlgorithm.ImplicitGemm)
+        {
+            ImplicitConvForward(g, x, w, y);
+            return;
+        }
+
         var geo = g;
         int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
         ForEachImageChunk(g, x, (col, n0, images) =>
@@ -147,6 +166,12 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc />
     public void Conv2dBackwardFilter(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw)
     {
+        if (Convolution == ConvolutionAlgorithm.ImplicitGemm)
+        {
+            ImplicitConvBackwardFilter(g, x, dy, dw);
+            return;
+        }
+
         var geo = g;
         int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
         ForEachImageChunk(g, x, (col, n0, images) =>
@@ -339,17 +364,62 @@ public sealed partial class IlgpuBackend
     {
         var shape = new GemmShape
         {
-            M = args.M, N = args.N, K = args.K, Lda = args.Lda, Ldb = args.Ldb, Ldc = args.Ldc,
+            M = args.M, N = args.N, K = args.K, Ldc = args.Ldc,
             TransA = args.TransA ? 1 : 0, TransB = args.TransB ? 1 : 0, Batch = args.Batch,
             OffsetA = args.OffsetA, OffsetB = args.OffsetB, OffsetC = args.OffsetC,
             StrideA = args.BatchStrideA, StrideB = args.BatchStrideB, StrideC = args.BatchStrideC,
             Alpha = args.Alpha, Beta = args.Beta,
         };
+        var opA = new DenseOperand { Ld = args.Lda, Trans = shape.TransA };
+        var opB = new DenseOperand { Ld = args.Ldb, Trans = shape.TransB };
+        var k = Kernel("Gemm", static acc => acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int, DenseOperand, DenseOperand>(GemmKernels.Tiled));
+        k(GemmConfig(shape), a.View, b.View, Gpu(args.C).View, shape, GemmSide, opA, opB);
+    }
+
+    /// <summary>One group per output tile (grid-stride over tiles on the CPU accelerator).</summary>
+    private KernelConfig GemmConfig(in GemmShape shape)
+    {
         int tile = GemmKernels.Block * GemmSide;
-        long tiles = (long)args.Batch * ((args.M + tile - 1) / tile) * ((args.N + tile - 1) / tile);
+        long tiles = (long)shape.Batch * ((shape.M + tile - 1) / tile) * ((shape.N + tile - 1) / tile);
         int groups = (int)Math.Clamp(tiles, 1, IsCpu ? MaxGroups : int.MaxValue / 2);
-        var config = new KernelConfig(groups, GemmSide * GemmSide, SharedMemoryConfig.RequestDynamic<float>(GemmKernels.SharedFloats(GemmSide)));
-        var k = Kernel("Gemm", static acc => acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int>(GemmKernels.Tiled));
-        k(config, a.View, b.View, Gpu(args.C).View, shape, GemmSide);
+        return new KernelConfig(groups, GemmSide * GemmSide, SharedMemoryConfig.RequestDynamic<float>(GemmKernels.SharedFloats(GemmSide)));
+    }
+
+    /// <summary>Convolution forward as one implicit GEMM per group: the column matrix is read from x on the fly.</summary>
+    private void ImplicitConvForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y)
+    {
+        int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
+        var k = Kernel("GemmImplicitConv", static acc => acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int, DenseOperand, ImplicitColumns>(GemmKernels.Tiled));
+        for (int group = 0; group < g.Groups; group++)
+        {
+            // y[n, group's filters] [Kg, PQ] = W_g [Kg, CgRS] x columns(x[n]) [CgRS, PQ], batched over images.
+            var shape = new GemmShape
+            {
+                M = kg, N = pq, K = cgrs, Ldc = pq, Batch = g.N,
+                OffsetA = (long)group * kg * cgrs, OffsetC = (long)group * kg * pq,
+                StrideB = (long)g.C * g.H * g.W, StrideC = (long)g.K * pq, Alpha = 1f,
+            };
+            var columns = new ImplicitColumns { Shape = Shape(g), ChannelOffset = group * g.CPerGroup };
+            k(GemmConfig(shape), Gpu(w).View, Gpu(x).View, Gpu(y).View, shape, GemmSide, new DenseOperand { Ld = cgrs }, columns);
+        }
+    }
+
+    /// <summary>Filter gradient as one implicit GEMM per group over every image's output positions.</summary>
+    private void ImplicitConvBackwardFilter(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw)
+    {
+        int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
+        var k = Kernel("GemmImplicitFilter", static acc => acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int, GradientColumns, ImplicitColumns>(GemmKernels.Tiled));
+        for (int group = 0; group < g.Groups; group++)
+        {
+            // dW_g [Kg, CgRS] = dy_g [Kg, N*PQ] x columns(x)^T [N*PQ, CgRS].
+            var shape = new GemmShape
+            {
+                M = kg, N = cgrs, K = g.N * pq, Ldc = cgrs, Batch = 1, TransB = 1,
+                OffsetC = (long)group * kg * cgrs, Alpha = 1f,
+            };
+            var gradient = new GradientColumns { K = g.K, Positions = pq, FilterOffset = group * kg };
+            var columns = new ImplicitColumns { Shape = Shape(g), ChannelOffset = group * g.CPerGroup, Transposed = 1 };
+            k(GemmConfig(shape), Gpu(dy).View, Gpu(x).View, Gpu(dw).View, shape, GemmSide, gradient, columns);
+        }
     }
 }
