@@ -1,6 +1,7 @@
 // Softmax, log-softmax and the losses: forward against float64 references, stability on extreme
 // logits, finite-difference gradients, label smoothing and soft targets, and bad input.
 using FsCheck.Fluent;
+using Lepton.Nn;
 using Lepton.Tests.Support;
 
 namespace Lepton.Tests;
@@ -141,6 +142,62 @@ public abstract class NnFunctionTests : BackendTests
     {
         double p = 1 / (1 + Math.Exp(-x));
         return -((t * Math.Log(p)) + ((1 - t) * Math.Log(1 - p)));
+    }
+
+    [Theory]
+    [InlineData("relu", 1)]
+    [InlineData("tanh", 1)]
+    [InlineData("gelu", -1)]
+    [InlineData("sigmoid", -1)]
+    [InlineData("leaky_relu", 1)]
+    [InlineData("softplus", -1)]
+    public void FusedBiasActivationMatchesAddThenActivate(string activation, int axis)
+    {
+        var fused = Activations.GetFused(activation)!;
+        Func<double, double> f = activation switch
+        {
+            "relu" => v => Math.Max(v, 0),
+            "tanh" => Math.Tanh,
+            "gelu" => v => 0.5 * v * (1 + Erf(v / Math.Sqrt(2))),
+            "sigmoid" => v => 1 / (1 + Math.Exp(-v)),
+            "leaky_relu" => v => v > 0 ? v : 0.2 * v,
+            _ => v => Math.Log(1 + Math.Exp(v)),
+        };
+        Generators.ForAll(Generators.Shape(minRank: 2).Seeded(), c =>
+        {
+            int a = axis < 0 ? c.Case.Length - 1 : axis;
+            var x = Generators.Values(c.Case, c.Seed);
+            var b = Generators.Values([c.Case[a]], c.Seed + 1);
+            Check.Close(Reference(x, b, a, f), fused(T(x), T(b), axis), 1e-5, 1e-5, activation);
+            Check.Close(x.Map(f), fused(T(x), null, axis), 1e-5, 1e-5, activation + " without bias");
+        });
+
+        var gx = Generators.Values([3, 4, 2], 5);
+        var gb = Generators.Values([axis < 0 ? 2 : 4], 6);
+        int ga = axis < 0 ? 2 : 1;
+        GradCheck.Run(Device, [gx, gb], t => fused(t[0], t[1], axis), r => Reference(r[0], r[1], ga, f));
+        var e = Assert.Throws<ArgumentException>(() => fused(T(gx), T(Generators.Values([5], 1)), axis));
+        Assert.Contains("[3, 4, 2]", e.Message);
+        Assert.Contains("[5]", e.Message);
+    }
+
+    private static Nd Reference(Nd x, Nd bias, int axis, Func<double, double> f)
+    {
+        int inner = Nd.Count(x.Shape[(axis + 1)..]), channels = x.Shape[axis];
+        return new Nd([.. x.Data.Select((v, i) => f(v + bias.Data[i / inner % channels]))], x.Shape);
+    }
+
+    private static double Erf(double v)
+    {
+        // Abramowitz-Stegun 7.1.26 is too coarse for a 1e-5 check; integrate the series instead.
+        double sum = 0, term = v;
+        for (int n = 0; n < 60; n++)
+        {
+            sum += term / ((2 * n) + 1);
+            term *= -v * v / (n + 1);
+        }
+
+        return 2 / Math.Sqrt(Math.PI) * sum;
     }
 }
 

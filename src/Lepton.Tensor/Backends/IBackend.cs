@@ -41,6 +41,15 @@ public interface IBackend
     void UnaryBackward<TOp>(TOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int length)
         where TOp : struct, IUnaryOp;
 
+    /// <summary>y[o, c, i] = op(x[o, c, i] + bias[c]) over x viewed as [outer, channels, inner]; a null bias adds nothing.</summary>
+    void BiasActivation<TOp>(TOp op, DeviceBuffer x, DeviceBuffer? bias, int outer, int channels, int inner, DeviceBuffer y)
+        where TOp : struct, IUnaryOp;
+
+    /// <summary>dx = dy * op'(x + bias, y) (=), and when given dbias[c] = the sum of dx over outer and inner (=).</summary>
+    void BiasActivationBackward<TOp>(
+        TOp op, DeviceBuffer x, DeviceBuffer? bias, DeviceBuffer y, DeviceBuffer dy, int outer, int channels, int inner, DeviceBuffer dx, DeviceBuffer? dbias)
+        where TOp : struct, IUnaryOp;
+
     /// <summary>y = op(a, b) with broadcasting: a and b are views already expanded to <paramref name="shape"/>; y is dense.</summary>
     void Binary<TOp>(TOp op, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape) where TOp : struct, IBinaryOp;
 

@@ -1,4 +1,6 @@
 // Activation functions by their Keras names, for the activation argument of layers.
+using Lepton.Backends;
+
 namespace Lepton.Nn;
 
 /// <summary>Named activation functions.</summary>
@@ -21,5 +23,21 @@ public static class Activations
         "softplus" => x => x.Softplus(),
         "leaky_relu" => x => x.LeakyRelu(0.2f),
         _ => throw new ArgumentException($"Unknown activation '{name}'; use one of {string.Join(", ", Names)}."),
+    };
+
+    /// <summary>
+    /// f(x + bias) along an axis as one fused op for the element-wise activations; null for "linear" (a plain
+    /// add is already one pass) and for softmax-like activations, which are not element-wise.
+    /// </summary>
+    /// <example><code>var fused = Activations.GetFused("relu"); var y = fused!(x, b, 1);</code></example>
+    public static Func<Tensor, Tensor?, int, Tensor>? GetFused(string? name) => (name ?? "linear").ToLowerInvariant() switch
+    {
+        "relu" => (x, b, axis) => x.BiasActivation(b, axis, default(ReluOp), "BiasRelu"),
+        "sigmoid" => (x, b, axis) => x.BiasActivation(b, axis, default(SigmoidOp), "BiasSigmoid"),
+        "tanh" => (x, b, axis) => x.BiasActivation(b, axis, default(TanhOp), "BiasTanh"),
+        "gelu" => (x, b, axis) => x.BiasActivation(b, axis, default(GeluOp), "BiasGelu"),
+        "softplus" => (x, b, axis) => x.BiasActivation(b, axis, default(SoftplusOp), "BiasSoftplus"),
+        "leaky_relu" => (x, b, axis) => x.BiasActivation(b, axis, new LeakyReluOp(0.2f), "BiasLeakyRelu"),
+        _ => null,
     };
 }

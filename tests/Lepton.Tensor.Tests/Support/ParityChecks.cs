@@ -34,6 +34,7 @@ public sealed class ParityChecks(Device candidate)
         yield return ("fill and strided copy", c => c.FillAndCopyThroughStridedViews());
         yield return ("unary ops and derivatives", c => c.UnaryOpsAndDerivatives());
         yield return ("binary ops with broadcasting, where", c => c.BinaryOpsBroadcastAndWhere());
+        yield return ("fused bias and activation", c => c.FusedBiasActivation());
         yield return ("reductions", c => c.ReductionsAlongContiguousAndStridedAxes());
         yield return ("gemm", c => c.GemmTransposesBatchesAndScales());
         yield return ("softmax and cross-entropy", c => c.SoftmaxAndFusedCrossEntropy());
@@ -209,6 +210,21 @@ public sealed class ParityChecks(Device candidate)
 
             float[] condition = [.. Values(rng, count).Select(v => v > 0 ? 1f : 0f)];
             Parity([condition, a, b], [count], (k, i, o) => k.Where(StridedView.Dense(i[0], shape), A(i[1]), B(i[2]), o[0], shape), 0, "where");
+        }
+    }
+
+    public void FusedBiasActivation()
+    {
+        var rng = new Random(11);
+        foreach (int inner in new[] { 1, 13 })
+        {
+            int outer = rng.Next(1, 9), channels = rng.Next(1, 40), count = outer * channels * inner;
+            float[] x = [.. Values(rng, count).Select(v => v * 3f)], bias = Values(rng, channels), dy = Values(rng, count);
+            float[] y = Run(Cpu, [x, bias], [new float[count]], (b, i, o) => b.BiasActivation(new GeluOp(), i[0], i[1], outer, channels, inner, o[0]))[0];
+            Parity([x, bias], [count], (b, i, o) => b.BiasActivation(new GeluOp(), i[0], i[1], outer, channels, inner, o[0]), Elementwise, "bias gelu");
+            Parity([x], [count], (b, i, o) => b.BiasActivation(new ReluOp(), i[0], null, outer, channels, inner, o[0]), Elementwise, "relu without bias");
+            Parity([x, bias, y, dy], [count, channels], (b, i, o) => b.BiasActivationBackward(
+                new GeluOp(), i[0], i[1], i[2], i[3], outer, channels, inner, o[0], o[1]), Summed, "bias gelu backward");
         }
     }
 

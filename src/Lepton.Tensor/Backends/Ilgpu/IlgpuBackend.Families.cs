@@ -325,8 +325,6 @@ public sealed partial class IlgpuBackend
         StrideH = g.StrideH, StrideW = g.StrideW, PadH = g.PadH, PadW = g.PadW, ExtraPadH = g.ExtraPadH, ExtraPadW = g.ExtraPadW,
     };
 
-    private ArrayView<float> Optional(DeviceBuffer? buffer) => buffer is null ? unit.View : Gpu(buffer).View;
-
     /// <summary>Runs <paramref name="body"/> over chunks of images with a column workspace [C*R*S, images*P*Q],
     /// filled by im2col from <paramref name="x"/> when given.</summary>
     private void ForEachImageChunk(in Conv2dGeometry g, DeviceBuffer? x, Action<DeviceBuffer, int, int> body)

@@ -37,5 +37,7 @@ public sealed partial class IlgpuBackend
         public static readonly string Unary = "Unary:" + typeof(TOp).Name;
         public static readonly string UnaryBackward = "UnaryBackward:" + typeof(TOp).Name;
         public static readonly string Binary = "Binary:" + typeof(TOp).Name;
+        public static readonly string BiasActivation = "BiasActivation:" + typeof(TOp).Name;
+        public static readonly string BiasActivationBackward = "BiasActivationBackward:" + typeof(TOp).Name;
     }
 }

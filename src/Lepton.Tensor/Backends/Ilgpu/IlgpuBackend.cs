@@ -181,6 +181,45 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     }
 
     /// <inheritdoc />
+    public void BiasActivation<TOp>(TOp op, DeviceBuffer x, DeviceBuffer? bias, int outer, int channels, int inner, DeviceBuffer y)
+        where TOp : struct, IUnaryOp
+    {
+        long total = (long)outer * channels * inner;
+        if (total == 0)
+        {
+            return;
+        }
+
+        var k = Kernel(Names<TOp>.BiasActivation, static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, long, int, TOp>(BiasKernels.Forward));
+        k(Elements(total), Gpu(x).View, Optional(bias), Gpu(y).View, channels, inner, total, bias is null ? 0 : 1, op);
+    }
+
+    /// <inheritdoc />
+    public void BiasActivationBackward<TOp>(
+        TOp op, DeviceBuffer x, DeviceBuffer? bias, DeviceBuffer y, DeviceBuffer dy, int outer, int channels, int inner, DeviceBuffer dx, DeviceBuffer? dbias)
+        where TOp : struct, IUnaryOp
+    {
+        long total = (long)outer * channels * inner;
+        if (total == 0)
+        {
+            if (dbias is not null)
+            {
+                Fill(dbias, 0, channels, 0f);
+            }
+
+            return;
+        }
+
+        var k = Kernel(Names<TOp>.BiasActivationBackward, static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, long, int, TOp>(BiasKernels.Backward));
+        k(Elements(total), Gpu(x).View, Optional(bias), Gpu(y).View, Gpu(dy).View, Gpu(dx).View, channels, inner, total, bias is null ? 0 : 1, op);
+        if (dbias is not null)
+        {
+            var sum = Kernel("ChannelSum", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int>(BiasKernels.ChannelSum));
+            sum(Rows(channels), Gpu(dx).View, Gpu(dbias).View, outer, channels, inner);
+        }
+    }
+
+    /// <inheritdoc />
     public void Binary<TOp>(TOp op, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape) where TOp : struct, IBinaryOp
     {
         var layout = Layouts.Coalesce(shape, a.Strides, b.Strides, Shapes.ContiguousStrides(shape));
@@ -282,6 +321,9 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
 
     internal static IlgpuBuffer Gpu(DeviceBuffer buffer) =>
         buffer as IlgpuBuffer ?? throw new ArgumentException($"The ILGPU backend was given a buffer of another device ({buffer.GetType().Name}).");
+
+    /// <summary>An optional buffer's view, or a one-element stand-in the kernel is told not to read.</summary>
+    private ArrayView<float> Optional(DeviceBuffer? buffer) => buffer is null ? unit.View : Gpu(buffer).View;
 
     /// <summary>A grid-stride launch over n independent elements.</summary>
     internal KernelConfig Elements(long n) =>

@@ -8,6 +8,7 @@ namespace Lepton.Nn.Layers;
 public sealed class Conv2D : Layer
 {
     private readonly Func<Tensor, Tensor> activation;
+    private readonly Func<Tensor, Tensor?, int, Tensor>? fused;
     private Weight? kernel;
     private Weight? bias;
 
@@ -40,6 +41,7 @@ public sealed class Conv2D : Layer
         DilationRate = dilationRate ?? (1, 1);
         ActivationName = activation ?? "linear";
         this.activation = Activations.Get(activation);
+        fused = Activations.GetFused(activation);
         UseBias = useBias;
         Groups = groups;
         DataFormat = dataFormat;
@@ -135,7 +137,9 @@ public sealed class Conv2D : Layer
             pad = new Padding2d(top, bottom, left, right);
         }
 
-        var y = x.Conv2d(Kernel.Value, bias?.Value, Strides, pad, DilationRate, Groups);
-        return Layout.FromChannelsFirst(activation(y), DataFormat);
+        var y = fused is not null
+            ? fused(x.Conv2d(Kernel.Value, null, Strides, pad, DilationRate, Groups), bias?.Value, 1)
+            : activation(x.Conv2d(Kernel.Value, bias?.Value, Strides, pad, DilationRate, Groups));
+        return Layout.FromChannelsFirst(y, DataFormat);
     }
 }

@@ -7,6 +7,7 @@ namespace Lepton.Nn.Layers;
 public sealed class Dense : Layer
 {
     private readonly Func<Tensor, Tensor> activation;
+    private readonly Func<Tensor, Tensor?, int, Tensor>? fused;
     private Weight? kernel;
     private Weight? bias;
 
@@ -24,6 +25,7 @@ public sealed class Dense : Layer
         Units = units;
         ActivationName = activation ?? "linear";
         this.activation = Activations.Get(activation);
+        fused = Activations.GetFused(activation);
         UseBias = useBias;
         KernelInitializer = Initializer.FromName(kernelInitializer, seed);
         BiasInitializer = Initializer.FromName(biasInitializer, seed);
@@ -84,11 +86,11 @@ public sealed class Dense : Layer
         }
 
         var y = input.MatMul(Kernel.Value);
-        if (bias is not null)
+        if (fused is not null)
         {
-            y += bias.Value;
+            return fused(y, bias?.Value, -1);
         }
 
-        return activation(y);
+        return activation(bias is null ? y : y + bias.Value);
     }
 }

@@ -1,0 +1,128 @@
+// Fused bias + activation on the CPU: one SIMD pass for y = f(x + b), one for dx = dy * f'(x + b, y),
+// and a per-channel sum of dx for the bias gradient. Dense layers have inner == 1 (the bias is a vector
+// along each row); convolutions have one bias value per (image, channel) plane.
+using System.Numerics;
+
+namespace Lepton.Backends.Cpu;
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc />
+    public void BiasActivation<TOp>(TOp op, DeviceBuffer x, DeviceBuffer? bias, int outer, int channels, int inner, DeviceBuffer y)
+        where TOp : struct, IUnaryOp
+    {
+        float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer;
+        float* bp = bias is null ? null : Cpu(bias).Pointer;
+        ForEachBiasRow(outer, channels, inner, (row, length, channel) =>
+        {
+            float* xr = xp + row, yr = yp + row;
+            int w = Vector<float>.Count, i = 0;
+            for (; i <= length - w; i += w)
+            {
+                op.Apply(Vector.Load(xr + i) + BiasVector(bp, channel, i)).Store(yr + i);
+            }
+
+            for (; i < length; i++)
+            {
+                yr[i] = op.Apply(xr[i] + BiasAt(bp, channel, i));
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void BiasActivationBackward<TOp>(
+        TOp op, DeviceBuffer x, DeviceBuffer? bias, DeviceBuffer y, DeviceBuffer dy, int outer, int channels, int inner, DeviceBuffer dx, DeviceBuffer? dbias)
+        where TOp : struct, IUnaryOp
+    {
+        float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer, gp = Cpu(dy).Pointer, dp = Cpu(dx).Pointer;
+        float* bp = bias is null ? null : Cpu(bias).Pointer;
+        ForEachBiasRow(outer, channels, inner, (row, length, channel) =>
+        {
+            float* xr = xp + row, yr = yp + row, gr = gp + row, dr = dp + row;
+            int w = Vector<float>.Count, i = 0;
+            for (; i <= length - w; i += w)
+            {
+                var z = Vector.Load(xr + i) + BiasVector(bp, channel, i);
+                (Vector.Load(gr + i) * op.Derivative(z, Vector.Load(yr + i))).Store(dr + i);
+            }
+
+            for (; i < length; i++)
+            {
+                dr[i] = gr[i] * op.Derivative(xr[i] + BiasAt(bp, channel, i), yr[i]);
+            }
+        });
+
+        if (dbias is null)
+        {
+            return;
+        }
+
+        float* db = Cpu(dbias).Pointer;
+        if (inner == 1)
+        {
+            // Column sums of dx [outer, channels], row after row so the reads stay sequential.
+            new Span<float>(db, channels).Clear();
+            for (int r = 0; r < outer; r++)
+            {
+                float* dr = dp + ((long)r * channels);
+                int w = Vector<float>.Count, c = 0;
+                for (; c <= channels - w; c += w)
+                {
+                    (Vector.Load(db + c) + Vector.Load(dr + c)).Store(db + c);
+                }
+
+                for (; c < channels; c++)
+                {
+                    db[c] += dr[c];
+                }
+            }
+
+            return;
+        }
+
+        CpuParallel.For(channels, (long)outer * inner, (c0, c1) =>
+        {
+            for (int c = c0; c < c1; c++)
+            {
+                double sum = 0;
+                for (int o = 0; o < outer; o++)
+                {
+                    sum += SumRow(dp + ((((long)o * channels) + c) * inner), inner);
+                }
+
+                db[c] = (float)sum;
+            }
+        });
+    }
+
+    /// <summary>Runs body(row start, row length, channel) over rows that share one bias layout: whole
+    /// [channels] rows when inner == 1 (channel -1: the bias varies along the row), else [inner] planes.</summary>
+    private static void ForEachBiasRow(int outer, int channels, int inner, Action<long, int, int> body)
+    {
+        if (inner == 1)
+        {
+            CpuParallel.For(outer, channels, (r0, r1) =>
+            {
+                for (int r = r0; r < r1; r++)
+                {
+                    body((long)r * channels, channels, -1);
+                }
+            });
+            return;
+        }
+
+        CpuParallel.For(outer * channels, inner, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                body((long)r * inner, inner, r % channels);
+            }
+        });
+    }
+
+    private static Vector<float> BiasVector(float* bias, int channel, int i) =>
+        bias == null ? Vector<float>.Zero : channel < 0 ? Vector.Load(bias + i) : new Vector<float>(bias[channel]);
+
+    private static float BiasAt(float* bias, int channel, int i) =>
+        bias == null ? 0f : channel < 0 ? bias[i] : bias[channel];
+}
