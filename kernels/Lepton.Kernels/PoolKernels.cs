@@ -25,6 +25,29 @@ public struct PoolShape
 
     internal static int XMax(int a, int b) => a > b ? a : b;
 
+    /// <summary>Output element e's plane start in x, its position (p, q) and the in-image part of its window.</summary>
+    internal readonly void Window(long e, out long plane, out int p, out int q, out int hs, out int he, out int ws, out int we)
+    {
+        q = (int)(e % Q);
+        p = (int)((e / Q) % P);
+        plane = e / ((long)P * Q) * H * W;
+        int h0 = (p * StrideH) - PadH, w0 = (q * StrideW) - PadW;
+        hs = XMax(h0, 0);
+        he = XMin(h0 + KernelH, H);
+        ws = XMax(w0, 0);
+        we = XMin(w0 + KernelW, W);
+    }
+
+    /// <summary>Input element e's position (h, w), its plane's start in y, and the outputs [p0, p1) x [q0, q1) covering it.</summary>
+    internal readonly void Cover(long e, out long outPlane, out int h, out int w, out int p0, out int p1, out int q0, out int q1)
+    {
+        w = (int)(e % W);
+        h = (int)((e / W) % H);
+        outPlane = e / ((long)H * W) * P * Q;
+        Covering(h, PadH, KernelH, StrideH, P, out p0, out p1);
+        Covering(w, PadW, KernelW, StrideW, Q, out q0, out q1);
+    }
+
     /// <summary>First and last+1 output index along one axis whose window covers input position x.</summary>
     internal static void Covering(int x, int pad, int kernel, int stride, int outputs, out int first, out int end)
     {
@@ -44,11 +67,7 @@ public static class PoolKernels
         long total = (long)g.Planes * g.P * g.Q;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
-            int q = (int)(e % g.Q), p = (int)((e / g.Q) % g.P);
-            long plane = e / ((long)g.P * g.Q) * g.H * g.W;
-            int h0 = (p * g.StrideH) - g.PadH, w0 = (q * g.StrideW) - g.PadW;
-            int hs = PoolShape.XMax(h0, 0), he = PoolShape.XMin(h0 + g.KernelH, g.H);
-            int ws = PoolShape.XMax(w0, 0), we = PoolShape.XMin(w0 + g.KernelW, g.W);
+            g.Window(e, out long plane, out int p, out int q, out int hs, out int he, out int ws, out int we);
             float best = float.NegativeInfinity;
             int bestAt = (hs * g.W) + ws;
             for (int h = hs; h < he; h++)
@@ -79,10 +98,7 @@ public static class PoolKernels
         long total = (long)g.Planes * g.H * g.W;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
-            int w = (int)(e % g.W), h = (int)((e / g.W) % g.H);
-            long outPlane = e / ((long)g.H * g.W) * g.P * g.Q;
-            PoolShape.Covering(h, g.PadH, g.KernelH, g.StrideH, g.P, out int p0, out int p1);
-            PoolShape.Covering(w, g.PadW, g.KernelW, g.StrideW, g.Q, out int q0, out int q1);
+            g.Cover(e, out long outPlane, out int h, out int w, out int p0, out int p1, out int q0, out int q1);
             int at = (h * g.W) + w;
             float acc = 0f;
             for (int p = p0; p < p1; p++)
@@ -107,11 +123,7 @@ public static class PoolKernels
         long total = (long)g.Planes * g.P * g.Q;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
-            int q = (int)(e % g.Q), p = (int)((e / g.Q) % g.P);
-            long plane = e / ((long)g.P * g.Q) * g.H * g.W;
-            int h0 = (p * g.StrideH) - g.PadH, w0 = (q * g.StrideW) - g.PadW;
-            int hs = PoolShape.XMax(h0, 0), he = PoolShape.XMin(h0 + g.KernelH, g.H);
-            int ws = PoolShape.XMax(w0, 0), we = PoolShape.XMin(w0 + g.KernelW, g.W);
+            g.Window(e, out long plane, out int p, out int q, out int hs, out int he, out int ws, out int we);
             float sum = 0f;
             for (int h = hs; h < he; h++)
             {
@@ -131,10 +143,7 @@ public static class PoolKernels
         long total = (long)g.Planes * g.H * g.W;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
-            int w = (int)(e % g.W), h = (int)((e / g.W) % g.H);
-            long outPlane = e / ((long)g.H * g.W) * g.P * g.Q;
-            PoolShape.Covering(h, g.PadH, g.KernelH, g.StrideH, g.P, out int p0, out int p1);
-            PoolShape.Covering(w, g.PadW, g.KernelW, g.StrideW, g.Q, out int q0, out int q1);
+            g.Cover(e, out long outPlane, out int h, out int w, out int p0, out int p1, out int q0, out int q1);
             float acc = 0f;
             for (int p = p0; p < p1; p++)
             {
