@@ -9,21 +9,36 @@ public sealed class PackageTests : IDisposable
 {
     private readonly string work = Directory.CreateTempSubdirectory("lepton-package-").FullName;
 
-    public void Dispose() => Directory.Delete(work, recursive: true);
+    // A version of its own per run: NuGet caches packages by version, so a fixed one would let a stale
+    // package from an earlier run stand in for the one just packed.
+    private readonly string version = $"0.0.1-test.{DateTime.UtcNow.Ticks}";
+
+    public void Dispose()
+    {
+        Directory.Delete(work, recursive: true);
+        string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        string cached = Path.Combine(cache, "lepton.tensor", version);
+        if (Directory.Exists(cached))
+        {
+            Directory.Delete(cached, recursive: true);
+        }
+    }
 
     [Fact]
     public void PackedLibraryTrainsFromAFreshProject()
     {
         string root = RepositoryRoot();
         string feed = Path.Combine(work, "feed");
-        Run("dotnet", $"pack \"{Path.Combine(root, "src", "Lepton.Tensor", "Lepton.Tensor.csproj")}\" -c Release -o \"{feed}\" -p:Version=0.0.1-test", root);
-        string package = Path.Combine(feed, "Lepton.Tensor.0.0.1-test.nupkg");
+        Run("dotnet", $"pack \"{Path.Combine(root, "src", "Lepton.Tensor", "Lepton.Tensor.csproj")}\" -c Release -o \"{feed}\" -p:Version={version}", root);
+        string package = Path.Combine(feed, $"Lepton.Tensor.{version}.nupkg");
         Assert.True(File.Exists(package), $"dotnet pack did not produce {package}");
         using (var zip = ZipFile.OpenRead(package))
         {
             var entries = zip.Entries.Select(e => e.FullName).ToList();
             Assert.Contains("lib/net10.0/Lepton.Tensor.dll", entries);
             Assert.Contains("lib/net10.0/Lepton.Tensor.xml", entries);
+            Assert.Contains("lib/net10.0/Lepton.Kernels.dll", entries);
             Assert.Contains("README.md", entries);
             Assert.Contains("LICENSE", entries);
         }
@@ -38,7 +53,7 @@ public sealed class PackageTests : IDisposable
               </packageSources>
             </configuration>
             """);
-        File.WriteAllText(Path.Combine(app, "App.csproj"), """
+        File.WriteAllText(Path.Combine(app, "App.csproj"), $$"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
                 <OutputType>Exe</OutputType>
@@ -47,7 +62,7 @@ public sealed class PackageTests : IDisposable
                 <Nullable>enable</Nullable>
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="Lepton.Tensor" Version="0.0.1-test" />
+                <PackageReference Include="Lepton.Tensor" Version="{{version}}" />
               </ItemGroup>
             </Project>
             """);
@@ -63,11 +78,18 @@ public sealed class PackageTests : IDisposable
             model.Compile(new Adam(0.05f), "binary_crossentropy", "accuracy");
             var history = model.Fit(x, y, epochs: 5, batchSize: 32, verbose: 0);
             Console.WriteLine($"first loss {history["loss"][0]:F4} last loss {history["loss"][^1]:F4}");
-            return history["loss"][^1] < history["loss"][0] ? 0 : 1;
+
+            // The GPU kernels ship in the package too: run the model's prediction through them.
+            var cpu = model.Predict(x).ToArray();
+            model.Device = Device.IlgpuCpu;
+            var kernels = model.Predict(x).ToArray();
+            Console.WriteLine($"largest cpu/ilgpu difference {cpu.Zip(kernels, (a, b) => MathF.Abs(a - b)).Max():E1}");
+            return history["loss"][^1] < history["loss"][0] && cpu.Zip(kernels).All(p => MathF.Abs(p.First - p.Second) < 1e-5f) ? 0 : 1;
             """);
         Run("dotnet", "build -c Release", app);
         string output = Run("dotnet", "run -c Release --no-build", app);
         Assert.Contains("last loss", output);
+        Assert.Contains("largest cpu/ilgpu difference", output);
     }
 
     private static string RepositoryRoot()
