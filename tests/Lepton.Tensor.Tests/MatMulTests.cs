@@ -41,6 +41,20 @@ public abstract class MatMulTests : BackendTests
         Check.Close(Reference(a, b), ta.MatMul(tb), 1e-4, 1e-5, $"transA={transA} transB={transB}");
     }
 
+    [Theory]
+    [InlineData(7, 300, 9)]
+    [InlineData(32, 676, 9)]
+    [InlineData(5, 129, 3)]
+    [InlineData(9, 1000, 100)]
+    public void SmallProductsOverALongInnerDimension(int m, int k, int n)
+    {
+        // A transposed right operand with a small result (a convolution's filter gradient) takes the
+        // dot-product path on the CPU; odd sizes hit its row and column tails.
+        var a = Generators.Values([m, k], m);
+        var b = Generators.Values([n, k], n);
+        Check.Close(Reference(a, b.Permute([1, 0])), T(a).MatMul(T(b).T), 1e-4 * Math.Sqrt(k), 1e-5, $"{m}x{k}x{n}");
+    }
+
     [Fact]
     public void OneDimensionalOperandsArePromotedAndSqueezed()
     {

@@ -14,6 +14,10 @@ internal static unsafe class CpuGemm
     /// <summary>Up to this many rows of C, GEMM runs as row-times-matrix products without packing.</summary>
     private const int SmallM = 4;
 
+    // The dot-product path: C at most this many elements, the inner dimension at least this long.
+    private const int DotMaxOutputs = 1024;
+    private const int DotMinDepth = 128;
+
     [ThreadStatic]
     private static float[]? packA;
 
@@ -47,6 +51,14 @@ internal static unsafe class CpuGemm
         ScaleC(m, n, beta, c, ldc);
         if (k == 0 || alpha == 0)
         {
+            return;
+        }
+
+        if (!transA && transB && (long)m * n <= DotMaxOutputs && k >= DotMinDepth)
+        {
+            // A small C over a long, contiguous inner dimension (a convolution's filter gradient): packing
+            // would cost more than the product, and N may be far below the micro-kernel's width.
+            DotProducts(m, n, k, alpha, a, lda, b, ldb, c, ldc, parallel);
             return;
         }
 
@@ -173,6 +185,98 @@ internal static unsafe class CpuGemm
         {
             Columns(0, n);
         }
+    }
+
+    /// <summary>C[i, j] += alpha * dot(A[i, :], B[j, :]) with both rows contiguous, four rows of A by two of B at a time.</summary>
+    private static void DotProducts(int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc, bool parallel)
+    {
+        void Rows(int i0, int i1)
+        {
+            int i = i0;
+            for (; i <= i1 - 4; i += 4)
+            {
+                int j = 0;
+                for (; j <= n - 2; j += 2)
+                {
+                    DotBlock4x2(k, alpha, a + ((long)i * lda), lda, b + ((long)j * ldb), ldb, c + ((long)i * ldc) + j, ldc);
+                }
+
+                for (; j < n; j++)
+                {
+                    for (int r = 0; r < 4; r++)
+                    {
+                        c[((long)(i + r) * ldc) + j] += alpha * Dot(a + ((long)(i + r) * lda), b + ((long)j * ldb), k);
+                    }
+                }
+            }
+
+            for (; i < i1; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    c[((long)i * ldc) + j] += alpha * Dot(a + ((long)i * lda), b + ((long)j * ldb), k);
+                }
+            }
+        }
+
+        if (parallel && (long)m * n * k >= 1 << 20 && m >= 8)
+        {
+            CpuParallel.For((m + 3) / 4, (long)4 * n * k, (q0, q1) => Rows(q0 * 4, Math.Min(m, q1 * 4)));
+        }
+        else
+        {
+            Rows(0, m);
+        }
+    }
+
+    /// <summary>Eight dot products (rows i..i+3 of A with rows j, j+1 of B) in eight vector accumulators.</summary>
+    private static void DotBlock4x2(int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
+    {
+        int w = Vector<float>.Count;
+        Vector<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        float* a1 = a + lda, a2 = a + (2L * lda), a3 = a + (3L * lda), b1 = b + ldb;
+        int p = 0;
+        for (; p <= k - w; p += w)
+        {
+            var x0 = Vector.Load(b + p);
+            var x1 = Vector.Load(b1 + p);
+            var y = Vector.Load(a + p);
+            c00 += y * x0;
+            c01 += y * x1;
+            y = Vector.Load(a1 + p);
+            c10 += y * x0;
+            c11 += y * x1;
+            y = Vector.Load(a2 + p);
+            c20 += y * x0;
+            c21 += y * x1;
+            y = Vector.Load(a3 + p);
+            c30 += y * x0;
+            c31 += y * x1;
+        }
+
+        float s00 = Vector.Sum(c00), s01 = Vector.Sum(c01), s10 = Vector.Sum(c10), s11 = Vector.Sum(c11);
+        float s20 = Vector.Sum(c20), s21 = Vector.Sum(c21), s30 = Vector.Sum(c30), s31 = Vector.Sum(c31);
+        for (; p < k; p++)
+        {
+            float x0 = b[p], x1 = b1[p];
+            s00 += a[p] * x0;
+            s01 += a[p] * x1;
+            s10 += a1[p] * x0;
+            s11 += a1[p] * x1;
+            s20 += a2[p] * x0;
+            s21 += a2[p] * x1;
+            s30 += a3[p] * x0;
+            s31 += a3[p] * x1;
+        }
+
+        c[0] += alpha * s00;
+        c[1] += alpha * s01;
+        c[ldc] += alpha * s10;
+        c[ldc + 1] += alpha * s11;
+        c[2L * ldc] += alpha * s20;
+        c[(2L * ldc) + 1] += alpha * s21;
+        c[3L * ldc] += alpha * s30;
+        c[(3L * ldc) + 1] += alpha * s31;
     }
 
     private static float Dot(float* x, float* y, int length)
