@@ -35,6 +35,51 @@ public abstract class ConvPoolTests : BackendTests
         }, 40);
     }
 
+    [Fact]
+    public void Conv2dOverSeveralImageChunksMatchesNaiveLoops()
+    {
+        // Small output planes with many channels: the CPU runs these as GEMMs over chunks of images (here
+        // 2 + 2 + 1), so the chunk boundaries and the accumulated filter gradient are checked against loops.
+        var x = Generators.Values([5, 64, 17, 17], 11);
+        var w = Generators.Values([8, 64, 3, 3], 12);
+        var dy = Generators.Values([5, 8, 15, 15], 13);
+        var tx = T(x).RequiresGrad_();
+        var tw = T(w).RequiresGrad_();
+        var y = tx.Conv2d(tw);
+        Check.Close(ConvRef(x, w, null, 1, 0, 1, 1), y, 1e-4, 1e-5, "chunked conv forward");
+        (y * T(dy)).Sum().Backward();
+
+        var dw = new double[w.Length];
+        var dx = new double[x.Length];
+        for (int n = 0; n < 5; n++)
+        {
+            for (int k = 0; k < 8; k++)
+            {
+                for (int p = 0; p < 15; p++)
+                {
+                    for (int q = 0; q < 15; q++)
+                    {
+                        double g = dy[n, k, p, q];
+                        for (int c = 0; c < 64; c++)
+                        {
+                            for (int r = 0; r < 3; r++)
+                            {
+                                for (int s = 0; s < 3; s++)
+                                {
+                                    dw[Nd.Flat(w.Shape, [k, c, r, s])] += g * x[n, c, p + r, q + s];
+                                    dx[Nd.Flat(x.Shape, [n, c, p + r, q + s])] += g * w[k, c, r, s];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        Check.Close(new Nd(dw, w.Shape), tw.Grad!, 1e-3, 1e-4, "chunked conv filter gradient");
+        Check.Close(new Nd(dx, x.Shape), tx.Grad!, 1e-4, 1e-4, "chunked conv data gradient");
+    }
+
     [Theory]
     [InlineData(1, 0, 1, 1)]
     [InlineData(2, 1, 1, 1)]

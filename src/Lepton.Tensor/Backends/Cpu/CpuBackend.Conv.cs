@@ -35,6 +35,12 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc />
     public void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y)
     {
+        if (UseImageChunks(g))
+        {
+            ChunkedForward(g, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(y).Pointer);
+            return;
+        }
+
         var geo = g;
         float* xp = Cpu(x).Pointer, wp = Cpu(w).Pointer, yp = Cpu(y).Pointer;
         int pq = g.P * g.Q, crs = g.CPerGroup * g.R * g.S, chw = g.C * g.H * g.W;
@@ -69,6 +75,12 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc />
     public void Conv2dBackwardData(in Conv2dGeometry g, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx)
     {
+        if (UseImageChunks(g))
+        {
+            ChunkedBackwardData(g, Cpu(dy).Pointer, Cpu(w).Pointer, Cpu(dx).Pointer);
+            return;
+        }
+
         var geo = g;
         float* gp = Cpu(dy).Pointer, wp = Cpu(w).Pointer, dp = Cpu(dx).Pointer;
         int pq = g.P * g.Q, crs = g.CPerGroup * g.R * g.S, chw = g.C * g.H * g.W;
@@ -98,7 +110,7 @@ public sealed unsafe partial class CpuBackend
 
                     if (!direct)
                     {
-                        Col2Im(geo, colp, dxn);
+                        Col2Im(geo, colp, pq, dxn);
                     }
                 }
             }
@@ -108,6 +120,12 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc />
     public void Conv2dBackwardFilter(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw)
     {
+        if (UseImageChunks(g))
+        {
+            ChunkedBackwardFilter(g, Cpu(x).Pointer, Cpu(dy).Pointer, Cpu(dw).Pointer);
+            return;
+        }
+
         var geo = g;
         float* xp = Cpu(x).Pointer, gp = Cpu(dy).Pointer, wp = Cpu(dw).Pointer;
         int pq = g.P * g.Q, crs = g.CPerGroup * g.R * g.S, chw = g.C * g.H * g.W;
@@ -182,7 +200,7 @@ public sealed unsafe partial class CpuBackend
             return image;
         }
 
-        Im2Col(g, image, scratch);
+        Im2Col(g, image, scratch, (long)g.P * g.Q);
         return scratch;
     }
 
@@ -195,8 +213,8 @@ public sealed unsafe partial class CpuBackend
             a + (i * g.BatchStrideA), g.Lda, b + (i * g.BatchStrideB), g.Ldb,
             g.Beta, c + (i * g.BatchStrideC), g.Ldc, parallel);
 
-    /// <summary>x [C,H,W] -> col [C*R*S, P*Q]; out-of-image taps are 0.</summary>
-    private static void Im2Col(in Conv2dGeometry g, float* x, float* col)
+    /// <summary>x [C,H,W] -> col [C*R*S, P*Q] with rows <paramref name="ld"/> apart (P*Q for one image); out-of-image taps are 0.</summary>
+    private static void Im2Col(in Conv2dGeometry g, float* x, float* col, long ld)
     {
         int p = g.P, q = g.Q;
         for (int c = 0; c < g.C; c++)
@@ -205,7 +223,7 @@ public sealed unsafe partial class CpuBackend
             {
                 for (int s = 0; s < g.S; s++)
                 {
-                    float* dst = col + ((((long)((c * g.R) + r) * g.S) + s) * p * q);
+                    float* dst = col + ((((long)((c * g.R) + r) * g.S) + s) * ld);
                     int iw0 = (s * g.DilationW) - g.PadW;
                     var (owStart, owEnd) = ValidOutputs(iw0, g.StrideW, g.W, q);
                     for (int oh = 0; oh < p; oh++)
@@ -247,8 +265,8 @@ public sealed unsafe partial class CpuBackend
         return (Math.Min(start, outputs), Math.Max(end, Math.Min(start, outputs)));
     }
 
-    /// <summary>col [C*R*S, P*Q] -> x [C,H,W] by summing overlapping taps (x is overwritten).</summary>
-    private static void Col2Im(in Conv2dGeometry g, float* col, float* x)
+    /// <summary>col [C*R*S, P*Q] (rows <paramref name="ld"/> apart) -> x [C,H,W] by summing overlapping taps (x is overwritten).</summary>
+    private static void Col2Im(in Conv2dGeometry g, float* col, long ld, float* x)
     {
         int p = g.P, q = g.Q;
         new Span<float>(x, g.C * g.H * g.W).Clear();
@@ -258,7 +276,7 @@ public sealed unsafe partial class CpuBackend
             {
                 for (int s = 0; s < g.S; s++)
                 {
-                    float* src = col + ((((long)((c * g.R) + r) * g.S) + s) * p * q);
+                    float* src = col + ((((long)((c * g.R) + r) * g.S) + s) * ld);
                     int iw0 = (s * g.DilationW) - g.PadW;
                     var (owStart, owEnd) = ValidOutputs(iw0, g.StrideW, g.W, q);
                     for (int oh = 0; oh < p; oh++)

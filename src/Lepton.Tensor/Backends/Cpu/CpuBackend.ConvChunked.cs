@@ -1,0 +1,152 @@
+// Convolutions with small output planes (late layers: P*Q of 16 or 169 for the CIFAR CNN) as one GEMM
+// per chunk of images: the column matrices of the chunk's images sit side by side, [C*R*S, images*P*Q],
+// so the GEMM sees a wide N instead of one narrow product per image (the GEMM of the CIFAR CNN's conv3,
+// N = 16 per image, runs at 34 GFLOP/s per image and 160 over 64 images on one thread). Chunks stay
+// near 1 MB of columns so they remain in cache. Outputs and output gradients are regrouped between
+// [images, K, P*Q] and [K, images*P*Q] around the GEMM.
+namespace Lepton.Backends.Cpu;
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <summary>Output planes below this many positions run as chunks of images.</summary>
+    private const int ChunkedPlaneLimit = 256;
+
+    /// <summary>The most floats of one chunk's column matrix.</summary>
+    private const long ChunkColumnBudget = 1L << 18;
+
+    [ThreadStatic]
+    private static float[]? chunkColumns;
+
+    [ThreadStatic]
+    private static float[]? chunkOutputs;
+
+    private delegate void ChunkBody(int firstImage, int images, float* columns, float* outputs);
+
+    private static bool UseImageChunks(in Conv2dGeometry g) => g.P * g.Q < ChunkedPlaneLimit && g.N > 1 && !IsPointwise(g);
+
+    private void ChunkedForward(in Conv2dGeometry g, float* x, float* w, float* y)
+    {
+        var geo = g;
+        int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
+        ForEachChunk(g, (n0, images, col, outputs) =>
+        {
+            long cols = (long)images * pq;
+            ImagesToColumns(geo, x, n0, images, col);
+            for (int grp = 0; grp < geo.Groups; grp++)
+            {
+                // Y_g [Kg, images*PQ] = W_g [Kg, CgRS] * col_g [CgRS, images*PQ]
+                CpuGemm.Run(false, false, kg, (int)cols, cgrs, 1f, w + ((long)grp * kg * cgrs), cgrs, col + (grp * cgrs * cols), (int)cols, 0f, outputs + (grp * kg * cols), (int)cols, true);
+            }
+
+            Regroup(geo, outputs, y, n0, images, toChunk: false);
+        });
+    }
+
+    private void ChunkedBackwardData(in Conv2dGeometry g, float* dy, float* w, float* dx)
+    {
+        var geo = g;
+        int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup, chw = g.C * g.H * g.W;
+        ForEachChunk(g, (n0, images, col, gradients) =>
+        {
+            long cols = (long)images * pq;
+            Regroup(geo, gradients, dy, n0, images, toChunk: true);
+            for (int grp = 0; grp < geo.Groups; grp++)
+            {
+                // dcol_g [CgRS, images*PQ] = W_g^T [CgRS, Kg] * dY_g [Kg, images*PQ]
+                CpuGemm.Run(true, false, cgrs, (int)cols, kg, 1f, w + ((long)grp * kg * cgrs), cgrs, gradients + (grp * kg * cols), (int)cols, 0f, col + (grp * cgrs * cols), (int)cols, true);
+            }
+
+            CpuParallel.For(images, (long)geo.C * geo.R * geo.S * pq, (i0, i1) =>
+            {
+                for (int i = i0; i < i1; i++)
+                {
+                    Col2Im(geo, col + ((long)i * pq), cols, dx + ((long)(n0 + i) * chw));
+                }
+            });
+        });
+    }
+
+    private void ChunkedBackwardFilter(in Conv2dGeometry g, float* x, float* dy, float* dw)
+    {
+        var geo = g;
+        int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
+        ForEachChunk(g, (n0, images, col, gradients) =>
+        {
+            long cols = (long)images * pq;
+            ImagesToColumns(geo, x, n0, images, col);
+            Regroup(geo, gradients, dy, n0, images, toChunk: true);
+            for (int grp = 0; grp < geo.Groups; grp++)
+            {
+                // dW_g [Kg, CgRS] (+)= dY_g [Kg, images*PQ] * col_g^T [images*PQ, CgRS]
+                CpuGemm.Run(false, true, kg, cgrs, (int)cols, 1f, gradients + (grp * kg * cols), (int)cols, col + (grp * cgrs * cols), (int)cols, n0 == 0 ? 0f : 1f, dw + ((long)grp * kg * cgrs), cgrs, true);
+            }
+        });
+    }
+
+    /// <summary>Calls body(first image, images, column buffer [C*R*S, images*PQ], output buffer [K, images*PQ]) per chunk.</summary>
+    private static void ForEachChunk(in Conv2dGeometry g, ChunkBody body)
+    {
+        long perImage = (long)g.C * g.R * g.S * g.P * g.Q;
+        int chunk = (int)Math.Clamp(ChunkColumnBudget / Math.Max(perImage, 1), 1, g.N);
+        var col = Scratch(ref chunkColumns, perImage * chunk);
+        var outputs = Scratch(ref chunkOutputs, (long)g.K * g.P * g.Q * chunk);
+        fixed (float* cp = col, op = outputs)
+        {
+            for (int n0 = 0; n0 < g.N; n0 += chunk)
+            {
+                body(n0, Math.Min(chunk, g.N - n0), cp, op);
+            }
+        }
+    }
+
+    private static float[] Scratch(ref float[]? cached, long length)
+    {
+        if (cached is null || cached.Length < length)
+        {
+            cached = GC.AllocateUninitializedArray<float>((int)length, pinned: true);
+        }
+
+        return cached;
+    }
+
+    /// <summary>Each image's im2col into its column block of the chunk's matrix.</summary>
+    private static void ImagesToColumns(in Conv2dGeometry g, float* x, int n0, int images, float* col)
+    {
+        var geo = g;
+        int pq = g.P * g.Q, chw = g.C * g.H * g.W;
+        long cols = (long)images * pq;
+        CpuParallel.For(images, (long)g.C * g.R * g.S * pq, (i0, i1) =>
+        {
+            for (int i = i0; i < i1; i++)
+            {
+                Im2Col(geo, x + ((long)(n0 + i) * chw), col + ((long)i * pq), cols);
+            }
+        });
+    }
+
+    /// <summary>Copies between a tensor [N, K, PQ] (images n0..) and the chunk layout [K, images*PQ], in the direction asked.</summary>
+    private static void Regroup(in Conv2dGeometry g, float* chunk, float* tensor, int n0, int images, bool toChunk)
+    {
+        int pq = g.P * g.Q, k = g.K;
+        long cols = (long)images * pq;
+        CpuParallel.For(images, (long)k * pq, (i0, i1) =>
+        {
+            for (int i = i0; i < i1; i++)
+            {
+                for (int f = 0; f < k; f++)
+                {
+                    var inChunk = new Span<float>(chunk + (f * cols) + ((long)i * pq), pq);
+                    var inTensor = new Span<float>(tensor + ((((long)(n0 + i) * k) + f) * pq), pq);
+                    if (toChunk)
+                    {
+                        inTensor.CopyTo(inChunk);
+                    }
+                    else
+                    {
+                        inChunk.CopyTo(inTensor);
+                    }
+                }
+            }
+        });
+    }
+}
