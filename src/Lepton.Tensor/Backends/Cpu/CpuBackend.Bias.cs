@@ -7,6 +7,9 @@ namespace Lepton.Backends.Cpu;
 
 public sealed unsafe partial class CpuBackend
 {
+    [ThreadStatic]
+    private static float[]? biasPlaneSums;
+
     /// <inheritdoc />
     public void BiasActivation<TOp>(TOp op, DeviceBuffer x, DeviceBuffer? bias, int outer, int channels, int inner, DeviceBuffer y)
         where TOp : struct, IUnaryOp
@@ -36,21 +39,39 @@ public sealed unsafe partial class CpuBackend
     {
         float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer, gp = Cpu(dy).Pointer, dp = Cpu(dx).Pointer;
         float* bp = bias is null ? null : Cpu(bias).Pointer;
-        ForEachBiasRow(outer, channels, inner, (row, length, channel) =>
-        {
-            float* xr = xp + row, yr = yp + row, gr = gp + row, dr = dp + row;
-            int w = Vector<float>.Count, i = 0;
-            for (; i <= length - w; i += w)
-            {
-                var z = Vector.Load(xr + i) + BiasVector(bp, channel, i);
-                (Vector.Load(gr + i) * op.Derivative(z, Vector.Load(yr + i))).Store(dr + i);
-            }
 
-            for (; i < length; i++)
+        // With one bias per plane, each plane's sum of dx is taken while dx is written (no second pass).
+        bool planeSums = dbias is not null && inner > 1;
+        float[] sums = planeSums ? Scratch(ref biasPlaneSums, (long)outer * channels) : [];
+        fixed (float* sp = sums)
+        {
+            float* planeSum = sp;
+            ForEachBiasRow(outer, channels, inner, (row, length, channel) =>
             {
-                dr[i] = gr[i] * op.Derivative(xr[i] + BiasAt(bp, channel, i), yr[i]);
-            }
-        });
+                float* xr = xp + row, yr = yp + row, gr = gp + row, dr = dp + row;
+                int w = Vector<float>.Count, i = 0;
+                var acc = Vector<float>.Zero;
+                for (; i <= length - w; i += w)
+                {
+                    var z = Vector.Load(xr + i) + BiasVector(bp, channel, i);
+                    var d = Vector.Load(gr + i) * op.Derivative(z, Vector.Load(yr + i));
+                    d.Store(dr + i);
+                    acc += d;
+                }
+
+                float tail = 0f;
+                for (; i < length; i++)
+                {
+                    dr[i] = gr[i] * op.Derivative(xr[i] + BiasAt(bp, channel, i), yr[i]);
+                    tail += dr[i];
+                }
+
+                if (planeSum != null)
+                {
+                    planeSum[row / inner] = Vector.Sum(acc) + tail;
+                }
+            });
+        }
 
         if (dbias is null)
         {
@@ -80,19 +101,16 @@ public sealed unsafe partial class CpuBackend
             return;
         }
 
-        CpuParallel.For(channels, (long)outer * inner, (c0, c1) =>
+        for (int c = 0; c < channels; c++)
         {
-            for (int c = c0; c < c1; c++)
+            double sum = 0;
+            for (int o = 0; o < outer; o++)
             {
-                double sum = 0;
-                for (int o = 0; o < outer; o++)
-                {
-                    sum += SumRow(dp + ((((long)o * channels) + c) * inner), inner);
-                }
-
-                db[c] = (float)sum;
+                sum += sums[(o * channels) + c];
             }
-        });
+
+            db[c] = (float)sum;
+        }
     }
 
     /// <summary>Runs body(row start, row length, channel) over rows that share one bias layout: whole
