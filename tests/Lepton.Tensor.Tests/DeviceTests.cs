@@ -109,4 +109,27 @@ public sealed class DeviceTests
         using var p = model.Predict(x);
         Assert.Equal(Device.IlgpuCpu, p.Device);
     }
+
+    [Fact]
+    public void TrainingStepsDoNotWaitForTheDevice()
+    {
+        // Reads back per epoch (history, progress) are fine; per step there must be none, so an epoch of
+        // 12 batches reads back exactly as often as one of 3.
+        long ReadBacksFor(int samples)
+        {
+            using var backend = IlgpuDevices.CreateCpu("ilgpu-cpu-counted");
+            var device = new Device("ilgpu-cpu-counted", backend);
+            var x = Tensor.RandN([samples, 6], new Generator(1));
+            var y = Tensor.FromArray([.. Enumerable.Range(0, samples).Select(i => i % 3)], [samples]);
+            using var model = new Sequential(
+            [
+                new InputLayer([6]), new Dense(8, activation: "relu", seed: 1), new BatchNormalization(), new Dropout(0.2f, seed: 2), new Dense(3, seed: 3),
+            ]) { Device = device, Output = TextWriter.Null };
+            model.Compile(new Adam(0.01f), "sparse_categorical_crossentropy", "accuracy");
+            model.Fit(x, y, epochs: 1, batchSize: 4, verbose: 0);
+            return backend.ReadBacks;
+        }
+
+        Assert.Equal(ReadBacksFor(12), ReadBacksFor(48));
+    }
 }

@@ -25,6 +25,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     private readonly HashSet<IlgpuBuffer> allocations = [];
     private volatile bool indexKernelsPending;
     private long allocatedBytes;
+    private long readBacks;
     private bool disposed;
 
     internal IlgpuBackend(string name, Accelerator accelerator)
@@ -67,6 +68,9 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     public double? PeakGBps => accelerator is CudaAccelerator cuda
         ? 2.0 * cuda.MemoryClockRate * 1e3 * (cuda.MemoryBusWidth / 8) / 1e9
         : null;
+
+    /// <summary>How many times values were read back to the host (each read waits for the queued work).</summary>
+    public long ReadBacks => Interlocked.Read(ref readBacks);
 
     /// <summary>Bytes of device memory this backend holds (buffers in use and cached in its pool).</summary>
     public long AllocatedBytes => Interlocked.Read(ref allocatedBytes);
@@ -113,6 +117,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     /// <inheritdoc />
     public void Download(DeviceBuffer src, int srcOffset, Span<float> dst)
     {
+        Interlocked.Increment(ref readBacks);
         if (dst.Length > 0)
         {
             Gpu(src).View.SubView(srcOffset, dst.Length).CopyToCPU(dst);
