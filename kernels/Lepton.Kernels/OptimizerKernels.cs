@@ -7,8 +7,8 @@ public struct OptimizerStep
     /// <summary>0 SGD, 1 Adam/AdamW, 2 RMSprop.</summary>
     public int Rule;
 
-    /// <summary>Non-zero for Nesterov momentum, decoupled weight decay, and when each state buffer is present.</summary>
-    public int Nesterov, Decoupled, HasState1, HasState2;
+    /// <summary>Non-zero for Nesterov momentum, decoupled weight decay, and when each state buffer and the device-side gradient scale are present.</summary>
+    public int Nesterov, Decoupled, HasState1, HasState2, HasScale;
 
     /// <summary>Rates and constants.</summary>
     public float LearningRate, Momentum, WeightDecay, Beta1, Beta2, Epsilon, GradientScale, BiasCorrection1, BiasCorrection2;
@@ -18,12 +18,13 @@ public struct OptimizerStep
 public static class OptimizerKernels
 {
     /// <summary>Updates p in place from g and the state (the rules of the backend contract's optimizer step).</summary>
-    public static void Update(ArrayView<float> p, ArrayView<float> g, ArrayView<float> state1, ArrayView<float> state2, int n, OptimizerStep u)
+    public static void Update(ArrayView<float> p, ArrayView<float> g, ArrayView<float> state1, ArrayView<float> state2, ArrayView<float> scale, int n, OptimizerStep u)
     {
+        float gradientScale = u.HasScale != 0 ? u.GradientScale * scale[0] : u.GradientScale;
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
         {
             float pi = p[i];
-            float gi = g[i] * u.GradientScale;
+            float gi = g[i] * gradientScale;
             if (u.Decoupled == 0)
             {
                 gi += u.WeightDecay * pi;

@@ -113,8 +113,8 @@ public sealed class DeviceTests
     [Fact]
     public void TrainingStepsDoNotWaitForTheDevice()
     {
-        // Reads back per epoch (history, progress) are fine; per step there must be none, so an epoch of
-        // 12 batches reads back exactly as often as one of 3.
+        // Reads back per epoch (history, progress) are fine; per step there must be none, gradient clipping
+        // included, so an epoch of 12 batches reads back exactly as often as one of 3.
         long ReadBacksFor(int samples)
         {
             using var backend = IlgpuDevices.CreateCpu("ilgpu-cpu-counted");
@@ -125,7 +125,7 @@ public sealed class DeviceTests
             [
                 new InputLayer([6]), new Dense(8, activation: "relu", seed: 1), new BatchNormalization(), new Dropout(0.2f, seed: 2), new Dense(3, seed: 3),
             ]) { Device = device, Output = TextWriter.Null };
-            model.Compile(new Adam(0.01f), "sparse_categorical_crossentropy", "accuracy");
+            model.Compile(new Adam(0.01f) { ClipNorm = 1f, GlobalClipNorm = 2f }, "sparse_categorical_crossentropy", "accuracy");
             model.Fit(x, y, epochs: 1, batchSize: 4, verbose: 0);
             return backend.ReadBacks;
         }

@@ -125,8 +125,12 @@ public interface IBackend
         DeviceBuffer x, DeviceBuffer dy, int n, int channels, int inner, DeviceBuffer mean, DeviceBuffer variance, float eps,
         DeviceBuffer? gamma, bool batchStatistics, DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta);
 
-    /// <summary>One fused optimizer update of a parameter in place from its gradient and state buffers; see <see cref="OptimizerUpdate"/>.</summary>
-    void OptimizerStep(in OptimizerUpdate update, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? state1, DeviceBuffer? state2, int length);
+    /// <summary>
+    /// One fused optimizer update of a parameter in place from its gradient and state buffers; see <see cref="OptimizerUpdate"/>.
+    /// When given, the one-element <paramref name="gradientScale"/> (computed on the device, e.g. by norm clipping)
+    /// multiplies the gradient as well, so clipping needs no read-back.
+    /// </summary>
+    void OptimizerStep(in OptimizerUpdate update, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? state1, DeviceBuffer? state2, int length, DeviceBuffer? gradientScale = null);
 
     /// <summary>dst[i] = uniform in [low, high) from counter (start + i) of the seed's stream.</summary>
     void RandomUniform(DeviceBuffer dst, int length, ulong seed, ulong start, float low, float high);

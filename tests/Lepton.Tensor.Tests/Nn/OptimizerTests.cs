@@ -106,6 +106,16 @@ public sealed class OptimizerTests
         global.Step([a, b]);
         AssertClose([3 - 3], a.Value.ToArray());
         AssertClose([4 - 4], b.Value.ToArray());
+
+        // Both: the global clip scales (6, 8) to (3, 4), norm 5; the per-weight clip then takes it to norm 2.
+        var both = Param([3f, 4f]);
+        Step(both, new Sgd(1f) { GlobalClipNorm = 5f, ClipNorm = 2f });
+        AssertClose([3 - 1.2, 4 - 1.6], both.Value.ToArray());
+
+        // Below the limits nothing changes: plain SGD on gradient (0.2, 0.4).
+        var small = Param([0.1f, 0.2f]);
+        Step(small, new Sgd(1f) { GlobalClipNorm = 5f, ClipNorm = 2f });
+        AssertClose([0.1 - 0.2, 0.2 - 0.4], small.Value.ToArray());
     }
 
     [Fact]

@@ -396,6 +396,10 @@ public sealed class ParityChecks(Device candidate)
             float[][] outputs = [Values(rng, n), Values(rng, n), [.. Values(rng, n).Select(MathF.Abs)]];
             Parity([grad], outputs, (b, i, o) => b.OptimizerStep(u, o[0], i[0], first && !plain ? o[1] : null, u.Rule == OptimizerRule.Sgd ? null : o[2], n), Elementwise, u.ToString());
         }
+
+        // A gradient scale computed on the device (norm clipping) multiplies the gradient too.
+        float[][] state = [Values(rng, n), Values(rng, n), [.. Values(rng, n).Select(MathF.Abs)]];
+        Parity([Values(rng, n), [0.25f]], state, (b, i, o) => b.OptimizerStep(updates[2], o[0], i[0], o[1], o[2], n, i[1]), Elementwise, "adam with a device-side gradient scale");
     }
 
     public void RandomStreamsAreTheSameOnEveryBackend()

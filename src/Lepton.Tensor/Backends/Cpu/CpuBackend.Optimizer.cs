@@ -8,9 +8,9 @@ namespace Lepton.Backends.Cpu;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc />
-    public void OptimizerStep(in OptimizerUpdate u, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? state1, DeviceBuffer? state2, int length)
+    public void OptimizerStep(in OptimizerUpdate u, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? state1, DeviceBuffer? state2, int length, DeviceBuffer? gradientScale = null)
     {
-        var update = u;
+        var update = gradientScale is null ? u : u with { GradientScale = u.GradientScale * Cpu(gradientScale).Pointer[0] };
         float* p = Cpu(param).Pointer, g = Cpu(grad).Pointer;
         float* s1 = state1 is null ? null : Cpu(state1).Pointer;
         float* s2 = state2 is null ? null : Cpu(state2).Pointer;

@@ -285,7 +285,7 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc />
-    public void OptimizerStep(in OptimizerUpdate update, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? state1, DeviceBuffer? state2, int length)
+    public void OptimizerStep(in OptimizerUpdate update, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? state1, DeviceBuffer? state2, int length, DeviceBuffer? gradientScale = null)
     {
         if (length == 0)
         {
@@ -299,6 +299,7 @@ public sealed partial class IlgpuBackend
             Decoupled = update.DecoupledWeightDecay ? 1 : 0,
             HasState1 = state1 is null ? 0 : 1,
             HasState2 = state2 is null ? 0 : 1,
+            HasScale = gradientScale is null ? 0 : 1,
             LearningRate = update.LearningRate,
             Momentum = update.Momentum,
             WeightDecay = update.WeightDecay,
@@ -309,8 +310,8 @@ public sealed partial class IlgpuBackend
             BiasCorrection1 = 1f - MathF.Pow(update.Beta1, update.Step),
             BiasCorrection2 = 1f - MathF.Pow(update.Beta2, update.Step),
         };
-        var k = Kernel("OptimizerStep", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, OptimizerStep>(OptimizerKernels.Update));
-        k(Elements(length), Gpu(param).View, Gpu(grad).View, Optional(state1), Optional(state2), length, step);
+        var k = Kernel("OptimizerStep", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, OptimizerStep>(OptimizerKernels.Update));
+        k(Elements(length), Gpu(param).View, Gpu(grad).View, Optional(state1), Optional(state2), Optional(gradientScale), length, step);
     }
 
     private static ConvShape Shape(in Conv2dGeometry g) => new()

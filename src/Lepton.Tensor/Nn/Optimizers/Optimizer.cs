@@ -58,17 +58,23 @@ public abstract class Optimizer : IDisposable
     /// <example><code>loss.Backward(); optimizer.Step(model.TrainableWeights);</code></example>
     public void Step(IReadOnlyList<Weight> weights)
     {
-        float globalScale = 1f;
+        // Clipping factors are computed on the device, so clipping never waits for it.
+        using var scope = Tensor.NewScope();
+        using var noGrad = Tensor.NoGrad();
+        Tensor? globalScale = null;
         if (GlobalClipNorm is float maxGlobal)
         {
-            double sumSquares = 0;
+            Tensor? sumSquares = null;
             foreach (var w in weights)
             {
-                sumSquares += SquaredNorm(w.Value.Grad);
+                if (w.Value.Grad is { } g)
+                {
+                    var squares = (g * g).Sum();
+                    sumSquares = sumSquares is null ? squares : sumSquares + squares;
+                }
             }
 
-            double norm = Math.Sqrt(sumSquares);
-            globalScale = norm > maxGlobal ? (float)(maxGlobal / norm) : 1f;
+            globalScale = sumSquares is null ? null : ClipFactor(sumSquares.Sqrt(), maxGlobal);
         }
 
         float lr = LearningRate;
@@ -81,19 +87,21 @@ public abstract class Optimizer : IDisposable
                 continue;
             }
 
-            float scale = globalScale;
+            var scale = globalScale;
             if (ClipNorm is float maxNorm)
             {
-                double norm = Math.Sqrt(SquaredNorm(grad)) * globalScale;
-                scale *= norm > maxNorm ? (float)(maxNorm / norm) : 1f;
+                var norm = (grad * grad).Sum().Sqrt();
+                scale = scale is null ? ClipFactor(norm, maxNorm) : scale * ClipFactor(norm * scale, maxNorm);
             }
 
             var (first, second) = State(w);
-            var update = Update(lr, Iterations) with { GradientScale = scale };
-            w.Value.Backend.OptimizerStep(update, w.Value.Buffer, grad.Buffer, first?.Buffer, second?.Buffer, w.Value.Numel);
+            w.Value.Backend.OptimizerStep(Update(lr, Iterations), w.Value.Buffer, grad.Buffer, first?.Buffer, second?.Buffer, w.Value.Numel, scale?.DenseData().Buffer);
             w.Value.ZeroGrad();
         }
     }
+
+    /// <summary>min(1, max / norm) as a one-element tensor on the norm's device.</summary>
+    private static Tensor ClipFactor(Tensor norm, float max) => max / Tensor.Maximum(norm, norm.ScalarLike(max));
 
     /// <summary>Hyper-parameters and the state tensors (named <c>{weight}/{slot}</c>) for saving.</summary>
     public virtual Dictionary<string, object?> GetConfig()
@@ -190,17 +198,6 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>The fused update for this step.</summary>
     protected abstract OptimizerUpdate Update(float learningRate, long step);
-
-    private static double SquaredNorm(Tensor? grad)
-    {
-        if (grad is null)
-        {
-            return 0;
-        }
-
-        using var squared = (grad * grad).Sum();
-        return squared.Item();
-    }
 
     /// <summary>Moves every state buffer to <paramref name="device"/>.</summary>
     internal void MoveState(Device device)
