@@ -132,4 +132,20 @@ public sealed class DeviceTests
 
         Assert.Equal(ReadBacksFor(12), ReadBacksFor(48));
     }
+
+    [Fact]
+    public void SeveralThreadsCanUseOneDevice()
+    {
+        // Kernels compile once under a lock, buffers come from one pool, and every call binds the
+        // accelerator to its thread (CUDA contexts are per thread): results must not depend on the thread.
+        var sums = new float[8];
+        Parallel.For(0, sums.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            using var scope = Tensor.NewScope();
+            var x = Tensor.Arange(0, 100 + i, device: Device.IlgpuCpu);
+            sums[i] = ((x * 2f) + 1f).Sum().Item();
+        });
+
+        Assert.Equal(Enumerable.Range(0, sums.Length).Select(i => (float)((100 + i) * (100 + i))), sums);
+    }
 }

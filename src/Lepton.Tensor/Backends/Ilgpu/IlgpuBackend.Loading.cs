@@ -12,6 +12,7 @@ public sealed partial class IlgpuBackend
     private TLauncher Kernel<TLauncher>(string name, Func<Accelerator, TLauncher> load)
         where TLauncher : Delegate
     {
+        BindToThisThread();
         if (kernels.TryGetValue(name, out var cached))
         {
             return (TLauncher)cached;
@@ -30,6 +31,12 @@ public sealed partial class IlgpuBackend
 
         return (TLauncher)cached;
     }
+
+    /// <summary>
+    /// Makes the accelerator's context current on the calling thread. CUDA contexts are per thread, and the
+    /// library is called from several (a data loader's worker, finalizers returning buffers, user threads).
+    /// </summary>
+    private void BindToThisThread() => accelerator.Bind();
 
     /// <summary>Cache keys of the kernels instantiated for one op struct.</summary>
     private static class Names<TOp>

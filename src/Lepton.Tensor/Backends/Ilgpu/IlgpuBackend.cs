@@ -101,6 +101,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     /// <summary>Waits for all queued work.</summary>
     public void Synchronize()
     {
+        BindToThisThread();
         accelerator.Synchronize();
         ThrowPendingIndexError();
     }
@@ -110,6 +111,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     {
         if (src.Length > 0)
         {
+            BindToThisThread();
             Gpu(dst).View.SubView(dstOffset, src.Length).CopyFromCPU(src);
         }
     }
@@ -118,6 +120,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     public void Download(DeviceBuffer src, int srcOffset, Span<float> dst)
     {
         Interlocked.Increment(ref readBacks);
+        BindToThisThread();
         if (dst.Length > 0)
         {
             Gpu(src).View.SubView(srcOffset, dst.Length).CopyToCPU(dst);
@@ -341,6 +344,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     private void Free(DeviceBuffer buffer)
     {
         var gpu = Gpu(buffer);
+        BindToThisThread();
         lock (allocations)
         {
             allocations.Remove(gpu);
@@ -366,6 +370,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     private IlgpuBuffer AllocateOrReport(int length)
     {
         long bytes = 4L * Math.Max(length, 1);
+        BindToThisThread();
         if (MemoryLimit is long limit && AllocatedBytes + bytes > limit)
         {
             Pool.Trim();
