@@ -2,6 +2,8 @@
 // A in mc x kc blocks of MR-tall panels (alpha folded in), and a register-tiled micro-kernel
 // updates C. Work is split across threads over (row block, column-panel range) pairs.
 using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Lepton.Backends.Cpu;
 
@@ -371,11 +373,24 @@ internal static unsafe class CpuGemm
             float* block = a + (i * rs);
             if (cs == 1)
             {
-                // Row-major A: each row is contiguous in k.
+                // Row-major A: each row is contiguous in k. Groups of 8 rows go through 8 x 8 register transposes.
+                int r0 = 0, k8 = 0;
+                if (TransposeInRegisters && rows >= 8)
+                {
+                    k8 = kc / 8 * 8;
+                    for (; r0 <= rows - 8; r0 += 8)
+                    {
+                        for (int k = 0; k < k8; k += 8)
+                        {
+                            Transpose8x8(block + (r0 * rs) + k, rs, dst + (k * mr) + r0, mr, alpha);
+                        }
+                    }
+                }
+
                 for (int r = 0; r < rows; r++)
                 {
                     float* src = block + (r * rs);
-                    for (int k = 0; k < kc; k++)
+                    for (int k = r < r0 ? k8 : 0; k < kc; k++)
                     {
                         dst[(k * mr) + r] = alpha * src[k];
                     }
@@ -420,15 +435,7 @@ internal static unsafe class CpuGemm
             }
             else
             {
-                // Transposed B: each column is contiguous in k.
-                for (int q = 0; q < cols; q++)
-                {
-                    float* src = block + (q * cs);
-                    for (int k = 0; k < kc; k++)
-                    {
-                        dst[(k * nr) + q] = src[k * rs];
-                    }
-                }
+                PackTransposed(block, rs, cs, kc, cols, nr, dst);
             }
 
             if (cols < nr)
@@ -439,6 +446,87 @@ internal static unsafe class CpuGemm
                 }
             }
         }
+    }
+
+    /// <summary>Packing transposes 8 x 8 tiles with AVX unless the scalar kernels were asked for (which must run anywhere).</summary>
+    private static bool TransposeInRegisters => Avx.IsSupported && Isa != CpuIsa.Scalar;
+
+    /// <summary>
+    /// Packs a transposed block (column q's k values contiguous, columns <paramref name="cs"/> apart) into rows
+    /// of <paramref name="nr"/>: 8 x 8 tiles are transposed in AVX registers, so reads stay contiguous and
+    /// writes stay in order whatever the stride (a power-of-two stride would thrash L1 read column-wise).
+    /// </summary>
+    private static void PackTransposed(float* block, long rs, long cs, int kc, int cols, int nr, float* dst)
+    {
+        int k0 = 0;
+        if (TransposeInRegisters && rs == 1)
+        {
+            for (; k0 <= kc - 8; k0 += 8)
+            {
+                int q = 0;
+                for (; q <= cols - 8; q += 8)
+                {
+                    float* src = block + (q * cs) + k0;
+                    Transpose8x8(src, cs, dst + (k0 * nr) + q, nr, 1f);
+                }
+
+                for (; q < cols; q++)
+                {
+                    float* src = block + (q * cs);
+                    for (int k = k0; k < k0 + 8; k++)
+                    {
+                        dst[(k * nr) + q] = src[k];
+                    }
+                }
+            }
+        }
+
+        for (int q = 0; q < cols; q++)
+        {
+            float* src = block + (q * cs);
+            for (int k = k0; k < kc; k++)
+            {
+                dst[(k * nr) + q] = src[k * rs];
+            }
+        }
+    }
+
+    /// <summary>dst[j * ldd + i] = scale * src[i * lds + j] for an 8 x 8 tile.</summary>
+    private static void Transpose8x8(float* src, long lds, float* dst, int ldd, float scale)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + lds);
+        var r2 = Avx.LoadVector256(src + (2 * lds));
+        var r3 = Avx.LoadVector256(src + (3 * lds));
+        var r4 = Avx.LoadVector256(src + (4 * lds));
+        var r5 = Avx.LoadVector256(src + (5 * lds));
+        var r6 = Avx.LoadVector256(src + (6 * lds));
+        var r7 = Avx.LoadVector256(src + (7 * lds));
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var s0 = Avx.Shuffle(t0, t2, 0x44);
+        var s1 = Avx.Shuffle(t0, t2, 0xEE);
+        var s2 = Avx.Shuffle(t1, t3, 0x44);
+        var s3 = Avx.Shuffle(t1, t3, 0xEE);
+        var s4 = Avx.Shuffle(t4, t6, 0x44);
+        var s5 = Avx.Shuffle(t4, t6, 0xEE);
+        var s6 = Avx.Shuffle(t5, t7, 0x44);
+        var s7 = Avx.Shuffle(t5, t7, 0xEE);
+        var f = Vector256.Create(scale);
+        Avx.Store(dst, Avx.Multiply(Avx.Permute2x128(s0, s4, 0x20), f));
+        Avx.Store(dst + ldd, Avx.Multiply(Avx.Permute2x128(s1, s5, 0x20), f));
+        Avx.Store(dst + (2 * ldd), Avx.Multiply(Avx.Permute2x128(s2, s6, 0x20), f));
+        Avx.Store(dst + (3 * ldd), Avx.Multiply(Avx.Permute2x128(s3, s7, 0x20), f));
+        Avx.Store(dst + (4 * ldd), Avx.Multiply(Avx.Permute2x128(s0, s4, 0x31), f));
+        Avx.Store(dst + (5 * ldd), Avx.Multiply(Avx.Permute2x128(s1, s5, 0x31), f));
+        Avx.Store(dst + (6 * ldd), Avx.Multiply(Avx.Permute2x128(s2, s6, 0x31), f));
+        Avx.Store(dst + (7 * ldd), Avx.Multiply(Avx.Permute2x128(s3, s7, 0x31), f));
     }
 
     private static void ScaleC(int m, int n, float beta, float* c, int ldc)
