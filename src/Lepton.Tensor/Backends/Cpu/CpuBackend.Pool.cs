@@ -1,6 +1,7 @@
 // Max and average pooling on the CPU, one (image, channel) plane per work item.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Lepton.Backends.Cpu;
 
@@ -156,7 +157,8 @@ public sealed unsafe partial class CpuBackend
                 int top = 2 * oh * width;
                 float* r0 = xs + top;
                 float* r1 = r0 + width;
-                for (int ow = 0; ow < outW; ow++)
+                int ow = Avx2.IsSupported ? MaxPool2x2Row(r0, r1, top, width, outW, ys + (oh * outW), idx + (oh * outW)) : 0;
+                for (; ow < outW; ow++)
                 {
                     int at = 2 * ow;
                     float best = r0[at];
@@ -169,6 +171,71 @@ public sealed unsafe partial class CpuBackend
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Eight outputs of one 2x2 pooling row at a time: even and odd input columns are separated with shuffles,
+    /// and the same take-rule as <see cref="Take"/> (a larger value or a NaN takes the position; a NaN stays
+    /// the maximum) runs on whole vectors. Returns how many outputs were written.
+    /// </summary>
+    private static int MaxPool2x2Row(float* r0, float* r1, int top, int width, int outW, float* y, float* index)
+    {
+        int ow = 0;
+        var step = Vector256.Create(0f, 2f, 4f, 6f, 8f, 10f, 12f, 14f);
+        while (ow < outW)
+        {
+            if (ow > outW - 8 || (2 * ow) + 16 > width)
+            {
+                // The last few outputs: redo the final eight (the overlap rewrites equal values) when they fit.
+                int last = outW - 8;
+                if (last < 0 || ow == last + 8 || (2 * last) + 16 > width)
+                {
+                    break;
+                }
+
+                ow = last;
+            }
+
+            int at = 2 * ow;
+            var (e0, o0) = EvenOdd(r0 + at);
+            var (e1, o1) = EvenOdd(r1 + at);
+            var position = Vector256.Create((float)(top + at)) + step;
+            var best = e0;
+            var bestAt = position;
+            TakeLanes(ref best, ref bestAt, o0, position + Vector256.Create(1f));
+            TakeLanes(ref best, ref bestAt, e1, position + Vector256.Create((float)width));
+            TakeLanes(ref best, ref bestAt, o1, position + Vector256.Create((float)(width + 1)));
+            Avx.Store(y + ow, best);
+            Avx.Store(index + ow, bestAt);
+            ow += 8;
+        }
+
+        return ow;
+    }
+
+    /// <summary>The even- and odd-indexed floats of x[0..16), each in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Even, Vector256<float> Odd) EvenOdd(float* x)
+    {
+        var a = Avx.LoadVector256(x);
+        var b = Avx.LoadVector256(x + 8);
+
+        // Shuffle picks within 128-bit lanes (a0 a2 b0 b2 | a4 a6 b4 b6); a 64-bit permute restores the order.
+        var even = Avx.Shuffle(a, b, 0b10_00_10_00);
+        var odd = Avx.Shuffle(a, b, 0b11_01_11_01);
+        return (Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle(), Avx2.Permute4x64(odd.AsDouble(), 0b11_01_10_00).AsSingle());
+    }
+
+    /// <summary><see cref="Take"/> on eight lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TakeLanes(ref Vector256<float> best, ref Vector256<float> bestAt, Vector256<float> v, Vector256<float> at)
+    {
+        var taken = Avx.Or(Avx.Compare(v, best, FloatComparisonMode.OrderedGreaterThanSignaling), Avx.Compare(v, v, FloatComparisonMode.UnorderedNonSignaling));
+        bestAt = Avx.BlendVariable(bestAt, at, taken);
+
+        // maxps returns its second operand when either is NaN: that keeps a NaN v; a NaN best is kept by the blend.
+        var bestIsNaN = Avx.Compare(best, best, FloatComparisonMode.UnorderedNonSignaling);
+        best = Avx.BlendVariable(Avx.Max(best, v), best, bestIsNaN);
     }
 
     /// <summary>best = max(best, v) and its index, without a branch (NaN wins and stays).</summary>
