@@ -131,6 +131,58 @@ public abstract class ConvPoolTests : BackendTests
     }
 
     [Theory]
+    [InlineData(26)]
+    [InlineData(34)]
+    [InlineData(17)]
+    public void WideTwoByTwoMaxPoolingKeepsTheTakeRule(int width)
+    {
+        // Rows wide enough for the CPU's vectorized 2x2 path (eight outputs at a time, the last eight
+        // overlapping): small integers make ties, and NaNs sit at assorted lanes.
+        var rng = new Random(width);
+        int h = 6, planes = 3;
+        var values = Enumerable.Range(0, planes * h * width).Select(_ => (float)rng.Next(-2, 3)).ToArray();
+        foreach (int at in new[] { 1, width + 4, (2 * width) + 9, (3 * width) + 14, (5 * width) - 1, (7 * width) + 3 })
+        {
+            values[at] = float.NaN;
+        }
+
+        var x = Nd.From(values, [1, planes, h, width]);
+        var tx = T(values, 1, planes, h, width).RequiresGrad_();
+        var y = tx.MaxPool2d((2, 2));
+        var expected = PoolRef(x, 2, 2, 0, max: true, includePad: true);
+        var actual = y.ToArray();
+        for (int i = 0; i < actual.Length; i++)
+        {
+            Assert.True(float.IsNaN(actual[i]) ? double.IsNaN(expected.Data[i]) : actual[i] == expected.Data[i], $"output {i}: {actual[i]} against {expected.Data[i]}");
+        }
+
+        // The gradient lands on the first maximum of each window, or on a NaN when the window has one.
+        y.Sum().Backward();
+        var grad = tx.Grad!.ToArray();
+        int outW = width / 2;
+        for (int p = 0; p < planes; p++)
+        {
+            for (int oh = 0; oh < h / 2; oh++)
+            {
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    int bestAt = -1;
+                    foreach (var (dh, dw) in new[] { (0, 0), (0, 1), (1, 0), (1, 1) })
+                    {
+                        int at = (p * h * width) + (((2 * oh) + dh) * width) + (2 * ow) + dw;
+                        if (bestAt < 0 || values[at] > values[bestAt] || float.IsNaN(values[at]))
+                        {
+                            bestAt = at;
+                        }
+                    }
+
+                    Assert.True(grad[bestAt] == 1f, $"plane {p} window ({oh}, {ow}): gradient not at {bestAt}");
+                }
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(2, 2)]
     [InlineData(3, 1)]
     public void MaxPoolingPropagatesNaNAndKeepsTheFirstMaximum(int k, int stride)
