@@ -14,6 +14,10 @@ public sealed unsafe partial class CpuBackend
     /// <summary>The most floats of one chunk's column matrix.</summary>
     private const long ChunkColumnBudget = 1L << 20;
 
+    /// <summary>A smaller budget for the calling thread only (tests use it to make several chunks of small inputs).</summary>
+    [ThreadStatic]
+    internal static long? ChunkColumnBudgetOverride;
+
     [ThreadStatic]
     private static float[]? chunkColumns;
 
@@ -87,7 +91,7 @@ public sealed unsafe partial class CpuBackend
     private static void ForEachChunk(in Conv2dGeometry g, ChunkBody body)
     {
         long perImage = (long)g.C * g.R * g.S * g.P * g.Q;
-        int chunk = (int)Math.Clamp(ChunkColumnBudget / Math.Max(perImage, 1), 1, g.N);
+        int chunk = (int)Math.Clamp((ChunkColumnBudgetOverride ?? ChunkColumnBudget) / Math.Max(perImage, 1), 1, g.N);
         var col = Scratch(ref chunkColumns, perImage * chunk);
         var outputs = Scratch(ref chunkOutputs, (long)g.K * g.P * g.Q * chunk);
         fixed (float* cp = col, op = outputs)
