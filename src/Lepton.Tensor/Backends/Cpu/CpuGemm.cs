@@ -2,7 +2,6 @@
 // A in mc x kc blocks of MR-tall panels (alpha folded in), and a register-tiled micro-kernel
 // updates C. Work is split across threads over (row block, column-panel range) pairs.
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Lepton.Backends.Cpu;
@@ -373,24 +372,12 @@ internal static unsafe class CpuGemm
             float* block = a + (i * rs);
             if (cs == 1)
             {
-                // Row-major A: each row is contiguous in k. Groups of 8 rows go through 8 x 8 register transposes.
-                int r0 = 0, k8 = 0;
-                if (TransposeInRegisters && rows >= 8)
-                {
-                    k8 = kc / 8 * 8;
-                    for (; r0 <= rows - 8; r0 += 8)
-                    {
-                        for (int k = 0; k < k8; k += 8)
-                        {
-                            Transpose8x8(block + (r0 * rs) + k, rs, dst + (k * mr) + r0, mr, alpha);
-                        }
-                    }
-                }
-
+                // Row-major A: each row is contiguous in k. (8 x 8 register transposes measured slower here:
+                // with 12-row panels their 8-float stores straddle rows; 129 against 156 GFLOP/s at n = 128.)
                 for (int r = 0; r < rows; r++)
                 {
                     float* src = block + (r * rs);
-                    for (int k = r < r0 ? k8 : 0; k < kc; k++)
+                    for (int k = 0; k < kc; k++)
                     {
                         dst[(k * mr) + r] = alpha * src[k];
                     }
@@ -448,7 +435,7 @@ internal static unsafe class CpuGemm
         }
     }
 
-    /// <summary>Packing transposes 8 x 8 tiles with AVX unless the scalar kernels were asked for (which must run anywhere).</summary>
+    /// <summary>Packing a transposed B transposes 8 x 8 tiles with AVX unless the scalar kernels were asked for (which must run anywhere).</summary>
     private static bool TransposeInRegisters => Avx.IsSupported && Isa != CpuIsa.Scalar;
 
     /// <summary>
@@ -467,7 +454,7 @@ internal static unsafe class CpuGemm
                 for (; q <= cols - 8; q += 8)
                 {
                     float* src = block + (q * cs) + k0;
-                    Transpose8x8(src, cs, dst + (k0 * nr) + q, nr, 1f);
+                    Transpose8x8(src, cs, dst + (k0 * nr) + q, nr);
                 }
 
                 for (; q < cols; q++)
@@ -491,8 +478,8 @@ internal static unsafe class CpuGemm
         }
     }
 
-    /// <summary>dst[j * ldd + i] = scale * src[i * lds + j] for an 8 x 8 tile.</summary>
-    private static void Transpose8x8(float* src, long lds, float* dst, int ldd, float scale)
+    /// <summary>dst[j * ldd + i] = src[i * lds + j] for an 8 x 8 tile.</summary>
+    private static void Transpose8x8(float* src, long lds, float* dst, int ldd)
     {
         var r0 = Avx.LoadVector256(src);
         var r1 = Avx.LoadVector256(src + lds);
@@ -518,15 +505,14 @@ internal static unsafe class CpuGemm
         var s5 = Avx.Shuffle(t4, t6, 0xEE);
         var s6 = Avx.Shuffle(t5, t7, 0x44);
         var s7 = Avx.Shuffle(t5, t7, 0xEE);
-        var f = Vector256.Create(scale);
-        Avx.Store(dst, Avx.Multiply(Avx.Permute2x128(s0, s4, 0x20), f));
-        Avx.Store(dst + ldd, Avx.Multiply(Avx.Permute2x128(s1, s5, 0x20), f));
-        Avx.Store(dst + (2 * ldd), Avx.Multiply(Avx.Permute2x128(s2, s6, 0x20), f));
-        Avx.Store(dst + (3 * ldd), Avx.Multiply(Avx.Permute2x128(s3, s7, 0x20), f));
-        Avx.Store(dst + (4 * ldd), Avx.Multiply(Avx.Permute2x128(s0, s4, 0x31), f));
-        Avx.Store(dst + (5 * ldd), Avx.Multiply(Avx.Permute2x128(s1, s5, 0x31), f));
-        Avx.Store(dst + (6 * ldd), Avx.Multiply(Avx.Permute2x128(s2, s6, 0x31), f));
-        Avx.Store(dst + (7 * ldd), Avx.Multiply(Avx.Permute2x128(s3, s7, 0x31), f));
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + ldd, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + (2 * ldd), Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + (3 * ldd), Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + (4 * ldd), Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + (5 * ldd), Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + (6 * ldd), Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + (7 * ldd), Avx.Permute2x128(s3, s7, 0x31));
     }
 
     private static void ScaleC(int m, int n, float beta, float* c, int ldc)
