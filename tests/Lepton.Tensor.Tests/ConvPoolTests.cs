@@ -35,6 +35,20 @@ public abstract class ConvPoolTests : BackendTests
         }, 40);
     }
 
+    [Theory]
+    [InlineData(3, 3, 12, 20, 5)]
+    [InlineData(1, 2, 5, 18, 4)]
+    [InlineData(2, 1, 28, 28, 7)]
+    public void FirstLayerConvolutionsMatchNaiveLoops(int n, int c, int h, int w, int k)
+    {
+        // First layers (few input channels, MNIST's 28x28 among them) at sizes beyond the random cases:
+        // the GEMM's inner dimension is 9 to 27 and rows are longer than a SIMD vector.
+        var x = Generators.Values([n, c, h, w], n + c);
+        var wt = Generators.Values([k, c, 3, 3], k);
+        var b = Generators.Values([k], 5);
+        Check.Close(ConvRef(x, wt, b, 1, 0, 1, 1), T(x).Conv2d(T(wt), T(b)), 1e-5, 1e-5, $"conv {n}x{c}x{h}x{w} k{k}");
+    }
+
     [Fact]
     public void Conv2dOverSeveralImageChunksMatchesNaiveLoops()
     {
