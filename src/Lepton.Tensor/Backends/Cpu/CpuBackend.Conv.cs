@@ -35,6 +35,12 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc />
     public void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y)
     {
+        if (UseDirectConv(g))
+        {
+            DirectForward(g, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(y).Pointer);
+            return;
+        }
+
         if (UseImageChunks(g))
         {
             ChunkedForward(g, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(y).Pointer);
