@@ -10,7 +10,7 @@ namespace Lepton.Backends.Ilgpu;
 /// <summary>Creates ILGPU-backed backends.</summary>
 internal static class IlgpuDevices
 {
-    private static readonly Lazy<Context> SharedContext = new(() => Context.Create(builder => builder.CPU().Cuda()));
+    private static readonly Lazy<Context> SharedContext = new(CreateContext);
 
     /// <summary>CUDA devices ILGPU found (0 when there is no GPU or driver).</summary>
     public static int CudaCount
@@ -21,10 +21,24 @@ internal static class IlgpuDevices
             {
                 return SharedContext.Value.GetCudaDevices().Count;
             }
-            catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or InvalidOperationException or NotSupportedException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
+                // A missing or broken driver means no CUDA devices, never a failure of the CPU paths.
                 return 0;
             }
+        }
+    }
+
+    /// <summary>The context with CUDA when the driver can be loaded, else with the CPU accelerator alone.</summary>
+    private static Context CreateContext()
+    {
+        try
+        {
+            return Context.Create(builder => builder.CPU().Cuda());
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return Context.Create(builder => builder.CPU());
         }
     }
 
