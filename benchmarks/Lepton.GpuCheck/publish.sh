@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Publishes the GPU self-check as one self-contained, trimmed linux-x64 file (about 15 MB), small enough
+# Publishes the GPU self-check as one self-contained, trimmed linux-x64 file (about 16 MB), small enough
 # to travel to a GPU machine that has the NVIDIA driver but no .NET. The library and kernel assemblies are
 # kept whole (TrimmerRootAssembly), so the trim warnings about their reflection are suppressed here.
 #

@@ -1,6 +1,8 @@
 // The one ILGPU context of the process and the accelerators made from it. Probing for CUDA never
-// throws: a machine without a GPU or driver simply has zero CUDA devices.
+// throws: a machine without a GPU or driver simply has zero CUDA devices. ILGPU.Algorithms supplies the
+// math functions (tanh, pow, exp, log...) that the kernels call through MathF on every backend.
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -34,11 +36,11 @@ internal static class IlgpuDevices
     {
         try
         {
-            return Context.Create(builder => builder.CPU().Cuda());
+            return Context.Create(builder => builder.CPU().Cuda().EnableAlgorithms());
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return Context.Create(builder => builder.CPU());
+            return Context.Create(builder => builder.CPU().EnableAlgorithms());
         }
     }
 
