@@ -10,7 +10,7 @@ using Lepton.Nn.Layers;
 using Lepton.Nn.Optimizers;
 using Lepton.Samples;
 
-const string usage = "usage: Cifar10 [--model seed|resnet] [--epochs N] [--batch-size N] [--data DIR] [--device cpu] [--out DIR] [--limit N]";
+const string usage = "usage: Cifar10 [--model seed|resnet] [--epochs N] [--batch-size N] [--data DIR] [--device cpu|cuda|cuda:N|ilgpu-cpu] [--out DIR] [--limit N]";
 var options = SampleOptions.Parse(args, usage);
 var device = options.ResolveDevice();
 string modelName = options.Model ?? "seed";
@@ -52,6 +52,7 @@ long steps = (long)epochs * train.Count;
 Optimizer optimizer = modelName == "seed"
     ? new Adam(new OneCycle(3e-3f, steps))
     : new Sgd(new OneCycle(0.2f, steps), momentum: 0.9f, nesterov: true, weightDecay: 5e-4f);
+model.Device = device;
 model.Compile(optimizer, new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
 model.Summary();
 

@@ -6,7 +6,8 @@ namespace Lepton.Samples;
 /// <summary>Parsed sample options.</summary>
 internal sealed class SampleOptions
 {
-    public string DeviceName { get; private set; } = Environment.GetEnvironmentVariable("LEPTON_DEVICE") ?? "cpu";
+    /// <summary>The device named with --device; null leaves the choice to <see cref="Device.Default"/> (LEPTON_DEVICE, else CUDA when present, else the CPU).</summary>
+    public string? DeviceName { get; private set; }
 
     public int? Epochs { get; private set; }
 
@@ -43,9 +44,5 @@ internal sealed class SampleOptions
         return options;
     }
 
-    public Device ResolveDevice() => DeviceName.ToLowerInvariant() switch
-    {
-        "cpu" => Device.Cpu,
-        _ => throw new ArgumentException($"Device '{DeviceName}' is not available in this build; use --device cpu."),
-    };
+    public Device ResolveDevice() => DeviceName is null ? Device.Default : Device.Parse(DeviceName);
 }

@@ -9,7 +9,7 @@ using Lepton.Nn.Layers;
 using Lepton.Nn.Optimizers;
 using Lepton.Samples;
 
-const string usage = "usage: Mnist [--model seed|strong] [--epochs N] [--batch-size N] [--data DIR] [--device cpu] [--out DIR]";
+const string usage = "usage: Mnist [--model seed|strong] [--epochs N] [--batch-size N] [--data DIR] [--device cpu|cuda|cuda:N|ilgpu-cpu] [--out DIR]";
 var options = SampleOptions.Parse(args, usage);
 var device = options.ResolveDevice();
 string modelName = options.Model ?? "seed";
@@ -54,6 +54,7 @@ Sequential model = modelName switch
 };
 Optimizer optimizer = new Adam(new OneCycle(modelName == "seed" ? 6e-3f : 3e-3f, (long)epochs * train.Count, pctStart: 0.25f));
 Loss loss = modelName == "seed" ? new SparseCategoricalCrossentropy() : new SparseCategoricalCrossentropy(fromLogits: true);
+model.Device = device;
 model.Compile(optimizer, loss, new Accuracy());
 model.Summary();
 
