@@ -69,17 +69,9 @@ public abstract class Metric
         }
     }
 
-    /// <summary>The batch's summed value, computed on the host, and how many examples it covers.</summary>
-    /// <remarks>Override this, or <see cref="MeasureOnDevice"/> to keep the work on the batch's device.</remarks>
-    protected virtual (double Sum, double Count) Measure(Tensor target, Tensor prediction) =>
-        throw new NotImplementedException($"{GetType().Name} must override Measure or MeasureOnDevice.");
-
     /// <summary>The batch's summed value as a one-element tensor on the batch's device, and how many examples it covers.</summary>
-    protected virtual (Tensor Sum, double Count) MeasureOnDevice(Tensor target, Tensor prediction)
-    {
-        var (sum, n) = Measure(target, prediction);
-        return (Tensor.Scalar((float)sum, prediction.Device), n);
-    }
+    /// <remarks>A metric that is easier to compute from host values derives from <see cref="HostMetric"/> instead.</remarks>
+    protected abstract (Tensor Sum, double Count) MeasureOnDevice(Tensor target, Tensor prediction);
 
     /// <summary>Rows of int32 labels whose top-k predictions include the label (ties go to the lower class index).</summary>
     protected static (Tensor Hits, double Count) SparseTopKOnDevice(Tensor labels, Tensor prediction, int k)
@@ -110,6 +102,20 @@ public abstract class Metric
         {
             pending.Add_(contribution, weight);
         }
+    }
+}
+
+/// <summary>A metric measured from host values: simpler to write, but each batch reads its values back from the device.</summary>
+public abstract class HostMetric : Metric
+{
+    /// <summary>The batch's summed value and how many examples it covers.</summary>
+    protected abstract (double Sum, double Count) Measure(Tensor target, Tensor prediction);
+
+    /// <inheritdoc />
+    protected sealed override (Tensor Sum, double Count) MeasureOnDevice(Tensor target, Tensor prediction)
+    {
+        var (sum, n) = Measure(target, prediction);
+        return (Tensor.Scalar((float)sum, prediction.Device), n);
     }
 }
 

@@ -48,7 +48,7 @@ public abstract class MetricTests : BackendTests
     }
 
     /// <summary>A user metric written against host values.</summary>
-    private sealed class LargestPrediction : Metric
+    private sealed class LargestPrediction : HostMetric
     {
         public override string Name => "largest";
 
