@@ -58,9 +58,11 @@ public abstract class Optimizer : IDisposable
     /// <example><code>loss.Backward(); optimizer.Step(model.TrainableWeights);</code></example>
     public void Step(IReadOnlyList<Weight> weights)
     {
-        // Clipping factors are computed on the device, so clipping never waits for it.
-        using var scope = Tensor.NewScope();
-        using var noGrad = Tensor.NoGrad();
+        // Clipping factors are computed on the device, so clipping never waits for it; their tensors live
+        // in a scope of their own (none is made when there is no clipping, keeping the step allocation-light).
+        bool clipping = GlobalClipNorm is not null || ClipNorm is not null;
+        using var scope = clipping ? Tensor.NewScope() : null;
+        using var noGrad = clipping ? Tensor.NoGrad() : null;
         Tensor? globalScale = null;
         if (GlobalClipNorm is float maxGlobal)
         {
