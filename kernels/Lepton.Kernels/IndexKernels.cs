@@ -1,87 +1,60 @@
-// Gather/scatter along an axis and index-select/index-add, with indices stored as exact floats. The
-// accumulating forms use atomic adds because several indices may name the same destination.
+// Picking along an axis, with indices stored as exact floats: gather and index-select read
+// src[o, index, i] into dst [outer, picks, inner]; their adjoints scatter-add back. The two differ only in
+// where the index of an element lives (one per element for gather, one per pick for index-select).
+// Several indices may name the same destination, so the accumulating kernel uses atomic adds.
 namespace Lepton.Kernels;
 
 /// <summary>Indexing kernels; out-of-range indices are recorded in <c>errors</c> and skipped (NaN where a value is read).</summary>
 public static class IndexKernels
 {
-    /// <summary>dst[o, j, i] = src[o, index[o, j, i], i].</summary>
-    public static void Gather(ArrayView<float> src, int srcAxis, ArrayView<float> index, ArrayView<float> dst, int outer, int indexAxis, int inner, ArrayView<int> errors)
+    /// <summary>dst[o, j, i] = src[o, k, i] with k = index[o, j, i] (gather) or index[j] (index-select, <paramref name="perElement"/> = 0).</summary>
+    public static void Take(
+        ArrayView<float> src, int srcAxis, ArrayView<float> index, int perElement, ArrayView<float> dst,
+        int outer, int picks, int inner, int op, ArrayView<int> errors)
     {
-        long total = (long)outer * indexAxis * inner;
+        long total = (long)outer * picks * inner;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
-            long o = e / ((long)indexAxis * inner), i = e % inner;
-            float k = index[e];
+            float k = index[IndexOf(e, perElement, picks, inner)];
             if (IndexErrors.InRange(k, srcAxis))
             {
-                dst[e] = src[(((o * srcAxis) + (int)k) * inner) + i];
+                dst[e] = src[SourceOf(e, k, srcAxis, picks, inner)];
             }
             else
             {
-                IndexErrors.Report(errors, IndexErrors.Gather, k, srcAxis);
+                IndexErrors.Report(errors, op, k, srcAxis);
                 dst[e] = float.NaN;
             }
         }
     }
 
-    /// <summary>dst[o, index[o, j, i], i] += src[o, j, i].</summary>
-    public static void ScatterAdd(ArrayView<float> src, ArrayView<float> index, ArrayView<float> dst, int dstAxis, int outer, int indexAxis, int inner, ArrayView<int> errors)
+    /// <summary>dst[o, k, i] += src[o, j, i], the adjoint of <see cref="Take"/> (scatter-add or index-add).</summary>
+    public static void PutAdd(
+        ArrayView<float> src, ArrayView<float> index, int perElement, ArrayView<float> dst, int dstAxis,
+        int outer, int picks, int inner, int op, ArrayView<int> errors)
     {
-        long total = (long)outer * indexAxis * inner;
+        long total = (long)outer * picks * inner;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
-            long o = e / ((long)indexAxis * inner), i = e % inner;
-            float k = index[e];
+            float k = index[IndexOf(e, perElement, picks, inner)];
             if (IndexErrors.InRange(k, dstAxis))
             {
-                Atomic.Add(ref dst[(((o * dstAxis) + (int)k) * inner) + i], src[e]);
+                Atomic.Add(ref dst[SourceOf(e, k, dstAxis, picks, inner)], src[e]);
             }
             else
             {
-                IndexErrors.Report(errors, IndexErrors.ScatterAdd, k, dstAxis);
+                IndexErrors.Report(errors, op, k, dstAxis);
             }
         }
     }
 
-    /// <summary>dst[o, j, i] = src[o, index[j], i].</summary>
-    public static void IndexSelect(ArrayView<float> src, int srcAxis, ArrayView<float> index, ArrayView<float> dst, int outer, int count, int inner, ArrayView<int> errors)
-    {
-        long total = (long)outer * count * inner;
-        for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
-        {
-            long row = e / inner, i = e % inner;
-            long o = row / count;
-            float k = index[(int)(row % count)];
-            if (IndexErrors.InRange(k, srcAxis))
-            {
-                dst[e] = src[(((o * srcAxis) + (int)k) * inner) + i];
-            }
-            else
-            {
-                IndexErrors.Report(errors, IndexErrors.IndexSelect, k, srcAxis);
-                dst[e] = float.NaN;
-            }
-        }
-    }
+    /// <summary>Where element e's index lives: e itself, or its pick j.</summary>
+    private static long IndexOf(long e, int perElement, int picks, int inner) => perElement != 0 ? e : e / inner % picks;
 
-    /// <summary>dst[o, index[j], i] += src[o, j, i].</summary>
-    public static void IndexAdd(ArrayView<float> src, ArrayView<float> index, ArrayView<float> dst, int dstAxis, int outer, int count, int inner, ArrayView<int> errors)
+    /// <summary>Element (o, k, i) of the [outer, axis, inner] tensor for element e = (o, j, i) of the picked one.</summary>
+    private static long SourceOf(long e, float k, int axis, int picks, int inner)
     {
-        long total = (long)outer * count * inner;
-        for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
-        {
-            long row = e / inner, i = e % inner;
-            long o = row / count;
-            float k = index[(int)(row % count)];
-            if (IndexErrors.InRange(k, dstAxis))
-            {
-                Atomic.Add(ref dst[(((o * dstAxis) + (int)k) * inner) + i], src[e]);
-            }
-            else
-            {
-                IndexErrors.Report(errors, IndexErrors.IndexAdd, k, dstAxis);
-            }
-        }
+        long o = e / ((long)picks * inner), i = e % inner;
+        return (((o * axis) + (int)k) * inner) + i;
     }
 }

@@ -231,32 +231,20 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc />
-    public void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
-    {
-        var k = Kernel("Gather", static a => a.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<int>>(IndexKernels.Gather));
-        k(Elements((long)outer * indexAxis * inner), Gpu(src).View, srcAxis, Gpu(index).View, Gpu(dst).View, outer, indexAxis, inner, ErrorView());
-    }
+    public void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst) =>
+        Take(src, srcAxis, index, perElement: true, dst, outer, indexAxis, inner, IndexErrors.Gather);
 
     /// <inheritdoc />
-    public void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
-    {
-        var k = Kernel("ScatterAdd", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>>(IndexKernels.ScatterAdd));
-        k(Elements((long)outer * indexAxis * inner), Gpu(src).View, Gpu(index).View, Gpu(dst).View, dstAxis, outer, indexAxis, inner, ErrorView());
-    }
+    public void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst) =>
+        PutAdd(src, index, perElement: true, dst, dstAxis, outer, indexAxis, inner, IndexErrors.ScatterAdd);
 
     /// <inheritdoc />
-    public void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
-    {
-        var k = Kernel("IndexSelect", static a => a.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<int>>(IndexKernels.IndexSelect));
-        k(Elements((long)outer * count * inner), Gpu(src).View, srcAxis, Gpu(index).View, Gpu(dst).View, outer, count, inner, ErrorView());
-    }
+    public void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst) =>
+        Take(src, srcAxis, index, perElement: false, dst, outer, count, inner, IndexErrors.IndexSelect);
 
     /// <inheritdoc />
-    public void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
-    {
-        var k = Kernel("IndexAdd", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>>(IndexKernels.IndexAdd));
-        k(Elements((long)outer * count * inner), Gpu(src).View, Gpu(index).View, Gpu(dst).View, dstAxis, outer, count, inner, ErrorView());
-    }
+    public void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst) =>
+        PutAdd(src, index, perElement: false, dst, dstAxis, outer, count, inner, IndexErrors.IndexAdd);
 
     /// <inheritdoc />
     public void BatchNormStatistics(DeviceBuffer x, int n, int channels, int inner, DeviceBuffer mean, DeviceBuffer variance)
@@ -312,6 +300,18 @@ public sealed partial class IlgpuBackend
         };
         var k = Kernel("OptimizerStep", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, OptimizerStep>(OptimizerKernels.Update));
         k(Elements(length), Gpu(param).View, Gpu(grad).View, Optional(state1), Optional(state2), Optional(gradientScale), length, step);
+    }
+
+    private void Take(DeviceBuffer src, int srcAxis, DeviceBuffer index, bool perElement, DeviceBuffer dst, int outer, int picks, int inner, int op)
+    {
+        var k = Kernel("Take", static a => a.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>, int, ArrayView<float>, int, int, int, int, ArrayView<int>>(IndexKernels.Take));
+        k(Elements((long)outer * picks * inner), Gpu(src).View, srcAxis, Gpu(index).View, perElement ? 1 : 0, Gpu(dst).View, outer, picks, inner, op, ErrorView());
+    }
+
+    private void PutAdd(DeviceBuffer src, DeviceBuffer index, bool perElement, DeviceBuffer dst, int dstAxis, int outer, int picks, int inner, int op)
+    {
+        var k = Kernel("PutAdd", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, int, int, int, ArrayView<int>>(IndexKernels.PutAdd));
+        k(Elements((long)outer * picks * inner), Gpu(src).View, Gpu(index).View, perElement ? 1 : 0, Gpu(dst).View, dstAxis, outer, picks, inner, op, ErrorView());
     }
 
     private static ConvShape Shape(in Conv2dGeometry g) => new()
