@@ -26,6 +26,22 @@ public static class Activations
     };
 
     /// <summary>
+    /// f(x + bias) with the bias [channels] along an axis (bias may be null): one fused op for the element-wise
+    /// activations, otherwise a broadcast add followed by the activation. This is what Dense and Conv2D apply.
+    /// </summary>
+    /// <example><code>var f = Activations.GetWithBias("relu"); var y = f(x, b, 1);</code></example>
+    public static Func<Tensor, Tensor?, int, Tensor> GetWithBias(string? name)
+    {
+        if (GetFused(name) is { } fused)
+        {
+            return fused;
+        }
+
+        var activation = Get(name);
+        return (x, bias, axis) => activation(bias is null ? x : x + AlongAxis(bias, x.Rank, axis));
+    }
+
+    /// <summary>
     /// f(x + bias) along an axis as one fused op for the element-wise activations; null for "linear" (a plain
     /// add is already one pass) and for softmax-like activations, which are not element-wise.
     /// </summary>
@@ -40,4 +56,13 @@ public static class Activations
         "leaky_relu" => (x, b, axis) => x.BiasActivation(b, axis, new LeakyReluOp(0.2f), "BiasLeakyRelu"),
         _ => null,
     };
+
+    /// <summary>bias [channels] shaped to broadcast along <paramref name="axis"/> of a tensor of rank <paramref name="rank"/>.</summary>
+    private static Tensor AlongAxis(Tensor bias, int rank, int axis)
+    {
+        int a = axis < 0 ? axis + rank : axis;
+        var shape = Enumerable.Repeat(1, rank - a).ToArray();
+        shape[0] = bias.Numel;
+        return bias.Reshape(shape);
+    }
 }

@@ -7,8 +7,7 @@ namespace Lepton.Nn.Layers;
 /// <example><code>var conv = new Conv2D(32, 3, activation: "relu", padding: "same");</code></example>
 public sealed class Conv2D : Layer
 {
-    private readonly Func<Tensor, Tensor> activation;
-    private readonly Func<Tensor, Tensor?, int, Tensor>? fused;
+    private readonly Func<Tensor, Tensor?, int, Tensor> biasActivation;
     private Weight? kernel;
     private Weight? bias;
 
@@ -40,8 +39,7 @@ public sealed class Conv2D : Layer
         Padding = Layout.CheckPadding(padding);
         DilationRate = dilationRate ?? (1, 1);
         ActivationName = activation ?? "linear";
-        this.activation = Activations.Get(activation);
-        fused = Activations.GetFused(activation);
+        biasActivation = Activations.GetWithBias(activation);
         UseBias = useBias;
         Groups = groups;
         DataFormat = dataFormat;
@@ -137,9 +135,7 @@ public sealed class Conv2D : Layer
             pad = new Padding2d(top, bottom, left, right);
         }
 
-        var y = fused is not null
-            ? fused(x.Conv2d(Kernel.Value, null, Strides, pad, DilationRate, Groups), bias?.Value, 1)
-            : activation(x.Conv2d(Kernel.Value, bias?.Value, Strides, pad, DilationRate, Groups));
-        return Layout.FromChannelsFirst(y, DataFormat);
+        var y = x.Conv2d(Kernel.Value, null, Strides, pad, DilationRate, Groups);
+        return Layout.FromChannelsFirst(biasActivation(y, bias?.Value, 1), DataFormat);
     }
 }

@@ -6,8 +6,7 @@ namespace Lepton.Nn.Layers;
 /// <example><code>var hidden = new Dense(128, activation: "relu");</code></example>
 public sealed class Dense : Layer
 {
-    private readonly Func<Tensor, Tensor> activation;
-    private readonly Func<Tensor, Tensor?, int, Tensor>? fused;
+    private readonly Func<Tensor, Tensor?, int, Tensor> biasActivation;
     private Weight? kernel;
     private Weight? bias;
 
@@ -24,8 +23,7 @@ public sealed class Dense : Layer
 
         Units = units;
         ActivationName = activation ?? "linear";
-        this.activation = Activations.Get(activation);
-        fused = Activations.GetFused(activation);
+        biasActivation = Activations.GetWithBias(activation);
         UseBias = useBias;
         KernelInitializer = Initializer.FromName(kernelInitializer, seed);
         BiasInitializer = Initializer.FromName(biasInitializer, seed);
@@ -85,12 +83,6 @@ public sealed class Dense : Layer
             throw new ArgumentException($"{Name}: expected {Kernel.Shape[0]} input features, got input of shape {Shapes.Format(input.ShapeRef)}.");
         }
 
-        var y = input.MatMul(Kernel.Value);
-        if (fused is not null)
-        {
-            return fused(y, bias?.Value, -1);
-        }
-
-        return activation(bias is null ? y : y + bias.Value);
+        return biasActivation(input.MatMul(Kernel.Value), bias?.Value, -1);
     }
 }
