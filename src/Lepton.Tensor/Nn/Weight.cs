@@ -48,7 +48,12 @@ public sealed class Weight : IDisposable
             return;
         }
 
-        var moved = Tensor.FromArray(Value.ToArray(), Value.Shape, Value.DType, device).DetachFromScope();
+        Tensor moved;
+        using (Tensor.NoGrad())
+        {
+            moved = Value.To(device).DetachFromScope();
+        }
+
         moved.RequiresGrad = Trainable;
         Dispose();
         Value = moved;

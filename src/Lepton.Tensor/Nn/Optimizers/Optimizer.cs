@@ -211,7 +211,12 @@ public abstract class Optimizer : IDisposable
                 return t;
             }
 
-            var moved = Tensor.FromArray(t.ToArray(), t.Shape, t.DType, device).DetachFromScope();
+            Tensor moved;
+            using (Tensor.NoGrad())
+            {
+                moved = t.To(device).DetachFromScope();
+            }
+
             t.Dispose();
             return moved;
         }
