@@ -187,16 +187,7 @@ public sealed unsafe partial class CpuBackend
     [ThreadStatic]
     private static float[]? columnScratch;
 
-    private static float[] ColumnScratch(in Conv2dGeometry g, int pq)
-    {
-        int length = g.C * g.R * g.S * pq;
-        if (columnScratch is null || columnScratch.Length < length)
-        {
-            columnScratch = GC.AllocateUninitializedArray<float>(length, pinned: true);
-        }
-
-        return columnScratch;
-    }
+    private static float[] ColumnScratch(in Conv2dGeometry g, int pq) => Scratch(ref columnScratch, (long)g.C * g.R * g.S * pq);
 
     /// <summary>The column matrix of one image: the image itself for a pointwise conv, else im2col into the scratch.</summary>
     private static float* Columns(in Conv2dGeometry g, float* image, float* scratch, bool direct)
