@@ -163,8 +163,38 @@ public sealed class CpuGemmKernelTests
             {
                 var a = Generators.Values([m, k], m + k);
                 var b = Generators.Values([k, n], n);
-                var c = Tensor.FromArray(Array.ConvertAll(a.Data, v => (float)v), [m, k]).MatMul(Tensor.FromArray(Array.ConvertAll(b.Data, v => (float)v), [k, n]));
+                var c = Floats(a).MatMul(Floats(b));
                 Check.Close(MatMulTests.Reference(a, b), c, 1e-4 * Math.Sqrt(k), 1e-5, $"{isa} {m}x{k}x{n}");
+            }
+        }
+        finally
+        {
+            CpuGemm.Isa = previous;
+        }
+    }
+
+    private static Tensor Floats(Nd x) => Tensor.FromArray(Array.ConvertAll(x.Data, v => (float)v), x.Shape);
+
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void FewRowsWithZeroFactorsMatchReference(CpuIsa isa)
+    {
+        // Up to four rows of A (batch-1 inference) take the row-times-matrix path: 203 columns hit its
+        // 128-, 64- and 8-wide blocks and the scalar tail; half of A's factors are zero (a ReLU output),
+        // which that path skips; a transposed A reads its factors with a stride.
+        var previous = CpuGemm.Isa;
+        try
+        {
+            CpuGemm.Isa = isa;
+            foreach (int m in new[] { 1, 2, 4 })
+            {
+                foreach (bool transA in new[] { false, true })
+                {
+                    var a = Generators.Values([m, 300], m).Map(v => Math.Max(v, 0));
+                    var b = Generators.Values([300, 203], 7);
+                    var ta = transA ? Floats(a.Permute([1, 0])).T : Floats(a);
+                    Check.Close(MatMulTests.Reference(a, b), ta.MatMul(Floats(b)), 1e-4 * Math.Sqrt(300), 1e-5, $"{isa} m={m} transA={transA}");
+                }
             }
         }
         finally

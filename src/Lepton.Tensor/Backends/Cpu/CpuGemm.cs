@@ -2,6 +2,8 @@
 // A in mc x kc blocks of MR-tall panels (alpha folded in), and a register-tiled micro-kernel
 // updates C. Work is split across threads over (row block, column-panel range) pairs.
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Lepton.Backends.Cpu;
@@ -24,6 +26,13 @@ internal static unsafe class CpuGemm
 
     [ThreadStatic]
     private static float[]? packB;
+
+    // The row-times-matrix path's list of B's rows with a nonzero factor: offsets and factors.
+    [ThreadStatic]
+    private static long[]? rowOffsets;
+
+    [ThreadStatic]
+    private static float[]? rowFactors;
 
     // Per thread, so a test that forces one kernel does not change what concurrent work runs.
     [ThreadStatic]
@@ -122,12 +131,17 @@ internal static unsafe class CpuGemm
     private static void SmallRows(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc, bool parallel)
     {
         long rsA = transA ? 1 : lda, csA = transA ? lda : 1;
+        bool vectorRows = Isa != CpuIsa.Scalar;
         void Columns(int j0, int j1)
         {
             for (int i = 0; i < m; i++)
             {
                 float* ci = c + ((long)i * ldc);
-                if (!transB)
+                if (!transB && vectorRows)
+                {
+                    RowTimesMatrix(k, alpha, a + (i * rsA), csA, b, ldb, ci, j0, j1);
+                }
+                else if (!transB)
                 {
                     // B is [k, n] row-major: axpy each row of B into C's row.
                     for (int p = 0; p < k; p++)
@@ -185,6 +199,128 @@ internal static unsafe class CpuGemm
         else
         {
             Columns(0, n);
+        }
+    }
+
+    /// <summary>
+    /// c[j0..j1) += alpha * a * B[:, j0..j1) for one row a (element step csA) and row-major B: the rows of B
+    /// whose factor is zero (a ReLU output's inactive half) are skipped, and 64 columns of c stay in eight
+    /// registers over the whole inner loop instead of being loaded and stored once per row of B.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowTimesMatrix(int k, float alpha, float* a, long csA, float* b, int ldb, float* c, int j0, int j1)
+    {
+        // The offsets of B's rows with a nonzero factor, gathered without branches.
+        var rowBuffer = RentRows(k);
+        var factorBuffer = Rent(ref rowFactors, k);
+        int live = 0;
+        fixed (long* rows = rowBuffer)
+        fixed (float* factors = factorBuffer)
+        {
+            for (int p = 0; p < k; p++)
+            {
+                float v = a[p * csA];
+                rows[live] = (long)p * ldb;
+                factors[live] = v;
+                live += v != 0f ? 1 : 0;
+            }
+
+            int j = j0;
+            if (Isa == CpuIsa.Avx512)
+            {
+                // 128 columns a pass: B's rows are read whole and in order, which the prefetchers follow.
+                for (; j <= j1 - 128; j += 128)
+                {
+                    float* bj = b + j;
+                    Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                    Vector512<float> s4 = default, s5 = default, s6 = default, s7 = default;
+                    for (int q = 0; q < live; q++)
+                    {
+                        float* row = bj + rows[q];
+                        var f = Vector512.Create(factors[q]);
+                        s0 = Vector512.FusedMultiplyAdd(f, Vector512.Load(row), s0);
+                        s1 = Vector512.FusedMultiplyAdd(f, Vector512.Load(row + 16), s1);
+                        s2 = Vector512.FusedMultiplyAdd(f, Vector512.Load(row + 32), s2);
+                        s3 = Vector512.FusedMultiplyAdd(f, Vector512.Load(row + 48), s3);
+                        s4 = Vector512.FusedMultiplyAdd(f, Vector512.Load(row + 64), s4);
+                        s5 = Vector512.FusedMultiplyAdd(f, Vector512.Load(row + 80), s5);
+                        s6 = Vector512.FusedMultiplyAdd(f, Vector512.Load(row + 96), s6);
+                        s7 = Vector512.FusedMultiplyAdd(f, Vector512.Load(row + 112), s7);
+                    }
+
+                    var scale = Vector512.Create(alpha);
+                    float* cj = c + j;
+                    Vector512.FusedMultiplyAdd(scale, s0, Vector512.Load(cj)).Store(cj);
+                    Vector512.FusedMultiplyAdd(scale, s1, Vector512.Load(cj + 16)).Store(cj + 16);
+                    Vector512.FusedMultiplyAdd(scale, s2, Vector512.Load(cj + 32)).Store(cj + 32);
+                    Vector512.FusedMultiplyAdd(scale, s3, Vector512.Load(cj + 48)).Store(cj + 48);
+                    Vector512.FusedMultiplyAdd(scale, s4, Vector512.Load(cj + 64)).Store(cj + 64);
+                    Vector512.FusedMultiplyAdd(scale, s5, Vector512.Load(cj + 80)).Store(cj + 80);
+                    Vector512.FusedMultiplyAdd(scale, s6, Vector512.Load(cj + 96)).Store(cj + 96);
+                    Vector512.FusedMultiplyAdd(scale, s7, Vector512.Load(cj + 112)).Store(cj + 112);
+                }
+            }
+
+            for (; j <= j1 - 64; j += 64)
+            {
+                float* bj = b + j;
+                Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                Vector256<float> s4 = default, s5 = default, s6 = default, s7 = default;
+                for (int q = 0; q < live; q++)
+                {
+                    float* row = bj + rows[q];
+                    var f = Vector256.Create(factors[q]);
+                    s0 = Vector256.FusedMultiplyAdd(f, Vector256.Load(row), s0);
+                    s1 = Vector256.FusedMultiplyAdd(f, Vector256.Load(row + 8), s1);
+                    s2 = Vector256.FusedMultiplyAdd(f, Vector256.Load(row + 16), s2);
+                    s3 = Vector256.FusedMultiplyAdd(f, Vector256.Load(row + 24), s3);
+                    s4 = Vector256.FusedMultiplyAdd(f, Vector256.Load(row + 32), s4);
+                    s5 = Vector256.FusedMultiplyAdd(f, Vector256.Load(row + 40), s5);
+                    s6 = Vector256.FusedMultiplyAdd(f, Vector256.Load(row + 48), s6);
+                    s7 = Vector256.FusedMultiplyAdd(f, Vector256.Load(row + 56), s7);
+                }
+
+                var scale = Vector256.Create(alpha);
+                float* cj = c + j;
+                Vector256.FusedMultiplyAdd(scale, s0, Vector256.Load(cj)).Store(cj);
+                Vector256.FusedMultiplyAdd(scale, s1, Vector256.Load(cj + 8)).Store(cj + 8);
+                Vector256.FusedMultiplyAdd(scale, s2, Vector256.Load(cj + 16)).Store(cj + 16);
+                Vector256.FusedMultiplyAdd(scale, s3, Vector256.Load(cj + 24)).Store(cj + 24);
+                Vector256.FusedMultiplyAdd(scale, s4, Vector256.Load(cj + 32)).Store(cj + 32);
+                Vector256.FusedMultiplyAdd(scale, s5, Vector256.Load(cj + 40)).Store(cj + 40);
+                Vector256.FusedMultiplyAdd(scale, s6, Vector256.Load(cj + 48)).Store(cj + 48);
+                Vector256.FusedMultiplyAdd(scale, s7, Vector256.Load(cj + 56)).Store(cj + 56);
+            }
+
+            for (; j <= j1 - 8; j += 8)
+            {
+                float* bj = b + j;
+                Vector256<float> s0 = default, s1 = default;
+                int q = 0;
+                for (; q <= live - 2; q += 2)
+                {
+                    s0 = Vector256.FusedMultiplyAdd(Vector256.Create(factors[q]), Vector256.Load(bj + rows[q]), s0);
+                    s1 = Vector256.FusedMultiplyAdd(Vector256.Create(factors[q + 1]), Vector256.Load(bj + rows[q + 1]), s1);
+                }
+
+                if (q < live)
+                {
+                    s0 = Vector256.FusedMultiplyAdd(Vector256.Create(factors[q]), Vector256.Load(bj + rows[q]), s0);
+                }
+
+                Vector256.FusedMultiplyAdd(Vector256.Create(alpha), s0 + s1, Vector256.Load(c + j)).Store(c + j);
+            }
+
+            for (; j < j1; j++)
+            {
+                float sum = 0f;
+                for (int q = 0; q < live; q++)
+                {
+                    sum += factors[q] * b[rows[q] + j];
+                }
+
+                c[j] += alpha * sum;
+            }
         }
     }
 
@@ -537,6 +673,16 @@ internal static unsafe class CpuGemm
                 }
             }
         }
+    }
+
+    private static long[] RentRows(int length)
+    {
+        if (rowOffsets is null || rowOffsets.Length < length)
+        {
+            rowOffsets = GC.AllocateUninitializedArray<long>(Math.Max(length, 1024), pinned: true);
+        }
+
+        return rowOffsets;
     }
 
     private static float[] Rent(ref float[]? slot, int length)
