@@ -1,6 +1,8 @@
 // Batched GEMM and conv2d on the CPU. Convolution is im2col + GEMM per image, with images split
 // across threads (each thread owns its column buffer and, for the filter gradient, its partial sum).
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Lepton.Backends.Cpu;
 
@@ -211,43 +213,50 @@ public sealed unsafe partial class CpuBackend
             g.Beta, c + (i * g.BatchStrideC), g.Ldc, parallel);
 
     /// <summary>x [C,H,W] -> col [C*R*S, P*Q] with rows <paramref name="ld"/> apart (P*Q for one image); out-of-image taps are 0.</summary>
-    private static void Im2Col(in Conv2dGeometry g, float* x, float* col, long ld)
+    /// <remarks>
+    /// Late layers copy many short rows (13 or 4 floats for the CIFAR CNN), so the loop keeps the geometry
+    /// in locals (read through the reference it would be reloaded after every store) and copies and clears
+    /// rows inline rather than through a library call per row.
+    /// </remarks>
+    internal static void Im2Col(in Conv2dGeometry g, float* x, float* col, long ld)
     {
-        int p = g.P, q = g.Q;
-        for (int c = 0; c < g.C; c++)
+        int p = g.P, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;
+        int strideH = g.StrideH, strideW = g.StrideW, padH = g.PadH, padW = g.PadW, dilationH = g.DilationH, dilationW = g.DilationW;
+        float* dst = col;
+        for (int c = 0; c < channels; c++)
         {
-            for (int r = 0; r < g.R; r++)
+            float* plane = x + ((long)c * height * width);
+            for (int r = 0; r < kh; r++)
             {
-                for (int s = 0; s < g.S; s++)
+                for (int s = 0; s < kw; s++, dst += ld)
                 {
-                    float* dst = col + ((((long)((c * g.R) + r) * g.S) + s) * ld);
-                    int iw0 = (s * g.DilationW) - g.PadW;
-                    var (owStart, owEnd) = ValidOutputs(iw0, g.StrideW, g.W, q);
+                    int iw0 = (s * dilationW) - padW;
+                    var (owStart, owEnd) = ValidOutputs(iw0, strideW, width, q);
                     for (int oh = 0; oh < p; oh++)
                     {
-                        int ih = (oh * g.StrideH) - g.PadH + (r * g.DilationH);
+                        int ih = (oh * strideH) - padH + (r * dilationH);
                         float* row = dst + (oh * q);
-                        if ((uint)ih >= (uint)g.H || owStart >= owEnd)
+                        if ((uint)ih >= (uint)height || owStart >= owEnd)
                         {
-                            new Span<float>(row, q).Clear();
+                            ClearRow(row, q);
                             continue;
                         }
 
-                        float* src = x + ((((long)c * g.H) + ih) * g.W) + iw0;
-                        new Span<float>(row, owStart).Clear();
-                        if (g.StrideW == 1)
+                        float* src = plane + ((long)ih * width) + iw0;
+                        ClearRow(row, owStart);
+                        if (strideW == 1)
                         {
-                            new ReadOnlySpan<float>(src + owStart, owEnd - owStart).CopyTo(new Span<float>(row + owStart, owEnd - owStart));
+                            CopyRow(src + owStart, row + owStart, owEnd - owStart);
                         }
                         else
                         {
                             for (int ow = owStart; ow < owEnd; ow++)
                             {
-                                row[ow] = src[ow * g.StrideW];
+                                row[ow] = src[ow * strideW];
                             }
                         }
 
-                        new Span<float>(row + owEnd, q - owEnd).Clear();
+                        ClearRow(row + owEnd, q - owEnd);
                     }
                 }
             }
@@ -263,30 +272,32 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>col [C*R*S, P*Q] (rows <paramref name="ld"/> apart) -> x [C,H,W] by summing overlapping taps (x is overwritten).</summary>
-    private static void Col2Im(in Conv2dGeometry g, float* col, long ld, float* x)
+    internal static void Col2Im(in Conv2dGeometry g, float* col, long ld, float* x)
     {
-        int p = g.P, q = g.Q;
-        new Span<float>(x, g.C * g.H * g.W).Clear();
-        for (int c = 0; c < g.C; c++)
+        int p = g.P, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;
+        int strideH = g.StrideH, strideW = g.StrideW, padH = g.PadH, padW = g.PadW, dilationH = g.DilationH, dilationW = g.DilationW;
+        new Span<float>(x, channels * height * width).Clear();
+        float* src = col;
+        for (int c = 0; c < channels; c++)
         {
-            for (int r = 0; r < g.R; r++)
+            float* plane = x + ((long)c * height * width);
+            for (int r = 0; r < kh; r++)
             {
-                for (int s = 0; s < g.S; s++)
+                for (int s = 0; s < kw; s++, src += ld)
                 {
-                    float* src = col + ((((long)((c * g.R) + r) * g.S) + s) * ld);
-                    int iw0 = (s * g.DilationW) - g.PadW;
-                    var (owStart, owEnd) = ValidOutputs(iw0, g.StrideW, g.W, q);
+                    int iw0 = (s * dilationW) - padW;
+                    var (owStart, owEnd) = ValidOutputs(iw0, strideW, width, q);
                     for (int oh = 0; oh < p; oh++)
                     {
-                        int ih = (oh * g.StrideH) - g.PadH + (r * g.DilationH);
-                        if ((uint)ih >= (uint)g.H)
+                        int ih = (oh * strideH) - padH + (r * dilationH);
+                        if ((uint)ih >= (uint)height)
                         {
                             continue;
                         }
 
-                        float* dst = x + ((((long)c * g.H) + ih) * g.W) + iw0;
+                        float* dst = plane + ((long)ih * width) + iw0;
                         float* row = src + (oh * q);
-                        if (g.StrideW == 1)
+                        if (strideW == 1)
                         {
                             AddRow(row + owStart, dst + owStart, owEnd - owStart);
                         }
@@ -294,7 +305,7 @@ public sealed unsafe partial class CpuBackend
                         {
                             for (int ow = owStart; ow < owEnd; ow++)
                             {
-                                dst[ow * g.StrideW] += row[ow];
+                                dst[ow * strideW] += row[ow];
                             }
                         }
                     }
@@ -303,13 +314,61 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    /// <summary>
+    /// Copies a short row (an output row of a late layer is 4 to 30 floats) in 8-float vectors, the last
+    /// one moved back to end at the row's end, instead of a call to a general memory copy per row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(float* from, float* to, int length)
+    {
+        if (length < 8)
+        {
+            if (length >= 4)
+            {
+                Vector128.Load(from).Store(to);
+                Vector128.Load(from + length - 4).Store(to + length - 4);
+                return;
+            }
+
+            for (int i = 0; i < length; i++)
+            {
+                to[i] = from[i];
+            }
+
+            return;
+        }
+
+        int last = length - 8;
+        for (int i = 0; i < last; i += 8)
+        {
+            Vector256.Load(from + i).Store(to + i);
+        }
+
+        Vector256.Load(from + last).Store(to + last);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ClearRow(float* row, int length)
+    {
+        for (int i = 0; i < length; i++)
+        {
+            row[i] = 0f;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddRow(float* from, float* to, int length)
     {
-        int w = Vector<float>.Count;
         int i = 0;
-        for (; i <= length - w; i += w)
+        for (; i <= length - 8; i += 8)
         {
-            (Vector.Load(to + i) + Vector.Load(from + i)).Store(to + i);
+            (Vector256.Load(to + i) + Vector256.Load(from + i)).Store(to + i);
+        }
+
+        if (i <= length - 4)
+        {
+            (Vector128.Load(to + i) + Vector128.Load(from + i)).Store(to + i);
+            i += 4;
         }
 
         for (; i < length; i++)
