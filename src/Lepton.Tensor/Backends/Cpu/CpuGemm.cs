@@ -549,7 +549,20 @@ internal static unsafe class CpuGemm
         {
             int cols = Math.Min(nr, nc - j);
             float* block = b + (j * cs);
-            if (cs == 1)
+            if (cs == 1 && cols == nr && nr % 8 == 0)
+            {
+                // Whole panels (all but the last): rows of 16 or 32 floats copied in registers, which costs
+                // less than a call to a general memory copy per row.
+                for (int k = 0; k < kc; k++)
+                {
+                    float* from = block + (k * rs), to = dst + (k * nr);
+                    for (int v = 0; v < nr; v += 8)
+                    {
+                        Vector256.Load(from + v).Store(to + v);
+                    }
+                }
+            }
+            else if (cs == 1)
             {
                 for (int k = 0; k < kc; k++)
                 {
