@@ -172,11 +172,16 @@ public abstract class NnFunctionTests : BackendTests
             Check.Close(x.Map(f), fused(T(x), null, axis), 1e-5, 1e-5, activation + " without bias");
         });
 
-        var gx = Generators.Values([3, 4, 2], 5);
-        var gb = Generators.Values([axis < 0 ? 2 : 4], 6);
-        int ga = axis < 0 ? 2 : 1;
-        GradCheck.Run(Device, [gx, gb], t => fused(t[0], t[1], axis), r => Reference(r[0], r[1], ga, f));
-        var e = Assert.Throws<ArgumentException>(() => fused(T(gx), T(Generators.Values([5], 1)), axis));
+        // Rows of 2 run only the scalar tails; rows of 19 the SIMD loops too (ReLU's has its own, from y alone).
+        foreach (int last in new[] { 2, 19 })
+        {
+            var gx = Generators.Values([3, 4, last], 5);
+            var gb = Generators.Values([axis < 0 ? last : 4], 6);
+            int ga = axis < 0 ? 2 : 1;
+            GradCheck.Run(Device, [gx, gb], t => fused(t[0], t[1], axis), r => Reference(r[0], r[1], ga, f));
+        }
+
+        var e = Assert.Throws<ArgumentException>(() => fused(T(Generators.Values([3, 4, 2], 5)), T(Generators.Values([5], 1)), axis));
         Assert.Contains("[3, 4, 2]", e.Message);
         Assert.Contains("[5]", e.Message);
     }

@@ -51,6 +51,18 @@ public sealed unsafe partial class CpuBackend
                 float* xr = xp + row, yr = yp + row, gr = gp + row, dr = dp + row;
                 int w = Vector<float>.Count, i = 0;
                 var acc = Vector<float>.Zero;
+                if (typeof(TOp) == typeof(ReluOp))
+                {
+                    // ReLU's slope is known from its output alone (y > 0 exactly where x + b > 0), so the
+                    // pass reads two arrays instead of three.
+                    for (; i <= length - w; i += w)
+                    {
+                        var d = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Load(yr + i), Vector<float>.Zero), Vector.Load(gr + i), Vector<float>.Zero);
+                        d.Store(dr + i);
+                        acc += d;
+                    }
+                }
+
                 for (; i <= length - w; i += w)
                 {
                     var z = Vector.Load(xr + i) + BiasVector(bp, channel, i);
