@@ -161,17 +161,18 @@ public abstract class ConvPoolTests : BackendTests
     }
 
     [Theory]
-    [InlineData(26)]
-    [InlineData(34)]
-    [InlineData(17)]
-    public void WideTwoByTwoMaxPoolingKeepsTheTakeRule(int width)
+    [InlineData(26, 6)]
+    [InlineData(34, 6)]
+    [InlineData(17, 7)]
+    public void WideTwoByTwoMaxPoolingKeepsTheTakeRule(int width, int h)
     {
-        // Rows wide enough for the CPU's vectorized 2x2 path (eight outputs at a time, the last eight
-        // overlapping): small integers make ties, and NaNs sit at assorted lanes.
+        // Rows wide enough for the CPU's vectorized 2x2 paths (eight outputs at a time; forward overlaps
+        // the last eight, backward finishes with scalar windows): small integers make ties, NaNs sit at
+        // assorted lanes, and an odd width or height leaves a column or row that no window reads.
         var rng = new Random(width);
-        int h = 6, planes = 3;
+        int planes = 3;
         var values = Enumerable.Range(0, planes * h * width).Select(_ => (float)rng.Next(-2, 3)).ToArray();
-        foreach (int at in new[] { 1, width + 4, (2 * width) + 9, (3 * width) + 14, (5 * width) - 1, (7 * width) + 3 })
+        foreach (int at in new[] { 1, width + 4, (2 * width) + 9, (3 * width) + 14, (5 * width) - 1, (5 * width) + 3 })
         {
             values[at] = float.NaN;
         }
@@ -186,13 +187,15 @@ public abstract class ConvPoolTests : BackendTests
             Assert.True(float.IsNaN(actual[i]) ? double.IsNaN(expected.Data[i]) : actual[i] == expected.Data[i], $"output {i}: {actual[i]} against {expected.Data[i]}");
         }
 
-        // The gradient lands on the first maximum of each window, or on a NaN when the window has one.
-        y.Sum().Backward();
+        // Each window's gradient lands on its first maximum, or on a NaN when it has one; every other input gets 0.
+        int outH = h / 2, outW = width / 2;
+        var weights = Enumerable.Range(0, planes * outH * outW).Select(i => (float)(i + 1)).ToArray();
+        (y * T(weights, 1, planes, outH, outW)).Sum().Backward();
         var grad = tx.Grad!.ToArray();
-        int outW = width / 2;
+        var wanted = new float[values.Length];
         for (int p = 0; p < planes; p++)
         {
-            for (int oh = 0; oh < h / 2; oh++)
+            for (int oh = 0; oh < outH; oh++)
             {
                 for (int ow = 0; ow < outW; ow++)
                 {
@@ -206,10 +209,12 @@ public abstract class ConvPoolTests : BackendTests
                         }
                     }
 
-                    Assert.True(grad[bestAt] == 1f, $"plane {p} window ({oh}, {ow}): gradient not at {bestAt}");
+                    wanted[bestAt] = weights[(((p * outH) + oh) * outW) + ow];
                 }
             }
         }
+
+        Assert.Equal(wanted, grad);
     }
 
     [Theory]

@@ -59,6 +59,13 @@ public sealed unsafe partial class CpuBackend
     {
         float* gp = Cpu(dy).Pointer, ip = Cpu(indices).Pointer, dp = Cpu(dx).Pointer;
         int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
+        if (g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, ExtraPadH: 0, ExtraPadW: 0 } && outW >= 8 && Avx.IsSupported)
+        {
+            int height = g.H, width = g.W;
+            CpuParallel.For(g.N * g.C, hw, (c0, c1) => MaxPool2x2BackwardPlanes(c0, c1, height, width, outH, outW, gp, ip, dp));
+            return;
+        }
+
         CpuParallel.For(g.N * g.C, pq, (c0, c1) =>
         {
             for (int plane = c0; plane < c1; plane++)
@@ -211,6 +218,66 @@ public sealed unsafe partial class CpuBackend
         }
 
         return ow;
+    }
+
+    /// <summary>
+    /// Backward of 2x2 pooling with stride 2, planes [c0, c1): the windows do not overlap, so every input
+    /// position is written once, with its window's gradient where it holds the argmax and 0 elsewhere. Eight
+    /// outputs at a time are widened to the sixteen input columns under them, instead of clearing dx and
+    /// scattering one read-modify-write per output. Rows of at least eight outputs only; the last eight are
+    /// moved back to end at the row's end.
+    /// </summary>
+    private static void MaxPool2x2BackwardPlanes(int c0, int c1, int height, int width, int outH, int outW, float* gp, float* ip, float* dp)
+    {
+        int hw = height * width, pq = outH * outW, covered = 2 * outW;
+        var step = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);
+        for (int plane = c0; plane < c1; plane++)
+        {
+            float* ds = dp + ((long)plane * hw);
+            float* gs = gp + ((long)plane * pq);
+            float* idx = ip + ((long)plane * pq);
+            for (int oh = 0; oh < outH; oh++)
+            {
+                int top = 2 * oh * width;
+                float* row0 = ds + top;
+                float* row1 = row0 + width;
+                float* g = gs + (oh * outW);
+                float* at = idx + (oh * outW);
+                for (int ow = 0; ow < outW; ow += 8)
+                {
+                    // The last eight windows are moved back to end at outW; overlapping ones are rewritten with the same values.
+                    ow = Math.Min(ow, outW - 8);
+                    var (gLow, gHigh) = Widen(Avx.LoadVector256(g + ow));
+                    var (iLow, iHigh) = Widen(Avx.LoadVector256(at + ow));
+                    var p0 = Vector256.Create((float)(top + (2 * ow))) + step;
+                    var p1 = p0 + Vector256.Create((float)width);
+                    var eight = Vector256.Create(8f);
+                    Avx.Store(row0 + (2 * ow), Avx.And(gLow, Avx.Compare(iLow, p0, FloatComparisonMode.OrderedEqualNonSignaling)));
+                    Avx.Store(row0 + (2 * ow) + 8, Avx.And(gHigh, Avx.Compare(iHigh, p0 + eight, FloatComparisonMode.OrderedEqualNonSignaling)));
+                    Avx.Store(row1 + (2 * ow), Avx.And(gLow, Avx.Compare(iLow, p1, FloatComparisonMode.OrderedEqualNonSignaling)));
+                    Avx.Store(row1 + (2 * ow) + 8, Avx.And(gHigh, Avx.Compare(iHigh, p1 + eight, FloatComparisonMode.OrderedEqualNonSignaling)));
+                }
+
+                // An odd width leaves a last column that no window reads.
+                for (int w = covered; w < width; w++)
+                {
+                    row0[w] = 0f;
+                    row1[w] = 0f;
+                }
+            }
+
+            // An odd height leaves a last row that no window reads.
+            new Span<float>(ds + (2 * outH * width), (height - (2 * outH)) * width).Clear();
+        }
+    }
+
+    /// <summary>Each of eight floats twice, in order: (x0 x0 x1 x1 x2 x2 x3 x3, x4 x4 ... x7 x7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Low, Vector256<float> High) Widen(Vector256<float> x)
+    {
+        var low = Avx.UnpackLow(x, x);
+        var high = Avx.UnpackHigh(x, x);
+        return (Avx.Permute2x128(low, high, 0x20), Avx.Permute2x128(low, high, 0x31));
     }
 
     /// <summary>The even- and odd-indexed floats of x[0..16), each in order.</summary>
