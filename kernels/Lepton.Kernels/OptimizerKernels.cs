@@ -17,6 +17,17 @@ public struct OptimizerStep
 /// <summary>Optimizer kernels.</summary>
 public static class OptimizerKernels
 {
+    /// <summary>The smallest positive normal float (2^-126).</summary>
+    public const float SmallestNormal = 1.17549435e-38f;
+
+    /// <summary>
+    /// 0 for subnormal values. Adam's moments of a weight whose gradient stays 0 (a dead ReLU's inputs,
+    /// MNIST's blank border pixels) shrink every step into the subnormal range, where arithmetic takes a
+    /// slow microcode path on many x86 cores; values this small change no update. Every backend flushes
+    /// the same values, so they keep agreeing.
+    /// </summary>
+    public static float FlushSubnormal(float x) => Math.Abs(x) < SmallestNormal ? 0f : x;
+
     /// <summary>Updates p in place from g and the state (the rules of the backend contract's optimizer step).</summary>
     public static void Update(ArrayView<float> p, ArrayView<float> g, ArrayView<float> state1, ArrayView<float> state2, ArrayView<float> scale, int n, OptimizerStep u)
     {
@@ -47,8 +58,8 @@ public static class OptimizerKernels
             }
             else if (u.Rule == 1)
             {
-                float m = (u.Beta1 * state1[i]) + ((1f - u.Beta1) * gi);
-                float v = (u.Beta2 * state2[i]) + ((1f - u.Beta2) * gi * gi);
+                float m = FlushSubnormal((u.Beta1 * state1[i]) + ((1f - u.Beta1) * gi));
+                float v = FlushSubnormal((u.Beta2 * state2[i]) + ((1f - u.Beta2) * gi * gi));
                 state1[i] = m;
                 state2[i] = v;
                 pi -= u.LearningRate * (m / u.BiasCorrection1) / (MathF.Sqrt(v / u.BiasCorrection2) + u.Epsilon);

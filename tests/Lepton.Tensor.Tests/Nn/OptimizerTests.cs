@@ -150,6 +150,33 @@ public sealed class OptimizerTests
         Assert.IsType<AdamW>(Optimizer.FromName("adamw"));
     }
 
+    [Fact]
+    public void AdamFlushesSubnormalMomentsToZeroOnEveryBackend()
+    {
+        // Gradients of 2e-21 make a second moment of 4e-45, below the smallest normal float: it is stored
+        // as 0 (subnormal arithmetic is slow on many x86 cores), on the SIMD path (index 3) and the scalar
+        // tail (index 16) alike, while the first moment (2e-22) and the normal values are kept.
+        foreach (var device in new[] { Device.Cpu, Device.IlgpuCpu })
+        {
+            var values = Enumerable.Repeat(1f, 17).ToArray();
+            values[3] = values[16] = 1e-21f;
+            var holder = new Holder(values) { Device = device };
+            using var adam = new Adam(0.001f);
+            Step(holder.W, adam);
+            var state = adam.StateTensors().ToDictionary(s => s.Name, s => s.Value.ToArray());
+            var m = state.Single(s => s.Key.EndsWith('m')).Value;
+            var v = state.Single(s => s.Key.EndsWith('v')).Value;
+            foreach (int i in new[] { 3, 16 })
+            {
+                Assert.Equal(0f, v[i]);
+                Assert.Equal(2e-22f, m[i], 1e-27f);
+            }
+
+            Assert.Equal(0.004f, v[0], 1e-6f);
+            Assert.Equal(0.2f, m[0], 1e-7f);
+        }
+    }
+
     private static Weight Param(float[] values)
     {
         var layer = new Holder(values);

@@ -7,6 +7,7 @@ namespace Lepton.Backends.Cpu;
 
 public sealed unsafe partial class CpuBackend
 {
+
     /// <inheritdoc />
     public void OptimizerStep(in OptimizerUpdate u, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? state1, DeviceBuffer? state2, int length, DeviceBuffer? gradientScale = null)
     {
@@ -87,6 +88,10 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    /// <summary><see cref="Kernels.OptimizerKernels.FlushSubnormal"/> on a vector: an MNIST epoch spent a sixth of its time in Adam on subnormal moments.</summary>
+    private static Vector<float> FlushSubnormal(Vector<float> x) =>
+        Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(x), new Vector<float>(Kernels.OptimizerKernels.SmallestNormal)), Vector<float>.Zero, x);
+
     private static void AdamRange(in OptimizerUpdate u, float* p, float* g, float* m, float* v, int i0, int i1)
     {
         // p -= lr * (m / bc1) / (sqrt(v / bc2) + eps) = (lr * sqrt(bc2) / bc1) * m / (sqrt(v) + eps * sqrt(bc2)).
@@ -98,8 +103,8 @@ public sealed unsafe partial class CpuBackend
         for (; i <= i1 - w; i += w)
         {
             var gi = DecayedGradient(u, p, g, i);
-            var mi = (Vector.Load(m + i) * b1) + (gi * c1);
-            var vi = (Vector.Load(v + i) * b2) + (gi * gi * c2);
+            var mi = FlushSubnormal((Vector.Load(m + i) * b1) + (gi * c1));
+            var vi = FlushSubnormal((Vector.Load(v + i) * b2) + (gi * gi * c2));
             mi.Store(m + i);
             vi.Store(v + i);
             (Vector.Load(p + i) - (mi * stepSize / (Vector.SquareRoot(vi) + new Vector<float>(epsilon)))).Store(p + i);
@@ -108,8 +113,8 @@ public sealed unsafe partial class CpuBackend
         for (; i < i1; i++)
         {
             float gi = DecayedGradient(u, p, g, (long)i);
-            float mi = (b1 * m[i]) + (c1 * gi);
-            float vi = (b2 * v[i]) + (c2 * gi * gi);
+            float mi = Kernels.OptimizerKernels.FlushSubnormal((b1 * m[i]) + (c1 * gi));
+            float vi = Kernels.OptimizerKernels.FlushSubnormal((b2 * v[i]) + (c2 * gi * gi));
             m[i] = mi;
             v[i] = vi;
             p[i] -= stepSize * mi / (MathF.Sqrt(vi) + epsilon);
