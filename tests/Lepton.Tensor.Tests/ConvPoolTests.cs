@@ -39,16 +39,30 @@ public abstract class ConvPoolTests : BackendTests
     [InlineData(3, 3, 12, 20, 8)]
     [InlineData(1, 2, 5, 18, 16)]
     [InlineData(2, 1, 28, 28, 32)]
+    [InlineData(1, 1, 6, 12, 8)]
     [InlineData(3, 3, 12, 20, 5)]
     public void FirstLayerConvolutionsMatchNaiveLoops(int n, int c, int h, int w, int k)
     {
         // First layers (few input channels, MNIST's 28x28 among them): with filters in multiples of eight
-        // the CPU runs its direct kernel (eight filters by eight outputs of a row, the row's last chunk
-        // overlapping the one before); five filters take the GEMM path.
+        // the CPU runs its direct kernel (eight filters by 8 or, with AVX-512 and rows of 16 or more, 16
+        // outputs of a row, the row's last chunk overlapping the one before); five filters take the GEMM
+        // path. Every instruction set this machine has is tried (the scalar one turns the direct kernel off).
         var x = Generators.Values([n, c, h, w], n + c);
         var wt = Generators.Values([k, c, 3, 3], k);
         var b = Generators.Values([k], 5);
-        Check.Close(ConvRef(x, wt, b, 1, 0, 1, 1), T(x).Conv2d(T(wt), T(b)), 1e-5, 1e-5, $"conv {n}x{c}x{h}x{w} k{k}");
+        var previous = Lepton.Backends.Cpu.CpuGemm.Isa;
+        try
+        {
+            foreach (var isa in Enum.GetValues<Lepton.Backends.Cpu.CpuIsa>().Where(i => i <= Lepton.Backends.Cpu.CpuGemm.DetectedIsa))
+            {
+                Lepton.Backends.Cpu.CpuGemm.Isa = isa;
+                Check.Close(ConvRef(x, wt, b, 1, 0, 1, 1), T(x).Conv2d(T(wt), T(b)), 1e-5, 1e-5, $"conv {n}x{c}x{h}x{w} k{k} {isa}");
+            }
+        }
+        finally
+        {
+            Lepton.Backends.Cpu.CpuGemm.Isa = previous;
+        }
     }
 
     [Fact]
