@@ -21,10 +21,10 @@ public static class OptimizerKernels
     public const float SmallestNormal = 1.17549435e-38f;
 
     /// <summary>
-    /// 0 for subnormal values. Adam's moments of a weight whose gradient stays 0 (a dead ReLU's inputs,
-    /// MNIST's blank border pixels) shrink every step into the subnormal range, where arithmetic takes a
-    /// slow microcode path on many x86 cores; values this small change no update. Every backend flushes
-    /// the same values, so they keep agreeing.
+    /// 0 for subnormal values. The optimizer state of a weight whose gradient stays 0 (a dead ReLU's inputs,
+    /// MNIST's blank border pixels) shrinks every step (momentum, Adam's moments, RMSprop's mean square)
+    /// into the subnormal range, where arithmetic takes a slow microcode path on many x86 cores; values
+    /// this small change no update. Every backend flushes the same values, so they keep agreeing.
     /// </summary>
     public static float FlushSubnormal(float x) => Math.Abs(x) < SmallestNormal ? 0f : x;
 
@@ -49,7 +49,7 @@ public static class OptimizerKernels
             {
                 if (u.HasState1 != 0)
                 {
-                    float buf = (u.Momentum * state1[i]) + gi;
+                    float buf = FlushSubnormal((u.Momentum * state1[i]) + gi);
                     state1[i] = buf;
                     gi = u.Nesterov != 0 ? gi + (u.Momentum * buf) : buf;
                 }
@@ -66,12 +66,12 @@ public static class OptimizerKernels
             }
             else
             {
-                float ms = (u.Beta2 * state2[i]) + ((1f - u.Beta2) * gi * gi);
+                float ms = FlushSubnormal((u.Beta2 * state2[i]) + ((1f - u.Beta2) * gi * gi));
                 state2[i] = ms;
                 float step = gi / (MathF.Sqrt(ms) + u.Epsilon);
                 if (u.HasState1 != 0)
                 {
-                    step += u.Momentum * state1[i];
+                    step = FlushSubnormal(step + (u.Momentum * state1[i]));
                     state1[i] = step;
                 }
 
