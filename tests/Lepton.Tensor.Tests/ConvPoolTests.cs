@@ -40,6 +40,7 @@ public abstract class ConvPoolTests : BackendTests
     [InlineData(1, 2, 5, 18, 16)]
     [InlineData(2, 1, 28, 28, 32)]
     [InlineData(1, 1, 6, 12, 8)]
+    [InlineData(5, 3, 9, 32, 16)]
     [InlineData(3, 3, 12, 20, 5)]
     public void FirstLayerConvolutionsMatchNaiveLoops(int n, int c, int h, int w, int k)
     {
@@ -57,6 +58,40 @@ public abstract class ConvPoolTests : BackendTests
             {
                 Lepton.Backends.Cpu.CpuGemm.Isa = isa;
                 Check.Close(ConvRef(x, wt, b, 1, 0, 1, 1), T(x).Conv2d(T(wt), T(b)), 1e-5, 1e-5, $"conv {n}x{c}x{h}x{w} k{k} {isa}");
+
+                // The filter gradient (a direct kernel too with AVX-512 and rows of 16 or more) against
+                // loops, weighting every output by a distinct value.
+                var g = Generators.Values([n, k, h - 2, w - 2], 9);
+                var tw = T(wt).RequiresGrad_();
+                (T(x).Conv2d(tw, T(b)) * T(g)).Sum().Backward();
+                var dw = new double[wt.Data.Length];
+                for (int i = 0; i < n; i++)
+                {
+                    for (int f = 0; f < k; f++)
+                    {
+                        for (int ch = 0; ch < c; ch++)
+                        {
+                            for (int r = 0; r < 3; r++)
+                            {
+                                for (int s = 0; s < 3; s++)
+                                {
+                                    double sum = 0;
+                                    for (int p = 0; p < h - 2; p++)
+                                    {
+                                        for (int q = 0; q < w - 2; q++)
+                                        {
+                                            sum += g[i, f, p, q] * x[i, ch, p + r, q + s];
+                                        }
+                                    }
+
+                                    dw[Nd.Flat(wt.Shape, [f, ch, r, s])] += sum;
+                                }
+                            }
+                        }
+                    }
+                }
+
+                Check.Close(new Nd(dw, wt.Shape), tw.Grad!, 1e-4, 1e-4, $"conv filter gradient {n}x{c}x{h}x{w} k{k} {isa}");
             }
         }
         finally

@@ -134,4 +134,126 @@ public sealed unsafe partial class CpuBackend
             }
         }
     }
+
+    /// <summary>
+    /// The filter gradient of a first layer with 3-wide filters, without a column matrix: dW[k, c, r, s] =
+    /// sum over images and output positions of dY[n, k, p, q] * x[n, c, p + r, q + s], sixteen positions of
+    /// a row per register and eight filters by the three taps of one (c, r) in 24 register accumulators. Each image's eight gradient
+    /// planes stay in L1 while every (c, r) pass reads them; per-lane partial sums go to a buffer that is
+    /// reduced once at the end (per thread when images are split across threads).
+    /// </summary>
+    private static void DirectBackwardFilter(in Conv2dGeometry g, float* x, float* dy, float* dw)
+    {
+        var geo = g;
+        int taps = g.C * g.R * g.S;
+        int lanes = g.K * taps * 16;
+        int chunks = CpuParallel.ChunkCount(g.N, (long)g.K * taps * g.P * g.Q);
+        var partials = new float[chunks][];
+        CpuParallel.ForChunks(g.N, chunks, (chunk, n0, n1) =>
+        {
+            var partial = GC.AllocateUninitializedArray<float>(lanes, pinned: true);
+            partial.AsSpan().Clear();
+            partials[chunk] = partial;
+            fixed (float* sums = partial)
+            {
+                for (int n = n0; n < n1; n++)
+                {
+                    DirectFilterImage(geo, x, dy, sums, n);
+                }
+            }
+        });
+
+        for (int t = 0; t < g.K * taps; t++)
+        {
+            var total = Vector512<float>.Zero;
+            foreach (var partial in partials)
+            {
+                fixed (float* sums = partial)
+                {
+                    total += Vector512.Load(sums + (t * 16));
+                }
+            }
+
+            dw[t] = Vector512.Sum(total);
+        }
+    }
+
+    /// <summary>Adds image n's contribution to the per-lane sums [K, C, R, S, 16] of <see cref="DirectBackwardFilter"/>.</summary>
+    private static void DirectFilterImage(in Conv2dGeometry g, float* x, float* dy, float* sums, int n)
+    {
+        int height = g.H, width = g.W, rows = g.P, cols = g.Q, kh = g.R, kw = g.S, channels = g.C, filters = g.K;
+        long plane = (long)rows * cols;
+        float* image = x + ((long)n * channels * height * width);
+        float* gradient = dy + ((long)n * filters * plane);
+
+        // The last chunk of a row is moved back to end at Q; its lanes that the previous chunk counted are masked off.
+        int last = cols - 16, overlap = (cols % 16) == 0 ? 0 : 16 - (cols % 16);
+        var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var tailMask = Vector512.GreaterThanOrEqual(lane, Vector512.Create(overlap)).AsSingle();
+        for (int k0 = 0; k0 < filters; k0 += 8)
+        {
+            float* dk = gradient + ((long)k0 * plane);
+            for (int c = 0; c < channels; c++)
+            {
+                for (int r = 0; r < kh; r++)
+                {
+                    // a{f}{s}: filter k0 + f, tap (c, r, s), sixteen lanes of partial sums in registers.
+                    Vector512<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+                    Vector512<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
+                    Vector512<float> a40 = default, a41 = default, a42 = default, a50 = default, a51 = default, a52 = default;
+                    Vector512<float> a60 = default, a61 = default, a62 = default, a70 = default, a71 = default, a72 = default;
+                    for (int p = 0; p < rows; p++)
+                    {
+                        float* xr = image + ((((long)c * height) + p + r) * width);
+                        float* dr = dk + ((long)p * cols);
+                        for (int q0 = 0; q0 < cols; q0 += 16)
+                        {
+                            int q = Math.Min(q0, last);
+                            var mask = q0 > last ? tailMask : Vector512<float>.AllBitsSet;
+                            var x0 = Vector512.Load(xr + q);
+                            var x1 = Vector512.Load(xr + q + 1);
+                            var x2 = Vector512.Load(xr + q + 2);
+                            var d = Vector512.Load(dr + q) & mask;
+                            a00 = Avx512F.FusedMultiplyAdd(d, x0, a00); a01 = Avx512F.FusedMultiplyAdd(d, x1, a01); a02 = Avx512F.FusedMultiplyAdd(d, x2, a02);
+                            d = Vector512.Load(dr + plane + q) & mask;
+                            a10 = Avx512F.FusedMultiplyAdd(d, x0, a10); a11 = Avx512F.FusedMultiplyAdd(d, x1, a11); a12 = Avx512F.FusedMultiplyAdd(d, x2, a12);
+                            d = Vector512.Load(dr + (2 * plane) + q) & mask;
+                            a20 = Avx512F.FusedMultiplyAdd(d, x0, a20); a21 = Avx512F.FusedMultiplyAdd(d, x1, a21); a22 = Avx512F.FusedMultiplyAdd(d, x2, a22);
+                            d = Vector512.Load(dr + (3 * plane) + q) & mask;
+                            a30 = Avx512F.FusedMultiplyAdd(d, x0, a30); a31 = Avx512F.FusedMultiplyAdd(d, x1, a31); a32 = Avx512F.FusedMultiplyAdd(d, x2, a32);
+                            d = Vector512.Load(dr + (4 * plane) + q) & mask;
+                            a40 = Avx512F.FusedMultiplyAdd(d, x0, a40); a41 = Avx512F.FusedMultiplyAdd(d, x1, a41); a42 = Avx512F.FusedMultiplyAdd(d, x2, a42);
+                            d = Vector512.Load(dr + (5 * plane) + q) & mask;
+                            a50 = Avx512F.FusedMultiplyAdd(d, x0, a50); a51 = Avx512F.FusedMultiplyAdd(d, x1, a51); a52 = Avx512F.FusedMultiplyAdd(d, x2, a52);
+                            d = Vector512.Load(dr + (6 * plane) + q) & mask;
+                            a60 = Avx512F.FusedMultiplyAdd(d, x0, a60); a61 = Avx512F.FusedMultiplyAdd(d, x1, a61); a62 = Avx512F.FusedMultiplyAdd(d, x2, a62);
+                            d = Vector512.Load(dr + (7 * plane) + q) & mask;
+                            a70 = Avx512F.FusedMultiplyAdd(d, x0, a70); a71 = Avx512F.FusedMultiplyAdd(d, x1, a71); a72 = Avx512F.FusedMultiplyAdd(d, x2, a72);
+                        }
+                    }
+
+                    // Filter k0 + f, tap (c, r, s) sums its lanes at [(k0 + f) * taps + (c * R + r) * 3 + s] * 16.
+                    long tapsPerFilter = (long)channels * kh * 3, tap = ((c * kh) + r) * 3;
+                    float* at = sums + ((((long)k0 * tapsPerFilter) + tap) * 16);
+                    long step = tapsPerFilter * 16;
+                    AddLanes(at, a00, a01, a02);
+                    AddLanes(at + step, a10, a11, a12);
+                    AddLanes(at + (2 * step), a20, a21, a22);
+                    AddLanes(at + (3 * step), a30, a31, a32);
+                    AddLanes(at + (4 * step), a40, a41, a42);
+                    AddLanes(at + (5 * step), a50, a51, a52);
+                    AddLanes(at + (6 * step), a60, a61, a62);
+                    AddLanes(at + (7 * step), a70, a71, a72);
+                }
+            }
+        }
+    }
+
+    /// <summary>Adds three taps' lane sums to the buffer at <paramref name="at"/> (16 floats per tap).</summary>
+    private static void AddLanes(float* at, Vector512<float> s0, Vector512<float> s1, Vector512<float> s2)
+    {
+        (Vector512.Load(at) + s0).Store(at);
+        (Vector512.Load(at + 16) + s1).Store(at + 16);
+        (Vector512.Load(at + 32) + s2).Store(at + 32);
+    }
 }
