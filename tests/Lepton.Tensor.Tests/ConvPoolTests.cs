@@ -51,12 +51,10 @@ public abstract class ConvPoolTests : BackendTests
         var x = Generators.Values([n, c, h, w], n + c);
         var wt = Generators.Values([k, c, 3, 3], k);
         var b = Generators.Values([k], 5);
-        var previous = Lepton.Backends.Cpu.CpuGemm.Isa;
-        try
+        foreach (var isa in Enum.GetValues<Lepton.Backends.Cpu.CpuIsa>().Where(i => i <= Lepton.Backends.Cpu.CpuGemm.DetectedIsa))
         {
-            foreach (var isa in Enum.GetValues<Lepton.Backends.Cpu.CpuIsa>().Where(i => i <= Lepton.Backends.Cpu.CpuGemm.DetectedIsa))
+            CpuGemmKernelTests.WithIsa(isa, () =>
             {
-                Lepton.Backends.Cpu.CpuGemm.Isa = isa;
                 Check.Close(ConvRef(x, wt, b, 1, 0, 1, 1), T(x).Conv2d(T(wt), T(b)), 1e-5, 1e-5, $"conv {n}x{c}x{h}x{w} k{k} {isa}");
 
                 // The filter gradient (a direct kernel too with AVX-512 and rows of 16 or more) against
@@ -92,11 +90,7 @@ public abstract class ConvPoolTests : BackendTests
                 }
 
                 Check.Close(new Nd(dw, wt.Shape), tw.Grad!, 1e-4, 1e-4, $"conv filter gradient {n}x{c}x{h}x{w} k{k} {isa}");
-            }
-        }
-        finally
-        {
-            Lepton.Backends.Cpu.CpuGemm.Isa = previous;
+            });
         }
     }
 

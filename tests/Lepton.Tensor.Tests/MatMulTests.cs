@@ -153,19 +153,25 @@ public sealed class CpuGemmKernelTests
 
     [Theory]
     [MemberData(nameof(Isas))]
-    public void EveryKernelMatchesReference(CpuIsa isa)
+    public void EveryKernelMatchesReference(CpuIsa isa) => WithIsa(isa, () =>
+    {
+        foreach (var (m, k, n) in new[] { (1, 1, 1), (1, 300, 70), (3, 37, 1100), (13, 7, 33), (12, 300, 32), (150, 260, 70), (64, 520, 129) })
+        {
+            var a = Generators.Values([m, k], m + k);
+            var b = Generators.Values([k, n], n);
+            var c = Floats(a).MatMul(Floats(b));
+            Check.Close(MatMulTests.Reference(a, b), c, 1e-4 * Math.Sqrt(k), 1e-5, $"{isa} {m}x{k}x{n}");
+        }
+    });
+
+    /// <summary>Runs body with GEMMs started on this thread using <paramref name="isa"/>, then restores the previous choice.</summary>
+    internal static void WithIsa(CpuIsa isa, Action body)
     {
         var previous = CpuGemm.Isa;
         try
         {
             CpuGemm.Isa = isa;
-            foreach (var (m, k, n) in new[] { (1, 1, 1), (1, 300, 70), (3, 37, 1100), (13, 7, 33), (12, 300, 32), (150, 260, 70), (64, 520, 129) })
-            {
-                var a = Generators.Values([m, k], m + k);
-                var b = Generators.Values([k, n], n);
-                var c = Floats(a).MatMul(Floats(b));
-                Check.Close(MatMulTests.Reference(a, b), c, 1e-4 * Math.Sqrt(k), 1e-5, $"{isa} {m}x{k}x{n}");
-            }
+            body();
         }
         finally
         {
@@ -177,29 +183,20 @@ public sealed class CpuGemmKernelTests
 
     [Theory]
     [MemberData(nameof(Isas))]
-    public void FewRowsWithZeroFactorsMatchReference(CpuIsa isa)
+    public void FewRowsWithZeroFactorsMatchReference(CpuIsa isa) => WithIsa(isa, () =>
     {
         // Up to four rows of A (batch-1 inference) take the row-times-matrix path: 203 columns hit its
         // 128-, 64- and 8-wide blocks and the scalar tail; half of A's factors are zero (a ReLU output),
         // which that path skips; a transposed A reads its factors with a stride.
-        var previous = CpuGemm.Isa;
-        try
+        foreach (int m in new[] { 1, 2, 4 })
         {
-            CpuGemm.Isa = isa;
-            foreach (int m in new[] { 1, 2, 4 })
+            foreach (bool transA in new[] { false, true })
             {
-                foreach (bool transA in new[] { false, true })
-                {
-                    var a = Generators.Values([m, 300], m).Map(v => Math.Max(v, 0));
-                    var b = Generators.Values([300, 203], 7);
-                    var ta = transA ? Floats(a.Permute([1, 0])).T : Floats(a);
-                    Check.Close(MatMulTests.Reference(a, b), ta.MatMul(Floats(b)), 1e-4 * Math.Sqrt(300), 1e-5, $"{isa} m={m} transA={transA}");
-                }
+                var a = Generators.Values([m, 300], m).Map(v => Math.Max(v, 0));
+                var b = Generators.Values([300, 203], 7);
+                var ta = transA ? Floats(a.Permute([1, 0])).T : Floats(a);
+                Check.Close(MatMulTests.Reference(a, b), ta.MatMul(Floats(b)), 1e-4 * Math.Sqrt(300), 1e-5, $"{isa} m={m} transA={transA}");
             }
         }
-        finally
-        {
-            CpuGemm.Isa = previous;
-        }
-    }
+    });
 }
