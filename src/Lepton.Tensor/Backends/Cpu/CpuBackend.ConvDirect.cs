@@ -9,6 +9,9 @@ namespace Lepton.Backends.Cpu;
 
 public sealed unsafe partial class CpuBackend
 {
+    [ThreadStatic]
+    private static float[]? filterLaneSums;
+
     /// <summary>Filter taps (C*R*S) up to which the direct kernel runs.</summary>
     private const int DirectMaxTaps = 32;
 
@@ -140,41 +143,38 @@ public sealed unsafe partial class CpuBackend
     /// sum over images and output positions of dY[n, k, p, q] * x[n, c, p + r, q + s], sixteen positions of
     /// a row per register and eight filters by the three taps of one (c, r) in 24 register accumulators. Each image's eight gradient
     /// planes stay in L1 while every (c, r) pass reads them; per-lane partial sums go to a buffer that is
-    /// reduced once at the end (per thread when images are split across threads).
+    /// reduced once at the end (one block of them per chunk of images when images are split across threads).
     /// </summary>
     private static void DirectBackwardFilter(in Conv2dGeometry g, float* x, float* dy, float* dw)
     {
         var geo = g;
-        int taps = g.C * g.R * g.S;
-        int lanes = g.K * taps * 16;
-        int chunks = CpuParallel.ChunkCount(g.N, (long)g.K * taps * g.P * g.Q);
-        var partials = new float[chunks][];
-        CpuParallel.ForChunks(g.N, chunks, (chunk, n0, n1) =>
+        int outputs = g.K * g.C * g.R * g.S;
+        int chunks = CpuParallel.ChunkCount(g.N, (long)outputs * g.P * g.Q);
+
+        // One block of lane sums per chunk of images, in one scratch buffer of the calling thread.
+        var scratch = Scratch(ref filterLaneSums, (long)chunks * outputs * 16);
+        fixed (float* lanes = scratch)
         {
-            var partial = GC.AllocateUninitializedArray<float>(lanes, pinned: true);
-            partial.AsSpan().Clear();
-            partials[chunk] = partial;
-            fixed (float* sums = partial)
+            float* all = lanes;
+            new Span<float>(all, chunks * outputs * 16).Clear();
+            CpuParallel.ForChunks(g.N, chunks, (chunk, n0, n1) =>
             {
                 for (int n = n0; n < n1; n++)
                 {
-                    DirectFilterImage(geo, x, dy, sums, n);
+                    DirectFilterImage(geo, x, dy, all + ((long)chunk * outputs * 16), n);
                 }
-            }
-        });
+            });
 
-        for (int t = 0; t < g.K * taps; t++)
-        {
-            var total = Vector512<float>.Zero;
-            foreach (var partial in partials)
+            for (int t = 0; t < outputs; t++)
             {
-                fixed (float* sums = partial)
+                var total = Vector512<float>.Zero;
+                for (int chunk = 0; chunk < chunks; chunk++)
                 {
-                    total += Vector512.Load(sums + (t * 16));
+                    total += Vector512.Load(all + ((((long)chunk * outputs) + t) * 16));
                 }
-            }
 
-            dw[t] = Vector512.Sum(total);
+                dw[t] = Vector512.Sum(total);
+            }
         }
     }
 
