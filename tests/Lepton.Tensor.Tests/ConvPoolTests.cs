@@ -94,6 +94,35 @@ public abstract class ConvPoolTests : BackendTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 3, 6, 20, 0, true)]
+    [InlineData(1, 2, 5, 10, 0, false)]
+    [InlineData(2, 3, 6, 9, 1, true)]
+    public void ConvolutionWithBiasAndReluMatchesLoopsAndFiniteDifferences(int n, int c, int h, int w, int pad, bool withBias)
+    {
+        // What Conv2D(activation: "relu") runs: on the CPU the first-layer direct kernel applies bias and
+        // ReLU before its store (rows of 18 and 8 take its 16- and 8-wide forms); padding falls back to the
+        // convolution then the fused bias + ReLU. The backward uses only the output.
+        var x = Generators.Values([n, c, h, w], 11);
+        var wt = Generators.Values([8, c, 3, 3], 12);
+        var b = withBias ? Generators.Values([8], 13) : null;
+        Nd Reference(Nd xs, Nd ws, Nd? bs) => ConvRef(xs, ws, bs, 1, pad, 1, 1).Map(v => Math.Max(v, 0));
+        foreach (var isa in Enum.GetValues<Lepton.Backends.Cpu.CpuIsa>().Where(i => i <= Lepton.Backends.Cpu.CpuGemm.DetectedIsa))
+        {
+            CpuGemmKernelTests.WithIsa(isa, () =>
+                Check.Close(Reference(x, wt, b), T(x).Conv2dBiasRelu(T(wt), b is null ? null : T(b), (1, 1), (pad, pad), (1, 1), 1), 1e-5, 1e-5, $"{isa}"));
+        }
+
+        if (b is null)
+        {
+            GradCheck.Run(Device, [x, wt], t => t[0].Conv2dBiasRelu(t[1], null, (1, 1), (pad, pad), (1, 1), 1), r => Reference(r[0], r[1], null));
+        }
+        else
+        {
+            GradCheck.Run(Device, [x, wt, b], t => t[0].Conv2dBiasRelu(t[1], t[2], (1, 1), (pad, pad), (1, 1), 1), r => Reference(r[0], r[1], r[2]));
+        }
+    }
+
     [Fact]
     public void Conv2dOverSeveralImageChunksMatchesNaiveLoops()
     {

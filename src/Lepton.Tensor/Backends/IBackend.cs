@@ -80,6 +80,12 @@ public interface IBackend
     /// <summary>y = conv2d(x, w); x [N,C,H,W], w [K,C/g,R,S] -> y [N,K,P,Q].</summary>
     void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y);
 
+    /// <summary>
+    /// y = relu(conv2d(x, w) + bias[k]) in one pass where this backend has a fused kernel for the geometry
+    /// (bias may be null); returns false, writing nothing, where it has none.
+    /// </summary>
+    bool TryConv2dBiasReluForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y);
+
     /// <summary>dx = conv2d input gradient (=); dy [N,K,P,Q], w [K,C/g,R,S] -> dx [N,C,H,W].</summary>
     void Conv2dBackwardData(in Conv2dGeometry g, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx);
 

@@ -13,6 +13,94 @@ public sealed partial class Tensor
         Tensor weight, Tensor? bias = null, (int H, int W)? stride = null, Padding2d? padding = null,
         (int H, int W)? dilation = null, int groups = 1)
     {
+        var g = ConvGeometry(weight, stride, padding, dilation, groups);
+        var x = DenseData();
+        var w = weight.DenseData();
+        var y = Empty([g.N, g.K, g.P, g.Q], Device);
+        Backend.Conv2dForward(g, x.Buffer, w.Buffer, y.Buffer);
+        var input = this;
+        var result = Record(y, "Conv2dBackward", [this, weight], grad =>
+        {
+            var (dx, dwt) = ConvGradients(g, input, weight, x, w, grad.DenseData());
+            return [dx, dwt];
+        });
+
+        if (bias is null)
+        {
+            return result;
+        }
+
+        if (bias.Rank != 1 || bias.shape[0] != g.K)
+        {
+            throw new ArgumentException($"Conv2d: bias must be [{g.K}], got {Shapes.Format(bias.shape)}.");
+        }
+
+        return result + bias.Reshape(1, g.K, 1, 1);
+    }
+
+    /// <summary>
+    /// relu(conv2d(x, weight) + bias[k]): one pass where the backend has a fused kernel for the geometry (the
+    /// CPU's first-layer direct convolution), else the convolution then the fused bias + ReLU. Its backward
+    /// needs only the output (ReLU's slope is y &gt; 0), so the pre-activation is never stored.
+    /// </summary>
+    internal Tensor Conv2dBiasRelu(Tensor weight, Tensor? bias, (int H, int W) stride, Padding2d padding, (int H, int W) dilation, int groups)
+    {
+        var g = ConvGeometry(weight, stride, padding, dilation, groups);
+        if (bias is not null)
+        {
+            bias.CheckFloat("Conv2d");
+            CheckSameDevice("Conv2d", this, bias);
+            if (bias.Rank != 1 || bias.shape[0] != g.K)
+            {
+                throw new ArgumentException($"Conv2d: bias must be [{g.K}], got {Shapes.Format(bias.shape)}.");
+            }
+        }
+
+        var x = DenseData();
+        var w = weight.DenseData();
+        var b = bias?.DenseData();
+        var y = Empty([g.N, g.K, g.P, g.Q], Device);
+        if (!Backend.TryConv2dBiasReluForward(g, x.Buffer, w.Buffer, b?.Buffer, y.Buffer))
+        {
+            y.Dispose();
+            return Conv2d(weight, null, stride, padding, dilation, groups).BiasActivation(bias, 1, default(ReluOp), "BiasRelu");
+        }
+
+        var input = this;
+        return Record(y, "Conv2dBiasReluBackward", bias is null ? [this, weight] : [this, weight, bias], grad =>
+        {
+            // dz = dy where y > 0: the bias + activation backward evaluated at y itself (relu'(y) = relu'(x + b)).
+            var gd = grad.DenseData();
+            var dz = Empty([g.N, g.K, g.P, g.Q], grad.Device);
+            var dbias = bias is { RequiresGrad: true } ? Empty([g.K], grad.Device) : null;
+            grad.Backend.BiasActivationBackward(default(ReluOp), y.Buffer, null, y.Buffer, gd.Buffer, g.N, g.K, g.P * g.Q, dz.Buffer, dbias?.Buffer);
+            var (dx, dw) = ConvGradients(g, input, weight, x, w, dz);
+            return bias is null ? [dx, dw] : [dx, dw, dbias];
+        });
+    }
+
+    /// <summary>The input and filter gradients of a convolution from the output gradient dy (dense), each where it is needed.</summary>
+    private static (Tensor? Dx, Tensor? Dw) ConvGradients(in Conv2dGeometry g, Tensor input, Tensor weight, Tensor x, Tensor w, Tensor dy)
+    {
+        Tensor? dx = null, dw = null;
+        if (input.RequiresGrad)
+        {
+            dx = Empty([g.N, g.C, g.H, g.W], dy.Device);
+            dy.Backend.Conv2dBackwardData(g, dy.Buffer, w.Buffer, dx.Buffer);
+        }
+
+        if (weight.RequiresGrad)
+        {
+            dw = Empty([g.K, g.CPerGroup, g.R, g.S], dy.Device);
+            dy.Backend.Conv2dBackwardFilter(g, x.Buffer, dy.Buffer, dw.Buffer);
+        }
+
+        return (dx, dw);
+    }
+
+    /// <summary>The checked geometry of this input with <paramref name="weight"/>; errors name both shapes.</summary>
+    private Conv2dGeometry ConvGeometry(Tensor weight, (int H, int W)? stride, Padding2d? padding, (int H, int W)? dilation, int groups)
+    {
         CheckFloat("Conv2d");
         weight.CheckFloat("Conv2d");
         CheckSameDevice("Conv2d", this, weight);
@@ -43,40 +131,6 @@ public sealed partial class Tensor
             throw new ArgumentException($"Conv2d: a {g.R}x{g.S} kernel (dilation {dh}, {dw}) does not fit input {Shapes.Format(shape)} with padding {pad}.");
         }
 
-        var x = DenseData();
-        var w = weight.DenseData();
-        var y = Empty([g.N, g.K, g.P, g.Q], Device);
-        Backend.Conv2dForward(g, x.Buffer, w.Buffer, y.Buffer);
-        var input = this;
-        var result = Record(y, "Conv2dBackward", [this, weight], grad =>
-        {
-            var gd = grad.DenseData();
-            Tensor? dx = null, dwt = null;
-            if (input.RequiresGrad)
-            {
-                dx = Empty([g.N, g.C, g.H, g.W], grad.Device);
-                grad.Backend.Conv2dBackwardData(g, gd.Buffer, w.Buffer, dx.Buffer);
-            }
-
-            if (weight.RequiresGrad)
-            {
-                dwt = Empty([g.K, g.CPerGroup, g.R, g.S], grad.Device);
-                grad.Backend.Conv2dBackwardFilter(g, x.Buffer, gd.Buffer, dwt.Buffer);
-            }
-
-            return [dx, dwt];
-        });
-
-        if (bias is null)
-        {
-            return result;
-        }
-
-        if (bias.Rank != 1 || bias.shape[0] != k)
-        {
-            throw new ArgumentException($"Conv2d: bias must be [{k}], got {Shapes.Format(bias.shape)}.");
-        }
-
-        return result + bias.Reshape(1, k, 1, 1);
+        return g;
     }
 }

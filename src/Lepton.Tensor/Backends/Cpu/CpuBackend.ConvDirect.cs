@@ -2,6 +2,7 @@
 // no padding or dilation: as a GEMM their inner dimension is tiny, so packing and the C tile's loads and
 // stores cost more than the arithmetic. Here each output row is computed in 8-wide chunks along q, eight
 // filters at a time: per tap one load of the input row segment and eight fused multiply-adds.
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -21,7 +22,20 @@ public sealed unsafe partial class CpuBackend
         g.PadH == 0 && g.PadW == 0 && g.ExtraPadH == 0 && g.ExtraPadW == 0 &&
         g.C * g.R * g.S <= DirectMaxTaps && g.Q >= 8 && g.K % 8 == 0;
 
-    private static void DirectForward(in Conv2dGeometry g, float* x, float* w, float* y)
+    /// <inheritdoc />
+    public bool TryConv2dBiasReluForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
+    {
+        if (!UseDirectConv(g))
+        {
+            return false;
+        }
+
+        DirectForward(g, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(y).Pointer, bias is null ? null : Cpu(bias).Pointer, relu: true);
+        return true;
+    }
+
+    /// <summary>The direct convolution; with <paramref name="relu"/>, relu(y + bias[k]) is applied in registers before the store.</summary>
+    private static void DirectForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias = null, bool relu = false)
     {
         var geo = g;
         bool wide = CpuGemm.Isa == CpuIsa.Avx512 && g.Q >= 16;
@@ -33,15 +47,24 @@ public sealed unsafe partial class CpuBackend
             {
                 if (wide)
                 {
-                    DirectRowWide(geo, x, w, y, offsets, row / geo.P, row % geo.P);
+                    DirectRowWide(geo, x, w, y, offsets, bias, relu, row / geo.P, row % geo.P);
                 }
                 else
                 {
-                    DirectRow(geo, x, w, y, offsets, row / geo.P, row % geo.P);
+                    DirectRow(geo, x, w, y, offsets, bias, relu, row / geo.P, row % geo.P);
                 }
             }
         });
     }
+
+    /// <summary>max(a + bias[i], 0), the bias taken as 0 when there is none (bias points at filter k0's entry).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> BiasRelu(Vector512<float> a, float* bias, int i) =>
+        Vector512.Max(bias == null ? a : a + Vector512.Create(bias[i]), Vector512<float>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> BiasRelu(Vector256<float> a, float* bias, int i) =>
+        Vector256.Max(bias == null ? a : a + Vector256.Create(bias[i]), Vector256<float>.Zero);
 
     /// <summary>Where tap (c, r, s) starts in the image, relative to an output row's first input.</summary>
     private static void TapOffsets(in Conv2dGeometry g, int* offsets)
@@ -53,7 +76,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary><see cref="DirectRow"/> with AVX-512: sixteen outputs of the row per register.</summary>
-    private static void DirectRowWide(in Conv2dGeometry g, float* x, float* w, float* y, int* offsets, int n, int p)
+    private static void DirectRowWide(in Conv2dGeometry g, float* x, float* w, float* y, int* offsets, float* bias, bool relu, int n, int p)
     {
         int taps = g.C * g.R * g.S, filters = g.K, width = g.Q;
         long plane = (long)g.P * g.Q;
@@ -81,6 +104,13 @@ public sealed unsafe partial class CpuBackend
                     a7 = Avx512F.FusedMultiplyAdd(v, Vector512.Create(wt[7 * taps]), a7);
                 }
 
+                if (relu)
+                {
+                    float* b = bias == null ? null : bias + k0;
+                    a0 = BiasRelu(a0, b, 0); a1 = BiasRelu(a1, b, 1); a2 = BiasRelu(a2, b, 2); a3 = BiasRelu(a3, b, 3);
+                    a4 = BiasRelu(a4, b, 4); a5 = BiasRelu(a5, b, 5); a6 = BiasRelu(a6, b, 6); a7 = BiasRelu(a7, b, 7);
+                }
+
                 float* o = output + ((long)k0 * plane) + q;
                 a0.Store(o);
                 a1.Store(o + plane);
@@ -95,7 +125,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>Output row p of image n for every filter; <paramref name="offsets"/> from <see cref="TapOffsets"/>.</summary>
-    private static void DirectRow(in Conv2dGeometry g, float* x, float* w, float* y, int* offsets, int n, int p)
+    private static void DirectRow(in Conv2dGeometry g, float* x, float* w, float* y, int* offsets, float* bias, bool relu, int n, int p)
     {
         int taps = g.C * g.R * g.S;
         long plane = (long)g.P * g.Q;
@@ -123,6 +153,13 @@ public sealed unsafe partial class CpuBackend
                     a5 = Fma.MultiplyAdd(v, Vector256.Create(wt[5 * taps]), a5);
                     a6 = Fma.MultiplyAdd(v, Vector256.Create(wt[6 * taps]), a6);
                     a7 = Fma.MultiplyAdd(v, Vector256.Create(wt[7 * taps]), a7);
+                }
+
+                if (relu)
+                {
+                    float* b = bias == null ? null : bias + k0;
+                    a0 = BiasRelu(a0, b, 0); a1 = BiasRelu(a1, b, 1); a2 = BiasRelu(a2, b, 2); a3 = BiasRelu(a3, b, 3);
+                    a4 = BiasRelu(a4, b, 4); a5 = BiasRelu(a5, b, 5); a6 = BiasRelu(a6, b, 6); a7 = BiasRelu(a7, b, 7);
                 }
 
                 float* o = output + ((long)k0 * plane) + q;

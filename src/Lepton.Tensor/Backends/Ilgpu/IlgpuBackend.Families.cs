@@ -112,6 +112,9 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc />
+    public bool TryConv2dBiasReluForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) => false;
+
+    /// <inheritdoc />
     public void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y)
     {
         if (Convolution == ConvolutionAlgorithm.ImplicitGemm)

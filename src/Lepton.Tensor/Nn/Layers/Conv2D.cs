@@ -135,6 +135,12 @@ public sealed class Conv2D : Layer
             pad = new Padding2d(top, bottom, left, right);
         }
 
+        if (string.Equals(ActivationName, "relu", StringComparison.OrdinalIgnoreCase))
+        {
+            // Where the backend can, bias and ReLU are applied as the convolution writes its output.
+            return Layout.FromChannelsFirst(x.Conv2dBiasRelu(Kernel.Value, bias?.Value, Strides, pad, DilationRate, Groups), DataFormat);
+        }
+
         var y = x.Conv2d(Kernel.Value, null, Strides, pad, DilationRate, Groups);
         return Layout.FromChannelsFirst(biasActivation(y, bias?.Value, 1), DataFormat);
     }
