@@ -39,8 +39,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// relu(conv2d(x, weight) + bias[k]): one pass where the backend has a fused kernel for the geometry (the
-    /// CPU's first-layer direct convolution), else the convolution then the fused bias + ReLU. Its backward
+    /// relu(conv2d(x, weight) + bias[k]): bias and ReLU applied as the convolution writes its output where the
+    /// backend can (the CPU, for every geometry), else the convolution then the fused bias + ReLU. Its backward
     /// needs only the output (ReLU's slope is y &gt; 0), so the pre-activation is never stored.
     /// </summary>
     internal Tensor Conv2dBiasRelu(Tensor weight, Tensor? bias, (int H, int W) stride, Padding2d padding, (int H, int W) dilation, int groups)

@@ -35,22 +35,33 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
-    public void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y)
+    public void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y) =>
+        Forward(g, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(y).Pointer, null, relu: false);
+
+    /// <inheritdoc />
+    /// <remarks>Every geometry: the direct kernel applies bias and ReLU in registers, the GEMM paths while each image's output is still in cache.</remarks>
+    public bool TryConv2dBiasReluForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
+    {
+        Forward(g, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(y).Pointer, bias is null ? null : Cpu(bias).Pointer, relu: true);
+        return true;
+    }
+
+    /// <summary>The convolution; with <paramref name="relu"/>, y = relu(conv + bias[k]) (bias may be null).</summary>
+    private void Forward(in Conv2dGeometry g, float* xp, float* wp, float* yp, float* bias, bool relu)
     {
         if (UseDirectConv(g))
         {
-            DirectForward(g, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(y).Pointer);
+            DirectForward(g, xp, wp, yp, bias, relu);
             return;
         }
 
         if (UseImageChunks(g))
         {
-            ChunkedForward(g, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(y).Pointer);
+            ChunkedForward(g, xp, wp, yp, bias, relu);
             return;
         }
 
         var geo = g;
-        float* xp = Cpu(x).Pointer, wp = Cpu(w).Pointer, yp = Cpu(y).Pointer;
         int pq = g.P * g.Q, crs = g.CPerGroup * g.R * g.S, chw = g.C * g.H * g.W;
         bool direct = IsPointwise(g);
         long workPerImage = (long)g.K * crs * pq;
@@ -65,6 +76,7 @@ public sealed unsafe partial class CpuBackend
                 for (int n = n0; n < n1; n++)
                 {
                     float* xn = xp + ((long)n * chw);
+                    float* yn = yp + ((long)n * geo.K * pq);
                     float* colp = Columns(geo, xn, cp, direct);
 
                     for (int grp = 0; grp < geo.Groups; grp++)
@@ -73,11 +85,32 @@ public sealed unsafe partial class CpuBackend
                             false, false, geo.KPerGroup, pq, crs, 1f,
                             wp + ((long)grp * geo.KPerGroup * crs), crs,
                             colp + ((long)grp * crs * pq), pq,
-                            0f, yp + ((((long)n * geo.K) + (grp * geo.KPerGroup)) * pq), pq, !perImage);
+                            0f, yn + ((long)grp * geo.KPerGroup * pq), pq, !perImage);
+                    }
+
+                    for (int f = 0; relu && f < geo.K; f++)
+                    {
+                        BiasReluRow(yn + ((long)f * pq), yn + ((long)f * pq), pq, bias == null ? 0f : bias[f]);
                     }
                 }
             }
         });
+    }
+
+    /// <summary>to[i] = max(from[i] + bias, 0) (from and to may be the same row).</summary>
+    private static void BiasReluRow(float* from, float* to, int length, float bias)
+    {
+        var b = Vector256.Create(bias);
+        int i = 0;
+        for (; i <= length - 8; i += 8)
+        {
+            Vector256.Max(Vector256.Load(from + i) + b, Vector256<float>.Zero).Store(to + i);
+        }
+
+        for (; i < length; i++)
+        {
+            to[i] = MathF.Max(from[i] + bias, 0f);
+        }
     }
 
     /// <inheritdoc />

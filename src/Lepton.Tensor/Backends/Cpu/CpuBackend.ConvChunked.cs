@@ -28,7 +28,7 @@ public sealed unsafe partial class CpuBackend
 
     private static bool UseImageChunks(in Conv2dGeometry g) => g.P * g.Q < ChunkedPlaneLimit && g.N > 1 && !IsPointwise(g);
 
-    private void ChunkedForward(in Conv2dGeometry g, float* x, float* w, float* y)
+    private void ChunkedForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias = null, bool relu = false)
     {
         var geo = g;
         int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
@@ -42,7 +42,7 @@ public sealed unsafe partial class CpuBackend
                 CpuGemm.Run(false, false, kg, (int)cols, cgrs, 1f, w + ((long)grp * kg * cgrs), cgrs, col + (grp * cgrs * cols), (int)cols, 0f, outputs + (grp * kg * cols), (int)cols, true);
             }
 
-            Regroup(geo, outputs, y, n0, images, toChunk: false);
+            Regroup(geo, outputs, y, n0, images, toChunk: false, bias, relu);
         });
     }
 
@@ -128,8 +128,8 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
-    /// <summary>Copies between a tensor [N, K, PQ] (images n0..) and the chunk layout [K, images*PQ], in the direction asked.</summary>
-    private static void Regroup(in Conv2dGeometry g, float* chunk, float* tensor, int n0, int images, bool toChunk)
+    /// <summary>Copies between a tensor [N, K, PQ] (images n0..) and the chunk layout [K, images*PQ], in the direction asked (to the tensor with the forward's bias and ReLU when <paramref name="relu"/>).</summary>
+    private static void Regroup(in Conv2dGeometry g, float* chunk, float* tensor, int n0, int images, bool toChunk, float* bias = null, bool relu = false)
     {
         int pq = g.P * g.Q, k = g.K;
         long cols = (long)images * pq;
@@ -144,6 +144,11 @@ public sealed unsafe partial class CpuBackend
                     if (toChunk)
                     {
                         inTensor.CopyTo(inChunk);
+                    }
+                    else if (relu)
+                    {
+                        // The forward's bias and ReLU, applied on the way out.
+                        BiasReluRow(chunk + (f * cols) + ((long)i * pq), tensor + ((((long)(n0 + i) * k) + f) * pq), pq, bias == null ? 0f : bias[f]);
                     }
                     else
                     {

@@ -22,18 +22,6 @@ public sealed unsafe partial class CpuBackend
         g.PadH == 0 && g.PadW == 0 && g.ExtraPadH == 0 && g.ExtraPadW == 0 &&
         g.C * g.R * g.S <= DirectMaxTaps && g.Q >= 8 && g.K % 8 == 0;
 
-    /// <inheritdoc />
-    public bool TryConv2dBiasReluForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
-    {
-        if (!UseDirectConv(g))
-        {
-            return false;
-        }
-
-        DirectForward(g, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(y).Pointer, bias is null ? null : Cpu(bias).Pointer, relu: true);
-        return true;
-    }
-
     /// <summary>The direct convolution; with <paramref name="relu"/>, relu(y + bias[k]) is applied in registers before the store.</summary>
     private static void DirectForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias = null, bool relu = false)
     {
