@@ -30,11 +30,7 @@ public sealed partial class Tensor
             return result;
         }
 
-        if (bias.Rank != 1 || bias.shape[0] != g.K)
-        {
-            throw new ArgumentException($"Conv2d: bias must be [{g.K}], got {Shapes.Format(bias.shape)}.");
-        }
-
+        CheckConvBias(bias, g.K);
         return result + bias.Reshape(1, g.K, 1, 1);
     }
 
@@ -50,10 +46,7 @@ public sealed partial class Tensor
         {
             bias.CheckFloat("Conv2d");
             CheckSameDevice("Conv2d", this, bias);
-            if (bias.Rank != 1 || bias.shape[0] != g.K)
-            {
-                throw new ArgumentException($"Conv2d: bias must be [{g.K}], got {Shapes.Format(bias.shape)}.");
-            }
+            CheckConvBias(bias, g.K);
         }
 
         var x = DenseData();
@@ -77,6 +70,14 @@ public sealed partial class Tensor
             var (dx, dw) = ConvGradients(g, input, weight, x, w, dz);
             return bias is null ? [dx, dw] : [dx, dw, dbias];
         });
+    }
+
+    private static void CheckConvBias(Tensor bias, int filters)
+    {
+        if (bias.Rank != 1 || bias.shape[0] != filters)
+        {
+            throw new ArgumentException($"Conv2d: bias must be [{filters}], got {Shapes.Format(bias.shape)}.");
+        }
     }
 
     /// <summary>The input and filter gradients of a convolution from the output gradient dy (dense), each where it is needed.</summary>

@@ -257,7 +257,7 @@ public sealed unsafe partial class CpuBackend
     /// in locals (read through the reference it would be reloaded after every store) and copies and clears
     /// rows inline rather than through a library call per row.
     /// </remarks>
-    internal static void Im2Col(in Conv2dGeometry g, float* x, float* col, long ld)
+    private static void Im2Col(in Conv2dGeometry g, float* x, float* col, long ld)
     {
         int p = g.P, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;
         int strideH = g.StrideH, strideW = g.StrideW, padH = g.PadH, padW = g.PadW, dilationH = g.DilationH, dilationW = g.DilationW;
@@ -311,7 +311,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>col [C*R*S, P*Q] (rows <paramref name="ld"/> apart) -> x [C,H,W] by summing overlapping taps (x is overwritten).</summary>
-    internal static void Col2Im(in Conv2dGeometry g, float* col, long ld, float* x)
+    private static void Col2Im(in Conv2dGeometry g, float* col, long ld, float* x)
     {
         int p = g.P, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;
         int strideH = g.StrideH, strideW = g.StrideW, padH = g.PadH, padW = g.PadW, dilationH = g.DilationH, dilationW = g.DilationW;

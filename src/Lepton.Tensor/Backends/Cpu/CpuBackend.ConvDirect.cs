@@ -119,8 +119,6 @@ public sealed unsafe partial class CpuBackend
         long plane = (long)g.P * g.Q;
         float* image = x + ((long)n * g.C * g.H * g.W) + ((long)p * g.W);
         float* output = y + ((long)n * g.K * plane) + ((long)p * g.Q);
-
-
         for (int k0 = 0; k0 < g.K; k0 += 8)
         {
             float* wk = w + ((long)k0 * taps);

@@ -7,7 +7,6 @@ namespace Lepton.Backends.Cpu;
 
 public sealed unsafe partial class CpuBackend
 {
-
     /// <inheritdoc />
     public void OptimizerStep(in OptimizerUpdate u, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? state1, DeviceBuffer? state2, int length, DeviceBuffer? gradientScale = null)
     {
