@@ -58,13 +58,21 @@ internal static unsafe class CpuGemm
             return;
         }
 
-        ScaleC(m, n, beta, c, ldc);
+        bool dot = !transA && transB && (long)m * n <= DotMaxOutputs && k >= DotMinDepth;
+        bool packed = !dot && m > SmallM && k > 0 && alpha != 0;
+
+        // The packed path writes C without reading it on its first K block when beta is 0.
+        if (!(packed && beta == 0f))
+        {
+            ScaleC(m, n, beta, c, ldc);
+        }
+
         if (k == 0 || alpha == 0)
         {
             return;
         }
 
-        if (!transA && transB && (long)m * n <= DotMaxOutputs && k >= DotMinDepth)
+        if (dot)
         {
             // A small C over a long, contiguous inner dimension (a convolution's filter gradient): packing
             // would cost more than the product, and N may be far below the micro-kernel's width.
@@ -108,9 +116,10 @@ internal static unsafe class CpuGemm
 
                     int panelSplits = Math.Max(1, Math.Min(panels, ((2 * threads) + rowBlocks - 1) / rowBlocks));
                     int tasks = threads == 1 ? 1 : rowBlocks * panelSplits;
+                    bool accumulate = pc > 0 || beta != 0f;
                     if (tasks == 1)
                     {
-                        MacroKernel(isa, mr, nr, mc, 0, m, 0, panels, nc, kc, alpha, a, rsA, csA, pc, bPacked, c, ldc, jc);
+                        MacroKernel(isa, mr, nr, mc, 0, m, 0, panels, nc, kc, alpha, a, rsA, csA, pc, bPacked, c, ldc, jc, accumulate);
                     }
                     else
                     {
@@ -119,7 +128,7 @@ internal static unsafe class CpuGemm
                             int rb = task / panelSplits, ps = task % panelSplits;
                             int p0 = panels * ps / panelSplits, p1 = panels * (ps + 1) / panelSplits;
                             int i0 = rb * mc;
-                            MacroKernel(isa, mr, nr, mc, i0, Math.Min(m, i0 + mc), p0, p1, nc, kc, alpha, a, rsA, csA, pc, bPacked, c, ldc, jc);
+                            MacroKernel(isa, mr, nr, mc, i0, Math.Min(m, i0 + mc), p0, p1, nc, kc, alpha, a, rsA, csA, pc, bPacked, c, ldc, jc, accumulate);
                         });
                     }
                 }
@@ -441,7 +450,7 @@ internal static unsafe class CpuGemm
     /// <summary>Updates C rows [i0, i1) x panels [p0, p1) of the current B block.</summary>
     private static void MacroKernel(
         CpuIsa isa, int mr, int nr, int mc, int i0, int i1, int p0, int p1, int nc, int kc, float alpha,
-        float* a, long rsA, long csA, int pc, float* bPacked, float* c, int ldc, int jc)
+        float* a, long rsA, long csA, int pc, float* bPacked, float* c, int ldc, int jc, bool accumulate)
     {
         var aBuffer = Rent(ref packA, (mc + mr) * kc);
         float* tile = stackalloc float[12 * 32];
@@ -463,18 +472,18 @@ internal static unsafe class CpuGemm
                         float* cTile = c + ((long)(ic + i) * ldc) + jc + j;
                         if (mrCur == mr && nrCur == nr)
                         {
-                            Kernel(isa, kc, aPanel, bPanel, cTile, ldc);
+                            Kernel(isa, kc, aPanel, bPanel, cTile, ldc, accumulate);
                             continue;
                         }
 
-                        // Edge tile: run the full kernel on a scratch tile, then add the valid part.
-                        new Span<float>(tile, mr * nr).Clear();
-                        Kernel(isa, kc, aPanel, bPanel, tile, nr);
+                        // Edge tile: run the full kernel on a scratch tile, then add (or copy) the valid part.
+                        Kernel(isa, kc, aPanel, bPanel, tile, nr, accumulate: false);
                         for (int r = 0; r < mrCur; r++)
                         {
+                            float* cRow = cTile + ((long)r * ldc), tileRow = tile + (r * nr);
                             for (int q = 0; q < nrCur; q++)
                             {
-                                cTile[((long)r * ldc) + q] += tile[(r * nr) + q];
+                                cRow[q] = accumulate ? cRow[q] + tileRow[q] : tileRow[q];
                             }
                         }
                     }
@@ -483,18 +492,18 @@ internal static unsafe class CpuGemm
         }
     }
 
-    private static void Kernel(CpuIsa isa, int kc, float* a, float* b, float* c, int ldc)
+    private static void Kernel(CpuIsa isa, int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         switch (isa)
         {
             case CpuIsa.Avx512:
-                GemmMicroKernels.Avx512Kernel12x32(kc, a, b, c, ldc);
+                GemmMicroKernels.Avx512Kernel12x32(kc, a, b, c, ldc, accumulate);
                 break;
             case CpuIsa.Avx2:
-                GemmMicroKernels.Avx2Kernel6x16(kc, a, b, c, ldc);
+                GemmMicroKernels.Avx2Kernel6x16(kc, a, b, c, ldc, accumulate);
                 break;
             default:
-                GemmMicroKernels.ScalarKernel4x8(kc, a, b, c, ldc);
+                GemmMicroKernels.ScalarKernel4x8(kc, a, b, c, ldc, accumulate);
                 break;
         }
     }
@@ -530,6 +539,11 @@ internal static unsafe class CpuGemm
                     }
                 }
             }
+            else if (rs == 1 && rows == mr && Isa != CpuIsa.Scalar)
+            {
+                // Transposed A: the mr values of one k are contiguous, a panel row copied as it stands.
+                PackContiguousRows(block, cs, kc, mr, alpha, dst);
+            }
             else
             {
                 for (int k = 0; k < kc; k++)
@@ -548,6 +562,30 @@ internal static unsafe class CpuGemm
                 {
                     dst[(k * mr) + r] = 0f;
                 }
+            }
+        }
+    }
+
+    /// <summary>dst[k * mr + i] = alpha * a[k * cs + i] for a full panel: one contiguous run of mr per k.</summary>
+    private static void PackContiguousRows(float* a, long cs, int kc, int mr, float alpha, float* dst)
+    {
+        var scale = Vector256.Create(alpha);
+        for (int k = 0; k < kc; k++, a += cs, dst += mr)
+        {
+            int r = 0;
+            for (; r <= mr - 8; r += 8)
+            {
+                (Vector256.Load(a + r) * scale).Store(dst + r);
+            }
+
+            for (; r <= mr - 4; r += 4)
+            {
+                (Vector128.Load(a + r) * scale.GetLower()).Store(dst + r);
+            }
+
+            for (; r < mr; r++)
+            {
+                dst[r] = alpha * a[r];
             }
         }
     }

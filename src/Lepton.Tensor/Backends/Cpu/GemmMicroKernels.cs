@@ -1,5 +1,6 @@
-// Register-tiled GEMM micro-kernels: C[MR x NR] += Ap[kc x MR]^T * Bp[kc x NR] over packed panels.
-// Accumulators stay in registers for the whole k loop and are stored straight to C.
+// Register-tiled GEMM micro-kernels: C[MR x NR] += Ap[kc x MR]^T * Bp[kc x NR] over packed panels
+// (or C = ... when accumulate is false: C is then never read). Accumulators stay in registers for the
+// whole k loop and are stored straight to C.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -25,24 +26,30 @@ internal static unsafe class GemmMicroKernels
     public const int ScalarMr = 4;
     public const int ScalarNr = 8;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Start512(float* c, bool accumulate) => accumulate ? Vector512.Load(c) : Vector512<float>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Start256(float* c, bool accumulate) => accumulate ? Vector256.Load(c) : Vector256<float>.Zero;
+
     /// <summary>AVX-512: C[12 x 32] += A[12 x kc] B[kc x 32].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Avx512Kernel12x32(int kc, float* a, float* b, float* c, int ldc)
+    public static void Avx512Kernel12x32(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         float* c0 = c, c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
         float* c6 = c5 + ldc, c7 = c6 + ldc, c8 = c7 + ldc, c9 = c8 + ldc, c10 = c9 + ldc, c11 = c10 + ldc;
-        Vector512<float> r00 = Vector512.Load(c0), r01 = Vector512.Load(c0 + 16);
-        Vector512<float> r10 = Vector512.Load(c1), r11 = Vector512.Load(c1 + 16);
-        Vector512<float> r20 = Vector512.Load(c2), r21 = Vector512.Load(c2 + 16);
-        Vector512<float> r30 = Vector512.Load(c3), r31 = Vector512.Load(c3 + 16);
-        Vector512<float> r40 = Vector512.Load(c4), r41 = Vector512.Load(c4 + 16);
-        Vector512<float> r50 = Vector512.Load(c5), r51 = Vector512.Load(c5 + 16);
-        Vector512<float> r60 = Vector512.Load(c6), r61 = Vector512.Load(c6 + 16);
-        Vector512<float> r70 = Vector512.Load(c7), r71 = Vector512.Load(c7 + 16);
-        Vector512<float> r80 = Vector512.Load(c8), r81 = Vector512.Load(c8 + 16);
-        Vector512<float> r90 = Vector512.Load(c9), r91 = Vector512.Load(c9 + 16);
-        Vector512<float> ra0 = Vector512.Load(c10), ra1 = Vector512.Load(c10 + 16);
-        Vector512<float> rb0 = Vector512.Load(c11), rb1 = Vector512.Load(c11 + 16);
+        Vector512<float> r00 = Start512(c0, accumulate), r01 = Start512(c0 + 16, accumulate);
+        Vector512<float> r10 = Start512(c1, accumulate), r11 = Start512(c1 + 16, accumulate);
+        Vector512<float> r20 = Start512(c2, accumulate), r21 = Start512(c2 + 16, accumulate);
+        Vector512<float> r30 = Start512(c3, accumulate), r31 = Start512(c3 + 16, accumulate);
+        Vector512<float> r40 = Start512(c4, accumulate), r41 = Start512(c4 + 16, accumulate);
+        Vector512<float> r50 = Start512(c5, accumulate), r51 = Start512(c5 + 16, accumulate);
+        Vector512<float> r60 = Start512(c6, accumulate), r61 = Start512(c6 + 16, accumulate);
+        Vector512<float> r70 = Start512(c7, accumulate), r71 = Start512(c7 + 16, accumulate);
+        Vector512<float> r80 = Start512(c8, accumulate), r81 = Start512(c8 + 16, accumulate);
+        Vector512<float> r90 = Start512(c9, accumulate), r91 = Start512(c9 + 16, accumulate);
+        Vector512<float> ra0 = Start512(c10, accumulate), ra1 = Start512(c10 + 16, accumulate);
+        Vector512<float> rb0 = Start512(c11, accumulate), rb1 = Start512(c11 + 16, accumulate);
         for (int k = 0; k < kc; k++)
         {
             var b0 = Vector512.Load(b);
@@ -80,15 +87,15 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>AVX2 + FMA: C[6 x 16] += A[6 x kc] B[kc x 16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Avx2Kernel6x16(int kc, float* a, float* b, float* c, int ldc)
+    public static void Avx2Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         float* c0 = c, c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
-        Vector256<float> r00 = Vector256.Load(c0), r01 = Vector256.Load(c0 + 8);
-        Vector256<float> r10 = Vector256.Load(c1), r11 = Vector256.Load(c1 + 8);
-        Vector256<float> r20 = Vector256.Load(c2), r21 = Vector256.Load(c2 + 8);
-        Vector256<float> r30 = Vector256.Load(c3), r31 = Vector256.Load(c3 + 8);
-        Vector256<float> r40 = Vector256.Load(c4), r41 = Vector256.Load(c4 + 8);
-        Vector256<float> r50 = Vector256.Load(c5), r51 = Vector256.Load(c5 + 8);
+        Vector256<float> r00 = Start256(c0, accumulate), r01 = Start256(c0 + 8, accumulate);
+        Vector256<float> r10 = Start256(c1, accumulate), r11 = Start256(c1 + 8, accumulate);
+        Vector256<float> r20 = Start256(c2, accumulate), r21 = Start256(c2 + 8, accumulate);
+        Vector256<float> r30 = Start256(c3, accumulate), r31 = Start256(c3 + 8, accumulate);
+        Vector256<float> r40 = Start256(c4, accumulate), r41 = Start256(c4 + 8, accumulate);
+        Vector256<float> r50 = Start256(c5, accumulate), r51 = Start256(c5 + 8, accumulate);
         for (int k = 0; k < kc; k++)
         {
             var b0 = Vector256.Load(b);
@@ -113,14 +120,14 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>Portable: C[4 x 8] += A[4 x kc] B[kc x 8].</summary>
-    public static void ScalarKernel4x8(int kc, float* a, float* b, float* c, int ldc)
+    public static void ScalarKernel4x8(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         float* acc = stackalloc float[ScalarMr * ScalarNr];
         for (int i = 0; i < ScalarMr; i++)
         {
             for (int j = 0; j < ScalarNr; j++)
             {
-                acc[(i * ScalarNr) + j] = c[(i * ldc) + j];
+                acc[(i * ScalarNr) + j] = accumulate ? c[(i * ldc) + j] : 0f;
             }
         }
 
