@@ -123,7 +123,7 @@ internal static unsafe class CpuGemm
                     }
                     else
                     {
-                        Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = threads }, task =>
+                        CpuParallel.Run(tasks, task =>
                         {
                             int rb = task / panelSplits, ps = task % panelSplits;
                             int p0 = panels * ps / panelSplits, p1 = panels * (ps + 1) / panelSplits;

@@ -1,5 +1,10 @@
 // Splitting CPU work across cores: one chunk per thread when the work is large enough to pay for
-// the hand-off, and a plain call on the current thread otherwise.
+// the hand-off, and a plain call on the current thread otherwise. The chunks run on the calling
+// thread and on helper threads of our own that spin briefly after each loop before they block: a
+// training step issues hundreds of parallel loops a few microseconds apart, and waking a blocked
+// thread-pool thread for each costs as much as the loop itself on a small virtual machine.
+using System.Diagnostics;
+
 namespace Lepton.Backends.Cpu;
 
 /// <summary>Range-splitting parallel loops with a work threshold.</summary>
@@ -8,7 +13,32 @@ internal static class CpuParallel
     /// <summary>Below this many element-operations a loop runs on the calling thread.</summary>
     public const long MinParallelWork = 1 << 15;
 
+    /// <summary>How long an idle helper keeps polling for the next loop before it blocks.</summary>
+    private static readonly long SpinTicks = Stopwatch.Frequency / 5000;
+
+    private static readonly object Gate = new();
+    private static readonly object FailuresGate = new();
     private static int threads = ReadThreadSetting();
+    private static Helper[] helpers = [];
+
+    // The loop in progress. `state` holds the loop's generation (high 32 bits), a closed flag (set once
+    // every chunk is claimed) and how many helpers are inside the loop (low bits): a helper enters only
+    // an open loop of the generation it saw, so one that wakes late never touches a later loop's chunks.
+    // Participant p (the caller is 0) first runs chunk p, so a loop split into one chunk per thread gives
+    // each thread the same part of the data every time (it stays in that core's cache); the rest, and
+    // the chunks of a participant that arrives late, are claimed in order by whoever is free.
+    private const long ClosedBit = 1L << 31;
+    private const long ActiveMask = ClosedBit - 1;
+    private static Action<int>? loopBody;
+    private static int loopChunks;
+    private static int loopHelpers;
+    private static int nextChunk;
+    private static int[] claimed = [];
+    private static long state;
+    private static List<Exception>? failures;
+
+    [ThreadStatic]
+    private static bool insideLoop;
 
     /// <summary>The number of threads CPU kernels use (LEPTON_NUM_THREADS, else all cores).</summary>
     public static int Threads
@@ -16,6 +46,10 @@ internal static class CpuParallel
         get => threads;
         set => threads = Math.Clamp(value, 1, Environment.ProcessorCount * 4);
     }
+
+    /// <summary>Whether the current thread is running a chunk of a loop shared with the helpers (false when a
+    /// loop fell back to running all its chunks on the calling thread).</summary>
+    public static bool InSharedLoop => insideLoop;
 
     /// <summary>Runs body(start, end) over [0, count) in one chunk per thread.</summary>
     public static void For(int count, long workPerItem, Action<int, int> body)
@@ -39,8 +73,81 @@ internal static class CpuParallel
             return;
         }
 
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
-            body(chunk, (int)((long)count * chunk / chunks), (int)((long)count * (chunk + 1) / chunks)));
+        Run(chunks, chunk => body(chunk, (int)((long)count * chunk / chunks), (int)((long)count * (chunk + 1) / chunks)));
+    }
+
+    /// <summary>Runs body(chunk) for every chunk in [0, chunks) on up to <see cref="Threads"/> threads and
+    /// returns when all have finished; exceptions are rethrown together in an <see cref="AggregateException"/>.</summary>
+    /// <remarks>A loop started inside another, or while another thread's loop holds the helpers, runs its
+    /// chunks on the calling thread.</remarks>
+    public static void Run(int chunks, Action<int> body)
+    {
+        int wanted = Math.Min(threads, chunks) - 1;
+        if (wanted <= 0 || insideLoop || !Monitor.TryEnter(Gate))
+        {
+            for (int chunk = 0; chunk < chunks; chunk++)
+            {
+                body(chunk);
+            }
+
+            return;
+        }
+
+        try
+        {
+            StartHelpers(wanted);
+            if (claimed.Length < chunks)
+            {
+                claimed = new int[chunks];
+            }
+            else
+            {
+                Array.Clear(claimed, 0, chunks);
+            }
+
+            loopBody = body;
+            loopChunks = chunks;
+            loopHelpers = wanted;
+            nextChunk = 0;
+            failures = null;
+            long generation = (Volatile.Read(ref state) >> 32) + 1;
+            Interlocked.Exchange(ref state, generation << 32);
+            for (int i = 0; i < wanted; i++)
+            {
+                if (Interlocked.Exchange(ref helpers[i].Sleeping, 0) == 1)
+                {
+                    helpers[i].Wake.Release();
+                }
+            }
+
+            insideLoop = true;
+            try
+            {
+                Work(0);
+            }
+            finally
+            {
+                insideLoop = false;
+            }
+
+            // Every chunk is claimed now; close the loop to late helpers and wait for those inside.
+            Interlocked.Or(ref state, ClosedBit);
+            var spinner = default(SpinWait);
+            while ((Volatile.Read(ref state) & ActiveMask) != 0)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+
+            loopBody = null;
+            if (failures is { } errors)
+            {
+                throw new AggregateException(errors);
+            }
+        }
+        finally
+        {
+            Monitor.Exit(Gate);
+        }
     }
 
     /// <summary>How many chunks <see cref="For"/> would use.</summary>
@@ -54,9 +161,144 @@ internal static class CpuParallel
         return Math.Min(count, threads);
     }
 
+    /// <summary>Runs participant's own chunk, then claims the others in order until none is left.</summary>
+    private static void Work(int participant)
+    {
+        int chunks = loopChunks;
+        if (participant < chunks)
+        {
+            TryRun(participant);
+        }
+
+        for (int chunk = Interlocked.Increment(ref nextChunk) - 1; chunk < chunks; chunk = Interlocked.Increment(ref nextChunk) - 1)
+        {
+            TryRun(chunk);
+        }
+    }
+
+    private static void TryRun(int chunk)
+    {
+        if (Interlocked.Exchange(ref claimed[chunk], 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            loopBody!(chunk);
+        }
+        catch (Exception e)
+        {
+            lock (FailuresGate)
+            {
+                (failures ??= []).Add(e);
+            }
+        }
+    }
+
+    private static void StartHelpers(int count)
+    {
+        if (helpers.Length >= count)
+        {
+            return;
+        }
+
+        var grown = new Helper[count];
+        helpers.CopyTo(grown, 0);
+        for (int i = helpers.Length; i < count; i++)
+        {
+            grown[i] = new Helper(i);
+        }
+
+        helpers = grown;
+    }
+
     private static int ReadThreadSetting()
     {
         string? value = Environment.GetEnvironmentVariable("LEPTON_NUM_THREADS");
         return int.TryParse(value, out int n) && n > 0 ? n : Environment.ProcessorCount;
+    }
+
+    /// <summary>A helper thread: joins each loop whose helper count includes it, polls for the next one for
+    /// <see cref="SpinTicks"/>, then blocks until a loop wakes it.</summary>
+    private sealed class Helper
+    {
+        public readonly SemaphoreSlim Wake = new(0);
+
+        /// <summary>1 while the helper is blocked (or about to block) on <see cref="Wake"/>.</summary>
+        public int Sleeping;
+
+        private readonly int index;
+
+        public Helper(int index)
+        {
+            this.index = index;
+            new Thread(Loop) { IsBackground = true, Name = $"Lepton CPU worker {index + 1}" }.Start();
+        }
+
+        private void Loop()
+        {
+            insideLoop = true;
+            long seen = Volatile.Read(ref state) >> 32;
+            long idleSince = Stopwatch.GetTimestamp();
+            while (true)
+            {
+                if (TryJoin(ref seen))
+                {
+                    idleSince = Stopwatch.GetTimestamp();
+                    continue;
+                }
+
+                if (Stopwatch.GetTimestamp() - idleSince < SpinTicks)
+                {
+                    Thread.SpinWait(20);
+                    continue;
+                }
+
+                Interlocked.Exchange(ref Sleeping, 1);
+                if (Volatile.Read(ref state) >> 32 != seen && Interlocked.Exchange(ref Sleeping, 0) == 1)
+                {
+                    // A loop started between the last poll and the flag: no wake-up is coming for it.
+                    continue;
+                }
+
+                Wake.Wait();
+                idleSince = Stopwatch.GetTimestamp();
+            }
+        }
+
+        private bool TryJoin(ref long seen)
+        {
+            long s = Volatile.Read(ref state);
+            long generation = s >> 32;
+            if (generation == seen)
+            {
+                return false;
+            }
+
+            seen = generation;
+            while (true)
+            {
+                if (s >> 32 != generation || (s & ClosedBit) != 0)
+                {
+                    return true;
+                }
+
+                if (Interlocked.CompareExchange(ref state, s + 1, s) == s)
+                {
+                    break;
+                }
+
+                s = Volatile.Read(ref state);
+            }
+
+            if (index < loopHelpers)
+            {
+                Work(index + 1);
+            }
+
+            Interlocked.Decrement(ref state);
+            return true;
+        }
     }
 }
