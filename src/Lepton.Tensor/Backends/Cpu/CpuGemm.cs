@@ -201,7 +201,7 @@ internal static unsafe class CpuGemm
             }
         }
 
-        if (parallel && (long)m * n * k >= 1 << 20)
+        if (parallel && (long)m * n * k >= 1 << 18)
         {
             CpuParallel.For(n, (long)m * k, Columns);
         }
