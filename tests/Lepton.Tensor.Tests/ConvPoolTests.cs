@@ -133,6 +133,53 @@ public abstract class ConvPoolTests : BackendTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 1, 12, 20, 0, 2, 2, true)]
+    [InlineData(2, 3, 9, 11, 1, 2, 2, false)]
+    [InlineData(1, 4, 8, 9, 0, 3, 2, true)]
+    [InlineData(2, 2, 7, 6, 1, 2, 1, true)]
+    [InlineData(3, 16, 9, 9, 0, 2, 2, true)]
+    public void ConvolutionReluAndMaxPoolingInOneOpMatchTheComposition(int n, int c, int h, int w, int pad, int pool, int stride, bool withBias)
+    {
+        // What Sequential runs for Conv2D(activation: "relu") followed by MaxPooling2D: the first-layer direct
+        // kernel (one channel, rows of 18), the GEMM path (3 and 16 channels), odd sizes that leave a row and a
+        // column outside every window, overlapping windows (3 wide, step 2) and step 1. Its backward masks the
+        // pooled gradient instead of the convolution's, so both gradients are compared with the composition's.
+        var x = Generators.Values([n, c, h, w], 21);
+        var wt = Generators.Values([8, c, 3, 3], 22);
+        var b = withBias ? Generators.Values([8], 23) : null;
+        Nd Reference(Nd xs, Nd ws, Nd? bs) => PoolRef(ConvRef(xs, ws, bs, 1, pad, 1, 1).Map(v => Math.Max(v, 0)), pool, stride, 0, max: true, includePad: true);
+        var tx = T(x).RequiresGrad_();
+        var tw = T(wt).RequiresGrad_();
+        var tb = b is null ? null : T(b).RequiresGrad_();
+        var fused = tx.Conv2dBiasReluMaxPool(tw, tb, (1, 1), (pad, pad), (1, 1), 1, (pool, pool), (stride, stride));
+        Check.Close(Reference(x, wt, b), fused, 1e-5, 1e-5, "forward");
+
+        var dy = T(Generators.Values(fused.Shape, 24));
+        (fused * dy).Sum().Backward();
+        var (dx, dw, db) = (tx.Grad!.ToArray(), tw.Grad!.ToArray(), tb?.Grad!.ToArray());
+        tx.ZeroGrad();
+        tw.ZeroGrad();
+        tb?.ZeroGrad();
+        (tx.Conv2dBiasRelu(tw, tb, (1, 1), (pad, pad), (1, 1), 1).MaxPool2d((pool, pool), (stride, stride)) * dy).Sum().Backward();
+        Check.Close(Array.ConvertAll(dx, v => (double)v), tx.Grad!.ToArray(), 1e-5, 1e-5, "input gradient");
+        Check.Close(Array.ConvertAll(dw, v => (double)v), tw.Grad!.ToArray(), 1e-4, 1e-5, "filter gradient");
+        if (tb is not null)
+        {
+            Check.Close(Array.ConvertAll(db!, v => (double)v), tb.Grad!.ToArray(), 1e-4, 1e-5, "bias gradient");
+        }
+
+        if (n * c * h * w <= 300)
+        {
+            var inputs = b is null ? new[] { x, wt } : [x, wt, b];
+            GradCheck.Run(
+                Device,
+                inputs,
+                t => t[0].Conv2dBiasReluMaxPool(t[1], t.Length > 2 ? t[2] : null, (1, 1), (pad, pad), (1, 1), 1, (pool, pool), (stride, stride)),
+                r => Reference(r[0], r[1], r.Length > 2 ? r[2] : null));
+        }
+    }
+
     [Fact]
     public void Conv2dOverSeveralImageChunksMatchesNaiveLoops()
     {

@@ -1,5 +1,7 @@
 // A plain stack of layers, each feeding the next. Shapes are inferred on first use, or right away
 // when the first layer declares its input shape (an InputLayer or inputShape: on any layer).
+using Lepton.Nn.Layers;
+
 namespace Lepton.Nn;
 
 /// <summary>A linear stack of layers.</summary>
@@ -79,9 +81,18 @@ public class Sequential : Model
     protected override Tensor Forward(Tensor input, bool training)
     {
         var x = input;
-        foreach (var layer in layers)
+        for (int i = 0; i < layers.Count; i++)
         {
-            x = layer.Call(x, training);
+            // A ReLU convolution followed by max pooling runs as one operation (same result, less memory traffic).
+            if (i + 1 < layers.Count && layers[i] is Conv2D conv && layers[i + 1] is MaxPooling2D pool &&
+                conv.TryCallWithMaxPool(x, pool) is { } pooled)
+            {
+                x = pooled;
+                i++;
+                continue;
+            }
+
+            x = layers[i].Call(x, training);
         }
 
         return x;

@@ -72,6 +72,53 @@ public sealed partial class Tensor
         });
     }
 
+    /// <summary>
+    /// maxpool(relu(conv2d(x, weight) + bias[k])) for valid max pooling. The forward is the fused convolution then
+    /// the pooling, and the convolution's output is freed at once: the backward takes ReLU's mask on the pooled
+    /// output (each window's gradient goes to its argmax, whose convolution output is the pooled value), so it
+    /// masks and sums the bias gradient over the pooled tensor instead of the four-times larger convolution output.
+    /// </summary>
+    internal Tensor Conv2dBiasReluMaxPool(
+        Tensor weight, Tensor? bias, (int H, int W) stride, Padding2d padding, (int H, int W) dilation, int groups,
+        (int H, int W) poolSize, (int H, int W) poolStride)
+    {
+        var g = ConvGeometry(weight, stride, padding, dilation, groups);
+        if (bias is not null)
+        {
+            bias.CheckFloat("Conv2d");
+            CheckSameDevice("Conv2d", this, bias);
+            CheckConvBias(bias, g.K);
+        }
+
+        var x = DenseData();
+        var w = weight.DenseData();
+        var b = bias?.DenseData();
+        var y = Empty([g.N, g.K, g.P, g.Q], Device);
+        if (!Backend.TryConv2dBiasReluForward(g, x.Buffer, w.Buffer, b?.Buffer, y.Buffer))
+        {
+            y.Dispose();
+            return Conv2dBiasRelu(weight, bias, stride, padding, dilation, groups).MaxPool2d(poolSize, poolStride);
+        }
+
+        var pg = y.PoolGeometry("MaxPool2d", poolSize, poolStride, null);
+        var pooled = Empty([pg.N, pg.C, pg.P, pg.Q], Device);
+        var indices = Empty([pg.N, pg.C, pg.P, pg.Q], Device, DType.Int32);
+        Backend.MaxPool2dForward(pg, y.Buffer, pooled.Buffer, indices.Buffer);
+        y.Dispose();
+        var input = this;
+        return Record(pooled, "Conv2dBiasReluMaxPoolBackward", bias is null ? [this, weight] : [this, weight, bias], grad =>
+        {
+            var gd = grad.DenseData();
+            var masked = Empty([pg.N, pg.C, pg.P, pg.Q], grad.Device);
+            var dbias = bias is { RequiresGrad: true } ? Empty([g.K], grad.Device) : null;
+            grad.Backend.BiasActivationBackward(default(ReluOp), pooled.Buffer, null, pooled.Buffer, gd.Buffer, pg.N, pg.C, pg.P * pg.Q, masked.Buffer, dbias?.Buffer);
+            var dz = Empty([g.N, g.K, g.P, g.Q], grad.Device);
+            grad.Backend.MaxPool2dBackward(pg, masked.Buffer, indices.Buffer, dz.Buffer);
+            var (dx, dw) = ConvGradients(g, input, weight, x, w, dz);
+            return bias is null ? [dx, dw] : [dx, dw, dbias];
+        });
+    }
+
     private static void CheckConvBias(Tensor bias, int filters)
     {
         if (bias.Rank != 1 || bias.shape[0] != filters)

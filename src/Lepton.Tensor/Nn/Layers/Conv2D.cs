@@ -127,21 +127,47 @@ public sealed class Conv2D : Layer
     protected override Tensor Forward(Tensor input, bool training)
     {
         var x = Layout.ToChannelsFirst(input, DataFormat);
-        Padding2d pad = (0, 0);
-        if (Padding == "same" && x.Rank == 4)
-        {
-            var (top, bottom) = Layout.Same(x.ShapeRef[2], KernelSize.H, Strides.H, DilationRate.H);
-            var (left, right) = Layout.Same(x.ShapeRef[3], KernelSize.W, Strides.W, DilationRate.W);
-            pad = new Padding2d(top, bottom, left, right);
-        }
-
-        if (string.Equals(ActivationName, "relu", StringComparison.OrdinalIgnoreCase))
+        if (IsRelu)
         {
             // Where the backend can, bias and ReLU are applied as the convolution writes its output.
-            return Layout.FromChannelsFirst(x.Conv2dBiasRelu(Kernel.Value, bias?.Value, Strides, pad, DilationRate, Groups), DataFormat);
+            return Layout.FromChannelsFirst(x.Conv2dBiasRelu(Kernel.Value, bias?.Value, Strides, PaddingFor(x), DilationRate, Groups), DataFormat);
         }
 
-        var y = x.Conv2d(Kernel.Value, null, Strides, pad, DilationRate, Groups);
+        var y = x.Conv2d(Kernel.Value, null, Strides, PaddingFor(x), DilationRate, Groups);
         return Layout.FromChannelsFirst(biasActivation(y, bias?.Value, 1), DataFormat);
+    }
+
+    /// <summary>
+    /// This layer followed by <paramref name="pool"/> as one operation, for a ReLU convolution and a "valid" max
+    /// pooling in the same layout, once both layers are built (the first call goes through each layer); null
+    /// when the pair does not qualify. The result is the same: only the gradient's ReLU mask is taken on the
+    /// pooled output instead of the convolution's, and the convolution's output is not kept for the backward.
+    /// </summary>
+    internal Tensor? TryCallWithMaxPool(Tensor input, MaxPooling2D pool)
+    {
+        if (!IsRelu || !Built || OutputShape is null || !pool.Built || pool.OutputShape is null ||
+            pool.DataFormat != DataFormat || pool.Padding != "valid" || input.Rank != 4)
+        {
+            return null;
+        }
+
+        var x = Layout.ToChannelsFirst(input, DataFormat);
+        var y = x.Conv2dBiasReluMaxPool(Kernel.Value, bias?.Value, Strides, PaddingFor(x), DilationRate, Groups, pool.PoolSize, pool.Strides);
+        return Layout.FromChannelsFirst(y, DataFormat);
+    }
+
+    private bool IsRelu => string.Equals(ActivationName, "relu", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The padding of a channels-first input: none for "valid", Keras's split for "same".</summary>
+    private Padding2d PaddingFor(Tensor x)
+    {
+        if (Padding != "same" || x.Rank != 4)
+        {
+            return (0, 0);
+        }
+
+        var (top, bottom) = Layout.Same(x.ShapeRef[2], KernelSize.H, Strides.H, DilationRate.H);
+        var (left, right) = Layout.Same(x.ShapeRef[3], KernelSize.W, Strides.W, DilationRate.W);
+        return new Padding2d(top, bottom, left, right);
     }
 }
