@@ -135,16 +135,19 @@ public abstract class ConvPoolTests : BackendTests
 
     [Theory]
     [InlineData(2, 1, 12, 20, 0, 2, 2, true)]
+    [InlineData(1, 1, 13, 21, 0, 2, 2, true)]
+    [InlineData(2, 1, 28, 28, 0, 2, 2, false)]
     [InlineData(2, 3, 9, 11, 1, 2, 2, false)]
     [InlineData(1, 4, 8, 9, 0, 3, 2, true)]
     [InlineData(2, 2, 7, 6, 1, 2, 1, true)]
     [InlineData(3, 16, 9, 9, 0, 2, 2, true)]
     public void ConvolutionReluAndMaxPoolingInOneOpMatchTheComposition(int n, int c, int h, int w, int pad, int pool, int stride, bool withBias)
     {
-        // What Sequential runs for Conv2D(activation: "relu") followed by MaxPooling2D: the first-layer direct
-        // kernel (one channel, rows of 18), the GEMM path (3 and 16 channels), odd sizes that leave a row and a
-        // column outside every window, overlapping windows (3 wide, step 2) and step 1. Its backward masks the
-        // pooled gradient instead of the convolution's, so both gradients are compared with the composition's.
+        // What Sequential runs for Conv2D(activation: "relu") followed by MaxPooling2D: the first-layer kernel that
+        // pools in registers (one channel; rows of 18, 19 and 26, so one or two 16-wide chunks, and an odd height
+        // and width that leave a row and a column outside every window), the GEMM path (3 and 16 channels),
+        // overlapping windows (3 wide, step 2) and step 1, on every instruction set. Its backward masks the pooled
+        // gradient instead of the convolution's, so both gradients are compared with the composition's.
         var x = Generators.Values([n, c, h, w], 21);
         var wt = Generators.Values([8, c, 3, 3], 22);
         var b = withBias ? Generators.Values([8], 23) : null;
@@ -152,8 +155,13 @@ public abstract class ConvPoolTests : BackendTests
         var tx = T(x).RequiresGrad_();
         var tw = T(wt).RequiresGrad_();
         var tb = b is null ? null : T(b).RequiresGrad_();
+        foreach (var isa in Enum.GetValues<Lepton.Backends.Cpu.CpuIsa>().Where(i => i <= Lepton.Backends.Cpu.CpuGemm.DetectedIsa))
+        {
+            CpuGemmKernelTests.WithIsa(isa, () =>
+                Check.Close(Reference(x, wt, b), T(x).Conv2dBiasReluMaxPool(T(wt), b is null ? null : T(b), (1, 1), (pad, pad), (1, 1), 1, (pool, pool), (stride, stride)), 1e-5, 1e-5, $"{isa}"));
+        }
+
         var fused = tx.Conv2dBiasReluMaxPool(tw, tb, (1, 1), (pad, pad), (1, 1), 1, (pool, pool), (stride, stride));
-        Check.Close(Reference(x, wt, b), fused, 1e-5, 1e-5, "forward");
 
         var dy = T(Generators.Values(fused.Shape, 24));
         (fused * dy).Sum().Backward();

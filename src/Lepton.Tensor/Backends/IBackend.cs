@@ -86,6 +86,13 @@ public interface IBackend
     /// </summary>
     bool TryConv2dBiasReluForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y);
 
+    /// <summary>
+    /// pooled, indices = max_pool2d(relu(conv2d(x, w) + bias[k])) (as <see cref="MaxPool2dForward"/> would
+    /// produce them) without writing the convolution's output, where this backend has a fused kernel for the
+    /// pair of geometries; returns false, writing nothing, where it has none.
+    /// </summary>
+    bool TryConv2dBiasReluMaxPoolForward(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer pooled, DeviceBuffer indices);
+
     /// <summary>dx = conv2d input gradient (=); dy [N,K,P,Q], w [K,C/g,R,S] -> dx [N,C,H,W].</summary>
     void Conv2dBackwardData(in Conv2dGeometry g, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx);
 

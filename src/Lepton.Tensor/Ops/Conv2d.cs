@@ -73,8 +73,9 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// maxpool(relu(conv2d(x, weight) + bias[k])) for valid max pooling. The forward is the fused convolution then
-    /// the pooling, and the convolution's output is freed at once: the backward takes ReLU's mask on the pooled
+    /// maxpool(relu(conv2d(x, weight) + bias[k])) for valid max pooling. The forward pools in registers where the
+    /// backend has a kernel for it (the CPU's first layers), else runs the fused convolution, pools, and frees the
+    /// convolution's output at once: the backward takes ReLU's mask on the pooled
     /// output (each window's gradient goes to its argmax, whose convolution output is the pooled value), so it
     /// masks and sums the bias gradient over the pooled tensor instead of the four-times larger convolution output.
     /// </summary>
@@ -93,18 +94,25 @@ public sealed partial class Tensor
         var x = DenseData();
         var w = weight.DenseData();
         var b = bias?.DenseData();
-        var y = Empty([g.N, g.K, g.P, g.Q], Device);
-        if (!Backend.TryConv2dBiasReluForward(g, x.Buffer, w.Buffer, b?.Buffer, y.Buffer))
-        {
-            y.Dispose();
-            return Conv2dBiasRelu(weight, bias, stride, padding, dilation, groups).MaxPool2d(poolSize, poolStride);
-        }
-
-        var pg = y.PoolGeometry("MaxPool2d", poolSize, poolStride, null);
+        var pg = PoolGeometry("MaxPool2d", [g.N, g.K, g.P, g.Q], poolSize, poolStride, null);
         var pooled = Empty([pg.N, pg.C, pg.P, pg.Q], Device);
         var indices = Empty([pg.N, pg.C, pg.P, pg.Q], Device, DType.Int32);
-        Backend.MaxPool2dForward(pg, y.Buffer, pooled.Buffer, indices.Buffer);
-        y.Dispose();
+        if (!Backend.TryConv2dBiasReluMaxPoolForward(g, pg, x.Buffer, w.Buffer, b?.Buffer, pooled.Buffer, indices.Buffer))
+        {
+            // The convolution's output is written, pooled, and freed at once (the backward does not need it).
+            var y = Empty([g.N, g.K, g.P, g.Q], Device);
+            if (!Backend.TryConv2dBiasReluForward(g, x.Buffer, w.Buffer, b?.Buffer, y.Buffer))
+            {
+                y.Dispose();
+                pooled.Dispose();
+                indices.Dispose();
+                return Conv2dBiasRelu(weight, bias, stride, padding, dilation, groups).MaxPool2d(poolSize, poolStride);
+            }
+
+            Backend.MaxPool2dForward(pg, y.Buffer, pooled.Buffer, indices.Buffer);
+            y.Dispose();
+        }
+
         var input = this;
         return Record(pooled, "Conv2dBiasReluMaxPoolBackward", bias is null ? [this, weight] : [this, weight, bias], grad =>
         {

@@ -61,6 +61,12 @@ public sealed partial class Tensor
             throw new ArgumentException($"{op}: expected input [N, C, H, W], got {Shapes.Format(shape)}.");
         }
 
+        return PoolGeometry(op, shape, kernel, stride, padding);
+    }
+
+    /// <summary>The checked pooling geometry for an input of this [N, C, H, W] shape.</summary>
+    private static Pool2dGeometry PoolGeometry(string op, int[] shape, (int H, int W) kernel, (int H, int W)? stride, Padding2d? padding)
+    {
         var (sh, sw) = stride ?? kernel;
         var pad = padding ?? (0, 0);
         if (kernel.H < 1 || kernel.W < 1 || sh < 1 || sw < 1 || !pad.IsValid)

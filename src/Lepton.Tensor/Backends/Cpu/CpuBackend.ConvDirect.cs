@@ -45,6 +45,102 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
+    /// <inheritdoc />
+    /// <remarks>First layers (the direct kernel's geometries) with AVX-512 and 2x2, stride-2 pooling over rows of at least 16.</remarks>
+    public bool TryConv2dBiasReluMaxPoolForward(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer pooled, DeviceBuffer indices)
+    {
+        if (!UseDirectConv(g) || CpuGemm.Isa != CpuIsa.Avx512 || !Avx2.IsSupported || 2 * pool.Q < 16 || pool.P < 1 ||
+            pool is not { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, ExtraPadH: 0, ExtraPadW: 0 })
+        {
+            return false;
+        }
+
+        var geo = g;
+        int outH = pool.P, outW = pool.Q;
+        float* xp = Cpu(x).Pointer, wp = Cpu(w).Pointer, yp = Cpu(pooled).Pointer, ip = Cpu(indices).Pointer;
+        float* bp = bias is null ? null : Cpu(bias).Pointer;
+        int* offsets = stackalloc int[g.C * g.R * g.S];
+        TapOffsets(g, offsets);
+        CpuParallel.For(g.N * outH, 2L * g.K * g.C * g.R * g.S * g.Q, (r0, r1) =>
+        {
+            for (int row = r0; row < r1; row++)
+            {
+                DirectPooledRow(geo, outH, outW, xp, wp, bp, offsets, yp, ip, row / outH, row % outH);
+            }
+        });
+        return true;
+    }
+
+    /// <summary>
+    /// Pooled row ph of image n for every filter: the convolution rows 2ph and 2ph + 1 in registers (sixteen
+    /// columns by eight filters by two rows), bias and ReLU applied, then each 2x2 window's maximum and its
+    /// position in the convolution's plane, with the same take-rule as <see cref="MaxPool2x2Row"/>.
+    /// </summary>
+    private static void DirectPooledRow(in Conv2dGeometry g, int outH, int outW, float* x, float* w, float* bias, int* offsets, float* pooled, float* indices, int n, int ph)
+    {
+        int taps = g.C * g.R * g.S, covered = 2 * outW, width = g.Q;
+        long pooledPlane = (long)outH * outW;
+        int p = 2 * ph;
+        float* image = x + ((long)n * g.C * g.H * g.W) + ((long)p * g.W);
+        float* below = image + g.W;
+        float* rows = stackalloc float[32];
+        var step = Vector256.Create(0f, 2f, 4f, 6f, 8f, 10f, 12f, 14f);
+        for (int k0 = 0; k0 < g.K; k0 += 8)
+        {
+            float* wk = w + ((long)k0 * taps);
+            for (int q0 = 0; q0 < covered; q0 += 16)
+            {
+                // The last chunk is moved back to end at the last pooled column; q stays even, so windows do not straddle chunks.
+                int q = Math.Min(q0, covered - 16);
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+                for (int t = 0; t < taps; t++)
+                {
+                    var u = Vector512.Load(image + offsets[t] + q);
+                    var v = Vector512.Load(below + offsets[t] + q);
+                    float* wt = wk + t;
+                    var f = Vector512.Create(wt[0]); a0 = Avx512F.FusedMultiplyAdd(u, f, a0); b0 = Avx512F.FusedMultiplyAdd(v, f, b0);
+                    f = Vector512.Create(wt[taps]); a1 = Avx512F.FusedMultiplyAdd(u, f, a1); b1 = Avx512F.FusedMultiplyAdd(v, f, b1);
+                    f = Vector512.Create(wt[2 * taps]); a2 = Avx512F.FusedMultiplyAdd(u, f, a2); b2 = Avx512F.FusedMultiplyAdd(v, f, b2);
+                    f = Vector512.Create(wt[3 * taps]); a3 = Avx512F.FusedMultiplyAdd(u, f, a3); b3 = Avx512F.FusedMultiplyAdd(v, f, b3);
+                    f = Vector512.Create(wt[4 * taps]); a4 = Avx512F.FusedMultiplyAdd(u, f, a4); b4 = Avx512F.FusedMultiplyAdd(v, f, b4);
+                    f = Vector512.Create(wt[5 * taps]); a5 = Avx512F.FusedMultiplyAdd(u, f, a5); b5 = Avx512F.FusedMultiplyAdd(v, f, b5);
+                    f = Vector512.Create(wt[6 * taps]); a6 = Avx512F.FusedMultiplyAdd(u, f, a6); b6 = Avx512F.FusedMultiplyAdd(v, f, b6);
+                    f = Vector512.Create(wt[7 * taps]); a7 = Avx512F.FusedMultiplyAdd(u, f, a7); b7 = Avx512F.FusedMultiplyAdd(v, f, b7);
+                }
+
+                float* b = bias == null ? null : bias + k0;
+                var position = Vector256.Create((float)((p * width) + q)) + step;
+                long at = ((long)n * g.K * pooledPlane) + ((long)k0 * pooledPlane) + ((long)ph * outW) + (q / 2);
+                PoolPair(BiasRelu(a0, b, 0), BiasRelu(b0, b, 0), rows, position, width, pooled + at, indices + at);
+                PoolPair(BiasRelu(a1, b, 1), BiasRelu(b1, b, 1), rows, position, width, pooled + at + pooledPlane, indices + at + pooledPlane);
+                PoolPair(BiasRelu(a2, b, 2), BiasRelu(b2, b, 2), rows, position, width, pooled + at + (2 * pooledPlane), indices + at + (2 * pooledPlane));
+                PoolPair(BiasRelu(a3, b, 3), BiasRelu(b3, b, 3), rows, position, width, pooled + at + (3 * pooledPlane), indices + at + (3 * pooledPlane));
+                PoolPair(BiasRelu(a4, b, 4), BiasRelu(b4, b, 4), rows, position, width, pooled + at + (4 * pooledPlane), indices + at + (4 * pooledPlane));
+                PoolPair(BiasRelu(a5, b, 5), BiasRelu(b5, b, 5), rows, position, width, pooled + at + (5 * pooledPlane), indices + at + (5 * pooledPlane));
+                PoolPair(BiasRelu(a6, b, 6), BiasRelu(b6, b, 6), rows, position, width, pooled + at + (6 * pooledPlane), indices + at + (6 * pooledPlane));
+                PoolPair(BiasRelu(a7, b, 7), BiasRelu(b7, b, 7), rows, position, width, pooled + at + (7 * pooledPlane), indices + at + (7 * pooledPlane));
+            }
+        }
+    }
+
+    /// <summary>Eight 2x2 windows over two rows of sixteen: their maxima and positions (top-left first, as max pooling takes them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PoolPair(Vector512<float> top, Vector512<float> bottom, float* rows, Vector256<float> position, int width, float* pooled, float* index)
+    {
+        top.Store(rows);
+        bottom.Store(rows + 16);
+        var (e0, o0) = EvenOdd(rows);
+        var (e1, o1) = EvenOdd(rows + 16);
+        var best = e0;
+        var bestAt = position;
+        TakeLanes(ref best, ref bestAt, o0, position + Vector256.Create(1f));
+        TakeLanes(ref best, ref bestAt, e1, position + Vector256.Create((float)width));
+        TakeLanes(ref best, ref bestAt, o1, position + Vector256.Create((float)(width + 1)));
+        Avx.Store(pooled, best);
+        Avx.Store(index, bestAt);
+    }
+
     /// <summary>max(a + bias[i], 0), the bias taken as 0 when there is none (bias points at filter k0's entry).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> BiasRelu(Vector512<float> a, float* bias, int i) =>
