@@ -189,6 +189,38 @@ public abstract class ConvPoolTests : BackendTests
     }
 
     [Fact]
+    public void ConvolutionReluAndMaxPoolingBreakTiesAndKeepNaNsLikeMaxPooling()
+    {
+        // Small integers make equal maxima common inside windows (the first one in reading order takes the
+        // gradient, which moves the filter gradient if it is broken); a NaN pixel spreads over a 3x3 patch of
+        // the convolution, whose windows stay NaN.
+        var rng = new Random(8);
+        var xs = Enumerable.Range(0, 2 * 20 * 22).Select(_ => (float)rng.Next(0, 3)).ToArray();
+        var ws = Enumerable.Range(0, 8 * 9).Select(_ => (float)rng.Next(-1, 2)).ToArray();
+        var tw = Tensor.FromArray(ws, [8, 1, 3, 3]).To(Device).RequiresGrad_();
+        var tx = Tensor.FromArray(xs, [2, 1, 20, 22]).To(Device);
+        var fused = tx.Conv2dBiasReluMaxPool(tw, null, (1, 1), (0, 0), (1, 1), 1, (2, 2), (2, 2));
+        var composed = tx.Conv2dBiasRelu(tw, null, (1, 1), (0, 0), (1, 1), 1).MaxPool2d((2, 2));
+        Assert.Equal(composed.ToArray(), fused.ToArray());
+        var dy = Tensor.FromArray(Enumerable.Range(0, (int)fused.Numel).Select(i => 1f + (i % 7)).ToArray(), fused.Shape).To(Device);
+        (fused * dy).Sum().Backward();
+        var dw = tw.Grad!.ToArray();
+        tw.ZeroGrad();
+        (composed * dy).Sum().Backward();
+        Assert.Equal(tw.Grad!.ToArray(), dw);
+
+        xs[(20 * 22) + (7 * 22) + 9] = float.NaN;
+        var nan = Tensor.FromArray(xs, [2, 1, 20, 22]).To(Device);
+        var pooled = nan.Conv2dBiasReluMaxPool(tw, null, (1, 1), (0, 0), (1, 1), 1, (2, 2), (2, 2)).ToArray();
+        Assert.Equal(nan.Conv2dBiasRelu(tw, null, (1, 1), (0, 0), (1, 1), 1).MaxPool2d((2, 2)).ToArray(), pooled);
+        if (Device == Device.Cpu)
+        {
+            // (The ILGPU ReLU maps NaN to 0, so there the NaN does not reach the pooling.)
+            Assert.Contains(pooled, float.IsNaN);
+        }
+    }
+
+    [Fact]
     public void Conv2dOverSeveralImageChunksMatchesNaiveLoops()
     {
         // Small output planes with many channels: the CPU runs these as GEMMs over chunks of images (here,

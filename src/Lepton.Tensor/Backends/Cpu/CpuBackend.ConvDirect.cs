@@ -83,8 +83,9 @@ public sealed unsafe partial class CpuBackend
         int p = 2 * ph;
         float* image = x + ((long)n * g.C * g.H * g.W) + ((long)p * g.W);
         float* below = image + g.W;
-        float* rows = stackalloc float[32];
-        var step = Vector256.Create(0f, 2f, 4f, 6f, 8f, 10f, 12f, 14f);
+        // Window positions in the convolution's plane: the top row's even columns, then the bottom row's.
+        var evenColumns = Vector256.Create(0f, 2f, 4f, 6f, 8f, 10f, 12f, 14f);
+        var step = Vector512.Create(evenColumns, evenColumns + Vector256.Create((float)width));
         for (int k0 = 0; k0 < g.K; k0 += 8)
         {
             float* wk = w + ((long)k0 * taps);
@@ -110,35 +111,37 @@ public sealed unsafe partial class CpuBackend
                 }
 
                 float* b = bias == null ? null : bias + k0;
-                var position = Vector256.Create((float)((p * width) + q)) + step;
+                var position = Vector512.Create((float)((p * width) + q)) + step;
                 long at = ((long)n * g.K * pooledPlane) + ((long)k0 * pooledPlane) + ((long)ph * outW) + (q / 2);
-                PoolPair(BiasRelu(a0, b, 0), BiasRelu(b0, b, 0), rows, position, width, pooled + at, indices + at);
-                PoolPair(BiasRelu(a1, b, 1), BiasRelu(b1, b, 1), rows, position, width, pooled + at + pooledPlane, indices + at + pooledPlane);
-                PoolPair(BiasRelu(a2, b, 2), BiasRelu(b2, b, 2), rows, position, width, pooled + at + (2 * pooledPlane), indices + at + (2 * pooledPlane));
-                PoolPair(BiasRelu(a3, b, 3), BiasRelu(b3, b, 3), rows, position, width, pooled + at + (3 * pooledPlane), indices + at + (3 * pooledPlane));
-                PoolPair(BiasRelu(a4, b, 4), BiasRelu(b4, b, 4), rows, position, width, pooled + at + (4 * pooledPlane), indices + at + (4 * pooledPlane));
-                PoolPair(BiasRelu(a5, b, 5), BiasRelu(b5, b, 5), rows, position, width, pooled + at + (5 * pooledPlane), indices + at + (5 * pooledPlane));
-                PoolPair(BiasRelu(a6, b, 6), BiasRelu(b6, b, 6), rows, position, width, pooled + at + (6 * pooledPlane), indices + at + (6 * pooledPlane));
-                PoolPair(BiasRelu(a7, b, 7), BiasRelu(b7, b, 7), rows, position, width, pooled + at + (7 * pooledPlane), indices + at + (7 * pooledPlane));
+                PoolPair(BiasRelu(a0, b, 0), BiasRelu(b0, b, 0), position, pooled + at, indices + at);
+                PoolPair(BiasRelu(a1, b, 1), BiasRelu(b1, b, 1), position, pooled + at + pooledPlane, indices + at + pooledPlane);
+                PoolPair(BiasRelu(a2, b, 2), BiasRelu(b2, b, 2), position, pooled + at + (2 * pooledPlane), indices + at + (2 * pooledPlane));
+                PoolPair(BiasRelu(a3, b, 3), BiasRelu(b3, b, 3), position, pooled + at + (3 * pooledPlane), indices + at + (3 * pooledPlane));
+                PoolPair(BiasRelu(a4, b, 4), BiasRelu(b4, b, 4), position, pooled + at + (4 * pooledPlane), indices + at + (4 * pooledPlane));
+                PoolPair(BiasRelu(a5, b, 5), BiasRelu(b5, b, 5), position, pooled + at + (5 * pooledPlane), indices + at + (5 * pooledPlane));
+                PoolPair(BiasRelu(a6, b, 6), BiasRelu(b6, b, 6), position, pooled + at + (6 * pooledPlane), indices + at + (6 * pooledPlane));
+                PoolPair(BiasRelu(a7, b, 7), BiasRelu(b7, b, 7), position, pooled + at + (7 * pooledPlane), indices + at + (7 * pooledPlane));
             }
         }
     }
 
-    /// <summary>Eight 2x2 windows over two rows of sixteen: their maxima and positions (top-left first, as max pooling takes them).</summary>
+    /// <summary>
+    /// Eight 2x2 windows over two rows of sixteen: their maxima and positions. Even and odd columns of both rows
+    /// are gathered into two registers, each row's pair is decided lane-wise, then the top row's result against
+    /// the bottom's: the same outcome as taking the four in order (the first maximum, or the last NaN).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PoolPair(Vector512<float> top, Vector512<float> bottom, float* rows, Vector256<float> position, int width, float* pooled, float* index)
+    private static void PoolPair(Vector512<float> top, Vector512<float> bottom, Vector512<float> position, float* pooled, float* index)
     {
-        top.Store(rows);
-        bottom.Store(rows + 16);
-        var (e0, o0) = EvenOdd(rows);
-        var (e1, o1) = EvenOdd(rows + 16);
-        var best = e0;
-        var bestAt = position;
-        TakeLanes(ref best, ref bestAt, o0, position + Vector256.Create(1f));
-        TakeLanes(ref best, ref bestAt, e1, position + Vector256.Create((float)width));
-        TakeLanes(ref best, ref bestAt, o1, position + Vector256.Create((float)(width + 1)));
-        Avx.Store(pooled, best);
-        Avx.Store(index, bestAt);
+        var even = Avx512F.PermuteVar16x32x2(top, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), bottom);
+        var odd = Avx512F.PermuteVar16x32x2(top, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), bottom);
+        var takeOdd = Vector512.GreaterThan(odd, even) | ~Vector512.Equals(odd, odd);
+        var best = Vector512.ConditionalSelect(takeOdd, odd, even);
+        var at = Vector512.ConditionalSelect(takeOdd, position + Vector512<float>.One, position);
+        var upper = best.GetUpper();
+        var takeBottom = Vector256.GreaterThan(upper, best.GetLower()) | ~Vector256.Equals(upper, upper);
+        Vector256.ConditionalSelect(takeBottom, upper, best.GetLower()).Store(pooled);
+        Vector256.ConditionalSelect(takeBottom, at.GetUpper(), at.GetLower()).Store(index);
     }
 
     /// <summary>max(a + bias[i], 0), the bias taken as 0 when there is none (bias points at filter k0's entry).</summary>
