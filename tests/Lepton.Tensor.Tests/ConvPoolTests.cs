@@ -177,6 +177,11 @@ public abstract class ConvPoolTests : BackendTests
             Check.Close(Array.ConvertAll(db!, v => (double)v), tb.Grad!.ToArray(), 1e-4, 1e-5, "bias gradient");
         }
 
+        // A first layer's input needs no gradient: then the CPU takes the filter gradient from the pooled gradient.
+        var firstLayerWeight = T(wt).RequiresGrad_();
+        (T(x).Conv2dBiasReluMaxPool(firstLayerWeight, b is null ? null : T(b), (1, 1), (pad, pad), (1, 1), 1, (pool, pool), (stride, stride)) * dy).Sum().Backward();
+        Check.Close(Array.ConvertAll(tw.Grad!.ToArray(), v => (double)v), firstLayerWeight.Grad!.ToArray(), 1e-4, 1e-5, "filter gradient without an input gradient");
+
         if (n * c * h * w <= 300)
         {
             var inputs = b is null ? new[] { x, wt } : [x, wt, b];

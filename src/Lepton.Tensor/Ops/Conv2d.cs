@@ -120,6 +120,18 @@ public sealed partial class Tensor
             var masked = Empty([pg.N, pg.C, pg.P, pg.Q], grad.Device);
             var dbias = bias is { RequiresGrad: true } ? Empty([g.K], grad.Device) : null;
             grad.Backend.BiasActivationBackward(default(ReluOp), pooled.Buffer, null, pooled.Buffer, gd.Buffer, pg.N, pg.C, pg.P * pg.Q, masked.Buffer, dbias?.Buffer);
+            if (!input.RequiresGrad && weight.RequiresGrad)
+            {
+                // Only the filter gradient: where the backend can, from the pooled gradient without the full-size one.
+                var dwt = Empty([g.K, g.CPerGroup, g.R, g.S], grad.Device);
+                if (grad.Backend.TryConv2dPooledBackwardFilter(g, pg, x.Buffer, masked.Buffer, indices.Buffer, dwt.Buffer))
+                {
+                    return bias is null ? [null, dwt] : [null, dwt, dbias];
+                }
+
+                dwt.Dispose();
+            }
+
             var dz = Empty([g.N, g.K, g.P, g.Q], grad.Device);
             grad.Backend.MaxPool2dBackward(pg, masked.Buffer, indices.Buffer, dz.Buffer);
             var (dx, dw) = ConvGradients(g, input, weight, x, w, dz);

@@ -161,7 +161,7 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc />
     public void Conv2dBackwardFilter(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw)
     {
-        if (UseDirectConv(g) && g.S == 3 && g.Q >= 16 && CpuGemm.Isa == CpuIsa.Avx512)
+        if (UseDirectFilter(g))
         {
             DirectBackwardFilter(g, Cpu(x).Pointer, Cpu(dy).Pointer, Cpu(dw).Pointer);
             return;

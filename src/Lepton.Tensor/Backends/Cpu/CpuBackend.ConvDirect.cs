@@ -13,8 +13,13 @@ public sealed unsafe partial class CpuBackend
     [ThreadStatic]
     private static float[]? filterLaneSums;
 
+    [ThreadStatic]
+    private static float[]? pooledGradientPlanes;
+
     /// <summary>Filter taps (C*R*S) up to which the direct kernel runs.</summary>
     private const int DirectMaxTaps = 32;
+
+    private static bool UseDirectFilter(in Conv2dGeometry g) => UseDirectConv(g) && g.S == 3 && g.Q >= 16 && CpuGemm.Isa == CpuIsa.Avx512;
 
     private static bool UseDirectConv(in Conv2dGeometry g) =>
         Fma.IsSupported && CpuGemm.Isa != CpuIsa.Scalar &&
@@ -68,6 +73,23 @@ public sealed unsafe partial class CpuBackend
                 DirectPooledRow(geo, outH, outW, xp, wp, bp, offsets, yp, ip, row / outH, row % outH);
             }
         });
+        return true;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The direct filter gradient's geometries with 2x2, stride-2 pooling over rows of at least 8: each
+    /// image's gradient planes are rebuilt from the pooled gradient eight filters at a time in a buffer that stays
+    /// in L1, and read from there.</remarks>
+    public bool TryConv2dPooledBackwardFilter(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer pooledGrad, DeviceBuffer indices, DeviceBuffer dw)
+    {
+        if (!UseDirectFilter(g) || pool.Q < 8 || !Avx.IsSupported ||
+            pool is not { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, ExtraPadH: 0, ExtraPadW: 0 })
+        {
+            return false;
+        }
+
+        var source = new PooledGradient(Cpu(pooledGrad).Pointer, Cpu(indices).Pointer, pool.P, pool.Q);
+        DirectBackwardFilter(g, Cpu(x).Pointer, null, Cpu(dw).Pointer, source);
         return true;
     }
 
@@ -267,7 +289,7 @@ public sealed unsafe partial class CpuBackend
     /// planes stay in L1 while every (c, r) pass reads them; per-lane partial sums go to a buffer that is
     /// reduced once at the end (one block of them per chunk of images when images are split across threads).
     /// </summary>
-    private static void DirectBackwardFilter(in Conv2dGeometry g, float* x, float* dy, float* dw)
+    private static void DirectBackwardFilter(in Conv2dGeometry g, float* x, float* dy, float* dw, PooledGradient pooled = default)
     {
         var geo = g;
         int outputs = g.K * g.C * g.R * g.S;
@@ -281,9 +303,14 @@ public sealed unsafe partial class CpuBackend
             new Span<float>(all, chunks * outputs * 16).Clear();
             CpuParallel.ForChunks(g.N, chunks, (chunk, n0, n1) =>
             {
-                for (int n = n0; n < n1; n++)
+                // With a pooled gradient, each chunk rebuilds eight gradient planes at a time in its own buffer.
+                var planes = pooled.Gradient == null ? [] : Scratch(ref pooledGradientPlanes, 8L * geo.P * geo.Q);
+                fixed (float* planeBuffer = planes)
                 {
-                    DirectFilterImage(geo, x, dy, all + ((long)chunk * outputs * 16), n);
+                    for (int n = n0; n < n1; n++)
+                    {
+                        DirectFilterImage(geo, x, dy, all + ((long)chunk * outputs * 16), n, pooled, planeBuffer);
+                    }
                 }
             });
 
@@ -301,12 +328,14 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>Adds image n's contribution to the per-lane sums [K, C, R, S, 16] of <see cref="DirectBackwardFilter"/>.</summary>
-    private static void DirectFilterImage(in Conv2dGeometry g, float* x, float* dy, float* sums, int n)
+    /// <remarks>With a <paramref name="pooled"/> gradient (dy null), the planes of filters k0..k0+7 are first rebuilt
+    /// into <paramref name="planeBuffer"/> from it and the pooling's indices.</remarks>
+    private static void DirectFilterImage(in Conv2dGeometry g, float* x, float* dy, float* sums, int n, PooledGradient pooled = default, float* planeBuffer = null)
     {
         int height = g.H, width = g.W, rows = g.P, cols = g.Q, kh = g.R, kw = g.S, channels = g.C, filters = g.K;
         long plane = (long)rows * cols;
         float* image = x + ((long)n * channels * height * width);
-        float* gradient = dy + ((long)n * filters * plane);
+        float* gradient = pooled.Gradient == null ? dy + ((long)n * filters * plane) : null;
 
         // The last chunk of a row is moved back to end at Q; its lanes that the previous chunk counted are masked off.
         int last = cols - 16, overlap = (cols % 16) == 0 ? 0 : 16 - (cols % 16);
@@ -315,6 +344,13 @@ public sealed unsafe partial class CpuBackend
         for (int k0 = 0; k0 < filters; k0 += 8)
         {
             float* dk = gradient + ((long)k0 * plane);
+            if (pooled.Gradient != null)
+            {
+                int first = (n * filters) + k0;
+                MaxPool2x2BackwardPlanes(first, first + 8, rows, cols, pooled.OutH, pooled.OutW, pooled.Gradient, pooled.Indices, planeBuffer - ((long)first * plane));
+                dk = planeBuffer;
+            }
+
             for (int c = 0; c < channels; c++)
             {
                 for (int r = 0; r < kh; r++)
@@ -377,5 +413,17 @@ public sealed unsafe partial class CpuBackend
         (Vector512.Load(at) + s0).Store(at);
         (Vector512.Load(at + 16) + s1).Store(at + 16);
         (Vector512.Load(at + 32) + s2).Store(at + 32);
+    }
+
+    /// <summary>A max-pooled convolution output's gradient: the pooled gradient, the pooling's indices, the pooled size.</summary>
+    private readonly struct PooledGradient(float* gradient, float* indices, int outH, int outW)
+    {
+        public float* Gradient { get; } = gradient;
+
+        public float* Indices { get; } = indices;
+
+        public int OutH { get; } = outH;
+
+        public int OutW { get; } = outW;
     }
 }
