@@ -28,6 +28,9 @@ internal sealed class Storage
 
     public DeviceBuffer Buffer { get; }
 
+    /// <summary>How many tensors (a tensor and its views) use the buffer.</summary>
+    public int References => Volatile.Read(ref references);
+
     public void AddReference() => Interlocked.Increment(ref references);
 
     public void Release()

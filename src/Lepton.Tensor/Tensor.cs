@@ -19,6 +19,9 @@ public sealed partial class Tensor : IDisposable
     private bool requiresGrad;
     private bool disposed;
 
+    /// <summary>Tensors created so far, on every thread; see <see cref="Created"/>.</summary>
+    private static long createdCount;
+
     internal Tensor(Storage storage, int offset, int[] shape, int[] strides, DType dtype)
     {
         Storage = storage;
@@ -29,7 +32,15 @@ public sealed partial class Tensor : IDisposable
         storage.AddReference();
         Scope = TensorScope.Current;
         Scope?.Track(this);
+        Created = Interlocked.Increment(ref createdCount);
     }
+
+    /// <summary>How many tensors had been created when this one was (tells the backward pass which gradients a
+    /// node's backward function made itself).</summary>
+    internal long Created { get; }
+
+    /// <summary>The number of tensors created so far.</summary>
+    internal static long CreatedCount => Volatile.Read(ref createdCount);
 
     /// <summary>The element type.</summary>
     public DType DType { get; }

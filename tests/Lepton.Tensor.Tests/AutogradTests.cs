@@ -41,6 +41,49 @@ public abstract class AutogradTests : BackendTests
     }
 
     [Fact]
+    public void EachLeafOwnsItsGradientAndKeepsItPastTheScope()
+    {
+        // A gradient made by a node for one leaf becomes that leaf's Grad without a copy; a gradient passed
+        // through (Add), returned for two leaves, or kept by a retained graph must not be shared.
+        var a = T([1f, 2f], 2).RequiresGrad_();
+        var b = T([3f, 4f], 2).RequiresGrad_();
+        var c = T([5f, 7f], 2);
+        using (Tensor.NewScope())
+        {
+            ((a * c) + b).Sum().Backward();
+        }
+
+        Assert.Equal(new[] { 5f, 7f }, a.Grad!.ToArray());
+        Assert.Equal(new[] { 1f, 1f }, b.Grad!.ToArray());
+        using (Tensor.NewScope())
+        {
+            ((a * 2f) + b).Sum().Backward();
+        }
+
+        Assert.Equal(new[] { 7f, 9f }, a.Grad!.ToArray());
+        Assert.Equal(new[] { 2f, 2f }, b.Grad!.ToArray());
+
+        a.ZeroGrad();
+        b.ZeroGrad();
+        (a + b).Sum().Backward();
+        Assert.NotSame(a.Grad, b.Grad);
+        (a * 3f).Sum().Backward();
+        Assert.Equal(new[] { 4f, 4f }, a.Grad!.ToArray());
+        Assert.Equal(new[] { 1f, 1f }, b.Grad!.ToArray());
+
+        a.ZeroGrad();
+        (a + a).Sum().Backward();
+        Assert.Equal(new[] { 2f, 2f }, a.Grad!.ToArray());
+
+        a.ZeroGrad();
+        var retained = (a * c).Sum();
+        retained.Backward(retainGraph: true);
+        retained.Backward();
+        Assert.Equal(new[] { 10f, 14f }, a.Grad!.ToArray());
+        Assert.Equal(new[] { 5f, 7f }, c.ToArray());
+    }
+
+    [Fact]
     public void SharedSubexpressionsSumTheirGradients()
     {
         var x = T([0.5f, -1.5f], 2).RequiresGrad_();

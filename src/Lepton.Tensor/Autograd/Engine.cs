@@ -28,6 +28,7 @@ internal static class Engine
                 }
 
                 var inputs = node.Inputs;
+                long before = Tensor.CreatedCount;
                 var inputGrads = node.Apply(grad);
                 for (int k = 0; k < inputs.Count; k++)
                 {
@@ -46,7 +47,7 @@ internal static class Engine
 
                     if (input.IsLeaf)
                     {
-                        Accumulate(input, inputGrad);
+                        Accumulate(input, inputGrad, !retainGraph && OwnedByThisNode(inputGrad, grad, inputGrads, before));
                     }
                     else if (grads.TryGetValue(input, out var existing))
                     {
@@ -66,17 +67,40 @@ internal static class Engine
         }
     }
 
-    /// <summary>Adds a gradient into a leaf's Grad, which the leaf owns (it is outside every scope).</summary>
-    private static void Accumulate(Tensor leaf, Tensor gradient)
+    /// <summary>Adds a gradient into a leaf's Grad, which the leaf owns (it is outside every scope); a gradient
+    /// that nothing else can see (<paramref name="owned"/>) becomes the leaf's first Grad without a copy.</summary>
+    private static void Accumulate(Tensor leaf, Tensor gradient, bool owned = false)
     {
         if (leaf.Grad is null)
         {
-            leaf.Grad = gradient.CopyDense().DetachFromScope();
+            leaf.Grad = owned && gradient.DType == leaf.DType ? gradient.DetachFromScope() : gradient.CopyDense().DetachFromScope();
             return;
         }
 
         var grad = leaf.Grad;
         grad.Backend.Binary(default(Backends.AddOp), grad.View, gradient.View, grad.Buffer, grad.ShapeRef);
+    }
+
+    /// <summary>
+    /// Whether a node's gradient for one input is a dense tensor that its backward function created (after
+    /// <paramref name="createdBefore"/>) with no view of its buffer elsewhere, returned for that input alone and
+    /// not the node's incoming gradient passed through: then nothing else can read or write it.
+    /// </summary>
+    private static bool OwnedByThisNode(Tensor inputGrad, Tensor incoming, Tensor?[] inputGrads, long createdBefore)
+    {
+        if (inputGrad.Created <= createdBefore || ReferenceEquals(inputGrad, incoming) || inputGrad.Offset != 0 ||
+            !inputGrad.IsContiguous || inputGrad.Storage.References != 1)
+        {
+            return false;
+        }
+
+        int uses = 0;
+        foreach (var g in inputGrads)
+        {
+            uses += ReferenceEquals(g, inputGrad) ? 1 : 0;
+        }
+
+        return uses == 1;
     }
 
     /// <summary>Non-leaf tensors reachable from root, each after all the tensors it depends on.</summary>
