@@ -41,17 +41,7 @@ public sealed partial class Tensor
     /// </summary>
     internal Tensor Conv2dBiasRelu(Tensor weight, Tensor? bias, (int H, int W) stride, Padding2d padding, (int H, int W) dilation, int groups)
     {
-        var g = ConvGeometry(weight, stride, padding, dilation, groups);
-        if (bias is not null)
-        {
-            bias.CheckFloat("Conv2d");
-            CheckSameDevice("Conv2d", this, bias);
-            CheckConvBias(bias, g.K);
-        }
-
-        var x = DenseData();
-        var w = weight.DenseData();
-        var b = bias?.DenseData();
+        var (g, x, w, b) = ReluConvOperands(weight, bias, stride, padding, dilation, groups);
         var y = Empty([g.N, g.K, g.P, g.Q], Device);
         if (!Backend.TryConv2dBiasReluForward(g, x.Buffer, w.Buffer, b?.Buffer, y.Buffer))
         {
@@ -83,17 +73,7 @@ public sealed partial class Tensor
         Tensor weight, Tensor? bias, (int H, int W) stride, Padding2d padding, (int H, int W) dilation, int groups,
         (int H, int W) poolSize, (int H, int W) poolStride)
     {
-        var g = ConvGeometry(weight, stride, padding, dilation, groups);
-        if (bias is not null)
-        {
-            bias.CheckFloat("Conv2d");
-            CheckSameDevice("Conv2d", this, bias);
-            CheckConvBias(bias, g.K);
-        }
-
-        var x = DenseData();
-        var w = weight.DenseData();
-        var b = bias?.DenseData();
+        var (g, x, w, b) = ReluConvOperands(weight, bias, stride, padding, dilation, groups);
         var pg = PoolGeometry("MaxPool2d", [g.N, g.K, g.P, g.Q], poolSize, poolStride, null);
         var pooled = Empty([pg.N, pg.C, pg.P, pg.Q], Device);
         var indices = Empty([pg.N, pg.C, pg.P, pg.Q], Device, DType.Int32);
@@ -137,6 +117,21 @@ public sealed partial class Tensor
             var (dx, dw) = ConvGradients(g, input, weight, x, w, dz);
             return bias is null ? [dx, dw] : [dx, dw, dbias];
         });
+    }
+
+    /// <summary>The checked geometry and dense operands of a fused convolution + bias + ReLU.</summary>
+    private (Conv2dGeometry G, Tensor X, Tensor W, Tensor? B) ReluConvOperands(
+        Tensor weight, Tensor? bias, (int H, int W) stride, Padding2d padding, (int H, int W) dilation, int groups)
+    {
+        var g = ConvGeometry(weight, stride, padding, dilation, groups);
+        if (bias is not null)
+        {
+            bias.CheckFloat("Conv2d");
+            CheckSameDevice("Conv2d", this, bias);
+            CheckConvBias(bias, g.K);
+        }
+
+        return (g, DenseData(), weight.DenseData(), bias?.DenseData());
     }
 
     private static void CheckConvBias(Tensor bias, int filters)
