@@ -55,7 +55,7 @@ public sealed unsafe partial class CpuBackend
     public bool TryConv2dBiasReluMaxPoolForward(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer pooled, DeviceBuffer indices)
     {
         if (!UseDirectConv(g) || CpuGemm.Isa != CpuIsa.Avx512 || !Avx2.IsSupported || 2 * pool.Q < 16 || pool.P < 1 ||
-            pool is not { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, ExtraPadH: 0, ExtraPadW: 0 })
+            !IsPlain2x2(pool))
         {
             return false;
         }
@@ -83,7 +83,7 @@ public sealed unsafe partial class CpuBackend
     public bool TryConv2dPooledBackwardFilter(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer pooledGrad, DeviceBuffer indices, DeviceBuffer dw)
     {
         if (!UseDirectFilter(g) || pool.Q < 8 || !Avx.IsSupported ||
-            pool is not { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, ExtraPadH: 0, ExtraPadW: 0 })
+            !IsPlain2x2(pool))
         {
             return false;
         }

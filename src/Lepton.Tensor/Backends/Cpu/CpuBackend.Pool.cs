@@ -13,7 +13,7 @@ public sealed unsafe partial class CpuBackend
         var geo = g;
         float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer, ip = Cpu(indices).Pointer;
         int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
-        if (g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, ExtraPadH: 0, ExtraPadW: 0 })
+        if (IsPlain2x2(g))
         {
             MaxPool2x2(g.N * g.C, g.W, hw, outH, outW, xp, yp, ip);
             return;
@@ -59,7 +59,7 @@ public sealed unsafe partial class CpuBackend
     {
         float* gp = Cpu(dy).Pointer, ip = Cpu(indices).Pointer, dp = Cpu(dx).Pointer;
         int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
-        if (g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, ExtraPadH: 0, ExtraPadW: 0 } && outW >= 8 && Avx.IsSupported)
+        if (IsPlain2x2(g) && outW >= 8 && Avx.IsSupported)
         {
             int height = g.H, width = g.W;
             CpuParallel.For(g.N * g.C, hw, (c0, c1) => MaxPool2x2BackwardPlanes(c0, c1, height, width, outH, outW, gp, ip, dp));
@@ -146,6 +146,10 @@ public sealed unsafe partial class CpuBackend
             }
         });
     }
+
+    /// <summary>The common 2x2 window with stride 2 and no padding: every window lies inside the image and none overlap.</summary>
+    private static bool IsPlain2x2(in Pool2dGeometry g) =>
+        g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, ExtraPadH: 0, ExtraPadW: 0 };
 
     /// <summary>The common 2x2, stride-2, unpadded max pooling: every window is inside the image, so no bounds are computed.</summary>
     private static void MaxPool2x2(int planes, int width, int hw, int outH, int outW, float* xp, float* yp, float* ip) =>

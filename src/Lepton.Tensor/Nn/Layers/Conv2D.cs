@@ -158,16 +158,5 @@ public sealed class Conv2D : Layer
 
     private bool IsRelu => string.Equals(ActivationName, "relu", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The padding of a channels-first input: none for "valid", Keras's split for "same".</summary>
-    private Padding2d PaddingFor(Tensor x)
-    {
-        if (Padding != "same" || x.Rank != 4)
-        {
-            return (0, 0);
-        }
-
-        var (top, bottom) = Layout.Same(x.ShapeRef[2], KernelSize.H, Strides.H, DilationRate.H);
-        var (left, right) = Layout.Same(x.ShapeRef[3], KernelSize.W, Strides.W, DilationRate.W);
-        return new Padding2d(top, bottom, left, right);
-    }
+    private Padding2d PaddingFor(Tensor x) => Layout.PaddingFor(Padding, x, KernelSize, Strides, DilationRate);
 }

@@ -36,6 +36,19 @@ internal static class Layout
         return (total / 2, total - (total / 2));
     }
 
+    /// <summary>The padding of a channels-first batch x for a window: none for "valid" (or a non-image input), <see cref="Same"/> on both axes for "same".</summary>
+    public static Padding2d PaddingFor(string padding, Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) dilation)
+    {
+        if (padding != "same" || x.Rank != 4)
+        {
+            return (0, 0);
+        }
+
+        var (top, bottom) = Same(x.ShapeRef[2], kernel.H, stride.H, dilation.H);
+        var (left, right) = Same(x.ShapeRef[3], kernel.W, stride.W, dilation.W);
+        return new Padding2d(top, bottom, left, right);
+    }
+
     public static string CheckPadding(string padding) => padding.ToLowerInvariant() is "valid" or "same"
         ? padding.ToLowerInvariant()
         : throw new ArgumentException($"Unknown padding '{padding}'; use \"valid\" or \"same\".");

@@ -50,15 +50,7 @@ public abstract class Pooling2D : Layer
     protected override Tensor Forward(Tensor input, bool training)
     {
         var x = Layout.ToChannelsFirst(input, DataFormat);
-        Padding2d pad = (0, 0);
-        if (Padding == "same" && x.Rank == 4)
-        {
-            var (top, bottom) = Layout.Same(x.ShapeRef[2], PoolSize.H, Strides.H, 1);
-            var (left, right) = Layout.Same(x.ShapeRef[3], PoolSize.W, Strides.W, 1);
-            pad = new Padding2d(top, bottom, left, right);
-        }
-
-        return Layout.FromChannelsFirst(Pool(x, pad), DataFormat);
+        return Layout.FromChannelsFirst(Pool(x, Layout.PaddingFor(Padding, x, PoolSize, Strides, (1, 1))), DataFormat);
     }
 }
 
