@@ -1,6 +1,5 @@
-// A CPU buffer: a pinned float array, so kernels can use raw pointers without pinning per call.
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+// A CPU buffer: a pinned float array, so kernels can use raw pointers without pinning per call, used
+// from its first cache-line boundary (AlignedArrays).
 
 namespace Lepton.Backends.Cpu;
 
@@ -10,13 +9,15 @@ internal sealed unsafe class CpuBuffer : DeviceBuffer
     public CpuBuffer(int length)
         : base(length)
     {
-        Data = GC.AllocateUninitializedArray<float>(Math.Max(length, 1), pinned: true);
-        Pointer = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Data));
+        data = AlignedArrays.Allocate<float>(Math.Max(length, 1));
+        offset = AlignedArrays.Offset(data);
+        Pointer = AlignedArrays.Start(data);
     }
 
-    public float[] Data { get; }
+    private readonly float[] data;
+    private readonly int offset;
 
     public float* Pointer { get; }
 
-    public Span<float> Span => Data.AsSpan(0, Length);
+    public Span<float> Span => data.AsSpan(offset, Length);
 }
