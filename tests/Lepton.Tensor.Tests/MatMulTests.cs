@@ -246,4 +246,30 @@ public sealed class CpuGemmKernelTests
             }
         }
     });
+
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void FewRowsOverALargeMatrixGiveTheSameBitsOnEveryCall(CpuIsa isa) => WithIsa(isa, () =>
+    {
+        // A B of over 2^18 live elements runs in blocks of rows whose order alternates between calls on the
+        // same matrix (a partial sum per block, added in block order): every call must match the reference
+        // and the first call bit for bit. 5,000 rows (A's factors below -0.4 zeroed) by 406 columns, 203 per
+        // thread on two: the 128-, 64- and 8-wide column blocks, the scalar tail, a last, partial block of
+        // rows.
+        foreach (int m in new[] { 1, 3 })
+        {
+            var a = Generators.Values([m, 5000], m).Map(v => v < -0.4 ? 0 : v);
+            var b = Generators.Values([5000, 406], 11);
+            var expected = MatMulTests.Reference(a, b);
+            var (ta, tb) = (Floats(a), Floats(b));
+            float[]? first = null;
+            for (int call = 0; call < 3; call++)
+            {
+                var c = ta.MatMul(tb);
+                Check.Close(expected, c, 1e-4 * Math.Sqrt(5000), 1e-5, $"{isa} m={m} call {call}");
+                first ??= c.ToArray();
+                Assert.Equal(first, c.ToArray());
+            }
+        }
+    });
 }
