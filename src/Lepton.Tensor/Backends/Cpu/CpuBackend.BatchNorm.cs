@@ -1,5 +1,6 @@
 // Fused batch normalization on the CPU: statistics, forward and backward each in one or two passes
 // per channel, channels split across threads, float64 accumulation for the sums.
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace Lepton.Backends.Cpu;
@@ -7,6 +8,7 @@ namespace Lepton.Backends.Cpu;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BatchNormStatistics(DeviceBuffer x, int n, int channels, int inner, DeviceBuffer mean, DeviceBuffer variance)
     {
         float* xp = Cpu(x).Pointer, mp = Cpu(mean).Pointer, vp = Cpu(variance).Pointer;
@@ -39,6 +41,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BatchNormForward(DeviceBuffer x, int n, int channels, int inner, DeviceBuffer mean, DeviceBuffer variance, float eps, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y)
     {
         float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer, mp = Cpu(mean).Pointer, vp = Cpu(variance).Pointer;
@@ -57,6 +60,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BatchNormBackward(
         DeviceBuffer x, DeviceBuffer dy, int n, int channels, int inner, DeviceBuffer mean, DeviceBuffer variance, float eps,
         DeviceBuffer? gamma, bool batchStatistics, DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta)
@@ -112,6 +116,7 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SumRow(float* x, int length)
     {
         int w = Vector<float>.Count;
@@ -131,6 +136,7 @@ public sealed unsafe partial class CpuBackend
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleShiftRow(float* x, float* y, int length, float scale, float shift)
     {
         int w = Vector<float>.Count;

@@ -1,6 +1,7 @@
 // Fused bias + activation on the CPU: one SIMD pass for y = f(x + b), one for dx = dy * f'(x + b, y),
 // and a per-channel sum of dx for the bias gradient. Dense layers have inner == 1 (the bias is a vector
 // along each row); convolutions have one bias value per (image, channel) plane.
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace Lepton.Backends.Cpu;
@@ -11,6 +12,7 @@ public sealed unsafe partial class CpuBackend
     private static float[]? biasPlaneSums;
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BiasActivation<TOp>(TOp op, DeviceBuffer x, DeviceBuffer? bias, int outer, int channels, int inner, DeviceBuffer y)
         where TOp : struct, IUnaryOp
     {
@@ -33,6 +35,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BiasActivationBackward<TOp>(
         TOp op, DeviceBuffer x, DeviceBuffer? bias, DeviceBuffer y, DeviceBuffer dy, int outer, int channels, int inner, DeviceBuffer dx, DeviceBuffer? dbias)
         where TOp : struct, IUnaryOp
@@ -127,6 +130,7 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>Runs body(row start, row length, channel) over rows that share one bias layout: whole
     /// [channels] rows when inner == 1 (channel -1: the bias varies along the row), else [inner] planes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForEachBiasRow(int outer, int channels, int inner, Action<long, int, int> body)
     {
         if (inner == 1)

@@ -9,6 +9,7 @@ namespace Lepton.Backends.Cpu;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Gemm(in GemmArgs g)
     {
         float* a = Cpu(g.A).Pointer + g.OffsetA;
@@ -47,6 +48,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>The convolution; with <paramref name="relu"/>, y = relu(conv + bias[k]) (bias may be null).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Forward(in Conv2dGeometry g, float* xp, float* wp, float* yp, float* bias, bool relu)
     {
         if (UseDirectConv(g))
@@ -98,6 +100,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>to[i] = max(from[i] + bias, 0) (from and to may be the same row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BiasReluRow(float* from, float* to, int length, float bias)
     {
         var b = Vector256.Create(bias);
@@ -114,6 +117,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Conv2dBackwardData(in Conv2dGeometry g, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx)
     {
         if (UseImageChunks(g))
@@ -159,6 +163,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Conv2dBackwardFilter(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw)
     {
         if (UseDirectFilter(g))
@@ -257,6 +262,7 @@ public sealed unsafe partial class CpuBackend
     /// in locals (read through the reference it would be reloaded after every store) and copies and clears
     /// rows inline rather than through a library call per row.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Im2Col(in Conv2dGeometry g, float* x, float* col, long ld)
     {
         int p = g.P, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;
@@ -311,6 +317,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>col [C*R*S, P*Q] (rows <paramref name="ld"/> apart) -> x [C,H,W] by summing overlapping taps (x is overwritten).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Col2Im(in Conv2dGeometry g, float* col, long ld, float* x)
     {
         int p = g.P, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;

@@ -28,6 +28,7 @@ public sealed unsafe partial class CpuBackend
         g.C * g.R * g.S <= DirectMaxTaps && g.Q >= 8 && g.K % 8 == 0;
 
     /// <summary>The direct convolution; with <paramref name="relu"/>, relu(y + bias[k]) is applied in registers before the store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias = null, bool relu = false)
     {
         var geo = g;
@@ -52,6 +53,7 @@ public sealed unsafe partial class CpuBackend
 
     /// <inheritdoc />
     /// <remarks>First layers (the direct kernel's geometries) with AVX-512 and 2x2, stride-2 pooling over rows of at least 16.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryConv2dBiasReluMaxPoolForward(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer pooled, DeviceBuffer indices)
     {
         if (!UseDirectConv(g) || CpuGemm.Isa != CpuIsa.Avx512 || !Avx2.IsSupported || 2 * pool.Q < 16 || pool.P < 1 ||
@@ -98,6 +100,7 @@ public sealed unsafe partial class CpuBackend
     /// columns by eight filters by two rows), bias and ReLU applied, then each 2x2 window's maximum and its
     /// position in the convolution's plane, with the same take-rule as <see cref="MaxPool2x2Row"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectPooledRow(in Conv2dGeometry g, int outH, int outW, float* x, float* w, float* bias, int* offsets, float* pooled, float* indices, int n, int ph)
     {
         int taps = g.C * g.R * g.S, covered = 2 * outW, width = g.Q;
@@ -176,6 +179,7 @@ public sealed unsafe partial class CpuBackend
         Vector256.Max(bias == null ? a : a + Vector256.Create(bias[i]), Vector256<float>.Zero);
 
     /// <summary>Where tap (c, r, s) starts in the image, relative to an output row's first input.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TapOffsets(in Conv2dGeometry g, int* offsets)
     {
         for (int t = 0, taps = g.C * g.R * g.S; t < taps; t++)
@@ -185,6 +189,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary><see cref="DirectRow"/> with AVX-512: sixteen outputs of the row per register.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectRowWide(in Conv2dGeometry g, float* x, float* w, float* y, int* offsets, float* bias, bool relu, int n, int p)
     {
         int taps = g.C * g.R * g.S, filters = g.K, width = g.Q;
@@ -234,6 +239,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>Output row p of image n for every filter; <paramref name="offsets"/> from <see cref="TapOffsets"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectRow(in Conv2dGeometry g, float* x, float* w, float* y, int* offsets, float* bias, bool relu, int n, int p)
     {
         int taps = g.C * g.R * g.S;
@@ -289,6 +295,7 @@ public sealed unsafe partial class CpuBackend
     /// planes stay in L1 while every (c, r) pass reads them; per-lane partial sums go to a buffer that is
     /// reduced once at the end (one block of them per chunk of images when images are split across threads).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectBackwardFilter(in Conv2dGeometry g, float* x, float* dy, float* dw, PooledGradient pooled = default)
     {
         var geo = g;
@@ -330,6 +337,7 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Adds image n's contribution to the per-lane sums [K, C, R, S, 16] of <see cref="DirectBackwardFilter"/>.</summary>
     /// <remarks>With a <paramref name="pooled"/> gradient (dy null), the planes of filters k0..k0+7 are first rebuilt
     /// into <paramref name="planeBuffer"/> from it and the pooling's indices.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectFilterImage(in Conv2dGeometry g, float* x, float* dy, float* sums, int n, PooledGradient pooled = default, float* planeBuffer = null)
     {
         int height = g.H, width = g.W, rows = g.P, cols = g.Q, kh = g.R, kw = g.S, channels = g.C, filters = g.K;

@@ -1,4 +1,5 @@
 // Gather/scatter, index-select/index-add and counter-based random fills on the CPU.
+using System.Runtime.CompilerServices;
 using Lepton.Kernels;
 
 namespace Lepton.Backends.Cpu;
@@ -6,6 +7,7 @@ namespace Lepton.Backends.Cpu;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
     {
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
@@ -27,6 +29,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
     {
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
@@ -48,6 +51,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
     {
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
@@ -63,6 +67,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
     {
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
@@ -84,6 +89,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void RandomUniform(DeviceBuffer dst, int length, ulong seed, ulong start, float low, float high)
     {
         float* d = Cpu(dst).Pointer;
@@ -98,6 +104,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void RandomNormal(DeviceBuffer dst, int length, ulong seed, ulong start, float mean, float std)
     {
         float* d = Cpu(dst).Pointer;

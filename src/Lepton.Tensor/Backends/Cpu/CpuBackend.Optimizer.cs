@@ -1,6 +1,7 @@
 // Fused optimizer updates on the CPU: one SIMD pass over each parameter, its gradient and its state.
 // The rule is chosen once per call, so the loop body has no branches; bias corrections are folded
 // into the step size and the epsilon so an Adam step needs one square root and one division.
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace Lepton.Backends.Cpu;
@@ -57,6 +58,7 @@ public sealed unsafe partial class CpuBackend
         return gi;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SgdRange(in OptimizerUpdate u, float* p, float* g, float* s1, int i0, int i1)
     {
         int w = Vector<float>.Count, i = i0;
@@ -91,6 +93,7 @@ public sealed unsafe partial class CpuBackend
     private static Vector<float> FlushSubnormal(Vector<float> x) =>
         Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(x), new Vector<float>(Kernels.OptimizerKernels.SmallestNormal)), Vector<float>.Zero, x);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AdamRange(in OptimizerUpdate u, float* p, float* g, float* m, float* v, int i0, int i1)
     {
         // p -= lr * (m / bc1) / (sqrt(v / bc2) + eps) = (lr * sqrt(bc2) / bc1) * m / (sqrt(v) + eps * sqrt(bc2)).
@@ -120,6 +123,7 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RmsPropRange(in OptimizerUpdate u, float* p, float* g, float* s1, float* s2, int i0, int i1)
     {
         float rho = u.Beta2, c = 1f - u.Beta2;

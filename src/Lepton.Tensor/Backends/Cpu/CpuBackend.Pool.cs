@@ -8,6 +8,7 @@ namespace Lepton.Backends.Cpu;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MaxPool2dForward(in Pool2dGeometry g, DeviceBuffer x, DeviceBuffer y, DeviceBuffer indices)
     {
         var geo = g;
@@ -55,6 +56,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MaxPool2dBackward(in Pool2dGeometry g, DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dx)
     {
         float* gp = Cpu(dy).Pointer, ip = Cpu(indices).Pointer, dp = Cpu(dx).Pointer;
@@ -83,6 +85,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AvgPool2dForward(in Pool2dGeometry g, bool countIncludePad, DeviceBuffer x, DeviceBuffer y)
     {
         var geo = g;
@@ -116,6 +119,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, DeviceBuffer dy, DeviceBuffer dx)
     {
         var geo = g;
@@ -156,6 +160,7 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(planes, (long)outH * outW * 4, (c0, c1) => MaxPool2x2Planes(c0, c1, width, hw, outH, outW, xp, yp, ip));
 
     /// <summary>Planes [c0, c1) of <see cref="MaxPool2x2"/>; a plain method so that the loop's values stay in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxPool2x2Planes(int c0, int c1, int width, int hw, int outH, int outW, float* xp, float* yp, float* ip)
     {
         for (int plane = c0; plane < c1; plane++)
@@ -189,6 +194,7 @@ public sealed unsafe partial class CpuBackend
     /// and the same take-rule as <see cref="Take"/> (a larger value or a NaN takes the position; a NaN stays
     /// the maximum) runs on whole vectors. Returns how many outputs were written.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int MaxPool2x2Row(float* r0, float* r1, int top, int width, int outW, float* y, float* index)
     {
         int ow = 0;
@@ -231,6 +237,7 @@ public sealed unsafe partial class CpuBackend
     /// scattering one read-modify-write per output. Rows of at least eight outputs only; the last eight are
     /// moved back to end at the row's end.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxPool2x2BackwardPlanes(int c0, int c1, int height, int width, int outH, int outW, float* gp, float* ip, float* dp)
     {
         int hw = height * width, pq = outH * outW, covered = 2 * outW;

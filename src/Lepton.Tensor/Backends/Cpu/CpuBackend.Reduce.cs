@@ -1,4 +1,5 @@
 // Reductions along one axis and row-wise softmax on the CPU, SIMD along contiguous data.
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace Lepton.Backends.Cpu;
@@ -6,6 +7,7 @@ namespace Lepton.Backends.Cpu;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Reduce(ReduceKind kind, DeviceBuffer x, int outer, int axis, int inner, DeviceBuffer y)
     {
         float* xp = Cpu(x).Pointer;
@@ -32,6 +34,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Softmax(DeviceBuffer x, DeviceBuffer y, int rows, int cols, bool log)
     {
         float* xp = Cpu(x).Pointer;
@@ -91,6 +94,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SoftmaxBackward(DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int rows, int cols, bool log)
     {
         float* yp = Cpu(y).Pointer;
@@ -130,6 +134,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SoftmaxCrossEntropy(DeviceBuffer logits, DeviceBuffer labels, int rows, int cols, float smoothing, DeviceBuffer loss, DeviceBuffer probabilities)
     {
         float* xp = Cpu(logits).Pointer, lp = Cpu(labels).Pointer, outp = Cpu(loss).Pointer, pp = Cpu(probabilities).Pointer;
@@ -187,6 +192,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SoftmaxCrossEntropyBackward(DeviceBuffer probabilities, DeviceBuffer labels, DeviceBuffer dloss, int rows, int cols, float smoothing, DeviceBuffer dlogits)
     {
         float* pp = Cpu(probabilities).Pointer, lp = Cpu(labels).Pointer, gp = Cpu(dloss).Pointer, dp = Cpu(dlogits).Pointer;
@@ -207,6 +213,7 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float ReduceRow(ReduceKind kind, float* x, int n)
     {
         if (kind is ReduceKind.ArgMax or ReduceKind.ArgMin)
@@ -274,6 +281,7 @@ public sealed unsafe partial class CpuBackend
         return result;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReduceColumns(ReduceKind kind, float* x, int axis, int inner, float* y)
     {
         if (kind is ReduceKind.ArgMax or ReduceKind.ArgMin)
@@ -330,6 +338,7 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float MaxOf(Vector<float> v)
     {
         float m = v[0];
@@ -341,6 +350,7 @@ public sealed unsafe partial class CpuBackend
         return m;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float MinOf(Vector<float> v)
     {
         float m = v[0];

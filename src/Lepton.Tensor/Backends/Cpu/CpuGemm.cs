@@ -67,6 +67,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>C = alpha * op(A) * op(B) + beta * C with op(A) M x K, op(B) K x N, all row-major.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(
         bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel)
@@ -151,6 +152,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>C[i, :] += alpha * op(A)[i, :] * op(B) for a handful of rows, split over columns of C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SmallRows(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc, bool parallel)
     {
         long rsA = transA ? 1 : lda, csA = transA ? lda : 1;
@@ -312,6 +314,7 @@ internal static unsafe class CpuGemm
 
     /// <summary>Whether this call on <paramref name="b"/> runs its blocks in reverse: the opposite of the last
     /// call on the same matrix among the last eight this thread ran in blocks, else forwards.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Reversed(float* b)
     {
         var recent = recentMatrices ??= new nint[8];
@@ -390,6 +393,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>c[0..width) += alpha * (partials of blocks 0, 1, ... summed in that order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddPartials(float alpha, float* partials, int blocks, int width, float* c)
     {
         if (blocks == 0)
@@ -411,6 +415,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>C[i, j] += alpha * dot(A[i, :], B[j, :]) with both rows contiguous, four rows of A by two of B at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotProducts(int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc, bool parallel)
     {
         void Rows(int i0, int i1)
@@ -453,6 +458,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>Eight dot products (rows i..i+3 of A with rows j, j+1 of B) in eight vector accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotBlock4x2(int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
     {
         int w = Vector<float>.Count;
@@ -502,6 +508,7 @@ internal static unsafe class CpuGemm
         c[(3L * ldc) + 1] += alpha * s31;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot(float* x, float* y, int length)
     {
         int w = Vector<float>.Count;
@@ -524,6 +531,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>Updates C rows [i0, i1) x panels [p0, p1) of the current B block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(
         CpuIsa isa, int mr, int nr, int mc, int i0, int i1, int p0, int p1, int nc, int kc, float alpha,
         float* a, long rsA, long csA, int pc, float* bPacked, float* c, int ldc, int jc, bool accumulate)
@@ -583,6 +591,7 @@ internal static unsafe class CpuGemm
 
     /// <summary>Packs op(A)[mc x kc] into MR-tall panels, k-major inside a panel, scaled by alpha and zero-padded.</summary>
     /// <remarks>Reads along whichever dimension of A is contiguous, so both layouts stream through memory.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(float* a, long rs, long cs, int mc, int kc, int mr, float alpha, float* dst)
     {
         for (int i = 0; i < mc; i += mr, dst += (long)mr * kc)
@@ -640,6 +649,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>dst[k * mr + i] = alpha * a[k * cs + i] for a full panel: one contiguous run of mr per k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackContiguousRows(float* a, long cs, int kc, int mr, float alpha, float* dst)
     {
         var scale = Vector256.Create(alpha);
@@ -664,6 +674,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>dst[k * mr + i] = alpha * a[i * rs + k] for rows i = 0..3: four k at a time as a 4 x 4 transpose.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackFourRows(float* a, long rs, int kc, int mr, float alpha, float* dst)
     {
         var scale = Vector128.Create(alpha);
@@ -698,6 +709,7 @@ internal static unsafe class CpuGemm
 
     /// <summary>Packs op(B)[kc x nc] into NR-wide panels, k-major inside a panel, zero-padded.</summary>
     /// <remarks>Reads along whichever dimension of B is contiguous, so both layouts stream through memory.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(float* b, long rs, long cs, int kc, int nc, int nr, float* dst)
     {
         for (int j = 0; j < nc; j += nr, dst += (long)nr * kc)
@@ -747,6 +759,7 @@ internal static unsafe class CpuGemm
     /// of <paramref name="nr"/>: 8 x 8 tiles are transposed in AVX registers, so reads stay contiguous and
     /// writes stay in order whatever the stride (a power-of-two stride would thrash L1 read column-wise).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackTransposed(float* block, long rs, long cs, int kc, int cols, int nr, float* dst)
     {
         int k0 = 0;
@@ -819,6 +832,7 @@ internal static unsafe class CpuGemm
         Avx.Store(dst + (7 * ldd), Avx.Permute2x128(s3, s7, 0x31));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleC(int m, int n, float beta, float* c, int ldc)
     {
         if (beta == 1f)

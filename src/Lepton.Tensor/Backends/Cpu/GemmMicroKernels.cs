@@ -120,6 +120,7 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>Portable: C[4 x 8] += A[4 x kc] B[kc x 8].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScalarKernel4x8(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         float* acc = stackalloc float[ScalarMr * ScalarNr];

@@ -1,6 +1,8 @@
 // Iterating up to three same-shaped strided operands and one dense output row by row: dimensions
 // are first collapsed where every operand is contiguous across them, so common cases become one
 // long row that SIMD loops can take.
+using System.Runtime.CompilerServices;
+
 namespace Lepton.Backends.Cpu;
 
 /// <summary>Row iteration over collapsed strided operands.</summary>
@@ -92,6 +94,7 @@ internal sealed class StridedLoop
     public int InnerStride(int k) => strides[k][^1];
 
     /// <summary>Element offset of operand k at the start of row r.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int RowOffset(int k, int row)
     {
         int offset = 0;
