@@ -134,6 +134,37 @@ public abstract class ConvPoolTests : BackendTests
     }
 
     [Theory]
+    [InlineData(32, 15, 15, 64, 1, 0, 1)]
+    [InlineData(64, 6, 6, 64, 1, 0, 1)]
+    [InlineData(5, 9, 11, 32, 2, 1, 1)]
+    [InlineData(3, 10, 9, 96, 1, 1, 2)]
+    public void OneImageWithASmallOutputPlaneMatchesLoops(int c, int h, int w, int k, int stride, int pad, int dilation)
+    {
+        // One image, an output plane under 256 positions and a multiple of 32 filters (batch-1 inference
+        // through the CIFAR CNN's conv2 and conv3, the first two cases): the CPU computes Y^T = col^T W^T and
+        // transposes it back in 8 x 8 tiles and the last positions one by one. Plain, with a bias, and with
+        // bias and ReLU fused, on every instruction set (the scalar one keeps the untransposed product).
+        var x = Generators.Values([1, c, h, w], c);
+        var wt = Generators.Values([k, c, 3, 3], k);
+        var b = Generators.Values([k], 3);
+        var (st, pd, dl) = ((stride, stride), (pad, pad), (dilation, dilation));
+        foreach (var isa in Enum.GetValues<Lepton.Backends.Cpu.CpuIsa>().Where(i => i <= Lepton.Backends.Cpu.CpuGemm.DetectedIsa))
+        {
+            CpuGemmKernelTests.WithIsa(isa, () =>
+            {
+                Check.Close(ConvRef(x, wt, null, stride, pad, dilation, 1), T(x).Conv2d(T(wt), null, st, pd, dl, 1), 1e-4, 1e-5, $"{isa} conv");
+                Check.Close(ConvRef(x, wt, b, stride, pad, dilation, 1), T(x).Conv2d(T(wt), T(b), st, pd, dl, 1), 1e-4, 1e-5, $"{isa} conv + bias");
+                Check.Close(
+                    ConvRef(x, wt, b, stride, pad, dilation, 1).Map(v => Math.Max(v, 0)),
+                    T(x).Conv2dBiasRelu(T(wt), T(b), st, pd, dl, 1),
+                    1e-4,
+                    1e-5,
+                    $"{isa} conv + bias + relu");
+            });
+        }
+    }
+
+    [Theory]
     [InlineData(2, 1, 12, 20, 0, 2, 2, true)]
     [InlineData(1, 1, 13, 21, 0, 2, 2, true)]
     [InlineData(2, 1, 28, 28, 0, 2, 2, false)]

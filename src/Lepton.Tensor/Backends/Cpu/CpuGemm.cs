@@ -796,7 +796,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>dst[j * ldd + i] = src[i * lds + j] for an 8 x 8 tile.</summary>
-    private static void Transpose8x8(float* src, long lds, float* dst, int ldd)
+    internal static void Transpose8x8(float* src, long lds, float* dst, int ldd)
     {
         var r0 = Avx.LoadVector256(src);
         var r1 = Avx.LoadVector256(src + lds);
