@@ -322,6 +322,12 @@ public sealed unsafe partial class CpuBackend
         int p = g.P, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;
         int strideH = g.StrideH, strideW = g.StrideW, padH = g.PadH, padW = g.PadW, dilationH = g.DilationH, dilationW = g.DilationW;
         float* dst = col;
+        if (IsValidUnitStride(g))
+        {
+            ValidUnitStrideIm2Col(channels * height, height, width, kh, kw, p, q, x, col, ld);
+            return;
+        }
+
         for (int c = 0; c < channels; c++)
         {
             float* plane = x + ((long)c * height * width);
@@ -361,6 +367,35 @@ public sealed unsafe partial class CpuBackend
             }
         }
     }
+
+    /// <summary>
+    /// <see cref="Im2Col"/> when every tap lies inside the image and steps by one (a "valid" convolution with
+    /// unit strides): each column row is P input rows of Q floats, copied with no bounds to work out. A
+    /// method of its own with few values, which the JIT keeps in registers (inside Im2Col they were spilled).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ValidUnitStrideIm2Col(int rows, int height, int width, int kh, int kw, int p, int q, float* x, float* col, long ld)
+    {
+        float* dst = col;
+        for (int plane = 0; plane < rows; plane += height)
+        {
+            for (int r = 0; r < kh; r++)
+            {
+                float* src = x + ((long)(plane + r) * width);
+                for (int s = 0; s < kw; s++, dst += ld)
+                {
+                    for (int oh = 0; oh < p; oh++)
+                    {
+                        CopyRow(src + s + ((long)oh * width), dst + (oh * q), q);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether every tap of every output lies inside the image and steps by one (stride and dilation 1, no padding).</summary>
+    private static bool IsValidUnitStride(in Conv2dGeometry g) =>
+        g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.PadH == 0 && g.PadW == 0 && g.P == g.H - g.R + 1 && g.Q == g.W - g.S + 1;
 
     /// <summary>The outputs [start, end) whose input column ow * stride + iw0 lies inside [0, width).</summary>
     private static (int Start, int End) ValidOutputs(int iw0, int stride, int width, int outputs)
