@@ -224,6 +224,42 @@ public abstract class ConvPoolTests : BackendTests
         }
     }
 
+    [Theory]
+    [InlineData(32, 15, 15, 64, true)]
+    [InlineData(16, 10, 9, 32, false)]
+    public void OneImageConvolutionReluAndPoolingMatchTheCompositionBitForBit(int c, int h, int w, int k, bool withBias)
+    {
+        // One image through a late layer (the CIFAR CNN's conv2 at batch 1 first: 13x13 outputs, so the last
+        // row and column lie outside every window): the CPU pools the transposed product's rows without
+        // writing the convolution's output. Small integers make ties common; a NaN pixel makes NaN windows. The
+        // pooled values and the positions the gradient is routed to must equal the composition's exactly.
+        var x = Generators.Values([1, c, h, w], 31).Map(v => Math.Round(v));
+        var wt = Generators.Values([k, c, 3, 3], 32).Map(v => Math.Round(v));
+        var b = withBias ? Generators.Values([k], 33).Map(v => Math.Round(v)) : null;
+        var tb = b is null ? null : T(b);
+        Tensor Fused(Tensor input) => input.Conv2dBiasReluMaxPool(T(wt), tb, (1, 1), (0, 0), (1, 1), 1, (2, 2), (2, 2));
+        Tensor Composed(Tensor input) => input.Conv2dBiasRelu(T(wt), tb, (1, 1), (0, 0), (1, 1), 1).MaxPool2d((2, 2));
+        foreach (var isa in Enum.GetValues<Lepton.Backends.Cpu.CpuIsa>().Where(i => i <= Lepton.Backends.Cpu.CpuGemm.DetectedIsa))
+        {
+            CpuGemmKernelTests.WithIsa(isa, () =>
+            {
+                Check.Close(PoolRef(ConvRef(x, wt, b, 1, 0, 1, 1).Map(v => Math.Max(v, 0)), 2, 2, 0, max: true, includePad: true), Fused(T(x)), 1e-5, 1e-5, $"{isa}");
+                Assert.Equal(Composed(T(x)).ToArray(), Fused(T(x)).ToArray());
+
+                var dy = T(Generators.Values([1, k, (h - 2) / 2, (w - 2) / 2], 34));
+                var (fusedInput, composedInput) = (T(x).RequiresGrad_(), T(x).RequiresGrad_());
+                (Fused(fusedInput) * dy).Sum().Backward();
+                (Composed(composedInput) * dy).Sum().Backward();
+                Assert.Equal(composedInput.Grad!.ToArray(), fusedInput.Grad!.ToArray());
+
+                var withNaN = (double[])x.Data.Clone();
+                withNaN[(c / 2 * h * w) + (h / 2 * w) + (w / 2)] = double.NaN;
+                var nan = T(new Nd(withNaN, x.Shape));
+                Assert.Equal(Composed(nan).ToArray(), Fused(nan).ToArray());
+            });
+        }
+    }
+
     [Fact]
     public void ConvolutionReluAndMaxPoolingBreakTiesAndKeepNaNsLikeMaxPooling()
     {

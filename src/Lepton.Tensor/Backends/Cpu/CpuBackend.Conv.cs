@@ -150,6 +150,52 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    /// <summary>
+    /// <see cref="TransposedForward"/> followed by 2x2, stride-2 max pooling, pooled straight from the transposed
+    /// product: a row of it holds every filter's value at one position, so each window's four rows are compared
+    /// eight filters at a time, after bias and ReLU, with <see cref="MaxPool2x2Row"/>'s take-rule (the same values
+    /// and positions as the composition), and the convolution's output is never transposed back.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposedPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, float* indices)
+    {
+        int pq = g.P * g.Q, crs = g.C * g.R * g.S, k = g.K, q = g.Q, outH = pool.P, outW = pool.Q;
+        long plane = (long)outH * outW;
+        float* lanes = stackalloc float[16];
+        fixed (float* col = ColumnScratch(g, pq), yt = Scratch(ref transposedOutputs, (long)pq * k))
+        {
+            Im2Col(g, x, col, pq);
+            CpuGemm.Run(true, true, pq, k, crs, 1f, col, pq, w, crs, 0f, yt, k, parallel: true);
+            for (int ph = 0; ph < outH; ph++)
+            {
+                for (int pw = 0; pw < outW; pw++)
+                {
+                    int top = (2 * ph * q) + (2 * pw);
+                    float* r00 = yt + ((long)top * k);
+                    float* r10 = r00 + ((long)q * k);
+                    var at = Vector256.Create((float)top);
+                    long output = ((long)ph * outW) + pw;
+                    for (int f = 0; f < k; f += 8)
+                    {
+                        var b = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + f);
+                        var best = Vector256.Max(Vector256.Load(r00 + f) + b, Vector256<float>.Zero);
+                        var bestAt = at;
+                        TakeLanes(ref best, ref bestAt, Vector256.Max(Vector256.Load(r00 + k + f) + b, Vector256<float>.Zero), at + Vector256.Create(1f));
+                        TakeLanes(ref best, ref bestAt, Vector256.Max(Vector256.Load(r10 + f) + b, Vector256<float>.Zero), at + Vector256.Create((float)q));
+                        TakeLanes(ref best, ref bestAt, Vector256.Max(Vector256.Load(r10 + k + f) + b, Vector256<float>.Zero), at + Vector256.Create((float)(q + 1)));
+                        best.Store(lanes);
+                        bestAt.Store(lanes + 8);
+                        for (int j = 0; j < 8; j++)
+                        {
+                            pooled[((f + j) * plane) + output] = lanes[j];
+                            indices[((f + j) * plane) + output] = lanes[8 + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>to[i] = max(from[i] + bias, 0) (from and to may be the same row).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BiasReluRow(float* from, float* to, int length, float bias)

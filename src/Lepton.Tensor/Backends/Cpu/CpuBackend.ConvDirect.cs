@@ -52,10 +52,17 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
-    /// <remarks>First layers (the direct kernel's geometries) with AVX-512 and 2x2, stride-2 pooling over rows of at least 16.</remarks>
+    /// <remarks>First layers (the direct kernel's geometries) with AVX-512 and 2x2, stride-2 pooling over rows of at
+    /// least 16; and one image through a late layer that runs as a transposed product, with 2x2, stride-2 pooling.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryConv2dBiasReluMaxPoolForward(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer pooled, DeviceBuffer indices)
     {
+        if (UseTransposedProduct(g) && IsPlain2x2(pool))
+        {
+            TransposedPooledForward(g, pool, Cpu(x).Pointer, Cpu(w).Pointer, bias is null ? null : Cpu(bias).Pointer, Cpu(pooled).Pointer, Cpu(indices).Pointer);
+            return true;
+        }
+
         if (!UseDirectConv(g) || CpuGemm.Isa != CpuIsa.Avx512 || !Avx2.IsSupported || 2 * pool.Q < 16 || pool.P < 1 ||
             !IsPlain2x2(pool))
         {
