@@ -97,9 +97,9 @@ public sealed unsafe partial class CpuBackend
                             0f, yn + ((long)grp * geo.KPerGroup * pq), pq, !perImage);
                     }
 
-                    for (int f = 0; relu && f < geo.K; f++)
+                    if (relu)
                     {
-                        BiasReluRow(yn + ((long)f * pq), yn + ((long)f * pq), pq, bias == null ? 0f : bias[f]);
+                        BiasReluPlanes(yn, geo.K, pq, bias);
                     }
                 }
             }
@@ -119,34 +119,45 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposedForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias, bool relu)
     {
-        int pq = g.P * g.Q, crs = g.C * g.R * g.S, k = g.K;
-        fixed (float* col = ColumnScratch(g, pq), yt = Scratch(ref transposedOutputs, (long)pq * k))
+        int pq = g.P * g.Q, k = g.K;
+        float* yt = TransposedProduct(g, x, w);
+
+        // y [K, PQ] = yt^T in 8 x 8 tiles, the last P*Q % 8 positions one by one.
+        int p = 0;
+        for (; p <= pq - 8; p += 8)
+        {
+            for (int f = 0; f < k; f += 8)
+            {
+                CpuGemm.Transpose8x8(yt + ((long)p * k) + f, k, y + ((long)f * pq) + p, pq);
+            }
+        }
+
+        for (; p < pq; p++)
+        {
+            for (int f = 0; f < k; f++)
+            {
+                y[((long)f * pq) + p] = yt[((long)p * k) + f];
+            }
+        }
+
+        if (relu)
+        {
+            BiasReluPlanes(y, k, pq, bias);
+        }
+    }
+
+    /// <summary>
+    /// Y^T [P*Q, K] = col^T W^T for one image (see <see cref="UseTransposedProduct"/>), in this thread's scratch
+    /// (a pinned array, so the pointer stays valid after the call).
+    /// </summary>
+    private static float* TransposedProduct(in Conv2dGeometry g, float* x, float* w)
+    {
+        int pq = g.P * g.Q, crs = g.C * g.R * g.S;
+        fixed (float* col = ColumnScratch(g, pq), yt = Scratch(ref transposedOutputs, (long)pq * g.K))
         {
             Im2Col(g, x, col, pq);
-            CpuGemm.Run(true, true, pq, k, crs, 1f, col, pq, w, crs, 0f, yt, k, parallel: true);
-
-            // y [K, PQ] = yt^T in 8 x 8 tiles, the last P*Q % 8 positions one by one.
-            int p = 0;
-            for (; p <= pq - 8; p += 8)
-            {
-                for (int f = 0; f < k; f += 8)
-                {
-                    CpuGemm.Transpose8x8(yt + ((long)p * k) + f, k, y + ((long)f * pq) + p, pq);
-                }
-            }
-
-            for (; p < pq; p++)
-            {
-                for (int f = 0; f < k; f++)
-                {
-                    y[((long)f * pq) + p] = yt[((long)p * k) + f];
-                }
-            }
-
-            for (int f = 0; relu && f < k; f++)
-            {
-                BiasReluRow(y + ((long)f * pq), y + ((long)f * pq), pq, bias == null ? 0f : bias[f]);
-            }
+            CpuGemm.Run(true, true, pq, g.K, crs, 1f, col, pq, w, crs, 0f, yt, g.K, parallel: true);
+            return yt;
         }
     }
 
@@ -159,40 +170,46 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposedPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, float* indices)
     {
-        int pq = g.P * g.Q, crs = g.C * g.R * g.S, k = g.K, q = g.Q, outH = pool.P, outW = pool.Q;
+        int k = g.K, q = g.Q, outH = pool.P, outW = pool.Q;
         long plane = (long)outH * outW;
         float* lanes = stackalloc float[16];
-        fixed (float* col = ColumnScratch(g, pq), yt = Scratch(ref transposedOutputs, (long)pq * k))
+        float* yt = TransposedProduct(g, x, w);
+        for (int ph = 0; ph < outH; ph++)
         {
-            Im2Col(g, x, col, pq);
-            CpuGemm.Run(true, true, pq, k, crs, 1f, col, pq, w, crs, 0f, yt, k, parallel: true);
-            for (int ph = 0; ph < outH; ph++)
+            for (int pw = 0; pw < outW; pw++)
             {
-                for (int pw = 0; pw < outW; pw++)
+                int top = (2 * ph * q) + (2 * pw);
+                float* r00 = yt + ((long)top * k);
+                float* r10 = r00 + ((long)q * k);
+                var at = Vector256.Create((float)top);
+                long output = ((long)ph * outW) + pw;
+                for (int f = 0; f < k; f += 8)
                 {
-                    int top = (2 * ph * q) + (2 * pw);
-                    float* r00 = yt + ((long)top * k);
-                    float* r10 = r00 + ((long)q * k);
-                    var at = Vector256.Create((float)top);
-                    long output = ((long)ph * outW) + pw;
-                    for (int f = 0; f < k; f += 8)
+                    // Bias and ReLU as BiasReluRow applies them, with each lane's own filter's bias.
+                    var b = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + f);
+                    var best = Vector256.Max(Vector256.Load(r00 + f) + b, Vector256<float>.Zero);
+                    var bestAt = at;
+                    TakeLanes(ref best, ref bestAt, Vector256.Max(Vector256.Load(r00 + k + f) + b, Vector256<float>.Zero), at + Vector256.Create(1f));
+                    TakeLanes(ref best, ref bestAt, Vector256.Max(Vector256.Load(r10 + f) + b, Vector256<float>.Zero), at + Vector256.Create((float)q));
+                    TakeLanes(ref best, ref bestAt, Vector256.Max(Vector256.Load(r10 + k + f) + b, Vector256<float>.Zero), at + Vector256.Create((float)(q + 1)));
+                    best.Store(lanes);
+                    bestAt.Store(lanes + 8);
+                    for (int j = 0; j < 8; j++)
                     {
-                        var b = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + f);
-                        var best = Vector256.Max(Vector256.Load(r00 + f) + b, Vector256<float>.Zero);
-                        var bestAt = at;
-                        TakeLanes(ref best, ref bestAt, Vector256.Max(Vector256.Load(r00 + k + f) + b, Vector256<float>.Zero), at + Vector256.Create(1f));
-                        TakeLanes(ref best, ref bestAt, Vector256.Max(Vector256.Load(r10 + f) + b, Vector256<float>.Zero), at + Vector256.Create((float)q));
-                        TakeLanes(ref best, ref bestAt, Vector256.Max(Vector256.Load(r10 + k + f) + b, Vector256<float>.Zero), at + Vector256.Create((float)(q + 1)));
-                        best.Store(lanes);
-                        bestAt.Store(lanes + 8);
-                        for (int j = 0; j < 8; j++)
-                        {
-                            pooled[((f + j) * plane) + output] = lanes[j];
-                            indices[((f + j) * plane) + output] = lanes[8 + j];
-                        }
+                        pooled[((f + j) * plane) + output] = lanes[j];
+                        indices[((f + j) * plane) + output] = lanes[8 + j];
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>y[f] = max(y[f] + bias[f], 0) in place for planes f of <paramref name="length"/> (bias may be null).</summary>
+    private static void BiasReluPlanes(float* y, int planes, int length, float* bias)
+    {
+        for (int f = 0; f < planes; f++)
+        {
+            BiasReluRow(y + ((long)f * length), y + ((long)f * length), length, bias == null ? 0f : bias[f]);
         }
     }
 

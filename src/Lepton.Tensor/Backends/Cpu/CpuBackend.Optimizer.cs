@@ -1,8 +1,8 @@
 // Fused optimizer updates on the CPU: one SIMD pass over each parameter, its gradient and its state.
 // The rule is chosen once per call, so the loop body has no branches; bias corrections are folded
 // into the step size and the epsilon so an Adam step needs one square root and one division.
-using System.Runtime.CompilerServices;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Lepton.Backends.Cpu;
 
