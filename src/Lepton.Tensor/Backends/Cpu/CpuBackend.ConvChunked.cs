@@ -1,8 +1,9 @@
 // Convolutions with small output planes (late layers: P*Q of 16 or 169 for the CIFAR CNN) as one GEMM
 // per chunk of images: the column matrices of the chunk's images sit side by side, [C*R*S, images*P*Q],
 // so the GEMM sees a wide N instead of one narrow product per image (the GEMM of the CIFAR CNN's conv3,
-// N = 16 per image, runs at 34 GFLOP/s per image and 160 over 64 images on one thread). Chunks hold
-// about 4 MB of columns (the best of 1, 4 and 16 MB measured on this machine). Outputs and output
+// N = 16 per image, runs at 34 GFLOP/s per image and 160 over 64 images on one thread). Chunks are
+// small enough for their columns to be still in L2 when the GEMM packs them (forward, filter gradient)
+// and when col2im reads them back (data gradient). Outputs and output
 // gradients are regrouped between [images, K, P*Q] and [K, images*P*Q] around the GEMM.
 using System.Runtime.CompilerServices;
 
@@ -13,8 +14,13 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Output planes below this many positions run as chunks of images.</summary>
     private const int ChunkedPlaneLimit = 256;
 
-    /// <summary>The most floats of one chunk's column matrix.</summary>
-    private const long ChunkColumnBudget = 1L << 20;
+    /// <summary>The most floats of one chunk's column matrix: 512 KB on one thread, 1 MB per thread on several.</summary>
+    /// <remarks>
+    /// CIFAR CNN training step, interleaved, medians: one thread 4 MB 25.8-27.8 ms, 2 MB 24.6, 1 MB 21.9-23.3,
+    /// 512 KB 21.6-21.9, 256 KB 29.0 (the GEMM's N becomes one image); two threads 4 MB 23.4-23.6, 2 MB
+    /// 23.2-24.0, 1 MB 23.5-24.1 (fastest runs 18.3-18.9, 18.4, 19.5).
+    /// </remarks>
+    private static long ChunkColumnBudget => CpuParallel.Threads == 1 ? 1L << 17 : (1L << 18) * CpuParallel.Threads;
 
     /// <summary>A smaller budget for the calling thread only (tests use it to make several chunks of small inputs).</summary>
     [ThreadStatic]
