@@ -231,9 +231,38 @@ public abstract class ConvPoolTests : BackendTests
     {
         // One image through a late layer (the CIFAR CNN's conv2 at batch 1 first: 13x13 outputs, so the last
         // row and column lie outside every window): the CPU pools the transposed product's rows without
-        // writing the convolution's output. Small integers make ties common; a NaN pixel makes NaN windows. The
-        // pooled values and the positions the gradient is routed to must equal the composition's exactly.
-        var x = Generators.Values([1, c, h, w], 31).Map(v => Math.Round(v));
+        // writing the convolution's output.
+        FusedPoolingMatchesTheComposition(1, c, h, w, k, withBias);
+    }
+
+    [Theory]
+    [InlineData(32, 15, 15, 64, true)]
+    [InlineData(16, 10, 9, 24, false)]
+    [InlineData(8, 6, 20, 16, true)]
+    public void ChunksOfImagesThroughConvolutionReluAndPoolingMatchTheCompositionBitForBit(int c, int h, int w, int k, bool withBias)
+    {
+        // A batch through a late layer runs in chunks of images on the CPU (here 2 + 2 + 1, the budget lowered
+        // on this thread), and each chunk's product is pooled while in cache, without the convolution's output:
+        // rows of fewer than eight outputs (6 and 3 here) one vector step each, wider ones (9) as planes.
+        Lepton.Backends.Cpu.CpuBackend.ChunkColumnBudgetOverride = 2L * c * 9 * (h - 2) * (w - 2);
+        try
+        {
+            FusedPoolingMatchesTheComposition(5, c, h, w, k, withBias);
+        }
+        finally
+        {
+            Lepton.Backends.Cpu.CpuBackend.ChunkColumnBudgetOverride = null;
+        }
+    }
+
+    /// <summary>
+    /// conv + bias + ReLU + 2x2 max pooling, fused, against loops and bit for bit against the composition on every
+    /// ISA. Small integers make ties common; a NaN pixel makes NaN windows. The pooled values and the positions the
+    /// gradient is routed to must equal the composition's exactly.
+    /// </summary>
+    private void FusedPoolingMatchesTheComposition(int n, int c, int h, int w, int k, bool withBias)
+    {
+        var x = Generators.Values([n, c, h, w], 31).Map(v => Math.Round(v));
         var wt = Generators.Values([k, c, 3, 3], 32).Map(v => Math.Round(v));
         var b = withBias ? Generators.Values([k], 33).Map(v => Math.Round(v)) : null;
         var tb = b is null ? null : T(b);
@@ -246,14 +275,14 @@ public abstract class ConvPoolTests : BackendTests
                 Check.Close(PoolRef(ConvRef(x, wt, b, 1, 0, 1, 1).Map(v => Math.Max(v, 0)), 2, 2, 0, max: true, includePad: true), Fused(T(x)), 1e-5, 1e-5, $"{isa}");
                 Assert.Equal(Composed(T(x)).ToArray(), Fused(T(x)).ToArray());
 
-                var dy = T(Generators.Values([1, k, (h - 2) / 2, (w - 2) / 2], 34));
+                var dy = T(Generators.Values([n, k, (h - 2) / 2, (w - 2) / 2], 34));
                 var (fusedInput, composedInput) = (T(x).RequiresGrad_(), T(x).RequiresGrad_());
                 (Fused(fusedInput) * dy).Sum().Backward();
                 (Composed(composedInput) * dy).Sum().Backward();
                 Assert.Equal(composedInput.Grad!.ToArray(), fusedInput.Grad!.ToArray());
 
                 var withNaN = (double[])x.Data.Clone();
-                withNaN[(c / 2 * h * w) + (h / 2 * w) + (w / 2)] = double.NaN;
+                withNaN[((n - 1) * c * h * w) + (c / 2 * h * w) + (h / 2 * w) + (w / 2)] = double.NaN;
                 var nan = T(new Nd(withNaN, x.Shape));
                 Assert.Equal(Composed(nan).ToArray(), Fused(nan).ToArray());
             });

@@ -6,6 +6,7 @@
 // and when col2im reads them back (data gradient). Outputs and output
 // gradients are regrouped between [images, K, P*Q] and [K, images*P*Q] around the GEMM.
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Lepton.Backends.Cpu;
 
@@ -40,19 +41,69 @@ public sealed unsafe partial class CpuBackend
     private void ChunkedForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias = null, bool relu = false)
     {
         var geo = g;
-        int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
         ForEachChunk(g, (n0, images, col, outputs) =>
         {
-            long cols = (long)images * pq;
-            ImagesToColumns(geo, x, n0, images, col);
-            for (int grp = 0; grp < geo.Groups; grp++)
-            {
-                // Y_g [Kg, images*PQ] = W_g [Kg, CgRS] * col_g [CgRS, images*PQ]
-                CpuGemm.Run(false, false, kg, (int)cols, cgrs, 1f, w + ((long)grp * kg * cgrs), cgrs, col + (grp * cgrs * cols), (int)cols, 0f, outputs + (grp * kg * cols), (int)cols, true);
-            }
-
+            ChunkProduct(geo, x, w, n0, images, col, outputs);
             Regroup(geo, outputs, y, n0, images, toChunk: false, bias, relu);
         });
+    }
+
+    /// <summary>
+    /// <see cref="ChunkedForward"/> with bias and ReLU followed by 2x2, stride-2 max pooling, pooled from the chunk's
+    /// output while it is in cache: each image's plane gets bias and ReLU into a small buffer and is pooled from
+    /// there with <see cref="MaxPool2x2Planes"/>, the same operations as the composition (identical values and
+    /// positions), and the convolution's full-size output is never written.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ChunkedPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, float* indices)
+    {
+        var geo = g;
+        int pq = g.P * g.Q, k = g.K, outH = pool.P, outW = pool.Q;
+        long pooledPlane = (long)outH * outW;
+        ForEachChunk(g, (n0, images, col, outputs) =>
+        {
+            ChunkProduct(geo, x, w, n0, images, col, outputs);
+            long cols = (long)images * pq;
+            CpuParallel.For(images, (long)k * pq, (i0, i1) =>
+            {
+                // Room for a narrow row's 16-float loads past the plane's end.
+                float* plane = stackalloc float[pq + 16];
+                for (int i = i0; i < i1; i++)
+                {
+                    for (int f = 0; f < k; f++)
+                    {
+                        long at = (((long)(n0 + i) * k) + f) * pooledPlane;
+                        BiasReluRow(outputs + (f * cols) + ((long)i * pq), plane, pq, bias == null ? 0f : bias[f]);
+                        if (outW < 8 && Avx2.IsSupported)
+                        {
+                            for (int oh = 0; oh < outH; oh++)
+                            {
+                                int top = 2 * oh * geo.Q;
+                                MaxPool2x2NarrowRow(plane + top, plane + top + geo.Q, top, geo.Q, outW, pooled + at + (oh * outW), indices + at + (oh * outW));
+                            }
+                        }
+                        else
+                        {
+                            MaxPool2x2Planes(0, 1, geo.Q, pq, outH, outW, plane, pooled + at, indices + at);
+                        }
+                    }
+                }
+            });
+        });
+    }
+
+    /// <summary>The chunk's product [K, images*PQ] of images n0.. into <paramref name="outputs"/>, through its columns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ChunkProduct(in Conv2dGeometry g, float* x, float* w, int n0, int images, float* col, float* outputs)
+    {
+        int cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
+        long cols = (long)images * g.P * g.Q;
+        ImagesToColumns(g, x, n0, images, col);
+        for (int grp = 0; grp < g.Groups; grp++)
+        {
+            // Y_g [Kg, images*PQ] = W_g [Kg, CgRS] * col_g [CgRS, images*PQ]
+            CpuGemm.Run(false, false, kg, (int)cols, cgrs, 1f, w + ((long)grp * kg * cgrs), cgrs, col + (grp * cgrs * cols), (int)cols, 0f, outputs + (grp * kg * cols), (int)cols, true);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

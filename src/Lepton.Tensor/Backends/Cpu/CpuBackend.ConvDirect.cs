@@ -53,13 +53,20 @@ public sealed unsafe partial class CpuBackend
 
     /// <inheritdoc />
     /// <remarks>First layers (the direct kernel's geometries) with AVX-512 and 2x2, stride-2 pooling over rows of at
-    /// least 16; and one image through a late layer that runs as a transposed product, with 2x2, stride-2 pooling.</remarks>
+    /// least 16; one image through a late layer that runs as a transposed product, and a batch through a late layer
+    /// that runs in chunks of images, each with 2x2, stride-2 pooling.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryConv2dBiasReluMaxPoolForward(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer pooled, DeviceBuffer indices)
     {
         if (UseTransposedProduct(g) && IsPlain2x2(pool))
         {
             TransposedPooledForward(g, pool, Cpu(x).Pointer, Cpu(w).Pointer, bias is null ? null : Cpu(bias).Pointer, Cpu(pooled).Pointer, Cpu(indices).Pointer);
+            return true;
+        }
+
+        if (UseImageChunks(g) && !UseDirectConv(g) && IsPlain2x2(pool))
+        {
+            ChunkedPooledForward(g, pool, Cpu(x).Pointer, Cpu(w).Pointer, bias is null ? null : Cpu(bias).Pointer, Cpu(pooled).Pointer, Cpu(indices).Pointer);
             return true;
         }
 

@@ -231,6 +231,27 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
+    /// One 2x2 pooling row of fewer than eight outputs (13-wide planes pool to 6) as one vector step of
+    /// <see cref="MaxPool2x2Row"/>, storing only the <paramref name="outW"/> outputs: sixteen floats are read from
+    /// each input row, so both rows must have that many readable floats (the caller pads its buffer).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxPool2x2NarrowRow(float* r0, float* r1, int top, int width, int outW, float* y, float* index)
+    {
+        var (e0, o0) = EvenOdd(r0);
+        var (e1, o1) = EvenOdd(r1);
+        var position = Vector256.Create((float)top) + Vector256.Create(0f, 2f, 4f, 6f, 8f, 10f, 12f, 14f);
+        var best = e0;
+        var bestAt = position;
+        TakeLanes(ref best, ref bestAt, o0, position + Vector256.Create(1f));
+        TakeLanes(ref best, ref bestAt, e1, position + Vector256.Create((float)width));
+        TakeLanes(ref best, ref bestAt, o1, position + Vector256.Create((float)(width + 1)));
+        var kept = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(outW)).AsSingle();
+        Avx.MaskStore(y, kept, best);
+        Avx.MaskStore(index, kept, bestAt);
+    }
+
+    /// <summary>
     /// Backward of 2x2 pooling with stride 2, planes [c0, c1): the windows do not overlap, so every input
     /// position is written once, with its window's gradient where it holds the argmax and 0 elsewhere. Eight
     /// outputs at a time are widened to the sixteen input columns under them, instead of clearing dx and
