@@ -266,8 +266,8 @@ public abstract class ConvPoolTests : BackendTests
         var wt = Generators.Values([k, c, 3, 3], 32).Map(v => Math.Round(v));
         var b = withBias ? Generators.Values([k], 33).Map(v => Math.Round(v)) : null;
         var tb = b is null ? null : T(b);
-        Tensor Fused(Tensor input) => input.Conv2dBiasReluMaxPool(T(wt), tb, (1, 1), (0, 0), (1, 1), 1, (2, 2), (2, 2));
-        Tensor Composed(Tensor input) => input.Conv2dBiasRelu(T(wt), tb, (1, 1), (0, 0), (1, 1), 1).MaxPool2d((2, 2));
+        Tensor Fused(Tensor input, Tensor? weight = null) => input.Conv2dBiasReluMaxPool(weight ?? T(wt), tb, (1, 1), (0, 0), (1, 1), 1, (2, 2), (2, 2));
+        Tensor Composed(Tensor input, Tensor? weight = null) => input.Conv2dBiasRelu(weight ?? T(wt), tb, (1, 1), (0, 0), (1, 1), 1).MaxPool2d((2, 2));
         foreach (var isa in Enum.GetValues<Lepton.Backends.Cpu.CpuIsa>().Where(i => i <= Lepton.Backends.Cpu.CpuGemm.DetectedIsa))
         {
             CpuGemmKernelTests.WithIsa(isa, () =>
@@ -277,9 +277,16 @@ public abstract class ConvPoolTests : BackendTests
 
                 var dy = T(Generators.Values([n, k, (h - 2) / 2, (w - 2) / 2], 34));
                 var (fusedInput, composedInput) = (T(x).RequiresGrad_(), T(x).RequiresGrad_());
-                (Fused(fusedInput) * dy).Sum().Backward();
-                (Composed(composedInput) * dy).Sum().Backward();
+                var (fusedWeight, composedWeight) = (T(wt).RequiresGrad_(), T(wt).RequiresGrad_());
+                (Fused(fusedInput, fusedWeight) * dy).Sum().Backward();
+                (Composed(composedInput, composedWeight) * dy).Sum().Backward();
                 Assert.Equal(composedInput.Grad!.ToArray(), fusedInput.Grad!.ToArray());
+                Assert.Equal(composedWeight.Grad!.ToArray(), fusedWeight.Grad!.ToArray());
+
+                // The filter gradient alone (an input that needs none, as in a first layer).
+                var weightOnly = T(wt).RequiresGrad_();
+                (Fused(T(x), weightOnly) * dy).Sum().Backward();
+                Assert.Equal(composedWeight.Grad!.ToArray(), weightOnly.Grad!.ToArray());
 
                 var withNaN = (double[])x.Data.Clone();
                 withNaN[((n - 1) * c * h * w) + (c / 2 * h * w) + (h / 2 * w) + (w / 2)] = double.NaN;

@@ -94,12 +94,13 @@ public interface IBackend
     bool TryConv2dBiasReluMaxPoolForward(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer pooled, DeviceBuffer indices);
 
     /// <summary>
-    /// dw = the filter gradient of a convolution whose output was max-pooled, from the pooled output's gradient
-    /// pooledGrad (any activation's mask already applied) and the pooling's indices, without writing the gradient
-    /// of the convolution's output, where this backend has a kernel for the pair; returns false, writing nothing,
-    /// where it has none.
+    /// dx and/or dw (either may be null, not both) of a convolution whose output was max-pooled, from the pooled
+    /// output's gradient pooledGrad (any activation's mask already applied) and the pooling's indices, without
+    /// writing the full-size gradient of the convolution's output, where this backend has a kernel for the pair
+    /// and the gradients asked; returns false, writing nothing, where it has none.
     /// </summary>
-    bool TryConv2dPooledBackwardFilter(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer pooledGrad, DeviceBuffer indices, DeviceBuffer dw);
+    bool TryConv2dPooledBackward(
+        in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer pooledGrad, DeviceBuffer indices, DeviceBuffer? dx, DeviceBuffer? dw);
 
     /// <summary>dx = conv2d input gradient (=); dy [N,K,P,Q], w [K,C/g,R,S] -> dx [N,C,H,W].</summary>
     void Conv2dBackwardData(in Conv2dGeometry g, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx);

@@ -100,22 +100,23 @@ public sealed partial class Tensor
             var masked = Empty([pg.N, pg.C, pg.P, pg.Q], grad.Device);
             var dbias = bias is { RequiresGrad: true } ? Empty([g.K], grad.Device) : null;
             grad.Backend.BiasActivationBackward(default(ReluOp), pooled.Buffer, null, pooled.Buffer, gd.Buffer, pg.N, pg.C, pg.P * pg.Q, masked.Buffer, dbias?.Buffer);
-            if (!input.RequiresGrad && weight.RequiresGrad)
+            if (input.RequiresGrad || weight.RequiresGrad)
             {
-                // Only the filter gradient: where the backend can, from the pooled gradient without the full-size one.
-                var dwt = Empty([g.K, g.CPerGroup, g.R, g.S], grad.Device);
-                if (grad.Backend.TryConv2dPooledBackwardFilter(g, pg, x.Buffer, masked.Buffer, indices.Buffer, dwt.Buffer))
+                // Where the backend can, from the pooled gradient without the full-size one.
+                var dx = input.RequiresGrad ? Empty([g.N, g.C, g.H, g.W], grad.Device) : null;
+                var dw = weight.RequiresGrad ? Empty([g.K, g.CPerGroup, g.R, g.S], grad.Device) : null;
+                if (grad.Backend.TryConv2dPooledBackward(g, pg, x.Buffer, w.Buffer, masked.Buffer, indices.Buffer, dx?.Buffer, dw?.Buffer))
                 {
-                    return bias is null ? [null, dwt] : [null, dwt, dbias];
+                    return bias is null ? [dx, dw] : [dx, dw, dbias];
                 }
 
-                dwt.Dispose();
+                var dz = Empty([g.N, g.K, g.P, g.Q], grad.Device);
+                grad.Backend.MaxPool2dBackward(pg, masked.Buffer, indices.Buffer, dz.Buffer);
+                WriteConvGradients(g, x, w, dz, dx, dw);
+                return bias is null ? [dx, dw] : [dx, dw, dbias];
             }
 
-            var dz = Empty([g.N, g.K, g.P, g.Q], grad.Device);
-            grad.Backend.MaxPool2dBackward(pg, masked.Buffer, indices.Buffer, dz.Buffer);
-            var (dx, dw) = ConvGradients(g, input, weight, x, w, dz);
-            return bias is null ? [dx, dw] : [dx, dw, dbias];
+            return bias is null ? [null, null] : [null, null, dbias];
         });
     }
 
@@ -145,20 +146,24 @@ public sealed partial class Tensor
     /// <summary>The input and filter gradients of a convolution from the output gradient dy (dense), each where it is needed.</summary>
     private static (Tensor? Dx, Tensor? Dw) ConvGradients(in Conv2dGeometry g, Tensor input, Tensor weight, Tensor x, Tensor w, Tensor dy)
     {
-        Tensor? dx = null, dw = null;
-        if (input.RequiresGrad)
+        var dx = input.RequiresGrad ? Empty([g.N, g.C, g.H, g.W], dy.Device) : null;
+        var dw = weight.RequiresGrad ? Empty([g.K, g.CPerGroup, g.R, g.S], dy.Device) : null;
+        WriteConvGradients(g, x, w, dy, dx, dw);
+        return (dx, dw);
+    }
+
+    /// <summary>Writes the input gradient into <paramref name="dx"/> and the filter gradient into <paramref name="dw"/>, each unless null.</summary>
+    private static void WriteConvGradients(in Conv2dGeometry g, Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw)
+    {
+        if (dx is not null)
         {
-            dx = Empty([g.N, g.C, g.H, g.W], dy.Device);
             dy.Backend.Conv2dBackwardData(g, dy.Buffer, w.Buffer, dx.Buffer);
         }
 
-        if (weight.RequiresGrad)
+        if (dw is not null)
         {
-            dw = Empty([g.K, g.CPerGroup, g.R, g.S], dy.Device);
             dy.Backend.Conv2dBackwardFilter(g, x.Buffer, dy.Buffer, dw.Buffer);
         }
-
-        return (dx, dw);
     }
 
     /// <summary>The checked geometry of this input with <paramref name="weight"/>; errors name both shapes.</summary>

@@ -110,24 +110,10 @@ public sealed unsafe partial class CpuBackend
     private void ChunkedBackwardData(in Conv2dGeometry g, float* dy, float* w, float* dx)
     {
         var geo = g;
-        int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup, chw = g.C * g.H * g.W;
         ForEachChunk(g, (n0, images, col, gradients) =>
         {
-            long cols = (long)images * pq;
             Regroup(geo, gradients, dy, n0, images, toChunk: true);
-            for (int grp = 0; grp < geo.Groups; grp++)
-            {
-                // dcol_g [CgRS, images*PQ] = W_g^T [CgRS, Kg] * dY_g [Kg, images*PQ]
-                CpuGemm.Run(true, false, cgrs, (int)cols, kg, 1f, w + ((long)grp * kg * cgrs), cgrs, gradients + (grp * kg * cols), (int)cols, 0f, col + (grp * cgrs * cols), (int)cols, true);
-            }
-
-            CpuParallel.For(images, (long)geo.C * geo.R * geo.S * pq, (i0, i1) =>
-            {
-                for (int i = i0; i < i1; i++)
-                {
-                    Col2Im(geo, col + ((long)i * pq), cols, dx + ((long)(n0 + i) * chw));
-                }
-            });
+            ChunkDataGradient(geo, w, n0, images, col, gradients, dx);
         });
     }
 
@@ -135,18 +121,95 @@ public sealed unsafe partial class CpuBackend
     private void ChunkedBackwardFilter(in Conv2dGeometry g, float* x, float* dy, float* dw)
     {
         var geo = g;
-        int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
+        ForEachChunk(g, (n0, images, col, gradients) =>
+        {
+            Regroup(geo, gradients, dy, n0, images, toChunk: true);
+            ChunkFilterGradient(geo, x, n0, images, col, gradients, dw);
+        });
+    }
+
+    /// <summary>
+    /// The input and/or filter gradients (either pointer may be null) of a convolution whose output went through
+    /// 2x2, stride-2 max pooling, from the pooled output's gradient: each chunk's output gradient is scattered from
+    /// the pooled one through the pooling's indices straight into the chunk's layout (the windows do not overlap,
+    /// so each pooled value lands on its argmax and every other position is 0) and serves both gradients, where
+    /// the composition writes the full-size gradient and regroups it once per gradient. The GEMMs and col2im are
+    /// <see cref="ChunkedBackwardData"/>'s and <see cref="ChunkedBackwardFilter"/>'s, in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ChunkedPooledBackward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* pooledGrad, float* indices, float* dx, float* dw)
+    {
+        var geo = g;
+        int pq = g.P * g.Q, k = g.K;
+        long pooledPlane = (long)pool.P * pool.Q;
         ForEachChunk(g, (n0, images, col, gradients) =>
         {
             long cols = (long)images * pq;
-            ImagesToColumns(geo, x, n0, images, col);
-            Regroup(geo, gradients, dy, n0, images, toChunk: true);
-            for (int grp = 0; grp < geo.Groups; grp++)
+            CpuParallel.For(images, (long)k * pq, (i0, i1) =>
             {
-                // dW_g [Kg, CgRS] (+)= dY_g [Kg, images*PQ] * col_g^T [images*PQ, CgRS]
-                CpuGemm.Run(false, true, kg, cgrs, (int)cols, 1f, gradients + (grp * kg * cols), (int)cols, col + (grp * cgrs * cols), (int)cols, n0 == 0 ? 0f : 1f, dw + ((long)grp * kg * cgrs), cgrs, true);
+                for (int i = i0; i < i1; i++)
+                {
+                    for (int f = 0; f < k; f++)
+                    {
+                        float* plane = gradients + (f * cols) + ((long)i * pq);
+                        long at = (((long)(n0 + i) * k) + f) * pooledPlane;
+                        float* from = pooledGrad + at, where = indices + at;
+                        new Span<float>(plane, pq).Clear();
+                        for (long o = 0; o < pooledPlane; o++)
+                        {
+                            plane[(int)where[o]] = from[o];
+                        }
+                    }
+                }
+            });
+
+            if (dw != null)
+            {
+                ChunkFilterGradient(geo, x, n0, images, col, gradients, dw);
+            }
+
+            if (dx != null)
+            {
+                // The columns are free again once the filter gradient has read them.
+                ChunkDataGradient(geo, w, n0, images, col, gradients, dx);
             }
         });
+    }
+
+    /// <summary>dx of images n0.. from the chunk's output gradient [K, images*PQ]: dcol = W^T dY into the column buffer, then col2im per image.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ChunkDataGradient(in Conv2dGeometry g, float* w, int n0, int images, float* col, float* gradients, float* dx)
+    {
+        var geo = g;
+        int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup, chw = g.C * g.H * g.W;
+        long cols = (long)images * pq;
+        for (int grp = 0; grp < g.Groups; grp++)
+        {
+            // dcol_g [CgRS, images*PQ] = W_g^T [CgRS, Kg] * dY_g [Kg, images*PQ]
+            CpuGemm.Run(true, false, cgrs, (int)cols, kg, 1f, w + ((long)grp * kg * cgrs), cgrs, gradients + (grp * kg * cols), (int)cols, 0f, col + (grp * cgrs * cols), (int)cols, true);
+        }
+
+        CpuParallel.For(images, (long)g.C * g.R * g.S * pq, (i0, i1) =>
+        {
+            for (int i = i0; i < i1; i++)
+            {
+                Col2Im(geo, col + ((long)i * pq), cols, dx + ((long)(n0 + i) * chw));
+            }
+        });
+    }
+
+    /// <summary>dW (+)= the chunk's output gradient [K, images*PQ] times its columns' transpose (written on the first chunk, added on later ones).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ChunkFilterGradient(in Conv2dGeometry g, float* x, int n0, int images, float* col, float* gradients, float* dw)
+    {
+        int cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
+        long cols = (long)images * g.P * g.Q;
+        ImagesToColumns(g, x, n0, images, col);
+        for (int grp = 0; grp < g.Groups; grp++)
+        {
+            // dW_g [Kg, CgRS] (+)= dY_g [Kg, images*PQ] * col_g^T [images*PQ, CgRS]
+            CpuGemm.Run(false, true, kg, cgrs, (int)cols, 1f, gradients + (grp * kg * cols), (int)cols, col + (grp * cgrs * cols), (int)cols, n0 == 0 ? 0f : 1f, dw + ((long)grp * kg * cgrs), cgrs, true);
+        }
     }
 
     /// <summary>Calls body(first image, images, column buffer [C*R*S, images*PQ], output buffer [K, images*PQ]) per chunk.</summary>

@@ -93,13 +93,27 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
-    /// <remarks>The direct filter gradient's geometries with 2x2, stride-2 pooling over rows of at least 8: each
-    /// image's gradient planes are rebuilt from the pooled gradient eight filters at a time in a buffer that stays
-    /// in L1, and read from there.</remarks>
-    public bool TryConv2dPooledBackwardFilter(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer pooledGrad, DeviceBuffer indices, DeviceBuffer dw)
+    /// <remarks>With 2x2, stride-2 pooling: the filter gradient alone of the direct filter gradient's geometries over
+    /// pooled rows of at least 8 (each image's gradient planes are rebuilt from the pooled gradient eight filters at a
+    /// time in a buffer that stays in L1, and read from there); either gradient or both of late layers that run in
+    /// chunks of images.</remarks>
+    public bool TryConv2dPooledBackward(
+        in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer pooledGrad, DeviceBuffer indices, DeviceBuffer? dx, DeviceBuffer? dw)
     {
-        if (!UseDirectFilter(g) || pool.Q < 8 || !Avx.IsSupported ||
-            !IsPlain2x2(pool))
+        if (!IsPlain2x2(pool) || (dx is null && dw is null))
+        {
+            return false;
+        }
+
+        if (UseImageChunks(g) && !UseDirectConv(g))
+        {
+            ChunkedPooledBackward(
+                g, pool, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(pooledGrad).Pointer, Cpu(indices).Pointer,
+                dx is null ? null : Cpu(dx).Pointer, dw is null ? null : Cpu(dw).Pointer);
+            return true;
+        }
+
+        if (dx is not null || dw is null || !UseDirectFilter(g) || pool.Q < 8 || !Avx.IsSupported)
         {
             return false;
         }
