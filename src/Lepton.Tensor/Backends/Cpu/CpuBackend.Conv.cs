@@ -474,6 +474,12 @@ public sealed unsafe partial class CpuBackend
     {
         int p = g.P, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;
         int strideH = g.StrideH, strideW = g.StrideW, padH = g.PadH, padW = g.PadW, dilationH = g.DilationH, dilationW = g.DilationW;
+        if (width <= 16 && IsValidUnitStride(g) && CpuGemm.Isa == CpuIsa.Avx512 && Avx512F.IsSupported)
+        {
+            ValidUnitStrideCol2Im(channels, height, width, kh, kw, p, q, col, ld, x);
+            return;
+        }
+
         new Span<float>(x, channels * height * width).Clear();
         float* src = col;
         for (int c = 0; c < channels; c++)
@@ -508,6 +514,46 @@ public sealed unsafe partial class CpuBackend
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Col2Im"/> of a valid, unit-stride convolution whose input rows fit one AVX-512 register (the CIFAR
+    /// CNN's late layers: 15 and 6 floats): each input row is the sum of its R x S column rows, each loaded shifted
+    /// into place with a mask, summed in the register in Col2Im's order ((r, s) ascending, from 0, so the bits are
+    /// the same) and stored once, where Col2Im clears the image and adds every column row into memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ValidUnitStrideCol2Im(int channels, int height, int width, int kh, int kw, int p, int q, float* col, long ld, float* x)
+    {
+        var lanes = Vector512<int>.Indices;
+        var inRow = Vector512.LessThan(lanes, Vector512.Create(width)).AsSingle();
+        for (int c = 0; c < channels; c++)
+        {
+            float* plane = x + ((long)c * height * width);
+            float* rows = col + ((long)c * kh * kw * ld);
+            for (int ih = 0; ih < height; ih++)
+            {
+                var sum = Vector512<float>.Zero;
+                for (int r = 0; r < kh; r++)
+                {
+                    int oh = ih - r;
+                    if ((uint)oh >= (uint)p)
+                    {
+                        continue;
+                    }
+
+                    float* row = rows + ((long)r * kw * ld) + (oh * q);
+                    for (int s = 0; s < kw; s++)
+                    {
+                        // Lanes [s, s + q) take the column row's q values (the row read from s floats before it).
+                        var taps = Vector512.LessThan((lanes - Vector512.Create(s)).AsUInt32(), Vector512.Create((uint)q)).AsSingle();
+                        sum += Avx512F.MaskLoad(row + (s * ld) - s, taps, Vector512<float>.Zero);
+                    }
+                }
+
+                Avx512F.MaskStore(plane + ((long)ih * width), inRow, sum);
             }
         }
     }
