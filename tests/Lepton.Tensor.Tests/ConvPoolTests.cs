@@ -334,27 +334,28 @@ public abstract class ConvPoolTests : BackendTests
         // Small output planes with many channels: the CPU runs these as GEMMs over chunks of images (here,
         // with the budget lowered on this thread, 2 + 2 + 1), so the chunk boundaries and the accumulated
         // filter gradient are checked against loops.
+        ChunkedConvolution(Device);
+    }
+
+    /// <summary>A convolution over 2 + 2 + 1 image chunks on the CPU (the budget lowered on this thread) against loops.</summary>
+    internal static void ChunkedConvolution(Device device)
+    {
+        var x = Generators.Values([5, 64, 17, 17], 11);
+        var w = Generators.Values([8, 64, 3, 3], 12);
+        var dy = Generators.Values([5, 8, 15, 15], 13);
+        var tx = x.ToTensor(device).RequiresGrad_();
+        var tw = w.ToTensor(device).RequiresGrad_();
         Lepton.Backends.Cpu.CpuBackend.ChunkColumnBudgetOverride = 1 << 18;
         try
         {
-            ChunkedConvolution();
+            var y = tx.Conv2d(tw);
+            Check.Close(ConvRef(x, w, null, 1, 0, 1, 1), y, 1e-4, 1e-5, "chunked conv forward");
+            (y * dy.ToTensor(device)).Sum().Backward();
         }
         finally
         {
             Lepton.Backends.Cpu.CpuBackend.ChunkColumnBudgetOverride = null;
         }
-    }
-
-    private void ChunkedConvolution()
-    {
-        var x = Generators.Values([5, 64, 17, 17], 11);
-        var w = Generators.Values([8, 64, 3, 3], 12);
-        var dy = Generators.Values([5, 8, 15, 15], 13);
-        var tx = T(x).RequiresGrad_();
-        var tw = T(w).RequiresGrad_();
-        var y = tx.Conv2d(tw);
-        Check.Close(ConvRef(x, w, null, 1, 0, 1, 1), y, 1e-4, 1e-5, "chunked conv forward");
-        (y * T(dy)).Sum().Backward();
 
         var dw = new double[w.Length];
         var dx = new double[x.Length];

@@ -1,9 +1,11 @@
 // The CPU backend's parallel loops: every chunk runs exactly once, whatever the timing, from one or
 // several calling threads, nested, after the helpers have gone to sleep, and when a chunk throws.
 using Lepton.Backends.Cpu;
+using Lepton.Tests.Support;
 
 namespace Lepton.Tests;
 
+[Collection(GlobalCpuSettingsCollection.Name)]
 public sealed class CpuParallelTests
 {
     [Fact]

@@ -3,9 +3,11 @@
 // so the GEMM sees a wide N instead of one narrow product per image (the GEMM of the CIFAR CNN's conv3,
 // N = 16 per image, runs at 34 GFLOP/s per image and 160 over 64 images on one thread). Chunks are
 // small enough for their columns to be still in L2 when the GEMM packs them (forward, filter gradient)
-// and when col2im reads them back (data gradient). Outputs and output
-// gradients are regrouped between [images, K, P*Q] and [K, images*P*Q] around the GEMM.
+// and when col2im reads them back (data gradient), and each thread runs the chunks of its own part of the
+// images. Outputs and output gradients are regrouped between [images, K, P*Q] and [K, images*P*Q] around
+// the GEMM.
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Lepton.Backends.Cpu;
@@ -15,13 +17,12 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Output planes below this many positions run as chunks of images.</summary>
     private const int ChunkedPlaneLimit = 256;
 
-    /// <summary>The most floats of one chunk's column matrix: 512 KB on one thread, 1 MB per thread on several.</summary>
+    /// <summary>The most floats of one chunk's column matrix (each thread runs its own chunks).</summary>
     /// <remarks>
-    /// CIFAR CNN training step, interleaved, medians: one thread 4 MB 25.8-27.8 ms, 2 MB 24.6, 1 MB 21.9-23.3,
-    /// 512 KB 21.6-21.9, 256 KB 29.0 (the GEMM's N becomes one image); two threads 4 MB 23.4-23.6, 2 MB
-    /// 23.2-24.0, 1 MB 23.5-24.1 (fastest runs 18.3-18.9, 18.4, 19.5).
+    /// CIFAR CNN training step, one thread, interleaved, medians: 4 MB 25.8-27.8 ms, 2 MB 24.6, 1 MB 21.9-23.3,
+    /// 512 KB 21.6-21.9, 256 KB 29.0 (the GEMM's N becomes one image).
     /// </remarks>
-    private static long ChunkColumnBudget => CpuParallel.Threads == 1 ? 1L << 17 : (1L << 18) * CpuParallel.Threads;
+    private const long ChunkColumnBudget = 1L << 17;
 
     /// <summary>A smaller budget for the calling thread only (tests use it to make several chunks of small inputs).</summary>
     [ThreadStatic]
@@ -33,7 +34,11 @@ public sealed unsafe partial class CpuBackend
     [ThreadStatic]
     private static float[]? chunkOutputs;
 
-    private delegate void ChunkBody(int firstImage, int images, float* columns, float* outputs);
+    [ThreadStatic]
+    private static float[]? filterPartials;
+
+    /// <summary>One chunk of <see cref="ForEachChunk"/>: its part, whether it is the part's first chunk, its images and the thread's buffers.</summary>
+    private delegate void ChunkBody(int part, bool first, int firstImage, int images, float* columns, float* outputs);
 
     private static bool UseImageChunks(in Conv2dGeometry g) => g.P * g.Q < ChunkedPlaneLimit && g.N > 1 && !IsPointwise(g);
 
@@ -41,7 +46,7 @@ public sealed unsafe partial class CpuBackend
     private void ChunkedForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias = null, bool relu = false)
     {
         var geo = g;
-        ForEachChunk(g, (n0, images, col, outputs) =>
+        ForEachChunk(g, (_, _, n0, images, col, outputs) =>
         {
             ChunkProduct(geo, x, w, n0, images, col, outputs);
             Regroup(geo, outputs, y, n0, images, toChunk: false, bias, relu);
@@ -60,7 +65,7 @@ public sealed unsafe partial class CpuBackend
         var geo = g;
         int pq = g.P * g.Q, k = g.K, outH = pool.P, outW = pool.Q;
         long pooledPlane = (long)outH * outW;
-        ForEachChunk(g, (n0, images, col, outputs) =>
+        ForEachChunk(g, (_, _, n0, images, col, outputs) =>
         {
             ChunkProduct(geo, x, w, n0, images, col, outputs);
             long cols = (long)images * pq;
@@ -110,7 +115,7 @@ public sealed unsafe partial class CpuBackend
     private void ChunkedBackwardData(in Conv2dGeometry g, float* dy, float* w, float* dx)
     {
         var geo = g;
-        ForEachChunk(g, (n0, images, col, gradients) =>
+        ForEachChunk(g, (_, _, n0, images, col, gradients) =>
         {
             Regroup(geo, gradients, dy, n0, images, toChunk: true);
             ChunkDataGradient(geo, w, n0, images, col, gradients, dx);
@@ -121,11 +126,13 @@ public sealed unsafe partial class CpuBackend
     private void ChunkedBackwardFilter(in Conv2dGeometry g, float* x, float* dy, float* dw)
     {
         var geo = g;
-        ForEachChunk(g, (n0, images, col, gradients) =>
+        float* partials = FilterPartials(g, out long length);
+        int parts = ForEachChunk(g, (part, first, n0, images, col, gradients) =>
         {
             Regroup(geo, gradients, dy, n0, images, toChunk: true);
-            ChunkFilterGradient(geo, x, n0, images, col, gradients, dw);
+            ChunkFilterGradient(geo, x, n0, images, col, gradients, part == 0 ? dw : partials + ((part - 1) * length), first);
         });
+        AddPartials(dw, partials, parts, length);
     }
 
     /// <summary>
@@ -142,7 +149,8 @@ public sealed unsafe partial class CpuBackend
         var geo = g;
         int pq = g.P * g.Q, k = g.K;
         long pooledPlane = (long)pool.P * pool.Q;
-        ForEachChunk(g, (n0, images, col, gradients) =>
+        float* partials = FilterPartials(g, out long length);
+        int parts = ForEachChunk(g, (part, first, n0, images, col, gradients) =>
         {
             long cols = (long)images * pq;
             CpuParallel.For(images, (long)k * pq, (i0, i1) =>
@@ -165,7 +173,7 @@ public sealed unsafe partial class CpuBackend
 
             if (dw != null)
             {
-                ChunkFilterGradient(geo, x, n0, images, col, gradients, dw);
+                ChunkFilterGradient(geo, x, n0, images, col, gradients, part == 0 ? dw : partials + ((part - 1) * length), first);
             }
 
             if (dx != null)
@@ -174,6 +182,11 @@ public sealed unsafe partial class CpuBackend
                 ChunkDataGradient(geo, w, n0, images, col, gradients, dx);
             }
         });
+
+        if (dw != null)
+        {
+            AddPartials(dw, partials, parts, length);
+        }
     }
 
     /// <summary>dx of images n0.. from the chunk's output gradient [K, images*PQ]: dcol = W^T dY into the column buffer, then col2im per image.</summary>
@@ -198,9 +211,9 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
-    /// <summary>dW (+)= the chunk's output gradient [K, images*PQ] times its columns' transpose (written on the first chunk, added on later ones).</summary>
+    /// <summary>dW (+)= the chunk's output gradient [K, images*PQ] times its columns' transpose (written on a part's first chunk, added on later ones).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ChunkFilterGradient(in Conv2dGeometry g, float* x, int n0, int images, float* col, float* gradients, float* dw)
+    private static void ChunkFilterGradient(in Conv2dGeometry g, float* x, int n0, int images, float* col, float* gradients, float* dw, bool first)
     {
         int cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
         long cols = (long)images * g.P * g.Q;
@@ -208,23 +221,66 @@ public sealed unsafe partial class CpuBackend
         for (int grp = 0; grp < g.Groups; grp++)
         {
             // dW_g [Kg, CgRS] (+)= dY_g [Kg, images*PQ] * col_g^T [images*PQ, CgRS]
-            CpuGemm.Run(false, true, kg, cgrs, (int)cols, 1f, gradients + (grp * kg * cols), (int)cols, col + (grp * cgrs * cols), (int)cols, n0 == 0 ? 0f : 1f, dw + ((long)grp * kg * cgrs), cgrs, true);
+            CpuGemm.Run(false, true, kg, cgrs, (int)cols, 1f, gradients + (grp * kg * cols), (int)cols, col + (grp * cgrs * cols), (int)cols, first ? 0f : 1f, dw + ((long)grp * kg * cgrs), cgrs, true);
         }
     }
 
-    /// <summary>Calls body(first image, images, column buffer [C*R*S, images*PQ], output buffer [K, images*PQ]) per chunk.</summary>
+    /// <summary>
+    /// Calls body(part, first, first image, images, column buffer [C*R*S, images*PQ], output buffer [K, images*PQ])
+    /// per chunk and returns the number of parts: the images are split into one contiguous part per thread, and
+    /// each thread runs its part's chunks in order with its own buffers and single-threaded GEMMs (loops nested in
+    /// a parallel loop run on their thread), so the threads never wait for each other inside a chunk. With one
+    /// part the chunk's own loops and GEMMs use every thread.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForEachChunk(in Conv2dGeometry g, ChunkBody body)
+    private static int ForEachChunk(in Conv2dGeometry g, ChunkBody body)
     {
-        long perImage = (long)g.C * g.R * g.S * g.P * g.Q;
-        int chunk = (int)Math.Clamp((ChunkColumnBudgetOverride ?? ChunkColumnBudget) / Math.Max(perImage, 1), 1, g.N);
-        var col = Scratch(ref chunkColumns, perImage * chunk);
-        var outputs = Scratch(ref chunkOutputs, (long)g.K * g.P * g.Q * chunk);
-        fixed (float* cp = col, op = outputs)
+        long perImage = (long)g.C * g.R * g.S * g.P * g.Q, perOutput = (long)g.K * g.P * g.Q;
+        int n = g.N;
+        int chunk = (int)Math.Clamp((ChunkColumnBudgetOverride ?? ChunkColumnBudget) / Math.Max(perImage, 1), 1, n);
+        int chunks = (n + chunk - 1) / chunk;
+        int parts = Math.Min(CpuParallel.Threads, chunks);
+        CpuParallel.ForChunks(chunks, parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part, c0, c1) =>
         {
-            for (int n0 = 0; n0 < g.N; n0 += chunk)
+            fixed (float* cp = Scratch(ref chunkColumns, perImage * chunk), op = Scratch(ref chunkOutputs, perOutput * chunk))
             {
-                body(n0, Math.Min(chunk, g.N - n0), cp, op);
+                for (int c = c0; c < c1; c++)
+                {
+                    int n0 = c * chunk;
+                    body(part, c == c0, n0, Math.Min(chunk, n - n0), cp, op);
+                }
+            }
+        });
+        return parts;
+    }
+
+    /// <summary>A pinned buffer for the filter gradients of every part but the first (which writes dW itself), each <paramref name="length"/> floats.</summary>
+    private static float* FilterPartials(in Conv2dGeometry g, out long length)
+    {
+        length = (long)g.K * g.CPerGroup * g.R * g.S;
+        fixed (float* p = Scratch(ref filterPartials, Math.Max(CpuParallel.Threads - 1, 1) * length))
+        {
+            // A pinned array: the pointer stays valid after the fixed block.
+            return p;
+        }
+    }
+
+    /// <summary>dW += the other parts' filter gradients, in part order (the same bits for the same number of threads).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddPartials(float* dw, float* partials, int parts, long length)
+    {
+        for (int part = 1; part < parts; part++)
+        {
+            float* from = partials + ((part - 1) * length);
+            long i = 0;
+            for (; i <= length - 8; i += 8)
+            {
+                (Vector256.Load(dw + i) + Vector256.Load(from + i)).Store(dw + i);
+            }
+
+            for (; i < length; i++)
+            {
+                dw[i] += from[i];
             }
         }
     }
