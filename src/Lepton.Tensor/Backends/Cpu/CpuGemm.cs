@@ -66,6 +66,13 @@ internal static unsafe class CpuGemm
         set => isaOverride = value > DetectedIsa ? throw new PlatformNotSupportedException($"This CPU does not support {value}.") : value;
     }
 
+    /// <summary>This thread's choice of <see cref="Isa"/>, if any (parallel loops hand it to their helper threads).</summary>
+    internal static CpuIsa? IsaOverride
+    {
+        get => isaOverride;
+        set => isaOverride = value;
+    }
+
     /// <summary>C = alpha * op(A) * op(B) + beta * C with op(A) M x K, op(B) K x N, all row-major.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(
@@ -555,6 +562,17 @@ internal static unsafe class CpuGemm
                     if (mrCur == mr && nrCur == nr)
                     {
                         Kernel(isa, kc, aPanel, bPanel, cTile, ldc, accumulate);
+                        continue;
+                    }
+
+                    if (isa == CpuIsa.Avx512 && nrCur == nr && mrCur % 4 == 0)
+                    {
+                        // A last row panel of 4 or 8 rows: only those rows, straight into C.
+                        for (int r = 0; r < mrCur; r += 4)
+                        {
+                            GemmMicroKernels.Avx512Kernel4x32(kc, aPanel + r, bPanel, cTile + ((long)r * ldc), ldc, accumulate);
+                        }
+
                         continue;
                     }
 

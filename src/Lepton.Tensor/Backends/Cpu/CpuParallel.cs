@@ -30,6 +30,7 @@ internal static class CpuParallel
     private const long ClosedBit = 1L << 31;
     private const long ActiveMask = ClosedBit - 1;
     private static Action<int>? loopBody;
+    private static CpuIsa? loopIsa;
     private static int loopChunks;
     private static int loopHelpers;
     private static int nextChunk;
@@ -106,6 +107,7 @@ internal static class CpuParallel
             }
 
             loopBody = body;
+            loopIsa = CpuGemm.IsaOverride;
             loopChunks = chunks;
             loopHelpers = wanted;
             nextChunk = 0;
@@ -294,7 +296,10 @@ internal static class CpuParallel
 
             if (index < loopHelpers)
             {
+                // The caller's instruction-set choice holds on every thread of its loop (the same kernels, the same bits).
+                CpuGemm.IsaOverride = loopIsa;
                 Work(index + 1);
+                CpuGemm.IsaOverride = null;
             }
 
             Interlocked.Decrement(ref state);
