@@ -85,6 +85,38 @@ internal static unsafe class GemmMicroKernels
         rb0.Store(c11); rb1.Store(c11 + 16);
     }
 
+    /// <summary>
+    /// AVX-512: C[4 x 32] += A[4 x kc] B[kc x 32], the A rows read from a 12-row panel (rows 0-3 of it, or 4-7 or
+    /// 8-11 when <paramref name="a"/> is offset): the last row panel of an M that is 4 or 8 more than a multiple of
+    /// 12 (M = 64: a batch of 64, or 64 filters), which the 12-row kernel would compute in full on a scratch tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Avx512Kernel4x32(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    {
+        float* c0 = c, c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        Vector512<float> r00 = Start512(c0, accumulate), r01 = Start512(c0 + 16, accumulate);
+        Vector512<float> r10 = Start512(c1, accumulate), r11 = Start512(c1 + 16, accumulate);
+        Vector512<float> r20 = Start512(c2, accumulate), r21 = Start512(c2 + 16, accumulate);
+        Vector512<float> r30 = Start512(c3, accumulate), r31 = Start512(c3 + 16, accumulate);
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            Vector512<float> av;
+            av = Vector512.Create(a[0]); r00 = Avx512F.FusedMultiplyAdd(av, b0, r00); r01 = Avx512F.FusedMultiplyAdd(av, b1, r01);
+            av = Vector512.Create(a[1]); r10 = Avx512F.FusedMultiplyAdd(av, b0, r10); r11 = Avx512F.FusedMultiplyAdd(av, b1, r11);
+            av = Vector512.Create(a[2]); r20 = Avx512F.FusedMultiplyAdd(av, b0, r20); r21 = Avx512F.FusedMultiplyAdd(av, b1, r21);
+            av = Vector512.Create(a[3]); r30 = Avx512F.FusedMultiplyAdd(av, b0, r30); r31 = Avx512F.FusedMultiplyAdd(av, b1, r31);
+            a += 12;
+            b += 32;
+        }
+
+        r00.Store(c0); r01.Store(c0 + 16);
+        r10.Store(c1); r11.Store(c1 + 16);
+        r20.Store(c2); r21.Store(c2 + 16);
+        r30.Store(c3); r31.Store(c3 + 16);
+    }
+
     /// <summary>AVX2 + FMA: C[6 x 16] += A[6 x kc] B[kc x 16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx2Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
