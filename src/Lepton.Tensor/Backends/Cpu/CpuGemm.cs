@@ -616,6 +616,12 @@ internal static unsafe class CpuGemm
         {
             int rows = Math.Min(mr, mc - i);
             float* block = a + (i * rs);
+            if (rows < mr)
+            {
+                // A last, partial panel: cleared in one pass (its padding rows were a strided store per k each).
+                new Span<float>(dst, mr * kc).Clear();
+            }
+
             if (cs == 1)
             {
                 // Row-major A: each row is contiguous in k. Four rows at a time go through 4 x 4 register
@@ -653,14 +659,6 @@ internal static unsafe class CpuGemm
                     {
                         dst[(k * mr) + r] = alpha * src[r * rs];
                     }
-                }
-            }
-
-            for (int r = rows; r < mr; r++)
-            {
-                for (int k = 0; k < kc; k++)
-                {
-                    dst[(k * mr) + r] = 0f;
                 }
             }
         }
