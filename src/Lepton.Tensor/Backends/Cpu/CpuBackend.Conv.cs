@@ -389,11 +389,11 @@ public sealed unsafe partial class CpuBackend
         {
             if (q <= 16 && CpuGemm.Isa == CpuIsa.Avx512 && Avx512F.IsSupported)
             {
-                NarrowValidUnitStrideIm2Col(channels * height, height, width, kh, kw, p, q, x, col, ld);
+                ValidUnitStrideIm2Col(new MaskedRows(q), channels * height, height, width, kh, kw, p, q, x, col, ld);
                 return;
             }
 
-            ValidUnitStrideIm2Col(channels * height, height, width, kh, kw, p, q, x, col, ld);
+            ValidUnitStrideIm2Col(new ShortRows(q), channels * height, height, width, kh, kw, p, q, x, col, ld);
             return;
         }
 
@@ -439,14 +439,16 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>
     /// <see cref="Im2Col"/> when every tap lies inside the image and steps by one (a "valid" convolution with
-    /// unit strides): each column row is P input rows of Q floats, copied with no bounds to work out. A
-    /// method of its own with few values, which the JIT keeps in registers (inside Im2Col they were spilled).
+    /// unit strides): each column row is P input rows of Q floats, copied by <paramref name="rows"/> with no bounds
+    /// to work out. A method of its own with few values, which the JIT keeps in registers (inside Im2Col they were
+    /// spilled), compiled once per kind of row copy.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ValidUnitStrideIm2Col(int rows, int height, int width, int kh, int kw, int p, int q, float* x, float* col, long ld)
+    private static void ValidUnitStrideIm2Col<TRows>(TRows rows, int planes, int height, int width, int kh, int kw, int p, int q, float* x, float* col, long ld)
+        where TRows : struct, IRowCopy
     {
         float* dst = col;
-        for (int plane = 0; plane < rows; plane += height)
+        for (int plane = 0; plane < planes; plane += height)
         {
             for (int r = 0; r < kh; r++)
             {
@@ -455,37 +457,36 @@ public sealed unsafe partial class CpuBackend
                 {
                     for (int oh = 0; oh < p; oh++)
                     {
-                        CopyRow(src + s + ((long)oh * width), dst + (oh * q), q);
+                        rows.Copy(src + s + ((long)oh * width), dst + (oh * q));
                     }
                 }
             }
         }
     }
 
-    /// <summary>
-    /// <see cref="ValidUnitStrideIm2Col"/> for output rows of at most 16 floats (13 and 4 in the CIFAR CNN's late
-    /// layers) on AVX-512: each row is one masked load and one masked store, where a copy of 13 floats takes two
-    /// overlapping 8-float loads and stores.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void NarrowValidUnitStrideIm2Col(int rows, int height, int width, int kh, int kw, int p, int q, float* x, float* col, long ld)
+    /// <summary>Copies one row of a fixed length.</summary>
+    private interface IRowCopy
     {
-        var inRow = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(q)).AsSingle();
-        float* dst = col;
-        for (int plane = 0; plane < rows; plane += height)
-        {
-            for (int r = 0; r < kh; r++)
-            {
-                float* src = x + ((long)(plane + r) * width);
-                for (int s = 0; s < kw; s++, dst += ld)
-                {
-                    for (int oh = 0; oh < p; oh++)
-                    {
-                        Avx512F.MaskStore(dst + (oh * q), inRow, Avx512F.MaskLoad(src + s + ((long)oh * width), inRow, Vector512<float>.Zero));
-                    }
-                }
-            }
-        }
+        void Copy(float* from, float* to);
+    }
+
+    /// <summary>Rows of any length, with <see cref="CopyRow"/>.</summary>
+    private readonly struct ShortRows(int length) : IRowCopy
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Copy(float* from, float* to) => CopyRow(from, to, length);
+    }
+
+    /// <summary>
+    /// Rows of at most 16 floats (13 and 4 in the CIFAR CNN's late layers) on AVX-512: one masked load and one masked
+    /// store each, where <see cref="CopyRow"/> takes two overlapping 8-float loads and stores for 13 floats.
+    /// </summary>
+    private readonly struct MaskedRows(int length) : IRowCopy
+    {
+        private readonly Vector512<float> inRow = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(length)).AsSingle();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Copy(float* from, float* to) => Avx512F.MaskStore(to, inRow, Avx512F.MaskLoad(from, inRow, Vector512<float>.Zero));
     }
 
     /// <summary>Whether every tap of every output lies inside the image and steps by one (stride and dilation 1, no padding).</summary>
