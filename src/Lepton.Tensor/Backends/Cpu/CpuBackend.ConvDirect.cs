@@ -19,6 +19,14 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Filter taps (C*R*S) up to which the direct kernel runs.</summary>
     private const int DirectMaxTaps = 32;
 
+    /// <summary>
+    /// Below this much work (two per output and tap) a pooled first layer runs on one thread. One CIFAR image's
+    /// first layer (0.8M) split over two threads waited on the second one: CIFAR CNN batch-1 latency on two threads,
+    /// 18 interleaved runs of two builds, median 144 -> 131 us (one thread: about 125 us; runs of 170-187 us remain
+    /// with both builds, when the second core is busy elsewhere).
+    /// </summary>
+    private const long DirectPooledParallelWork = 1L << 21;
+
     private static bool UseDirectFilter(in Conv2dGeometry g) => UseDirectConv(g) && g.S == 3 && g.Q >= 16 && CpuGemm.Isa == CpuIsa.Avx512;
 
     private static bool UseDirectConv(in Conv2dGeometry g) =>
@@ -82,7 +90,10 @@ public sealed unsafe partial class CpuBackend
         float* bp = bias is null ? null : Cpu(bias).Pointer;
         int* offsets = stackalloc int[g.C * g.R * g.S];
         TapOffsets(g, offsets);
-        CpuParallel.For(g.N * outH, 2L * g.K * g.C * g.R * g.S * g.Q, (r0, r1) =>
+
+        // Rows split over threads only when the whole layer is large enough to pay for it (0: one thread).
+        long perRow = 2L * g.K * g.C * g.R * g.S * g.Q;
+        CpuParallel.For(g.N * outH, (long)g.N * outH * perRow < DirectPooledParallelWork ? 0 : perRow, (r0, r1) =>
         {
             for (int row = r0; row < r1; row++)
             {
