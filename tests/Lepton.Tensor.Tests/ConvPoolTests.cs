@@ -442,11 +442,15 @@ public abstract class ConvPoolTests : BackendTests
     [InlineData(26, 6)]
     [InlineData(34, 6)]
     [InlineData(17, 7)]
-    public void WideTwoByTwoMaxPoolingKeepsTheTakeRule(int width, int h)
+    [InlineData(13, 13)]
+    [InlineData(9, 7)]
+    [InlineData(7, 4)]
+    public void TwoByTwoMaxPoolingKeepsTheTakeRule(int width, int h)
     {
-        // Rows wide enough for the CPU's vectorized 2x2 paths (eight outputs at a time; forward overlaps
-        // the last eight, backward finishes with scalar windows): small integers make ties, NaNs sit at
-        // assorted lanes, and an odd width or height leaves a column or row that no window reads.
+        // Rows for the CPU's vectorized 2x2 paths (eight outputs at a time, forward overlapping the last
+        // eight and backward finishing with scalar windows; fewer than eight in one masked step, the last
+        // rows of a plane without sixteen floats after them in scalar windows): small integers make ties,
+        // NaNs sit at assorted lanes, and an odd width or height leaves a column or row that no window reads.
         var rng = new Random(width);
         int planes = 3;
         var values = Enumerable.Range(0, planes * h * width).Select(_ => (float)rng.Next(-2, 3)).ToArray();

@@ -8,7 +8,6 @@
 // the GEMM.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Lepton.Backends.Cpu;
 
@@ -71,26 +70,14 @@ public sealed unsafe partial class CpuBackend
             long cols = (long)images * pq;
             CpuParallel.For(images, (long)k * pq, (i0, i1) =>
             {
-                // Room for a narrow row's 16-float loads past the plane's end.
-                float* plane = stackalloc float[pq + 16];
+                float* plane = stackalloc float[pq];
                 for (int i = i0; i < i1; i++)
                 {
                     for (int f = 0; f < k; f++)
                     {
                         long at = (((long)(n0 + i) * k) + f) * pooledPlane;
                         BiasReluRow(outputs + (f * cols) + ((long)i * pq), plane, pq, bias == null ? 0f : bias[f]);
-                        if (outW < 8 && Avx2.IsSupported)
-                        {
-                            for (int oh = 0; oh < outH; oh++)
-                            {
-                                int top = 2 * oh * geo.Q;
-                                MaxPool2x2NarrowRow(plane + top, plane + top + geo.Q, top, geo.Q, outW, pooled + at + (oh * outW), indices + at + (oh * outW));
-                            }
-                        }
-                        else
-                        {
-                            MaxPool2x2Planes(0, 1, geo.Q, pq, outH, outW, plane, pooled + at, indices + at);
-                        }
+                        MaxPool2x2Planes(0, 1, geo.Q, pq, outH, outW, plane, pooled + at, indices + at);
                     }
                 }
             });

@@ -173,7 +173,18 @@ public sealed unsafe partial class CpuBackend
                 int top = 2 * oh * width;
                 float* r0 = xs + top;
                 float* r1 = r0 + width;
-                int ow = Avx2.IsSupported ? MaxPool2x2Row(r0, r1, top, width, outW, ys + (oh * outW), idx + (oh * outW)) : 0;
+                int ow = 0;
+                if (Avx2.IsSupported && outW < 8 && top + width + 16 <= hw)
+                {
+                    // Fewer than eight outputs (13-wide planes pool to 6), with sixteen floats readable in the plane.
+                    MaxPool2x2NarrowRow(r0, r1, top, width, outW, ys + (oh * outW), idx + (oh * outW));
+                    ow = outW;
+                }
+                else if (Avx2.IsSupported)
+                {
+                    ow = MaxPool2x2Row(r0, r1, top, width, outW, ys + (oh * outW), idx + (oh * outW));
+                }
+
                 for (; ow < outW; ow++)
                 {
                     int at = 2 * ow;
@@ -233,7 +244,7 @@ public sealed unsafe partial class CpuBackend
     /// <summary>
     /// One 2x2 pooling row of fewer than eight outputs (13-wide planes pool to 6) as one vector step of
     /// <see cref="MaxPool2x2Row"/>, storing only the <paramref name="outW"/> outputs: sixteen floats are read from
-    /// each input row, so both rows must have that many readable floats (the caller pads its buffer).
+    /// each input row, so both rows must have that many readable floats.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxPool2x2NarrowRow(float* r0, float* r1, int top, int width, int outW, float* y, float* index)
