@@ -295,22 +295,16 @@ public sealed unsafe partial class CpuBackend
         var geo = g;
         float* xp = Cpu(x).Pointer, gp = Cpu(dy).Pointer, wp = Cpu(dw).Pointer;
         int pq = g.P * g.Q, crs = g.CPerGroup * g.R * g.S, chw = g.C * g.H * g.W;
-        int wLength = g.K * crs;
         bool direct = IsPointwise(g);
         int chunks = CpuParallel.ChunkCount(g.N, (long)g.K * crs * pq);
-        var partials = new float[chunks][];
-        new Span<float>(wp, wLength).Clear();
+        float* partials = FilterPartials(g, out long length);
         CpuParallel.ForChunks(g.N, chunks, (chunk, n0, n1) =>
         {
             // With several threads each sums into its own partial gradient; they are added at the end.
-            float[] partial = chunks == 1 ? [] : GC.AllocateUninitializedArray<float>(wLength, pinned: true);
-            partial.AsSpan().Clear();
-            partials[chunk] = partial;
-            float[] col = direct ? [] : ColumnScratch(geo, pq);
-            fixed (float* cp = col)
-            fixed (float* pp = partial)
+            float* target = PartTarget(wp, partials, chunk, length);
+            new Span<float>(target, (int)length).Clear();
+            fixed (float* cp = direct ? [] : ColumnScratch(geo, pq))
             {
-                float* target = chunks == 1 ? wp : pp;
                 for (int n = n0; n < n1; n++)
                 {
                     float* xn = xp + ((long)n * chw);
@@ -329,19 +323,7 @@ public sealed unsafe partial class CpuBackend
             }
         });
 
-        if (chunks > 1)
-        {
-            for (int i = 0; i < wLength; i++)
-            {
-                float sum = 0;
-                foreach (var partial in partials)
-                {
-                    sum += partial[i];
-                }
-
-                wp[i] = sum;
-            }
-        }
+        AddPartials(wp, partials, chunks, length);
     }
 
     [ThreadStatic]

@@ -117,7 +117,7 @@ public sealed unsafe partial class CpuBackend
         int parts = ForEachChunk(g, (part, first, n0, images, col, gradients) =>
         {
             Regroup(geo, gradients, dy, n0, images, toChunk: true);
-            ChunkFilterGradient(geo, x, n0, images, col, gradients, part == 0 ? dw : partials + ((part - 1) * length), first);
+            ChunkFilterGradient(geo, x, n0, images, col, gradients, PartTarget(dw, partials, part, length), first);
         });
         AddPartials(dw, partials, parts, length);
     }
@@ -160,7 +160,7 @@ public sealed unsafe partial class CpuBackend
 
             if (dw != null)
             {
-                ChunkFilterGradient(geo, x, n0, images, col, gradients, part == 0 ? dw : partials + ((part - 1) * length), first);
+                ChunkFilterGradient(geo, x, n0, images, col, gradients, PartTarget(dw, partials, part, length), first);
             }
 
             if (dx != null)
@@ -241,7 +241,8 @@ public sealed unsafe partial class CpuBackend
         return parts;
     }
 
-    /// <summary>A pinned buffer for the filter gradients of every part but the first (which writes dW itself), each <paramref name="length"/> floats.</summary>
+    /// <summary>A pinned buffer for the filter gradients of every part but the first (which writes dW itself), each
+    /// <paramref name="length"/> floats: one part per thread, of a chunked or a per-image convolution.</summary>
     private static float* FilterPartials(in Conv2dGeometry g, out long length)
     {
         length = (long)g.K * g.CPerGroup * g.R * g.S;
@@ -251,6 +252,10 @@ public sealed unsafe partial class CpuBackend
             return p;
         }
     }
+
+    /// <summary>Where part <paramref name="part"/> sums its filter gradient: dW itself for the first, else its slot in <paramref name="partials"/>.</summary>
+    private static float* PartTarget(float* dw, float* partials, int part, long length) =>
+        part == 0 ? dw : partials + ((part - 1) * length);
 
     /// <summary>dW += the other parts' filter gradients, in part order (the same bits for the same number of threads).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
