@@ -46,6 +46,35 @@ public sealed class CpuParallelTests
     });
 
     [Fact]
+    public void AHeldUpParticipantsChunksAreTakenOverByTheOthers() => WithThreads(2, () =>
+    {
+        // Whichever chunk a helper starts first holds it until every other chunk has run: only the caller can run
+        // them then, its own block and the rest of the helper's. (A loop run serially on the caller skips the wait.)
+        for (int round = 0; round < 20; round++)
+        {
+            var runs = new int[8];
+            var threadOf = new int[8];
+            int caller = Environment.CurrentManagedThreadId, held = -1;
+            using var othersDone = new CountdownEvent(7);
+            CpuParallel.Run(8, c =>
+            {
+                threadOf[c] = Environment.CurrentManagedThreadId;
+                Interlocked.Increment(ref runs[c]);
+                if (threadOf[c] != caller && Interlocked.CompareExchange(ref held, c, -1) == -1)
+                {
+                    Assert.True(othersDone.Wait(TimeSpan.FromSeconds(30)), $"chunks left behind chunk {c} were not taken over");
+                }
+                else if (!othersDone.IsSet)
+                {
+                    othersDone.Signal();
+                }
+            });
+            Assert.All(runs, n => Assert.Equal(1, n));
+            Assert.All(Enumerable.Range(0, 8).Where(c => c != held), c => Assert.Equal(caller, threadOf[c]));
+        }
+    });
+
+    [Fact]
     public void NestedLoopsRunEveryInnerChunk() => WithThreads(2, () =>
     {
         var counts = new int[12];

@@ -297,7 +297,7 @@ public sealed unsafe partial class CpuBackend
         int pq = g.P * g.Q, crs = g.CPerGroup * g.R * g.S, chw = g.C * g.H * g.W;
         bool direct = IsPointwise(g);
         int chunks = CpuParallel.ChunkCount(g.N, (long)g.K * crs * pq);
-        float* partials = FilterPartials(g, out long length);
+        float* partials = FilterPartials(g, chunks, out long length);
         CpuParallel.ForChunks(g.N, chunks, (chunk, n0, n1) =>
         {
             // With several threads each sums into its own partial gradient; they are added at the end.

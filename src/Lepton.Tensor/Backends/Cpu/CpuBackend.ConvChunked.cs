@@ -113,7 +113,7 @@ public sealed unsafe partial class CpuBackend
     private void ChunkedBackwardFilter(in Conv2dGeometry g, float* x, float* dy, float* dw)
     {
         var geo = g;
-        float* partials = FilterPartials(g, out long length);
+        float* partials = FilterPartials(g, ChunkParts(g), out long length);
         int parts = ForEachChunk(g, (part, first, n0, images, col, gradients) =>
         {
             Regroup(geo, gradients, dy, n0, images, toChunk: true);
@@ -136,7 +136,7 @@ public sealed unsafe partial class CpuBackend
         var geo = g;
         int pq = g.P * g.Q, k = g.K;
         long pooledPlane = (long)pool.P * pool.Q;
-        float* partials = FilterPartials(g, out long length);
+        float* partials = FilterPartials(g, ChunkParts(g), out long length);
         int parts = ForEachChunk(g, (part, first, n0, images, col, gradients) =>
         {
             long cols = (long)images * pq;
@@ -214,19 +214,20 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>
     /// Calls body(part, first, first image, images, column buffer [C*R*S, images*PQ], output buffer [K, images*PQ])
-    /// per chunk and returns the number of parts: the images are split into one contiguous part per thread, and
-    /// each thread runs its part's chunks in order with its own buffers and single-threaded GEMMs (loops nested in
-    /// a parallel loop run on their thread), so the threads never wait for each other inside a chunk. With one
-    /// part the chunk's own loops and GEMMs use every thread.
+    /// per chunk and returns the number of parts (<see cref="ChunkParts"/>): the images are split into contiguous
+    /// parts, a few per thread, and a thread runs a part's chunks in order with its own buffers and single-threaded
+    /// GEMMs (loops nested in a parallel loop run on their thread), so the threads never wait for each other inside
+    /// a chunk, and one whose core is slowed down leaves parts to the others. With one part the chunk's own loops and
+    /// GEMMs use every thread.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ForEachChunk(in Conv2dGeometry g, ChunkBody body)
     {
         long perImage = (long)g.C * g.R * g.S * g.P * g.Q, perOutput = (long)g.K * g.P * g.Q;
         int n = g.N;
-        int chunk = (int)Math.Clamp((ChunkColumnBudgetOverride ?? ChunkColumnBudget) / Math.Max(perImage, 1), 1, n);
+        int chunk = ImagesPerChunk(g, perImage);
         int chunks = (n + chunk - 1) / chunk;
-        int parts = Math.Min(CpuParallel.Threads, chunks);
+        int parts = ChunkParts(g);
         CpuParallel.ForChunks(chunks, parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part, c0, c1) =>
         {
             fixed (float* cp = Scratch(ref chunkColumns, perImage * chunk), op = Scratch(ref chunkOutputs, perOutput * chunk))
@@ -241,12 +242,24 @@ public sealed unsafe partial class CpuBackend
         return parts;
     }
 
+    private static int ImagesPerChunk(in Conv2dGeometry g, long perImage) =>
+        (int)Math.Clamp((ChunkColumnBudgetOverride ?? ChunkColumnBudget) / Math.Max(perImage, 1), 1, g.N);
+
+    /// <summary>How many parts <see cref="ForEachChunk"/> splits the chunks into: one per chunk up to
+    /// <see cref="CpuParallel.ChunksPerThread"/> per thread, one on a single thread.</summary>
+    private static int ChunkParts(in Conv2dGeometry g)
+    {
+        int chunk = ImagesPerChunk(g, (long)g.C * g.R * g.S * g.P * g.Q);
+        int chunks = (g.N + chunk - 1) / chunk;
+        return CpuParallel.Threads == 1 ? 1 : Math.Min(chunks, CpuParallel.Threads * Math.Max(CpuParallel.ChunksPerThread, 1));
+    }
+
     /// <summary>A pinned buffer for the filter gradients of every part but the first (which writes dW itself), each
-    /// <paramref name="length"/> floats: one part per thread, of a chunked or a per-image convolution.</summary>
-    private static float* FilterPartials(in Conv2dGeometry g, out long length)
+    /// <paramref name="length"/> floats: of a chunked or a per-image convolution's parts.</summary>
+    private static float* FilterPartials(in Conv2dGeometry g, int parts, out long length)
     {
         length = (long)g.K * g.CPerGroup * g.R * g.S;
-        fixed (float* p = Scratch(ref filterPartials, Math.Max(CpuParallel.Threads - 1, 1) * length))
+        fixed (float* p = Scratch(ref filterPartials, Math.Max(parts - 1, 1) * length))
         {
             // A pinned array: the pointer stays valid after the fixed block.
             return p;

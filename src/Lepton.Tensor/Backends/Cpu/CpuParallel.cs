@@ -1,4 +1,4 @@
-// Splitting CPU work across cores: one chunk per thread when the work is large enough to pay for
+// Splitting CPU work across cores: a few chunks per thread when the work is large enough to pay for
 // the hand-off, and a plain call on the current thread otherwise. The chunks run on the calling
 // thread and on helper threads of our own that spin briefly after each loop before they block: a
 // training step issues hundreds of parallel loops a few microseconds apart, and waking a blocked
@@ -13,6 +13,14 @@ internal static class CpuParallel
     /// <summary>Below this many element-operations a loop runs on the calling thread.</summary>
     public const long MinParallelWork = 1 << 15;
 
+    /// <summary>A large loop is cut into up to this many chunks per thread, so that the others can take over part of the
+    /// share of a thread whose core is slowed down by other work (on a shared virtual machine, often for seconds).</summary>
+    /// <remarks>Settable so that one process can time several settings in turn; change it only between loops.</remarks>
+    public static int ChunksPerThread { get; set; } = 4;
+
+    /// <summary>The least work of each chunk beyond the first one per thread.</summary>
+    private const long MinChunkWork = 1 << 16;
+
     /// <summary>How long an idle helper keeps polling for the next loop before it blocks.</summary>
     private static readonly long SpinTicks = Stopwatch.Frequency / 5000;
 
@@ -24,16 +32,16 @@ internal static class CpuParallel
     // The loop in progress. `state` holds the loop's generation (high 32 bits), a closed flag (set once
     // every chunk is claimed) and how many helpers are inside the loop (low bits): a helper enters only
     // an open loop of the generation it saw, so one that wakes late never touches a later loop's chunks.
-    // Participant p (the caller is 0) first runs chunk p, so a loop split into one chunk per thread gives
-    // each thread the same part of the data every time (it stays in that core's cache); the rest, and
-    // the chunks of a participant that arrives late, are claimed in order by whoever is free.
+    // Participant p (the caller is 0) first runs its own block of consecutive chunks, the same block in
+    // every loop of that size (its part of the data stays in that core's cache), and then takes whatever
+    // is left of the other blocks from their ends, so a participant that arrives late or runs on a core
+    // slowed by other work hands the rest of its block to the others.
     private const long ClosedBit = 1L << 31;
     private const long ActiveMask = ClosedBit - 1;
     private static Action<int>? loopBody;
     private static CpuIsa? loopIsa;
     private static int loopChunks;
     private static int loopHelpers;
-    private static int nextChunk;
     private static int[] claimed = [];
     private static long state;
     private static List<Exception>? failures;
@@ -52,7 +60,7 @@ internal static class CpuParallel
     /// loop fell back to running all its chunks on the calling thread).</summary>
     public static bool InSharedLoop => insideLoop;
 
-    /// <summary>Runs body(start, end) over [0, count) in one chunk per thread.</summary>
+    /// <summary>Runs body(start, end) over [0, count) in <see cref="ChunkCount"/> chunks.</summary>
     public static void For(int count, long workPerItem, Action<int, int> body)
     {
         int chunks = ChunkCount(count, workPerItem);
@@ -110,7 +118,6 @@ internal static class CpuParallel
             loopIsa = CpuGemm.IsaOverride;
             loopChunks = chunks;
             loopHelpers = wanted;
-            nextChunk = 0;
             failures = null;
             long generation = (Volatile.Read(ref state) >> 32) + 1;
             Interlocked.Exchange(ref state, generation << 32);
@@ -152,27 +159,32 @@ internal static class CpuParallel
         }
     }
 
-    /// <summary>How many chunks <see cref="For"/> would use.</summary>
+    /// <summary>How many chunks <see cref="For"/> would use: 1 on one thread or below <see cref="MinParallelWork"/>, else one
+    /// per thread and more for a large loop, up to <see cref="ChunksPerThread"/> per thread (never more than
+    /// <paramref name="count"/>). The count depends only on the arguments and the thread setting.</summary>
     public static int ChunkCount(int count, long workPerItem)
     {
-        if (threads <= 1 || count <= 1 || (long)count * workPerItem < MinParallelWork)
+        long work = (long)count * workPerItem;
+        if (threads <= 1 || count <= 1 || work < MinParallelWork)
         {
             return 1;
         }
 
-        return Math.Min(count, threads);
+        long chunks = Math.Clamp(work / MinChunkWork, threads, (long)threads * Math.Max(ChunksPerThread, 1));
+        return (int)Math.Min(count, chunks);
     }
 
-    /// <summary>Runs participant's own chunk, then claims the others in order until none is left.</summary>
+    /// <summary>Runs participant's own block of chunks in order, then claims what is left of every block, last chunk first.</summary>
     private static void Work(int participant)
     {
-        int chunks = loopChunks;
-        if (participant < chunks)
+        int chunks = loopChunks, participants = loopHelpers + 1;
+        int first = (int)((long)chunks * participant / participants), end = (int)((long)chunks * (participant + 1) / participants);
+        for (int chunk = first; chunk < end; chunk++)
         {
-            TryRun(participant);
+            TryRun(chunk);
         }
 
-        for (int chunk = Interlocked.Increment(ref nextChunk) - 1; chunk < chunks; chunk = Interlocked.Increment(ref nextChunk) - 1)
+        for (int chunk = chunks - 1; chunk >= 0; chunk--)
         {
             TryRun(chunk);
         }
@@ -180,7 +192,7 @@ internal static class CpuParallel
 
     private static void TryRun(int chunk)
     {
-        if (Interlocked.Exchange(ref claimed[chunk], 1) != 0)
+        if (Volatile.Read(ref claimed[chunk]) != 0 || Interlocked.Exchange(ref claimed[chunk], 1) != 0)
         {
             return;
         }
