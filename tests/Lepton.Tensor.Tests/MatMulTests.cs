@@ -187,9 +187,10 @@ public sealed class CpuGemmKernelTests
     {
         // Both operands in both layouts, with full and edge tiles and two K blocks. beta = 0 must never
         // read C (it starts as NaN here); beta = 1 adds to what C holds; alpha scales the product. A last
-        // row panel of 4 (M = 40) or 8 rows (M = 20) runs AVX-512's 4-row kernel.
+        // row panel of 4 (M = 40) or 8 rows (M = 20) runs AVX-512's 4-row kernel; edge tiles 6 and 26
+        // columns wide (N = 70, 90) go through the scratch tile in vector steps and single columns.
         var rng = new Random(5);
-        foreach (var (m, k, n) in new[] { (40, 300, 70), (20, 300, 64), (5408 / 16, 64, 128), (13, 7, 33) })
+        foreach (var (m, k, n) in new[] { (40, 300, 70), (30, 300, 90), (20, 300, 64), (5408 / 16, 64, 128), (13, 7, 33) })
         {
             foreach (bool transA in new[] { false, true })
             {

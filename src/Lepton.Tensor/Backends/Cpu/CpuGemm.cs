@@ -578,15 +578,28 @@ internal static unsafe class CpuGemm
 
                     // Edge tile: run the full kernel on a scratch tile, then add (or copy) the valid part.
                     Kernel(isa, kc, aPanel, bPanel, tile, nr, accumulate: false);
-                    for (int r = 0; r < mrCur; r++)
-                    {
-                        float* cRow = cTile + ((long)r * ldc), tileRow = tile + (r * nr);
-                        for (int q = 0; q < nrCur; q++)
-                        {
-                            cRow[q] = accumulate ? cRow[q] + tileRow[q] : tileRow[q];
-                        }
-                    }
+                    AddTile(tile, nr, cTile, ldc, mrCur, nrCur, accumulate);
                 }
+            }
+        }
+    }
+
+    /// <summary>C[rows, cols] (+)= the top-left corner of a scratch tile whose rows are <paramref name="nr"/> apart.</summary>
+    private static void AddTile(float* tile, int nr, float* c, int ldc, int rows, int cols, bool accumulate)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* cRow = c + ((long)r * ldc), tileRow = tile + (r * nr);
+            int q = 0;
+            for (; q <= cols - 8; q += 8)
+            {
+                var v = Vector256.Load(tileRow + q);
+                (accumulate ? Vector256.Load(cRow + q) + v : v).Store(cRow + q);
+            }
+
+            for (; q < cols; q++)
+            {
+                cRow[q] = accumulate ? cRow[q] + tileRow[q] : tileRow[q];
             }
         }
     }
