@@ -227,6 +227,39 @@ public sealed class CpuGemmKernelTests
         }
     });
 
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public unsafe void APackedOnceGivesTheBitsOfPackingItPerProduct(CpuIsa isa) => WithIsa(isa, () =>
+    {
+        // A convolution's weights are packed once and used by one product per chunk of images: both layouts of A,
+        // partial row panels (M = 40, 30), two and three K blocks, several B against one packing, accumulating into C.
+        var rng = new Random(7);
+        foreach (var (m, k, n) in new[] { (40, 300, 70), (30, 600, 33), (64, 64, 129) })
+        {
+            foreach (bool transA in new[] { false, true })
+            {
+                float[] a = RandomFloats(rng, m * k);
+                float[] packed = new float[CpuGemm.WholeASize(m, k)];
+                fixed (float* ap = a, pp = packed)
+                {
+                    CpuGemm.PackWholeA(transA, m, k, 0.5f, ap, transA ? m : k, pp);
+                    for (int product = 0; product < 2; product++)
+                    {
+                        float[] b = RandomFloats(rng, k * n), c0 = RandomFloats(rng, m * n);
+                        float[] expected = (float[])c0.Clone(), actual = (float[])c0.Clone();
+                        fixed (float* bp = b, ep = expected, cp = actual)
+                        {
+                            CpuGemm.Run(transA, false, m, n, k, 0.5f, ap, transA ? m : k, bp, n, 1f, ep, n, parallel: true);
+                            CpuGemm.Run(transA, false, m, n, k, 0.5f, ap, transA ? m : k, bp, n, 1f, cp, n, parallel: true, packedA: pp);
+                        }
+
+                        Assert.True(expected.AsSpan().SequenceEqual(actual), $"{isa} {m}x{k}x{n} transA={transA} product {product}");
+                    }
+                }
+            }
+        }
+    });
+
     private static float[] RandomFloats(Random rng, int count) =>
         Enumerable.Range(0, count).Select(_ => (float)((rng.NextDouble() * 2) - 1)).ToArray();
 

@@ -73,11 +73,40 @@ internal static unsafe class CpuGemm
         set => isaOverride = value;
     }
 
+    /// <summary>How many floats <see cref="PackWholeA"/> writes for an M x K operand on this thread's instruction set.</summary>
+    public static long WholeASize(int m, int k)
+    {
+        int mr = Tile(Isa).Mr;
+        return (long)((m + mr - 1) / mr) * mr * k;
+    }
+
+    /// <summary>
+    /// Packs alpha * op(A) [M x K] once, as <see cref="Run"/> packs it for each product (MR-tall panels, every K
+    /// block after the other), so that several products with the same A (a convolution's weights, one product per
+    /// chunk of images) share one packing: pass it to <see cref="Run"/> as its packedA with the same A, alpha and
+    /// instruction set.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackWholeA(bool transA, int m, int k, float alpha, float* a, int lda, float* dst)
+    {
+        int mr = Tile(Isa).Mr;
+        long rsA = transA ? 1 : lda, csA = transA ? lda : 1;
+        long panelRows = (long)((m + mr - 1) / mr) * mr;
+        for (int pc = 0; pc < k; pc += Kc)
+        {
+            int kc = Math.Min(Kc, k - pc);
+            PackA(a + (pc * csA), rsA, csA, m, kc, mr, alpha, dst);
+            dst += panelRows * kc;
+        }
+    }
+
     /// <summary>C = alpha * op(A) * op(B) + beta * C with op(A) M x K, op(B) K x N, all row-major.</summary>
+    /// <remarks>With <paramref name="packedA"/> (from <see cref="PackWholeA"/> with the same A and alpha), the
+    /// packed path reads A's panels from there instead of packing them; the other paths read A itself.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(
         bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel, float* packedA = null)
     {
         if (m == 0 || n == 0)
         {
@@ -114,12 +143,8 @@ internal static unsafe class CpuGemm
         }
 
         var isa = Isa;
-        (int mr, int nr) = isa switch
-        {
-            CpuIsa.Avx512 => (12, 32),
-            CpuIsa.Avx2 => (6, 16),
-            _ => (GemmMicroKernels.ScalarMr, GemmMicroKernels.ScalarNr),
-        };
+        (int mr, int nr) = Tile(isa);
+        long panelRows = (long)((m + mr - 1) / mr) * mr;
         int mc = mr * (isa == CpuIsa.Avx512 ? 12 : 16);
         long rsA = transA ? 1 : lda, csA = transA ? lda : 1;
         long rsB = transB ? 1 : ldb, csB = transB ? ldb : 1;
@@ -140,9 +165,10 @@ internal static unsafe class CpuGemm
                 int panelSplits = Math.Max(1, Math.Min(panels, ((2 * threads) + rowBlocks - 1) / rowBlocks));
                 int tasks = threads == 1 ? 1 : rowBlocks * panelSplits;
                 bool accumulate = pc > 0 || beta != 0f;
+                float* aBlock = packedA == null ? null : packedA + (panelRows * pc);
                 if (tasks == 1)
                 {
-                    MacroKernel(isa, mr, nr, mc, 0, m, 0, panels, nc, kc, alpha, a, rsA, csA, pc, bPacked, c, ldc, jc, accumulate);
+                    MacroKernel(isa, mr, nr, mc, 0, m, 0, panels, nc, kc, alpha, a, rsA, csA, pc, aBlock, bPacked, c, ldc, jc, accumulate);
                 }
                 else
                 {
@@ -151,7 +177,7 @@ internal static unsafe class CpuGemm
                         int rb = task / panelSplits, ps = task % panelSplits;
                         int p0 = panels * ps / panelSplits, p1 = panels * (ps + 1) / panelSplits;
                         int i0 = rb * mc;
-                        MacroKernel(isa, mr, nr, mc, i0, Math.Min(m, i0 + mc), p0, p1, nc, kc, alpha, a, rsA, csA, pc, bPacked, c, ldc, jc, accumulate);
+                        MacroKernel(isa, mr, nr, mc, i0, Math.Min(m, i0 + mc), p0, p1, nc, kc, alpha, a, rsA, csA, pc, aBlock, bPacked, c, ldc, jc, accumulate);
                     });
                 }
             }
@@ -537,18 +563,28 @@ internal static unsafe class CpuGemm
         return sum;
     }
 
-    /// <summary>Updates C rows [i0, i1) x panels [p0, p1) of the current B block.</summary>
+    /// <summary>Updates C rows [i0, i1) x panels [p0, p1) of the current B block (A's panels of this K block from
+    /// <paramref name="aBlock"/> when it is given, else packed here).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(
         CpuIsa isa, int mr, int nr, int mc, int i0, int i1, int p0, int p1, int nc, int kc, float alpha,
-        float* a, long rsA, long csA, int pc, float* bPacked, float* c, int ldc, int jc, bool accumulate)
+        float* a, long rsA, long csA, int pc, float* aBlock, float* bPacked, float* c, int ldc, int jc, bool accumulate)
     {
-        float* ap = Rent(ref packA, (mc + mr) * kc);
+        float* ap = aBlock == null ? Rent(ref packA, (mc + mr) * kc) : null;
         float* tile = stackalloc float[12 * 32];
         for (int ic = i0; ic < i1; ic += mc)
         {
             int mcCur = Math.Min(mc, i1 - ic);
-            PackA(a + (ic * rsA) + (pc * csA), rsA, csA, mcCur, kc, mr, alpha, ap);
+            if (aBlock == null)
+            {
+                PackA(a + (ic * rsA) + (pc * csA), rsA, csA, mcCur, kc, mr, alpha, ap);
+            }
+            else
+            {
+                // Row blocks start at multiples of mc, itself a multiple of mr: the block's panels are consecutive.
+                ap = aBlock + ((long)ic * kc);
+            }
+
             for (int p = p0; p < p1; p++)
             {
                 int j = p * nr;
@@ -603,6 +639,13 @@ internal static unsafe class CpuGemm
             }
         }
     }
+
+    private static (int Mr, int Nr) Tile(CpuIsa isa) => isa switch
+    {
+        CpuIsa.Avx512 => (12, 32),
+        CpuIsa.Avx2 => (6, 16),
+        _ => (GemmMicroKernels.ScalarMr, GemmMicroKernels.ScalarNr),
+    };
 
     private static void Kernel(CpuIsa isa, int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
