@@ -701,10 +701,11 @@ internal static unsafe class CpuGemm
                     }
                 }
             }
-            else if (rs == 1 && rows == mr && Isa != CpuIsa.Scalar)
+            else if (rs == 1 && Isa != CpuIsa.Scalar)
             {
-                // Transposed A: the mr values of one k are contiguous, a panel row copied as it stands.
-                PackContiguousRows(block, cs, kc, mr, alpha, dst);
+                // Transposed A: the values of one k are contiguous, a panel row copied as it stands (a partial
+                // panel's padding, cleared above, left as it is).
+                PackContiguousRows(block, cs, kc, mr, rows, alpha, dst);
             }
             else
             {
@@ -720,25 +721,25 @@ internal static unsafe class CpuGemm
         }
     }
 
-    /// <summary>dst[k * mr + i] = alpha * a[k * cs + i] for a full panel: one contiguous run of mr per k.</summary>
+    /// <summary>dst[k * mr + i] = alpha * a[k * cs + i] for rows i below <paramref name="rows"/> (at most mr): one contiguous run per k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackContiguousRows(float* a, long cs, int kc, int mr, float alpha, float* dst)
+    private static void PackContiguousRows(float* a, long cs, int kc, int mr, int rows, float alpha, float* dst)
     {
         var scale = Vector256.Create(alpha);
         for (int k = 0; k < kc; k++, a += cs, dst += mr)
         {
             int r = 0;
-            for (; r <= mr - 8; r += 8)
+            for (; r <= rows - 8; r += 8)
             {
                 (Vector256.Load(a + r) * scale).Store(dst + r);
             }
 
-            for (; r <= mr - 4; r += 4)
+            for (; r <= rows - 4; r += 4)
             {
                 (Vector128.Load(a + r) * scale.GetLower()).Store(dst + r);
             }
 
-            for (; r < mr; r++)
+            for (; r < rows; r++)
             {
                 dst[r] = alpha * a[r];
             }
