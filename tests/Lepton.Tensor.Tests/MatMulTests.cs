@@ -185,12 +185,13 @@ public sealed class CpuGemmKernelTests
     [MemberData(nameof(Isas))]
     public unsafe void EveryLayoutAlphaAndBetaMatchReference(CpuIsa isa) => WithIsa(isa, () =>
     {
-        // Both operands in both layouts, with full and edge tiles and two K blocks. beta = 0 must never
+        // Both operands in both layouts, with full and edge tiles, two K blocks (K = 400) and one deeper than the usual
+        // block (K = 300, whose 44-row remainder joins the first block). beta = 0 must never
         // read C (it starts as NaN here); beta = 1 adds to what C holds; alpha scales the product. A last
         // row panel of 4 (M = 40) or 8 rows (M = 20) runs AVX-512's 4-row kernel; edge tiles 6 and 26
         // columns wide (N = 70, 90) go through the scratch tile in vector steps and single columns.
         var rng = new Random(5);
-        foreach (var (m, k, n) in new[] { (40, 300, 70), (30, 300, 90), (20, 300, 64), (5408 / 16, 64, 128), (13, 7, 33) })
+        foreach (var (m, k, n) in new[] { (40, 400, 70), (30, 300, 90), (20, 400, 64), (5408 / 16, 64, 128), (13, 7, 33) })
         {
             foreach (bool transA in new[] { false, true })
             {
@@ -232,9 +233,9 @@ public sealed class CpuGemmKernelTests
     public unsafe void APackedOnceGivesTheBitsOfPackingItPerProduct(CpuIsa isa) => WithIsa(isa, () =>
     {
         // A convolution's weights are packed once and used by one product per chunk of images: both layouts of A,
-        // partial row panels (M = 40, 30), two and three K blocks, several B against one packing, accumulating into C.
+        // partial row panels (M = 40, 30), one to three K blocks, several B against one packing, accumulating into C.
         var rng = new Random(7);
-        foreach (var (m, k, n) in new[] { (40, 300, 70), (30, 600, 33), (64, 64, 129) })
+        foreach (var (m, k, n) in new[] { (40, 400, 70), (30, 600, 33), (64, 300, 129) })
         {
             foreach (bool transA in new[] { false, true })
             {
