@@ -18,7 +18,7 @@ public sealed unsafe partial class CpuBackend
     {
         float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer;
         float* bp = bias is null ? null : Cpu(bias).Pointer;
-        ForEachBiasRow(outer, channels, inner, (row, length, channel) =>
+        ForEachBiasRow(outer, channels, inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (row, length, channel) =>
         {
             float* xr = xp + row, yr = yp + row;
             int w = Vector<float>.Count, i = 0;
@@ -49,7 +49,7 @@ public sealed unsafe partial class CpuBackend
         fixed (float* sp = sums)
         {
             float* planeSum = sp;
-            ForEachBiasRow(outer, channels, inner, (row, length, channel) =>
+            ForEachBiasRow(outer, channels, inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (row, length, channel) =>
             {
                 float* xr = xp + row, yr = yp + row, gr = gp + row, dr = dp + row;
                 int w = Vector<float>.Count, i = 0;
@@ -135,7 +135,7 @@ public sealed unsafe partial class CpuBackend
     {
         if (inner == 1)
         {
-            CpuParallel.For(outer, channels, (r0, r1) =>
+            CpuParallel.For(outer, channels, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
             {
                 for (int r = r0; r < r1; r++)
                 {
@@ -145,7 +145,7 @@ public sealed unsafe partial class CpuBackend
             return;
         }
 
-        CpuParallel.For(outer * channels, inner, (r0, r1) =>
+        CpuParallel.For(outer * channels, inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
         {
             for (int r = r0; r < r1; r++)
             {

@@ -172,7 +172,7 @@ public sealed unsafe partial class CpuBackend
         int parts = ForEachChunk(g, (part, first, n0, images, col, gradients) =>
         {
             long cols = (long)images * pq;
-            CpuParallel.For(images, (long)k * pq, (i0, i1) =>
+            CpuParallel.For(images, (long)k * pq, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i0, i1) =>
             {
                 for (int i = i0; i < i1; i++)
                 {
@@ -357,7 +357,7 @@ public sealed unsafe partial class CpuBackend
     {
         int pq = g.P * g.Q, k = g.K;
         long cols = (long)images * pq;
-        CpuParallel.For(images, (long)k * pq, (i0, i1) =>
+        CpuParallel.For(images, (long)k * pq, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i0, i1) =>
         {
             for (int i = i0; i < i1; i++)
             {

@@ -621,6 +621,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>C[rows, cols] (+)= the top-left corner of a scratch tile whose rows are <paramref name="nr"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddTile(float* tile, int nr, float* c, int ldc, int rows, int cols, bool accumulate)
     {
         for (int r = 0; r < rows; r++)
@@ -877,6 +878,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>dst[j * ldd + i] = src[i * lds + j] for an 8 x 8 tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Transpose8x8(float* src, long lds, float* dst, int ldd)
     {
         var r0 = Avx.LoadVector256(src);
