@@ -16,6 +16,7 @@ public sealed unsafe partial class CpuBackend : IBackend
     public CpuBackend()
     {
         Pool = new BufferPool(n => new CpuBuffer(n), _ => { });
+        KernelWarmup.Start();
     }
 
     /// <inheritdoc />
