@@ -174,6 +174,10 @@ internal static class CpuParallel
         return (int)Math.Min(count, chunks);
     }
 
+    /// <summary>How many chunks a loop whose chunks carry a fixed cost gets: one per thread (or 1, as <see cref="ChunkCount"/>
+    /// below <see cref="MinParallelWork"/>), never more than <paramref name="count"/>.</summary>
+    public static int OneChunkPerThread(int count, long workPerItem) => Math.Min(ChunkCount(count, workPerItem), Math.Min(count, threads));
+
     /// <summary>Runs participant's own block of chunks in order, then claims what is left of every block, last chunk first.</summary>
     private static void Work(int participant)
     {
