@@ -260,9 +260,7 @@ public sealed unsafe partial class CpuBackend
     {
         long perImage = (long)g.C * g.R * g.S * g.P * g.Q, perOutput = (long)g.K * g.P * g.Q;
         int n = g.N;
-        int chunk = ImagesPerChunk(g, perImage);
-        int chunks = (n + chunk - 1) / chunk;
-        int parts = ChunkParts(g);
+        int parts = ChunkPlan(g, out int chunk, out int chunks);
         CpuParallel.ForChunks(chunks, parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part, c0, c1) =>
         {
             fixed (float* cp = Scratch(ref chunkColumns, perImage * chunk), op = Scratch(ref chunkOutputs, perOutput * chunk))
@@ -277,16 +275,18 @@ public sealed unsafe partial class CpuBackend
         return parts;
     }
 
-    private static int ImagesPerChunk(in Conv2dGeometry g, long perImage) =>
-        (int)Math.Clamp((ChunkColumnBudgetOverride ?? ChunkColumnBudget) / Math.Max(perImage, 1), 1, g.N);
+    /// <summary>How many parts <see cref="ChunkPlan"/> gives <see cref="ForEachChunk"/>.</summary>
+    private static int ChunkParts(in Conv2dGeometry g) => ChunkPlan(g, out _, out _);
 
-    /// <summary>How many parts <see cref="ForEachChunk"/> splits the chunks into: one per chunk up to
-    /// <see cref="CpuParallel.ChunksPerThread"/> per thread, one on a single thread.</summary>
-    private static int ChunkParts(in Conv2dGeometry g)
+    /// <summary>How <see cref="ForEachChunk"/> splits the images: <paramref name="chunk"/> images per chunk (as many as the
+    /// column budget holds), <paramref name="chunks"/> chunks, and the returned number of parts, one per chunk up to
+    /// <see cref="CpuParallel.MaxChunks"/>.</summary>
+    private static int ChunkPlan(in Conv2dGeometry g, out int chunk, out int chunks)
     {
-        int chunk = ImagesPerChunk(g, (long)g.C * g.R * g.S * g.P * g.Q);
-        int chunks = (g.N + chunk - 1) / chunk;
-        return CpuParallel.Threads == 1 ? 1 : Math.Min(chunks, CpuParallel.Threads * Math.Max(CpuParallel.ChunksPerThread, 1));
+        long perImage = (long)g.C * g.R * g.S * g.P * g.Q;
+        chunk = (int)Math.Clamp((ChunkColumnBudgetOverride ?? ChunkColumnBudget) / Math.Max(perImage, 1), 1, g.N);
+        chunks = (g.N + chunk - 1) / chunk;
+        return Math.Min(chunks, CpuParallel.MaxChunks);
     }
 
     /// <summary>A pinned buffer for the filter gradients of every part but the first (which writes dW itself), each

@@ -74,11 +74,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>How many floats <see cref="PackWholeA"/> writes for an M x K operand on this thread's instruction set.</summary>
-    public static long WholeASize(int m, int k)
-    {
-        int mr = Tile(Isa).Mr;
-        return (long)((m + mr - 1) / mr) * mr * k;
-    }
+    public static long WholeASize(int m, int k) => PanelRows(m, Tile(Isa).Mr) * k;
 
     /// <summary>
     /// Packs alpha * op(A) [M x K] once, as <see cref="Run"/> packs it for each product (MR-tall panels, every K
@@ -91,7 +87,7 @@ internal static unsafe class CpuGemm
     {
         int mr = Tile(Isa).Mr;
         long rsA = transA ? 1 : lda, csA = transA ? lda : 1;
-        long panelRows = (long)((m + mr - 1) / mr) * mr;
+        long panelRows = PanelRows(m, mr);
         for (int pc = 0, kc; pc < k; pc += kc)
         {
             kc = BlockDepth(k - pc);
@@ -144,7 +140,7 @@ internal static unsafe class CpuGemm
 
         var isa = Isa;
         (int mr, int nr) = Tile(isa);
-        long panelRows = (long)((m + mr - 1) / mr) * mr;
+        long panelRows = PanelRows(m, mr);
         int mc = mr * (isa == CpuIsa.Avx512 ? 12 : 16);
         long rsA = transA ? 1 : lda, csA = transA ? lda : 1;
         long rsB = transB ? 1 : ldb, csB = transB ? ldb : 1;
@@ -651,6 +647,9 @@ internal static unsafe class CpuGemm
     /// forward product (64 x 338 x 288), two runs of each, 124-126 -> 130-131 GFLOP/s.
     /// </summary>
     private static int BlockDepth(int remaining) => remaining < Kc + (Kc / 4) ? remaining : Kc;
+
+    /// <summary>M rounded up to whole MR-tall panels: the rows of one K block of packed A.</summary>
+    private static long PanelRows(int m, int mr) => (long)((m + mr - 1) / mr) * mr;
 
     private static (int Mr, int Nr) Tile(CpuIsa isa) => isa switch
     {

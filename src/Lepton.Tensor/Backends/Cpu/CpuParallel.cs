@@ -18,6 +18,9 @@ internal static class CpuParallel
     /// <remarks>Settable so that one process can time several settings in turn; change it only between loops.</remarks>
     public static int ChunksPerThread { get; set; } = 4;
 
+    /// <summary>The most chunks a loop is cut into: <see cref="ChunksPerThread"/> per thread, 1 on one thread.</summary>
+    public static int MaxChunks => threads <= 1 ? 1 : threads * Math.Max(ChunksPerThread, 1);
+
     /// <summary>The least work of each chunk beyond the first one per thread.</summary>
     private const long MinChunkWork = 1 << 16;
 
@@ -170,13 +173,13 @@ internal static class CpuParallel
             return 1;
         }
 
-        long chunks = Math.Clamp(work / MinChunkWork, threads, (long)threads * Math.Max(ChunksPerThread, 1));
+        long chunks = Math.Clamp(work / MinChunkWork, threads, MaxChunks);
         return (int)Math.Min(count, chunks);
     }
 
     /// <summary>How many chunks a loop whose chunks carry a fixed cost gets: one per thread (or 1, as <see cref="ChunkCount"/>
     /// below <see cref="MinParallelWork"/>), never more than <paramref name="count"/>.</summary>
-    public static int OneChunkPerThread(int count, long workPerItem) => Math.Min(ChunkCount(count, workPerItem), Math.Min(count, threads));
+    public static int OneChunkPerThread(int count, long workPerItem) => Math.Min(ChunkCount(count, workPerItem), threads);
 
     /// <summary>Runs participant's own block of chunks in order, then claims what is left of every block, last chunk first.</summary>
     private static void Work(int participant)
