@@ -59,12 +59,23 @@ internal static class KernelWarmup
         }.Start();
     }
 
-    /// <summary>Compiles every non-generic method marked AggressiveOptimization of the kernel classes and the closures
-    /// nested in them (the parallel loops' bodies), counting them in <see cref="Compiled"/>.</summary>
+    /// <summary>Compiles every method of <see cref="Kernels"/>, counting them in <see cref="Compiled"/>.</summary>
+    private static void CompileKernels()
+    {
+        foreach (var method in Kernels())
+        {
+            RuntimeHelpers.PrepareMethod(method.MethodHandle);
+            Compiled++;
+        }
+    }
+
+    /// <summary>The methods the background thread compiles: every non-generic, non-abstract method marked
+    /// AggressiveOptimization of the kernel classes and of the types nested in them (the closures of the parallel
+    /// loops' bodies among them).</summary>
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only compiles what is there: a method trimmed away is not needed.")]
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Only compiles what is there: a method trimmed away is not needed.")]
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Only compiles what is there: a method trimmed away is not needed.")]
-    private static void CompileKernels()
+    internal static IEnumerable<MethodInfo> Kernels()
     {
         var pending = new Stack<Type>([typeof(CpuBackend), typeof(CpuGemm), typeof(GemmMicroKernels), typeof(CpuParallel)]);
         while (pending.TryPop(out var type))
@@ -81,14 +92,11 @@ internal static class KernelWarmup
 
             foreach (var method in type.GetMethods(Declared))
             {
-                if ((method.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) == 0 ||
-                    method.ContainsGenericParameters || method.IsAbstract)
+                if ((method.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0 &&
+                    !method.ContainsGenericParameters && !method.IsAbstract)
                 {
-                    continue;
+                    yield return method;
                 }
-
-                RuntimeHelpers.PrepareMethod(method.MethodHandle);
-                Compiled++;
             }
         }
     }
