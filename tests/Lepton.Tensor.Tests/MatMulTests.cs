@@ -309,3 +309,51 @@ public sealed class CpuGemmKernelTests
         }
     });
 }
+
+/// <summary>Few-row products over a B of 1 MB or more, whose rows are split into one range per thread.</summary>
+[Collection(GlobalCpuSettingsCollection.Name)]
+public sealed class FewRowsThreadTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void FewRowsOverALargeMatrixMatchReferenceOnEveryThreadCount(int threads)
+    {
+        // 5,000 rows of B (A's factors below -0.4 zeroed), in two or three ranges of blocks of 128 live rows;
+        // 406 columns hit the 128-, 64- and 8-wide strips and the scalar tail, 131 a 3-wide last group; two
+        // rows of A run one after the other. Three calls alternate each range's block order and must give
+        // the first call's bits.
+        int previous = CpuParallel.Threads;
+        CpuParallel.Threads = threads;
+        try
+        {
+            foreach (var isa in Enum.GetValues<CpuIsa>().Where(isa => isa <= CpuGemm.DetectedIsa))
+            {
+                CpuGemmKernelTests.WithIsa(isa, () =>
+                {
+                    foreach (var (m, n) in new[] { (1, 406), (2, 131) })
+                    {
+                        var a = Generators.Values([m, 5000], m + n).Map(v => v < -0.4 ? 0 : v);
+                        var b = Generators.Values([5000, n], n);
+                        var expected = MatMulTests.Reference(a, b);
+                        var ta = Tensor.FromArray(Array.ConvertAll(a.Data, v => (float)v), a.Shape);
+                        var tb = Tensor.FromArray(Array.ConvertAll(b.Data, v => (float)v), b.Shape);
+                        float[]? first = null;
+                        for (int call = 0; call < 3; call++)
+                        {
+                            var c = ta.MatMul(tb);
+                            Check.Close(expected, c, 1e-4 * Math.Sqrt(5000), 1e-5, $"{threads} threads {isa} {m}x5000x{n} call {call}");
+                            first ??= c.ToArray();
+                            Assert.Equal(first, c.ToArray());
+                        }
+                    }
+                });
+            }
+        }
+        finally
+        {
+            CpuParallel.Threads = previous;
+        }
+    }
+}

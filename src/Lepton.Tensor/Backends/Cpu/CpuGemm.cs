@@ -186,6 +186,18 @@ internal static unsafe class CpuGemm
     {
         long rsA = transA ? 1 : lda, csA = transA ? lda : 1;
         bool vectorRows = Isa != CpuIsa.Scalar;
+        if (parallel && vectorRows && !transB && CpuParallel.Threads > 1 && (long)k * n >= ZigzagFloats)
+        {
+            // A B of 1 MB or more: one contiguous range of its rows per thread, which stays in that core's L2
+            // from one call to the next, where a split over columns makes every core stream all of B's rows.
+            for (int i = 0; i < m; i++)
+            {
+                RowTimesMatrixSplit(k, alpha, a + (i * rsA), csA, b, ldb, c + ((long)i * ldc), n);
+            }
+
+            return;
+        }
+
         void Columns(int j0, int j1)
         {
             for (int i = 0; i < m; i++)
@@ -271,17 +283,9 @@ internal static unsafe class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowTimesMatrix(int k, float alpha, float* a, long csA, float* b, int ldb, float* c, int j0, int j1)
     {
-        // The offsets of B's rows with a nonzero factor, gathered without branches.
         long* rows = Rent(ref rowOffsets, k);
         float* factors = Rent(ref rowFactors, k);
-        int live = 0;
-        for (int p = 0; p < k; p++)
-        {
-            float v = a[p * csA];
-            rows[live] = (long)p * ldb;
-            factors[live] = v;
-            live += v != 0f ? 1 : 0;
-        }
+        int live = GatherRows(k, a, csA, 0, ldb, rows, factors);
 
         // Strips of 128 columns (AVX-512), then of 64, each over every block of rows.
         int wide = Isa == CpuIsa.Avx512 ? (j1 - j0) / 128 : 0;
@@ -341,6 +345,126 @@ internal static unsafe class CpuGemm
             }
 
             c[j] += alpha * sum;
+        }
+    }
+
+    /// <summary>
+    /// The offsets in B of rows p0, p0 + 1, ... (k of them) whose factor in a (element step csA, starting at
+    /// row p0's) is nonzero, and those factors, gathered without branches; returns how many.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int GatherRows(int k, float* a, long csA, int p0, int ldb, long* rows, float* factors)
+    {
+        int live = 0;
+        for (int p = 0; p < k; p++)
+        {
+            float v = a[p * csA];
+            rows[live] = (long)(p0 + p) * ldb;
+            factors[live] = v;
+            live += v != 0f ? 1 : 0;
+        }
+
+        return live;
+    }
+
+    /// <summary>
+    /// c[0..n) += alpha * a * B for one row a and row-major B, with B's rows split into one contiguous range per
+    /// thread: each range's nonzero factors run in blocks of <see cref="RowBlock"/> rows into partial sums, which
+    /// are added to c in range and block order, so the result depends on the thread count only, not on which
+    /// thread ran which range.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowTimesMatrixSplit(int k, float alpha, float* a, long csA, float* b, int ldb, float* c, int n)
+    {
+        var isa = Isa;
+        int parts = CpuParallel.OneChunkPerThread(k, n);
+        int partBlocks = (((k + parts - 1) / parts) + RowBlock - 1) / RowBlock;
+        // Eight floats past the last block: the sums below load whole vectors at a last group narrower than 8.
+        float* partials = Rent(ref rowPartials, (Math.Max(parts * partBlocks, 1) * n) + 8);
+        int* blockCounts = stackalloc int[parts];
+        CpuParallel.ForChunks(k, parts, (part, p0, p1) =>
+        {
+            long* rows = Rent(ref rowOffsets, p1 - p0);
+            float* factors = Rent(ref rowFactors, p1 - p0);
+            int live = GatherRows(p1 - p0, a + (p0 * csA), csA, p0, ldb, rows, factors);
+            int blocks = (live + RowBlock - 1) / RowBlock;
+            blockCounts[part] = blocks;
+            float* partPartials = partials + ((long)part * partBlocks * n);
+            bool reverse = blocks > 1 && Reversed(b + ((long)p0 * ldb));
+            for (int u = 0; u < blocks; u++)
+            {
+                int block = reverse ? blocks - 1 - u : u;
+                int q0 = block * RowBlock, q1 = Math.Min(live, q0 + RowBlock);
+                BlockPartial(isa, b, rows, factors, q0, q1, n, partPartials + ((long)block * n));
+            }
+        });
+
+        for (int j = 0; j < n; j += 8)
+        {
+            int width = Math.Min(8, n - j);
+            Vector256<float> sum = default;
+            for (int part = 0; part < parts; part++)
+            {
+                float* partPartials = partials + ((long)part * partBlocks * n) + j;
+                for (int block = 0; block < blockCounts[part]; block++)
+                {
+                    sum += Vector256.Load(partPartials + ((long)block * n));
+                }
+            }
+
+            if (width == 8)
+            {
+                Vector256.FusedMultiplyAdd(Vector256.Create(alpha), sum, Vector256.Load(c + j)).Store(c + j);
+            }
+            else
+            {
+                for (int t = 0; t < width; t++)
+                {
+                    c[j + t] += alpha * sum.GetElement(t);
+                }
+            }
+        }
+    }
+
+    /// <summary>partial[0..n) = sum over q in [q0, q1) of factors[q] * B's row at rows[q], in strips of 128
+    /// columns (with <paramref name="isa"/> AVX-512), then of 64, then of 8, then one at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BlockPartial(CpuIsa isa, float* b, long* rows, float* factors, int q0, int q1, int n, float* partial)
+    {
+        int j = 0;
+        if (isa == CpuIsa.Avx512)
+        {
+            for (; j <= n - 128; j += 128)
+            {
+                RowBlock128(b + j, rows, factors, q0, q1, partial + j);
+            }
+        }
+
+        for (; j <= n - 64; j += 64)
+        {
+            RowBlock64(b + j, rows, factors, q0, q1, partial + j);
+        }
+
+        for (; j <= n - 8; j += 8)
+        {
+            Vector256<float> s = default;
+            for (int q = q0; q < q1; q++)
+            {
+                s = Vector256.FusedMultiplyAdd(Vector256.Create(factors[q]), Vector256.Load(b + rows[q] + j), s);
+            }
+
+            s.Store(partial + j);
+        }
+
+        for (; j < n; j++)
+        {
+            float s = 0f;
+            for (int q = q0; q < q1; q++)
+            {
+                s += factors[q] * b[rows[q] + j];
+            }
+
+            partial[j] = s;
         }
     }
 
