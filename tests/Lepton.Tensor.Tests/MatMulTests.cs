@@ -310,10 +310,61 @@ public sealed class CpuGemmKernelTests
     });
 }
 
-/// <summary>Few-row products over a B of 1 MB or more, whose rows are split into one range per thread.</summary>
+/// <summary>Products whose work is split by rows across threads: few-row products over a B of 1 MB or more (one range of
+/// B's rows per thread) and packed products of at most one row block per thread (one range of row panels per thread).</summary>
 [Collection(GlobalCpuSettingsCollection.Name)]
-public sealed class FewRowsThreadTests
+public sealed class GemmThreadTests
 {
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public unsafe void RowPanelsSplitAcrossThreadsMatchReferenceAndOneThread(int threads)
+    {
+        // 169 x 64 x 288 with both operands transposed (a batch-1 convolution's transposed product), 128^3, 150 rows
+        // over two K blocks accumulating into C, and 52 rows (five panels, the last partial): every split must give
+        // one thread's bits.
+        var rng = new Random(5);
+        foreach (var (m, n, k, transA, transB) in new[] { (169, 64, 288, true, true), (128, 128, 128, false, false), (150, 40, 600, false, true), (52, 96, 300, true, false) })
+        {
+            float[] a = Enumerable.Range(0, m * k).Select(_ => (float)((rng.NextDouble() * 2) - 1)).ToArray();
+            float[] b = Enumerable.Range(0, k * n).Select(_ => (float)((rng.NextDouble() * 2) - 1)).ToArray();
+            float[] c0 = Enumerable.Range(0, m * n).Select(_ => (float)((rng.NextDouble() * 2) - 1)).ToArray();
+            float[] one = (float[])c0.Clone(), split = (float[])c0.Clone();
+            fixed (float* ap = a, bp = b, op = one, sp = split)
+            {
+                int lda = transA ? m : k, ldb = transB ? k : n;
+                CpuGemm.Run(transA, transB, m, n, k, 0.5f, ap, lda, bp, ldb, 1f, op, n, parallel: false);
+                int previous = CpuParallel.Threads;
+                CpuParallel.Threads = threads;
+                try
+                {
+                    CpuGemm.Run(transA, transB, m, n, k, 0.5f, ap, lda, bp, ldb, 1f, sp, n, parallel: true);
+                }
+                finally
+                {
+                    CpuParallel.Threads = previous;
+                }
+            }
+
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double expected = c0[(i * n) + j];
+                    for (int p = 0; p < k; p++)
+                    {
+                        expected += 0.5 * a[transA ? (p * m) + i : (i * k) + p] * b[transB ? (j * k) + p : (p * n) + j];
+                    }
+
+                    Assert.True(Math.Abs(expected - split[(i * n) + j]) <= 1e-4 * Math.Sqrt(k), $"{threads} threads {m}x{n}x{k} [{i}, {j}]: {split[(i * n) + j]} vs {expected}");
+                }
+            }
+
+            Assert.True(one.AsSpan().SequenceEqual(split), $"{threads} threads {m}x{n}x{k}: not one thread's bits");
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
