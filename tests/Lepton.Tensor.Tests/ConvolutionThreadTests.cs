@@ -66,7 +66,8 @@ public sealed class ConvolutionThreadTests
         Check.Close(new Nd(dx, x.Shape), tx.Grad!, 1e-4, 1e-4, "per-image conv data gradient");
     });
 
-    private static void WithThreads(int threads, Action body)
+    /// <summary>Runs body with <see cref="CpuParallel.Threads"/> set to <paramref name="threads"/>, then restores it.</summary>
+    internal static void WithThreads(int threads, Action body)
     {
         int previous = CpuParallel.Threads;
         CpuParallel.Threads = threads;

@@ -335,16 +335,8 @@ public sealed class GemmThreadTests
             {
                 int lda = transA ? m : k, ldb = transB ? k : n;
                 CpuGemm.Run(transA, transB, m, n, k, 0.5f, ap, lda, bp, ldb, 1f, op, n, parallel: false);
-                int previous = CpuParallel.Threads;
-                CpuParallel.Threads = threads;
-                try
-                {
-                    CpuGemm.Run(transA, transB, m, n, k, 0.5f, ap, lda, bp, ldb, 1f, sp, n, parallel: true);
-                }
-                finally
-                {
-                    CpuParallel.Threads = previous;
-                }
+                float* pa = ap, pb = bp, pc = sp;
+                ConvolutionThreadTests.WithThreads(threads, () => CpuGemm.Run(transA, transB, m, n, k, 0.5f, pa, lda, pb, ldb, 1f, pc, n, parallel: true));
             }
 
             for (int i = 0; i < m; i++)
@@ -375,9 +367,7 @@ public sealed class GemmThreadTests
         // 406 columns hit the 128-, 64- and 8-wide strips and the scalar tail, 131 a 3-wide last group; two
         // rows of A run one after the other. Three calls alternate each range's block order and must give
         // the first call's bits.
-        int previous = CpuParallel.Threads;
-        CpuParallel.Threads = threads;
-        try
+        ConvolutionThreadTests.WithThreads(threads, () =>
         {
             foreach (var isa in Enum.GetValues<CpuIsa>().Where(isa => isa <= CpuGemm.DetectedIsa))
             {
@@ -401,10 +391,6 @@ public sealed class GemmThreadTests
                     }
                 });
             }
-        }
-        finally
-        {
-            CpuParallel.Threads = previous;
-        }
+        });
     }
 }
