@@ -66,6 +66,42 @@ public sealed class ConvolutionThreadTests
         Check.Close(new Nd(dx, x.Shape), tx.Grad!, 1e-4, 1e-4, "per-image conv data gradient");
     });
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void OneImageSplitIntoBandsOfRowsMatchesLoopsAndOneThread(int threads)
+    {
+        // One image through a late layer runs as Y^T = col^T W^T, one band of output rows per thread: the CIFAR CNN's
+        // conv2 (valid: im2col of a band of rows from the shifted image) and a padded, strided one (the general im2col
+        // over a band), each with bias + ReLU and with 2x2 pooling taken from the product (bands of pooled rows, whose
+        // windows skip a last odd row). Each must match loops and one thread's bits.
+        foreach (var (c, h, w, stride, pad) in new[] { (32, 15, 15, 1, 0), (32, 16, 16, 2, 1) })
+        {
+            var x = Generators.Values([1, c, h, w], h);
+            var wt = Generators.Values([64, c, 3, 3], c + h);
+            var b = Generators.Values([64], 5);
+            Tensor F(Nd v) => v.ToTensor(Device.Cpu);
+            float[][] Run() =>
+            [
+                F(x).Conv2dBiasRelu(F(wt), F(b), (stride, stride), (pad, pad), (1, 1), 1).ToArray(),
+                F(x).Conv2dBiasReluMaxPool(F(wt), F(b), (stride, stride), (pad, pad), (1, 1), 1, (2, 2), (2, 2)).ToArray(),
+            ];
+
+            float[][] one = [];
+            WithThreads(1, () => one = Run());
+            WithThreads(threads, () =>
+            {
+                var relu = ConvPoolTests.ConvRef(x, wt, b, stride, pad, 1, 1).Map(v => Math.Max(v, 0));
+                Check.Close(relu, F(x).Conv2dBiasRelu(F(wt), F(b), (stride, stride), (pad, pad), (1, 1), 1), 1e-4, 1e-5, $"{threads} threads, {h}x{h} conv");
+                Check.Close(ConvPoolTests.PoolRef(relu, 2, 2, 0, max: true, includePad: true), F(x).Conv2dBiasReluMaxPool(F(wt), F(b), (stride, stride), (pad, pad), (1, 1), 1, (2, 2), (2, 2)), 1e-4, 1e-5, $"{threads} threads, {h}x{h} pooled");
+                var split = Run();
+                Assert.Equal(one[0], split[0]);
+                Assert.Equal(one[1], split[1]);
+            });
+        }
+    }
+
     /// <summary>Runs body with <see cref="CpuParallel.Threads"/> set to <paramref name="threads"/>, then restores it.</summary>
     internal static void WithThreads(int threads, Action body)
     {

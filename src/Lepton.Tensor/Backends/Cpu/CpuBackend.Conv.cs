@@ -119,45 +119,85 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposedForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias, bool relu)
     {
-        int pq = g.P * g.Q, k = g.K;
-        float* yt = TransposedProduct(g, x, w);
-
-        // y [K, PQ] = yt^T in 8 x 8 tiles, the last P*Q % 8 positions one by one.
-        int p = 0;
-        for (; p <= pq - 8; p += 8)
+        var geo = g;
+        int pq = g.P * g.Q, k = g.K, q = g.Q;
+        float* yt = TransposedOutputs(g);
+        ForEachOutputBand(g, g.P, (row0, row1, parallel) =>
         {
-            for (int f = 0; f < k; f += 8)
+            TransposedProduct(geo, x, w, row0, row1, yt, parallel);
+
+            // y [K, PQ] = yt^T in 8 x 8 tiles over the band's positions, the last few one by one.
+            int p = row0 * q, end = row1 * q;
+            for (; p <= end - 8; p += 8)
             {
-                CpuGemm.Transpose8x8(yt + ((long)p * k) + f, k, y + ((long)f * pq) + p, pq);
+                for (int f = 0; f < k; f += 8)
+                {
+                    CpuGemm.Transpose8x8(yt + ((long)p * k) + f, k, y + ((long)f * pq) + p, pq);
+                }
             }
+
+            for (; p < end; p++)
+            {
+                for (int f = 0; f < k; f++)
+                {
+                    y[((long)f * pq) + p] = yt[((long)p * k) + f];
+                }
+            }
+
+            if (relu)
+            {
+                for (int f = 0; f < k; f++)
+                {
+                    float* plane = y + ((long)f * pq) + (row0 * q);
+                    BiasReluRow(plane, plane, end - (row0 * q), bias == null ? 0f : bias[f]);
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Runs body(first output row, end row, whether it may use every thread) over [0, rows) rows of a batch-1
+    /// transposed convolution (pooled rows for the pooled one): one band of rows per thread when several threads are
+    /// free and the product has at least 2^19 multiply-adds, so each thread makes its own columns, product and output
+    /// (a split of the product alone left the columns and the product crossing cores: CIFAR conv2 57-59 -> 55-56 us),
+    /// else one band whose GEMM may split itself. CIFAR CNN batch-1 on two threads, alternating in one process:
+    /// 104-112 -> 98-107 us (the other core still runs its band 1.2-1.5x slower, reading and writing lines this core
+    /// last held).
+    /// </summary>
+    private static void ForEachOutputBand(in Conv2dGeometry g, int rows, Action<int, int, bool> body)
+    {
+        long work = (long)g.P * g.Q * g.K * g.C * g.R * g.S;
+        int bands = CpuParallel.InSharedLoop || work < 1 << 19 ? 1 : Math.Min(rows, CpuParallel.Threads);
+        if (bands <= 1)
+        {
+            body(0, rows, true);
+            return;
         }
 
-        for (; p < pq; p++)
-        {
-            for (int f = 0; f < k; f++)
-            {
-                y[((long)f * pq) + p] = yt[((long)p * k) + f];
-            }
-        }
+        CpuParallel.ForChunks(rows, bands, (_, row0, row1) => body(row0, row1, false));
+    }
 
-        if (relu)
+    /// <summary>This thread's pinned scratch for a batch-1 transposed product Y^T [P*Q, K].</summary>
+    private static float* TransposedOutputs(in Conv2dGeometry g)
+    {
+        fixed (float* yt = Scratch(ref transposedOutputs, (long)g.P * g.Q * g.K))
         {
-            BiasReluPlanes(y, k, pq, bias);
+            // A pinned array: the pointer stays valid after the fixed block.
+            return yt;
         }
     }
 
     /// <summary>
-    /// Y^T [P*Q, K] = col^T W^T for one image (see <see cref="UseTransposedProduct"/>), in this thread's scratch
-    /// (a pinned array, so the pointer stays valid after the call).
+    /// The rows of Y^T [P*Q, K] = col^T W^T (see <see cref="UseTransposedProduct"/>) at the positions of output rows
+    /// [row0, row1) of one image, through this thread's column scratch.
     /// </summary>
-    private static float* TransposedProduct(in Conv2dGeometry g, float* x, float* w)
+    private static void TransposedProduct(in Conv2dGeometry g, float* x, float* w, int row0, int row1, float* yt, bool parallel)
     {
-        int pq = g.P * g.Q, crs = g.C * g.R * g.S;
-        fixed (float* col = ColumnScratch(g, pq), yt = Scratch(ref transposedOutputs, (long)pq * g.K))
+        int positions = (row1 - row0) * g.Q, crs = g.C * g.R * g.S;
+        fixed (float* col = ColumnScratch(g, positions))
         {
-            Im2Col(g, x, col, pq);
-            CpuGemm.Run(true, true, pq, g.K, crs, 1f, col, pq, w, crs, 0f, yt, g.K, parallel: true);
-            return yt;
+            Im2Col(g, x, col, positions, row0, row1);
+            CpuGemm.Run(true, true, positions, g.K, crs, 1f, col, positions, w, crs, 0f, yt + ((long)row0 * g.Q * g.K), g.K, parallel);
         }
     }
 
@@ -170,11 +210,24 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposedPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, float* indices)
     {
+        var geo = g;
         int k = g.K, q = g.Q, outH = pool.P, outW = pool.Q;
         long plane = (long)outH * outW;
+        float* yt = TransposedOutputs(g);
+        ForEachOutputBand(g, outH, (ph0, ph1, parallel) =>
+        {
+            // The band's windows read convolution rows [2 ph0, 2 ph1) only.
+            TransposedProduct(geo, x, w, 2 * ph0, 2 * ph1, yt, parallel);
+            PoolTransposedRows(k, q, outW, plane, ph0, ph1, yt, bias, pooled, indices);
+        });
+    }
+
+    /// <summary>Pooled rows [ph0, ph1) of <see cref="TransposedPooledForward"/> from the transposed product <paramref name="yt"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PoolTransposedRows(int k, int q, int outW, long plane, int ph0, int ph1, float* yt, float* bias, float* pooled, float* indices)
+    {
         float* lanes = stackalloc float[16];
-        float* yt = TransposedProduct(g, x, w);
-        for (int ph = 0; ph < outH; ph++)
+        for (int ph = ph0; ph < ph1; ph++)
         {
             for (int pw = 0; pw < outW; pw++)
             {
@@ -362,20 +415,21 @@ public sealed unsafe partial class CpuBackend
     /// rows inline rather than through a library call per row.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Im2Col(in Conv2dGeometry g, float* x, float* col, long ld)
+    private static void Im2Col(in Conv2dGeometry g, float* x, float* col, long ld, int row0 = 0, int row1 = -1)
     {
-        int p = g.P, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;
+        row1 = row1 < 0 ? g.P : row1;
+        int p = row1 - row0, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;
         int strideH = g.StrideH, strideW = g.StrideW, padH = g.PadH, padW = g.PadW, dilationH = g.DilationH, dilationW = g.DilationW;
         float* dst = col;
         if (IsValidUnitStride(g))
         {
             if (q <= 16 && CpuGemm.Isa == CpuIsa.Avx512 && Avx512F.IsSupported)
             {
-                ValidUnitStrideIm2Col(new MaskedRows(q), channels * height, height, width, kh, kw, p, q, x, col, ld);
+                ValidUnitStrideIm2Col(new MaskedRows(q), channels * height, height, width, kh, kw, p, q, x + ((long)row0 * width), col, ld);
                 return;
             }
 
-            ValidUnitStrideIm2Col(new ShortRows(q), channels * height, height, width, kh, kw, p, q, x, col, ld);
+            ValidUnitStrideIm2Col(new ShortRows(q), channels * height, height, width, kh, kw, p, q, x + ((long)row0 * width), col, ld);
             return;
         }
 
@@ -388,10 +442,10 @@ public sealed unsafe partial class CpuBackend
                 {
                     int iw0 = (s * dilationW) - padW;
                     var (owStart, owEnd) = ValidOutputs(iw0, strideW, width, q);
-                    for (int oh = 0; oh < p; oh++)
+                    for (int oh = row0; oh < row1; oh++)
                     {
                         int ih = (oh * strideH) - padH + (r * dilationH);
-                        float* row = dst + (oh * q);
+                        float* row = dst + ((oh - row0) * q);
                         if ((uint)ih >= (uint)height || owStart >= owEnd)
                         {
                             ClearRow(row, q);
