@@ -258,7 +258,8 @@ public abstract class ConvPoolTests : BackendTests
     /// <summary>
     /// conv + bias + ReLU + 2x2 max pooling, fused, against loops and bit for bit against the composition on every
     /// ISA. Small integers make ties common; a NaN pixel makes NaN windows. The pooled values and the positions the
-    /// gradient is routed to must equal the composition's exactly.
+    /// gradient is routed to (the input gradient) must equal the composition's exactly, and so must the filter gradient
+    /// unless a last odd row or column is cropped (then within rounding).
     /// </summary>
     private void FusedPoolingMatchesTheComposition(int n, int c, int h, int w, int k, bool withBias)
     {
@@ -268,6 +269,22 @@ public abstract class ConvPoolTests : BackendTests
         var tb = b is null ? null : T(b);
         Tensor Fused(Tensor input, Tensor? weight = null) => input.Conv2dBiasReluMaxPool(weight ?? T(wt), tb, (1, 1), (0, 0), (1, 1), 1, (2, 2), (2, 2));
         Tensor Composed(Tensor input, Tensor? weight = null) => input.Conv2dBiasRelu(weight ?? T(wt), tb, (1, 1), (0, 0), (1, 1), 1).MaxPool2d((2, 2));
+
+        // Where the windows leave a last odd row or column of the convolution's output, the fused backward runs its
+        // products on the covered crop, so its filter gradient sums the same products in another order.
+        bool cropped = (h - 2) % 2 != 0 || (w - 2) % 2 != 0;
+        void SameFilterGradient(Tensor composed, Tensor fused, string what)
+        {
+            if (cropped)
+            {
+                Check.Close(Array.ConvertAll(composed.ToArray(), v => (double)v), fused.ToArray(), 1e-4, 1e-5, what);
+            }
+            else
+            {
+                Assert.Equal(composed.ToArray(), fused.ToArray());
+            }
+        }
+
         foreach (var isa in Enum.GetValues<Lepton.Backends.Cpu.CpuIsa>().Where(i => i <= Lepton.Backends.Cpu.CpuGemm.DetectedIsa))
         {
             CpuGemmKernelTests.WithIsa(isa, () =>
@@ -281,12 +298,12 @@ public abstract class ConvPoolTests : BackendTests
                 (Fused(fusedInput, fusedWeight) * dy).Sum().Backward();
                 (Composed(composedInput, composedWeight) * dy).Sum().Backward();
                 Assert.Equal(composedInput.Grad!.ToArray(), fusedInput.Grad!.ToArray());
-                Assert.Equal(composedWeight.Grad!.ToArray(), fusedWeight.Grad!.ToArray());
+                SameFilterGradient(composedWeight.Grad!, fusedWeight.Grad!, $"{isa} filter gradient");
 
                 // The filter gradient alone (an input that needs none, as in a first layer).
                 var weightOnly = T(wt).RequiresGrad_();
                 (Fused(T(x), weightOnly) * dy).Sum().Backward();
-                Assert.Equal(composedWeight.Grad!.ToArray(), weightOnly.Grad!.ToArray());
+                SameFilterGradient(composedWeight.Grad!, weightOnly.Grad!, $"{isa} filter gradient alone");
 
                 var withNaN = (double[])x.Data.Clone();
                 withNaN[((n - 1) * c * h * w) + (c / 2 * h * w) + (h / 2 * w) + (w / 2)] = double.NaN;

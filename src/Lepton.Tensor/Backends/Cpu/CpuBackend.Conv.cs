@@ -527,7 +527,7 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>Whether every tap of every output lies inside the image and steps by one (stride and dilation 1, no padding).</summary>
     private static bool IsValidUnitStride(in Conv2dGeometry g) =>
-        g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.PadH == 0 && g.PadW == 0 && g.P == g.H - g.R + 1 && g.Q == g.W - g.S + 1;
+        g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.PadH == 0 && g.PadW == 0 && g.P <= g.H - g.R + 1 && g.Q <= g.W - g.S + 1;
 
     /// <summary>The outputs [start, end) whose input column ow * stride + iw0 lies inside [0, width).</summary>
     private static (int Start, int End) ValidOutputs(int iw0, int stride, int width, int outputs)

@@ -65,24 +65,39 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ChunkedPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, float* indices)
     {
-        var geo = g;
-        int pq = g.P * g.Q, k = g.K, outH = pool.P, outW = pool.Q;
+        // Only the outputs the windows cover are computed (see ChunkedPooledBackward); each plane is laid out at the
+        // full width again for the pooling, whose indices are positions in the full plane.
+        var geo = Cropped(g, 2 * pool.P, 2 * pool.Q);
+        int pq = geo.P * geo.Q, rows = geo.P, q = geo.Q, fullQ = g.Q, fullPq = g.P * g.Q, k = g.K, outH = pool.P, outW = pool.Q;
         long pooledPlane = (long)outH * outW;
-        float* packed = PackWeights(g, w, transposed: false);
-        ForEachChunk(g, (_, _, n0, images, col, outputs) =>
+        float* packed = PackWeights(geo, w, transposed: false);
+        ForEachChunk(geo, (_, _, n0, images, col, outputs) =>
         {
             ChunkProduct(geo, x, w, packed, n0, images, col, outputs);
             long cols = (long)images * pq;
             CpuParallel.For(images, (long)k * pq, (i0, i1) =>
             {
-                float* plane = stackalloc float[pq];
+                float* plane = stackalloc float[fullPq];
                 for (int i = i0; i < i1; i++)
                 {
                     for (int f = 0; f < k; f++)
                     {
                         long at = (((long)(n0 + i) * k) + f) * pooledPlane;
-                        BiasReluRow(outputs + (f * cols) + ((long)i * pq), plane, pq, bias == null ? 0f : bias[f]);
-                        MaxPool2x2Planes(0, 1, geo.Q, pq, outH, outW, plane, pooled + at, indices + at);
+                        float* output = outputs + (f * cols) + ((long)i * pq);
+                        float b = bias == null ? 0f : bias[f];
+                        if (q == fullQ)
+                        {
+                            BiasReluRow(output, plane, pq, b);
+                        }
+                        else
+                        {
+                            for (int r = 0; r < rows; r++)
+                            {
+                                BiasReluRow(output + (r * q), plane + (r * fullQ), q, b);
+                            }
+                        }
+
+                        MaxPool2x2Planes(0, 1, fullQ, fullPq, outH, outW, plane, pooled + at, indices + at);
                     }
                 }
             });
@@ -164,12 +179,14 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ChunkedPooledBackward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* pooledGrad, float* indices, float* dx, float* dw)
     {
-        var geo = g;
-        int pq = g.P * g.Q, k = g.K;
-        long pooledPlane = (long)pool.P * pool.Q;
-        float* partials = FilterPartials(g, ChunkParts(g), out long length);
-        float* packed = dx == null ? null : PackWeights(g, w, transposed: true);
-        int parts = ForEachChunk(g, (part, first, n0, images, col, gradients) =>
+        // The windows cover the convolution's outputs [0, 2 outH) x [0, 2 outW) only: a last odd row or column
+        // (the CIFAR CNN's conv2, 13 x 13 under 6 x 6 windows) has no gradient, so both products run on the crop.
+        var geo = Cropped(g, 2 * pool.P, 2 * pool.Q);
+        int pq = geo.P * geo.Q, k = g.K, fullQ = g.Q, q = geo.Q, outH = pool.P, outW = pool.Q;
+        long pooledPlane = (long)outH * outW;
+        float* partials = FilterPartials(geo, ChunkParts(geo), out long length);
+        float* packed = dx == null ? null : PackWeights(geo, w, transposed: true);
+        int parts = ForEachChunk(geo, (part, first, n0, images, col, gradients) =>
         {
             long cols = (long)images * pq;
             CpuParallel.For(images, (long)k * pq, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i0, i1) =>
@@ -182,9 +199,14 @@ public sealed unsafe partial class CpuBackend
                         long at = (((long)(n0 + i) * k) + f) * pooledPlane;
                         float* from = pooledGrad + at, where = indices + at;
                         new Span<float>(plane, pq).Clear();
-                        for (long o = 0; o < pooledPlane; o++)
+                        for (int ph = 0, o = 0; ph < outH; ph++)
                         {
-                            plane[(int)where[o]] = from[o];
+                            for (int pw = 0; pw < outW; pw++, o++)
+                            {
+                                // The index is the window's top-left + 0, 1, Q or Q + 1 in the full plane.
+                                int offset = (int)where[o] - (2 * ((ph * fullQ) + pw)), down = offset >= fullQ ? 1 : 0;
+                                plane[((2 * ph) + down) * q + (2 * pw) + offset - (down * fullQ)] = from[o];
+                            }
                         }
                     }
                 }
@@ -274,6 +296,14 @@ public sealed unsafe partial class CpuBackend
         });
         return parts;
     }
+
+    /// <summary><paramref name="g"/> with its output cut to the first <paramref name="rows"/> x <paramref name="columns"/>
+    /// positions (at most its own), through a negative extra padding at the bottom and right.</summary>
+    private static Conv2dGeometry Cropped(in Conv2dGeometry g, int rows, int columns) => g with
+    {
+        ExtraPadH = g.ExtraPadH - ((g.P - rows) * g.StrideH),
+        ExtraPadW = g.ExtraPadW - ((g.Q - columns) * g.StrideW),
+    };
 
     /// <summary>How many parts <see cref="ChunkPlan"/> gives <see cref="ForEachChunk"/>.</summary>
     private static int ChunkParts(in Conv2dGeometry g) => ChunkPlan(g, out _, out _);
