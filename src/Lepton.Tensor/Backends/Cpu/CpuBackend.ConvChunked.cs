@@ -191,6 +191,12 @@ public sealed unsafe partial class CpuBackend
             long cols = (long)images * pq;
             CpuParallel.For(images, (long)k * pq, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i0, i1) =>
             {
+                // An index is its window's top-left corner in the full plane + 0, 1, Q or Q + 1: that offset's place
+                // in the crop's window.
+                int* inWindow = stackalloc int[fullQ + 2];
+                inWindow[1] = 1;
+                inWindow[fullQ] = q;
+                inWindow[fullQ + 1] = q + 1;
                 for (int i = i0; i < i1; i++)
                 {
                     for (int f = 0; f < k; f++)
@@ -201,11 +207,10 @@ public sealed unsafe partial class CpuBackend
                         new Span<float>(plane, pq).Clear();
                         for (int ph = 0, o = 0; ph < outH; ph++)
                         {
+                            int fullTop = 2 * ph * fullQ, top = 2 * ph * q;
                             for (int pw = 0; pw < outW; pw++, o++)
                             {
-                                // The index is the window's top-left + 0, 1, Q or Q + 1 in the full plane.
-                                int offset = (int)where[o] - (2 * ((ph * fullQ) + pw)), down = offset >= fullQ ? 1 : 0;
-                                plane[((2 * ph) + down) * q + (2 * pw) + offset - (down * fullQ)] = from[o];
+                                plane[top + (2 * pw) + inWindow[(int)where[o] - fullTop - (2 * pw)]] = from[o];
                             }
                         }
                     }

@@ -201,6 +201,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>The block of B at depth pc and column jc, packed into this thread's panels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float* PackedB(float* b, int pc, int jc, long rsB, long csB, int kc, int nc, int nr, int panels)
     {
         float* packed = Rent(ref packB, panels * nr * kc);
