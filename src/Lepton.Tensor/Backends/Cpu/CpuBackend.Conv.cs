@@ -408,7 +408,9 @@ public sealed unsafe partial class CpuBackend
             a + (i * g.BatchStrideA), g.Lda, b + (i * g.BatchStrideB), g.Ldb,
             g.Beta, c + (i * g.BatchStrideC), g.Ldc, parallel);
 
-    /// <summary>x [C,H,W] -> col [C*R*S, P*Q] with rows <paramref name="ld"/> apart (P*Q for one image); out-of-image taps are 0.</summary>
+    /// <summary>x [C,H,W] -> col [C*R*S, P*Q] with rows <paramref name="ld"/> apart (P*Q for one image); out-of-image taps are 0.
+    /// With <paramref name="row0"/> and <paramref name="row1"/> (an end of -1 is P), only the positions of output rows
+    /// [row0, row1), from the first column of col on.</summary>
     /// <remarks>
     /// Late layers copy many short rows (13 or 4 floats for the CIFAR CNN), so the loop keeps the geometry
     /// in locals (read through the reference it would be reloaded after every store) and copies and clears
@@ -525,7 +527,8 @@ public sealed unsafe partial class CpuBackend
         public void Copy(float* from, float* to) => Avx512F.MaskStore(to, inRow, Avx512F.MaskLoad(from, inRow, Vector512<float>.Zero));
     }
 
-    /// <summary>Whether every tap of every output lies inside the image and steps by one (stride and dilation 1, no padding).</summary>
+    /// <summary>Whether every tap of every output lies inside the image and steps by one (stride and dilation 1, no padding;
+    /// the output may stop short of the image's last rows and columns, as a cropped one does).</summary>
     private static bool IsValidUnitStride(in Conv2dGeometry g) =>
         g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.PadH == 0 && g.PadW == 0 && g.P <= g.H - g.R + 1 && g.Q <= g.W - g.S + 1;
 
