@@ -374,35 +374,9 @@ public abstract class ConvPoolTests : BackendTests
             Lepton.Backends.Cpu.CpuBackend.ChunkColumnBudgetOverride = null;
         }
 
-        var dw = new double[w.Length];
-        var dx = new double[x.Length];
-        for (int n = 0; n < 5; n++)
-        {
-            for (int k = 0; k < 8; k++)
-            {
-                for (int p = 0; p < 15; p++)
-                {
-                    for (int q = 0; q < 15; q++)
-                    {
-                        double g = dy[n, k, p, q];
-                        for (int c = 0; c < 64; c++)
-                        {
-                            for (int r = 0; r < 3; r++)
-                            {
-                                for (int s = 0; s < 3; s++)
-                                {
-                                    dw[Nd.Flat(w.Shape, [k, c, r, s])] += g * x[n, c, p + r, q + s];
-                                    dx[Nd.Flat(x.Shape, [n, c, p + r, q + s])] += g * w[k, c, r, s];
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        Check.Close(new Nd(dw, w.Shape), tw.Grad!, 1e-3, 1e-4, "chunked conv filter gradient");
-        Check.Close(new Nd(dx, x.Shape), tx.Grad!, 1e-4, 1e-4, "chunked conv data gradient");
+        var (dx, dw) = ConvGradientsRef(x, w, dy, pad: 0);
+        Check.Close(dw, tw.Grad!, 1e-3, 1e-4, "chunked conv filter gradient");
+        Check.Close(dx, tx.Grad!, 1e-4, 1e-4, "chunked conv data gradient");
     }
 
     [Theory]
@@ -601,6 +575,45 @@ public abstract class ConvPoolTests : BackendTests
         }
 
         return new Nd(y, [n, k, p, q]);
+    }
+
+    /// <summary>The input and filter gradients of a unit-stride, ungrouped convolution with <paramref name="pad"/> on
+    /// every side, from its output gradient <paramref name="dy"/>, by loops.</summary>
+    internal static (Nd Dx, Nd Dw) ConvGradientsRef(Nd x, Nd w, Nd dy, int pad)
+    {
+        int h = x.Shape[2], wd = x.Shape[3];
+        var dw = new double[w.Length];
+        var dx = new double[x.Length];
+        for (int n = 0; n < dy.Shape[0]; n++)
+        {
+            for (int k = 0; k < dy.Shape[1]; k++)
+            {
+                for (int p = 0; p < dy.Shape[2]; p++)
+                {
+                    for (int q = 0; q < dy.Shape[3]; q++)
+                    {
+                        double g = dy[n, k, p, q];
+                        for (int c = 0; c < x.Shape[1]; c++)
+                        {
+                            for (int r = 0; r < w.Shape[2]; r++)
+                            {
+                                for (int s = 0; s < w.Shape[3]; s++)
+                                {
+                                    int ih = p + r - pad, iw = q + s - pad;
+                                    if ((uint)ih < (uint)h && (uint)iw < (uint)wd)
+                                    {
+                                        dw[Nd.Flat(w.Shape, [k, c, r, s])] += g * x[n, c, ih, iw];
+                                        dx[Nd.Flat(x.Shape, [n, c, ih, iw])] += g * w[k, c, r, s];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        return (new Nd(dx, x.Shape), new Nd(dw, w.Shape));
     }
 
     internal static Nd PoolRef(Nd x, int k, int stride, int pad, bool max, bool includePad)

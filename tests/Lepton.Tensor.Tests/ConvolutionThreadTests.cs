@@ -32,38 +32,9 @@ public sealed class ConvolutionThreadTests
         Check.Close(ConvPoolTests.ConvRef(x, w, null, 1, 1, 1, 1), y, 1e-4, 1e-5, "per-image conv forward");
         (y * dy.ToTensor(Device.Cpu)).Sum().Backward();
 
-        var dw = new double[w.Length];
-        var dx = new double[x.Length];
-        for (int n = 0; n < 3; n++)
-        {
-            for (int k = 0; k < 8; k++)
-            {
-                for (int p = 0; p < 20; p++)
-                {
-                    for (int q = 0; q < 20; q++)
-                    {
-                        for (int c = 0; c < 4; c++)
-                        {
-                            for (int r = 0; r < 3; r++)
-                            {
-                                for (int s = 0; s < 3; s++)
-                                {
-                                    int ih = p + r - 1, iw = q + s - 1;
-                                    if ((uint)ih < 20 && (uint)iw < 20)
-                                    {
-                                        dw[Nd.Flat(w.Shape, [k, c, r, s])] += dy[n, k, p, q] * x[n, c, ih, iw];
-                                        dx[Nd.Flat(x.Shape, [n, c, ih, iw])] += dy[n, k, p, q] * w[k, c, r, s];
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        Check.Close(new Nd(dw, w.Shape), tw.Grad!, 1e-3, 1e-4, "per-image conv filter gradient");
-        Check.Close(new Nd(dx, x.Shape), tx.Grad!, 1e-4, 1e-4, "per-image conv data gradient");
+        var (dx, dw) = ConvPoolTests.ConvGradientsRef(x, w, dy, pad: 1);
+        Check.Close(dw, tw.Grad!, 1e-3, 1e-4, "per-image conv filter gradient");
+        Check.Close(dx, tx.Grad!, 1e-4, 1e-4, "per-image conv data gradient");
     });
 
     [Theory]
