@@ -12,8 +12,14 @@ public sealed unsafe partial class CpuBackend
     public void BatchNormStatistics(DeviceBuffer x, int n, int channels, int inner, DeviceBuffer mean, DeviceBuffer variance)
     {
         float* xp = Cpu(x).Pointer, mp = Cpu(mean).Pointer, vp = Cpu(variance).Pointer;
-        CpuParallel.For(channels, (long)n * inner * 2, (c0, c1) =>
+        CpuParallel.For(channels, (long)n * inner * 2, (n, channels, inner, (nint)xp, (nint)mp, (nint)vp), static (in (int N, int Channels, int Inner, nint Xp, nint Mp, nint Vp) state, int c0, int c1) =>
         {
+            var n = state.N;
+            var channels = state.Channels;
+            var inner = state.Inner;
+            float* xp = (float*)state.Xp;
+            float* mp = (float*)state.Mp;
+            float* vp = (float*)state.Vp;
             for (int c = c0; c < c1; c++)
             {
                 double sum = 0;
@@ -47,8 +53,17 @@ public sealed unsafe partial class CpuBackend
         float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer, mp = Cpu(mean).Pointer, vp = Cpu(variance).Pointer;
         float* gp = gamma is null ? null : Cpu(gamma).Pointer;
         float* bp = beta is null ? null : Cpu(beta).Pointer;
-        CpuParallel.For(n * channels, inner, (r0, r1) =>
+        CpuParallel.For(n * channels, inner, (channels, inner, eps, (nint)xp, (nint)yp, (nint)mp, (nint)vp, (nint)gp, (nint)bp), static (in (int Channels, int Inner, float Eps, nint Xp, nint Yp, nint Mp, nint Vp, nint Gp, nint Bp) state, int r0, int r1) =>
         {
+            var channels = state.Channels;
+            var inner = state.Inner;
+            var eps = state.Eps;
+            float* xp = (float*)state.Xp;
+            float* yp = (float*)state.Yp;
+            float* mp = (float*)state.Mp;
+            float* vp = (float*)state.Vp;
+            float* gp = (float*)state.Gp;
+            float* bp = (float*)state.Bp;
             for (int r = r0; r < r1; r++)
             {
                 int c = r % channels;
@@ -69,8 +84,21 @@ public sealed unsafe partial class CpuBackend
         float* gammaP = gamma is null ? null : Cpu(gamma).Pointer;
         float* dgP = dgamma is null ? null : Cpu(dgamma).Pointer;
         float* dbP = dbeta is null ? null : Cpu(dbeta).Pointer;
-        CpuParallel.For(channels, (long)n * inner * 4, (c0, c1) =>
+        CpuParallel.For(channels, (long)n * inner * 4, (n, channels, inner, eps, batchStatistics, (nint)xp, (nint)gp, (nint)dp, (nint)mp, (nint)vp, (nint)gammaP, (nint)dgP, (nint)dbP), static (in (int N, int Channels, int Inner, float Eps, bool BatchStatistics, nint Xp, nint Gp, nint Dp, nint Mp, nint Vp, nint GammaP, nint DgP, nint DbP) state, int c0, int c1) =>
         {
+            var n = state.N;
+            var channels = state.Channels;
+            var inner = state.Inner;
+            var eps = state.Eps;
+            var batchStatistics = state.BatchStatistics;
+            float* xp = (float*)state.Xp;
+            float* gp = (float*)state.Gp;
+            float* dp = (float*)state.Dp;
+            float* mp = (float*)state.Mp;
+            float* vp = (float*)state.Vp;
+            float* gammaP = (float*)state.GammaP;
+            float* dgP = (float*)state.DgP;
+            float* dbP = (float*)state.DbP;
             for (int c = c0; c < c1; c++)
             {
                 float m = mp[c];

@@ -16,22 +16,8 @@ public sealed unsafe partial class CpuBackend
     public void BiasActivation<TOp>(TOp op, DeviceBuffer x, DeviceBuffer? bias, int outer, int channels, int inner, DeviceBuffer y)
         where TOp : struct, IUnaryOp
     {
-        float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer;
-        float* bp = bias is null ? null : Cpu(bias).Pointer;
-        ForEachBiasRow(outer, channels, inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (row, length, channel) =>
-        {
-            float* xr = xp + row, yr = yp + row;
-            int w = Vector<float>.Count, i = 0;
-            for (; i <= length - w; i += w)
-            {
-                op.Apply(Vector.Load(xr + i) + BiasVector(bp, channel, i)).Store(yr + i);
-            }
-
-            for (; i < length; i++)
-            {
-                yr[i] = op.Apply(xr[i] + BiasAt(bp, channel, i));
-            }
-        });
+        var rows = new BiasForwardRows<TOp> { Op = op, X = Cpu(x).Pointer, Y = Cpu(y).Pointer, Bias = bias is null ? null : Cpu(bias).Pointer };
+        ForEachBiasRow(outer, channels, inner, rows);
     }
 
     /// <inheritdoc />
@@ -40,52 +26,19 @@ public sealed unsafe partial class CpuBackend
         TOp op, DeviceBuffer x, DeviceBuffer? bias, DeviceBuffer y, DeviceBuffer dy, int outer, int channels, int inner, DeviceBuffer dx, DeviceBuffer? dbias)
         where TOp : struct, IUnaryOp
     {
-        float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer, gp = Cpu(dy).Pointer, dp = Cpu(dx).Pointer;
-        float* bp = bias is null ? null : Cpu(bias).Pointer;
+        float* dp = Cpu(dx).Pointer;
 
         // With one bias per plane, each plane's sum of dx is taken while dx is written (no second pass).
         bool planeSums = dbias is not null && inner > 1;
         float[] sums = planeSums ? Scratch(ref biasPlaneSums, (long)outer * channels) : [];
         fixed (float* sp = sums)
         {
-            float* planeSum = sp;
-            ForEachBiasRow(outer, channels, inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (row, length, channel) =>
+            var rows = new BiasBackwardRows<TOp>
             {
-                float* xr = xp + row, yr = yp + row, gr = gp + row, dr = dp + row;
-                int w = Vector<float>.Count, i = 0;
-                var acc = Vector<float>.Zero;
-                if (typeof(TOp) == typeof(ReluOp))
-                {
-                    // ReLU's slope is known from its output alone (y > 0 exactly where x + b > 0), so the
-                    // pass reads two arrays instead of three.
-                    for (; i <= length - w; i += w)
-                    {
-                        var d = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Load(yr + i), Vector<float>.Zero), Vector.Load(gr + i), Vector<float>.Zero);
-                        d.Store(dr + i);
-                        acc += d;
-                    }
-                }
-
-                for (; i <= length - w; i += w)
-                {
-                    var z = Vector.Load(xr + i) + BiasVector(bp, channel, i);
-                    var d = Vector.Load(gr + i) * op.Derivative(z, Vector.Load(yr + i));
-                    d.Store(dr + i);
-                    acc += d;
-                }
-
-                float tail = 0f;
-                for (; i < length; i++)
-                {
-                    dr[i] = gr[i] * op.Derivative(xr[i] + BiasAt(bp, channel, i), yr[i]);
-                    tail += dr[i];
-                }
-
-                if (planeSum != null)
-                {
-                    planeSum[row / inner] = Vector.Sum(acc) + tail;
-                }
-            });
+                Op = op, X = Cpu(x).Pointer, Bias = bias is null ? null : Cpu(bias).Pointer, Y = Cpu(y).Pointer, Dy = Cpu(dy).Pointer, Dx = dp,
+                PlaneSums = planeSums ? sp : null, Inner = inner,
+            };
+            ForEachBiasRow(outer, channels, inner, rows);
         }
 
         if (dbias is null)
@@ -128,28 +81,29 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    /// <summary>Runs body(row start, row length, channel) over rows that share one bias layout: whole
+    /// <summary>Runs body.Run(row start, row length, channel) over rows that share one bias layout: whole
     /// [channels] rows when inner == 1 (channel -1: the bias varies along the row), else [inner] planes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForEachBiasRow(int outer, int channels, int inner, Action<long, int, int> body)
+    private static void ForEachBiasRow<TRows>(int outer, int channels, int inner, in TRows body)
+        where TRows : struct, IBiasRows
     {
         if (inner == 1)
         {
-            CpuParallel.For(outer, channels, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
+            CpuParallel.For(outer, channels, (body, channels), [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (in (TRows Body, int Channels) s, int r0, int r1) =>
             {
                 for (int r = r0; r < r1; r++)
                 {
-                    body((long)r * channels, channels, -1);
+                    s.Body.Run((long)r * s.Channels, s.Channels, -1);
                 }
             });
             return;
         }
 
-        CpuParallel.For(outer * channels, inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
+        CpuParallel.For(outer * channels, inner, (body, channels, inner), [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (in (TRows Body, int Channels, int Inner) s, int r0, int r1) =>
         {
             for (int r = r0; r < r1; r++)
             {
-                body((long)r * inner, inner, r % channels);
+                s.Body.Run((long)r * s.Inner, s.Inner, r % s.Channels);
             }
         });
     }
@@ -159,4 +113,85 @@ public sealed unsafe partial class CpuBackend
 
     private static float BiasAt(float* bias, int channel, int i) =>
         bias == null ? 0f : channel < 0 ? bias[i] : bias[channel];
+
+    /// <summary>The work on one row of a bias layout: [length] elements from <c>row</c>, with bias channel <c>channel</c>
+    /// (-1: the bias varies along the row).</summary>
+    private interface IBiasRows
+    {
+        void Run(long row, int length, int channel);
+    }
+
+    /// <summary>y = f(x + b) on one row.</summary>
+    private struct BiasForwardRows<TOp> : IBiasRows
+        where TOp : struct, IUnaryOp
+    {
+        public TOp Op;
+        public float* X, Y, Bias;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(long row, int length, int channel)
+        {
+            float* xr = X + row, yr = Y + row, bp = Bias;
+            var op = Op;
+            int w = Vector<float>.Count, i = 0;
+            for (; i <= length - w; i += w)
+            {
+                op.Apply(Vector.Load(xr + i) + BiasVector(bp, channel, i)).Store(yr + i);
+            }
+
+            for (; i < length; i++)
+            {
+                yr[i] = op.Apply(xr[i] + BiasAt(bp, channel, i));
+            }
+        }
+    }
+
+    /// <summary>dx = dy * f'(x + b, y) on one row, and with <see cref="PlaneSums"/> the row's sum of dx.</summary>
+    private struct BiasBackwardRows<TOp> : IBiasRows
+        where TOp : struct, IUnaryOp
+    {
+        public TOp Op;
+        public float* X, Bias, Y, Dy, Dx, PlaneSums;
+        public int Inner;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(long row, int length, int channel)
+        {
+            float* xr = X + row, yr = Y + row, gr = Dy + row, dr = Dx + row, bp = Bias;
+            var op = Op;
+            int w = Vector<float>.Count, i = 0;
+            var acc = Vector<float>.Zero;
+            if (typeof(TOp) == typeof(ReluOp))
+            {
+                // ReLU's slope is known from its output alone (y > 0 exactly where x + b > 0), so the
+                // pass reads two arrays instead of three.
+                for (; i <= length - w; i += w)
+                {
+                    var d = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Load(yr + i), Vector<float>.Zero), Vector.Load(gr + i), Vector<float>.Zero);
+                    d.Store(dr + i);
+                    acc += d;
+                }
+            }
+
+            for (; i <= length - w; i += w)
+            {
+                var z = Vector.Load(xr + i) + BiasVector(bp, channel, i);
+                var d = Vector.Load(gr + i) * op.Derivative(z, Vector.Load(yr + i));
+                d.Store(dr + i);
+                acc += d;
+            }
+
+            float tail = 0f;
+            for (; i < length; i++)
+            {
+                dr[i] = gr[i] * op.Derivative(xr[i] + BiasAt(bp, channel, i), yr[i]);
+                tail += dr[i];
+            }
+
+            if (PlaneSums != null)
+            {
+                PlaneSums[row / Inner] = Vector.Sum(acc) + tail;
+            }
+        }
+    }
 }

@@ -16,15 +16,14 @@ public sealed unsafe partial class CpuBackend
         float* a = Cpu(g.A).Pointer + g.OffsetA;
         float* b = Cpu(g.B).Pointer + g.OffsetB;
         float* c = Cpu(g.C).Pointer + g.OffsetC;
-        var args = g;
         if (g.Batch > 1 && CpuParallel.ChunkCount(g.Batch, (long)g.M * g.N * g.K) > 1 && (long)g.M * g.N * g.K < 1 << 22)
         {
             // Many small products: one thread per group of batch items.
-            CpuParallel.For(args.Batch, (long)args.M * args.N * args.K, (b0, b1) =>
+            CpuParallel.For(g.Batch, (long)g.M * g.N * g.K, (g, (nint)a, (nint)b, (nint)c), static (in (GemmArgs Args, nint A, nint B, nint C) s, int b0, int b1) =>
             {
                 for (int i = b0; i < b1; i++)
                 {
-                    RunOne(args, a, b, c, i, parallel: false);
+                    RunOne(s.Args, (float*)s.A, (float*)s.B, (float*)s.C, i, parallel: false);
                 }
             });
             return;
@@ -77,8 +76,19 @@ public sealed unsafe partial class CpuBackend
 
         // The GEMMs go multithreaded only when the images are not already split across threads.
         bool perImage = CpuParallel.ChunkCount(g.N, workPerImage) > 1;
-        CpuParallel.For(g.N, workPerImage, (n0, n1) =>
+        CpuParallel.For(g.N, workPerImage, (geo, direct, perImage, relu, crs, pq, chw, (nint)xp, (nint)wp, (nint)yp, (nint)bias), static (in (Conv2dGeometry Geo, bool Direct, bool PerImage, bool Relu, int Crs, int Pq, int Chw, nint Xp, nint Wp, nint Yp, nint Bias) s, int n0, int n1) =>
         {
+            var geo = s.Geo;
+            var direct = s.Direct;
+            var perImage = s.PerImage;
+            var relu = s.Relu;
+            var crs = s.Crs;
+            var pq = s.Pq;
+            var chw = s.Chw;
+            float* xp = (float*)s.Xp;
+            float* wp = (float*)s.Wp;
+            float* yp = (float*)s.Yp;
+            float* bias = (float*)s.Bias;
             float[] col = direct ? [] : ColumnScratch(geo, pq);
             fixed (float* cp = col)
             {
@@ -117,14 +127,22 @@ public sealed unsafe partial class CpuBackend
         g.N == 1 && g.Groups == 1 && g.K % 32 == 0 && g.P * g.Q < ChunkedPlaneLimit && !IsPointwise(g) && Avx.IsSupported && CpuGemm.Isa != CpuIsa.Scalar;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransposedForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias, bool relu)
+    private static void TransposedForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias, bool relu) =>
+        ForEachOutputBand(g, g.P, new TransposedBand { Geo = g, X = x, W = w, Y = y, Yt = TransposedOutputs(g), Bias = bias, Relu = relu });
+
+    /// <summary>Output rows [row0, row1) of <see cref="TransposedForward"/>: their product, transposed back into y.</summary>
+    private struct TransposedBand : IOutputBand
     {
-        var geo = g;
-        int pq = g.P * g.Q, k = g.K, q = g.Q;
-        float* yt = TransposedOutputs(g);
-        ForEachOutputBand(g, g.P, (row0, row1, parallel) =>
+        public Conv2dGeometry Geo;
+        public float* X, W, Y, Yt, Bias;
+        public bool Relu;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int row0, int row1, bool parallel)
         {
-            TransposedProduct(geo, x, w, row0, row1, yt, parallel);
+            float* y = Y, yt = Yt, bias = Bias;
+            int pq = Geo.P * Geo.Q, k = Geo.K, q = Geo.Q;
+            TransposedProduct(Geo, X, W, row0, row1, yt, parallel);
 
             // y [K, PQ] = yt^T in 8 x 8 tiles over the band's positions, the last few one by one.
             int p = row0 * q, end = row1 * q;
@@ -144,7 +162,7 @@ public sealed unsafe partial class CpuBackend
                 }
             }
 
-            if (relu)
+            if (Relu)
             {
                 for (int f = 0; f < k; f++)
                 {
@@ -152,11 +170,18 @@ public sealed unsafe partial class CpuBackend
                     BiasReluRow(plane, plane, end - (row0 * q), bias == null ? 0f : bias[f]);
                 }
             }
-        });
+        }
+    }
+
+    /// <summary>The work on one band of output rows of a batch-1 transposed convolution.</summary>
+    private interface IOutputBand
+    {
+        /// <summary>Rows [row0, row1); <paramref name="parallel"/>: whether the band may use every thread.</summary>
+        void Run(int row0, int row1, bool parallel);
     }
 
     /// <summary>
-    /// Runs body(first output row, end row, whether it may use every thread) over [0, rows) rows of a batch-1
+    /// Runs body.Run(first output row, end row, whether it may use every thread) over [0, rows) rows of a batch-1
     /// transposed convolution (pooled rows for the pooled one): one band of rows per thread when several threads are
     /// free and the product has at least 2^19 multiply-adds, so each thread makes its own columns, product and output
     /// (a split of the product alone left the columns and the product crossing cores: CIFAR conv2 57-59 -> 55-56 us),
@@ -164,17 +189,18 @@ public sealed unsafe partial class CpuBackend
     /// 104-112 -> 98-107 us (the other core still runs its band 1.2-1.5x slower, reading and writing lines this core
     /// last held).
     /// </summary>
-    private static void ForEachOutputBand(in Conv2dGeometry g, int rows, Action<int, int, bool> body)
+    private static void ForEachOutputBand<TBand>(in Conv2dGeometry g, int rows, in TBand body)
+        where TBand : struct, IOutputBand
     {
         long work = (long)g.P * g.Q * g.K * g.C * g.R * g.S;
         int bands = CpuParallel.InSharedLoop || work < 1 << 19 ? 1 : Math.Min(rows, CpuParallel.Threads);
         if (bands <= 1)
         {
-            body(0, rows, true);
+            body.Run(0, rows, true);
             return;
         }
 
-        CpuParallel.ForChunks(rows, bands, (_, row0, row1) => body(row0, row1, false));
+        CpuParallel.ForChunks(rows, bands, body, static (in TBand b, int _, int row0, int row1) => b.Run(row0, row1, false));
     }
 
     /// <summary>This thread's pinned scratch for a batch-1 transposed product Y^T [P*Q, K].</summary>
@@ -208,18 +234,22 @@ public sealed unsafe partial class CpuBackend
     /// and positions as the composition), and the convolution's output is never transposed back.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransposedPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, float* indices)
+    private static void TransposedPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, float* indices) =>
+        ForEachOutputBand(g, pool.P, new TransposedPooledBand { Geo = g, OutH = pool.P, OutW = pool.Q, X = x, W = w, Yt = TransposedOutputs(g), Bias = bias, Pooled = pooled, Indices = indices });
+
+    /// <summary>Pooled rows [ph0, ph1) of <see cref="TransposedPooledForward"/>: the product of the convolution rows their windows read, pooled.</summary>
+    private struct TransposedPooledBand : IOutputBand
     {
-        var geo = g;
-        int k = g.K, q = g.Q, outH = pool.P, outW = pool.Q;
-        long plane = (long)outH * outW;
-        float* yt = TransposedOutputs(g);
-        ForEachOutputBand(g, outH, (ph0, ph1, parallel) =>
+        public Conv2dGeometry Geo;
+        public int OutH, OutW;
+        public float* X, W, Yt, Bias, Pooled, Indices;
+
+        public readonly void Run(int ph0, int ph1, bool parallel)
         {
             // The band's windows read convolution rows [2 ph0, 2 ph1) only.
-            TransposedProduct(geo, x, w, 2 * ph0, 2 * ph1, yt, parallel);
-            PoolTransposedRows(k, q, outW, plane, ph0, ph1, yt, bias, pooled, indices);
-        });
+            TransposedProduct(Geo, X, W, 2 * ph0, 2 * ph1, Yt, parallel);
+            PoolTransposedRows(Geo.K, Geo.Q, OutW, (long)OutH * OutW, ph0, ph1, Yt, Bias, Pooled, Indices);
+        }
     }
 
     /// <summary>Pooled rows [ph0, ph1) of <see cref="TransposedPooledForward"/> from the transposed product <paramref name="yt"/>.</summary>
@@ -301,8 +331,17 @@ public sealed unsafe partial class CpuBackend
 
         // The GEMMs go multithreaded only when the images are not already split across threads.
         bool perImage = CpuParallel.ChunkCount(g.N, workPerImage) > 1;
-        CpuParallel.For(g.N, workPerImage, (n0, n1) =>
+        CpuParallel.For(g.N, workPerImage, (geo, direct, perImage, crs, pq, chw, (nint)gp, (nint)wp, (nint)dp), static (in (Conv2dGeometry Geo, bool Direct, bool PerImage, int Crs, int Pq, int Chw, nint Gp, nint Wp, nint Dp) s, int n0, int n1) =>
         {
+            var geo = s.Geo;
+            var direct = s.Direct;
+            var perImage = s.PerImage;
+            var crs = s.Crs;
+            var pq = s.Pq;
+            var chw = s.Chw;
+            float* gp = (float*)s.Gp;
+            float* wp = (float*)s.Wp;
+            float* dp = (float*)s.Dp;
             float[] col = direct ? [] : ColumnScratch(geo, pq);
             fixed (float* cp = col)
             {
@@ -351,8 +390,19 @@ public sealed unsafe partial class CpuBackend
         bool direct = IsPointwise(g);
         int chunks = CpuParallel.ChunkCount(g.N, (long)g.K * crs * pq);
         float* partials = FilterPartials(g, chunks, out long length);
-        CpuParallel.ForChunks(g.N, chunks, (chunk, n0, n1) =>
+        CpuParallel.ForChunks(g.N, chunks, (geo, direct, chunks, length, crs, pq, chw, (nint)xp, (nint)gp, (nint)wp, (nint)partials), static (in (Conv2dGeometry Geo, bool Direct, int Chunks, long Length, int Crs, int Pq, int Chw, nint Xp, nint Gp, nint Wp, nint Partials) s, int chunk, int n0, int n1) =>
         {
+            var geo = s.Geo;
+            var direct = s.Direct;
+            var chunks = s.Chunks;
+            var length = s.Length;
+            var crs = s.Crs;
+            var pq = s.Pq;
+            var chw = s.Chw;
+            float* xp = (float*)s.Xp;
+            float* gp = (float*)s.Gp;
+            float* wp = (float*)s.Wp;
+            float* partials = (float*)s.Partials;
             // With several threads each sums into its own partial gradient; they are added at the end.
             float* target = PartTarget(wp, partials, chunk, length);
             new Span<float>(target, (int)length).Clear();

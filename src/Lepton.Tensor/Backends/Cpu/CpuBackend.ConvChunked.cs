@@ -39,21 +39,31 @@ public sealed unsafe partial class CpuBackend
     [ThreadStatic]
     private static float[]? packedWeights;
 
-    /// <summary>One chunk of <see cref="ForEachChunk"/>: its part, whether it is the part's first chunk, its images and the thread's buffers.</summary>
-    private delegate void ChunkBody(int part, bool first, int firstImage, int images, float* columns, float* outputs);
+    /// <summary>The work on one chunk of <see cref="ForEachChunk"/>.</summary>
+    private interface IChunkWork
+    {
+        /// <summary>Its part, whether it is the part's first chunk, its images and the thread's buffers.</summary>
+        void Run(int part, bool first, int firstImage, int images, float* columns, float* outputs);
+    }
 
     private static bool UseImageChunks(in Conv2dGeometry g) => g.P * g.Q < ChunkedPlaneLimit && g.N > 1 && !IsPointwise(g);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ChunkedForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias = null, bool relu = false)
+    private void ChunkedForward(in Conv2dGeometry g, float* x, float* w, float* y, float* bias = null, bool relu = false) =>
+        ForEachChunk(g, new ForwardChunks { Geo = g, X = x, W = w, Packed = PackWeights(g, w, transposed: false), Y = y, Bias = bias, Relu = relu });
+
+    /// <summary>One chunk of <see cref="ChunkedForward"/>: its product, regrouped into y.</summary>
+    private struct ForwardChunks : IChunkWork
     {
-        var geo = g;
-        float* packed = PackWeights(g, w, transposed: false);
-        ForEachChunk(g, (_, _, n0, images, col, outputs) =>
+        public Conv2dGeometry Geo;
+        public float* X, W, Packed, Y, Bias;
+        public bool Relu;
+
+        public readonly void Run(int part, bool first, int n0, int images, float* col, float* outputs)
         {
-            ChunkProduct(geo, x, w, packed, n0, images, col, outputs);
-            Regroup(geo, outputs, y, n0, images, toChunk: false, bias, relu);
-        });
+            ChunkProduct(Geo, X, W, Packed, n0, images, col, outputs);
+            Regroup(Geo, outputs, Y, n0, images, toChunk: false, Bias, Relu);
+        }
     }
 
     /// <summary>
@@ -68,40 +78,59 @@ public sealed unsafe partial class CpuBackend
         // Only the outputs the windows cover are computed (see ChunkedPooledBackward); each plane is laid out at the
         // full width again for the pooling, whose indices are positions in the full plane.
         var geo = Cropped(g, 2 * pool.P, 2 * pool.Q);
-        int pq = geo.P * geo.Q, rows = geo.P, q = geo.Q, fullQ = g.Q, fullPq = g.P * g.Q, k = g.K, outH = pool.P, outW = pool.Q;
-        long pooledPlane = (long)outH * outW;
-        float* packed = PackWeights(geo, w, transposed: false);
-        ForEachChunk(geo, (_, _, n0, images, col, outputs) =>
+        ForEachChunk(geo, new PooledForwardChunks
         {
-            ChunkProduct(geo, x, w, packed, n0, images, col, outputs);
-            long cols = (long)images * pq;
-            CpuParallel.For(images, (long)k * pq, (i0, i1) =>
-            {
-                float* plane = stackalloc float[fullPq];
-                for (int i = i0; i < i1; i++)
-                {
-                    for (int f = 0; f < k; f++)
-                    {
-                        long at = (((long)(n0 + i) * k) + f) * pooledPlane;
-                        float* output = outputs + (f * cols) + ((long)i * pq);
-                        float b = bias == null ? 0f : bias[f];
-                        if (q == fullQ)
-                        {
-                            BiasReluRow(output, plane, pq, b);
-                        }
-                        else
-                        {
-                            for (int r = 0; r < rows; r++)
-                            {
-                                BiasReluShortRow(output + (r * q), plane + (r * fullQ), q, b);
-                            }
-                        }
-
-                        MaxPool2x2Planes(0, 1, fullQ, fullPq, outH, outW, plane, pooled + at, indices + at);
-                    }
-                }
-            });
+            Geo = geo, FullQ = g.Q, FullPq = g.P * g.Q, OutH = pool.P, OutW = pool.Q, X = x, W = w, Packed = PackWeights(geo, w, transposed: false),
+            Bias = bias, Pooled = pooled, Indices = indices,
         });
+    }
+
+    /// <summary>One chunk of <see cref="ChunkedPooledForward"/>: its product, then per plane bias, ReLU and the pooling.</summary>
+    private struct PooledForwardChunks : IChunkWork
+    {
+        public Conv2dGeometry Geo;
+        public int FullQ, FullPq, OutH, OutW;
+        public float* X, W, Packed, Bias, Pooled, Indices;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int part, bool first, int n0, int images, float* col, float* outputs)
+        {
+            ChunkProduct(Geo, X, W, Packed, n0, images, col, outputs);
+            CpuParallel.For(images, (long)Geo.K * Geo.P * Geo.Q, (this, n0, images, (nint)outputs), [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (in (PooledForwardChunks Chunk, int N0, int Images, nint Outputs) s, int i0, int i1) =>
+                s.Chunk.PoolImages(s.N0, s.Images, (float*)s.Outputs, i0, i1));
+        }
+
+        /// <summary>Images [i0, i1) of the chunk: each plane gets bias and ReLU at the full width, and is pooled from there.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void PoolImages(int n0, int images, float* outputs, int i0, int i1)
+        {
+            int pq = Geo.P * Geo.Q, rows = Geo.P, q = Geo.Q, fullQ = FullQ, fullPq = FullPq, k = Geo.K, outH = OutH, outW = OutW;
+            long pooledPlane = (long)outH * outW, cols = (long)images * pq;
+            float* bias = Bias, pooled = Pooled, indices = Indices;
+            float* plane = stackalloc float[fullPq];
+            for (int i = i0; i < i1; i++)
+            {
+                for (int f = 0; f < k; f++)
+                {
+                    long at = (((long)(n0 + i) * k) + f) * pooledPlane;
+                    float* output = outputs + (f * cols) + ((long)i * pq);
+                    float b = bias == null ? 0f : bias[f];
+                    if (q == fullQ)
+                    {
+                        BiasReluRow(output, plane, pq, b);
+                    }
+                    else
+                    {
+                        for (int r = 0; r < rows; r++)
+                        {
+                            BiasReluShortRow(output + (r * q), plane + (r * fullQ), q, b);
+                        }
+                    }
+
+                    MaxPool2x2Planes(0, 1, fullQ, fullPq, outH, outW, plane, pooled + at, indices + at);
+                }
+            }
+        }
     }
 
     /// <summary>The chunk's product [K, images*PQ] of images n0.. into <paramref name="outputs"/>, through its columns
@@ -144,28 +173,42 @@ public sealed unsafe partial class CpuBackend
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ChunkedBackwardData(in Conv2dGeometry g, float* dy, float* w, float* dx)
+    private void ChunkedBackwardData(in Conv2dGeometry g, float* dy, float* w, float* dx) =>
+        ForEachChunk(g, new DataGradientChunks { Geo = g, Dy = dy, W = w, Packed = PackWeights(g, w, transposed: true), Dx = dx });
+
+    /// <summary>One chunk of <see cref="ChunkedBackwardData"/>.</summary>
+    private struct DataGradientChunks : IChunkWork
     {
-        var geo = g;
-        float* packed = PackWeights(g, w, transposed: true);
-        ForEachChunk(g, (_, _, n0, images, col, gradients) =>
+        public Conv2dGeometry Geo;
+        public float* Dy, W, Packed, Dx;
+
+        public readonly void Run(int part, bool first, int n0, int images, float* col, float* gradients)
         {
-            Regroup(geo, gradients, dy, n0, images, toChunk: true);
-            ChunkDataGradient(geo, w, packed, n0, images, col, gradients, dx);
-        });
+            Regroup(Geo, gradients, Dy, n0, images, toChunk: true);
+            ChunkDataGradient(Geo, W, Packed, n0, images, col, gradients, Dx);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ChunkedBackwardFilter(in Conv2dGeometry g, float* x, float* dy, float* dw)
     {
-        var geo = g;
         float* partials = FilterPartials(g, ChunkParts(g), out long length);
-        int parts = ForEachChunk(g, (part, first, n0, images, col, gradients) =>
-        {
-            Regroup(geo, gradients, dy, n0, images, toChunk: true);
-            ChunkFilterGradient(geo, x, n0, images, col, gradients, PartTarget(dw, partials, part, length), first);
-        });
+        int parts = ForEachChunk(g, new FilterGradientChunks { Geo = g, X = x, Dy = dy, Dw = dw, Partials = partials, Length = length });
         AddPartials(dw, partials, parts, length);
+    }
+
+    /// <summary>One chunk of <see cref="ChunkedBackwardFilter"/>, summed into its part's filter gradient.</summary>
+    private struct FilterGradientChunks : IChunkWork
+    {
+        public Conv2dGeometry Geo;
+        public float* X, Dy, Dw, Partials;
+        public long Length;
+
+        public readonly void Run(int part, bool first, int n0, int images, float* col, float* gradients)
+        {
+            Regroup(Geo, gradients, Dy, n0, images, toChunk: true);
+            ChunkFilterGradient(Geo, X, n0, images, col, gradients, PartTarget(Dw, Partials, part, Length), first);
+        }
     }
 
     /// <summary>
@@ -182,51 +225,11 @@ public sealed unsafe partial class CpuBackend
         // The windows cover the convolution's outputs [0, 2 outH) x [0, 2 outW) only: a last odd row or column
         // (the CIFAR CNN's conv2, 13 x 13 under 6 x 6 windows) has no gradient, so both products run on the crop.
         var geo = Cropped(g, 2 * pool.P, 2 * pool.Q);
-        int pq = geo.P * geo.Q, k = g.K, fullQ = g.Q, q = geo.Q, outH = pool.P, outW = pool.Q;
-        long pooledPlane = (long)outH * outW;
         float* partials = FilterPartials(geo, ChunkParts(geo), out long length);
-        float* packed = dx == null ? null : PackWeights(geo, w, transposed: true);
-        int parts = ForEachChunk(geo, (part, first, n0, images, col, gradients) =>
+        int parts = ForEachChunk(geo, new PooledBackwardChunks
         {
-            long cols = (long)images * pq;
-            CpuParallel.For(images, (long)k * pq, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i0, i1) =>
-            {
-                // An index is its window's top-left corner in the full plane + 0, 1, Q or Q + 1: that offset's place
-                // in the crop's window.
-                int* inWindow = stackalloc int[fullQ + 2];
-                inWindow[1] = 1;
-                inWindow[fullQ] = q;
-                inWindow[fullQ + 1] = q + 1;
-                for (int i = i0; i < i1; i++)
-                {
-                    for (int f = 0; f < k; f++)
-                    {
-                        float* plane = gradients + (f * cols) + ((long)i * pq);
-                        long at = (((long)(n0 + i) * k) + f) * pooledPlane;
-                        float* from = pooledGrad + at, where = indices + at;
-                        new Span<float>(plane, pq).Clear();
-                        for (int ph = 0, o = 0; ph < outH; ph++)
-                        {
-                            int fullTop = 2 * ph * fullQ, top = 2 * ph * q;
-                            for (int pw = 0; pw < outW; pw++, o++)
-                            {
-                                plane[top + (2 * pw) + inWindow[(int)where[o] - fullTop - (2 * pw)]] = from[o];
-                            }
-                        }
-                    }
-                }
-            });
-
-            if (dw != null)
-            {
-                ChunkFilterGradient(geo, x, n0, images, col, gradients, PartTarget(dw, partials, part, length), first);
-            }
-
-            if (dx != null)
-            {
-                // The columns are free again once the filter gradient has read them.
-                ChunkDataGradient(geo, w, packed, n0, images, col, gradients, dx);
-            }
+            Geo = geo, FullQ = g.Q, OutH = pool.P, OutW = pool.Q, X = x, W = w, Packed = dx == null ? null : PackWeights(geo, w, transposed: true),
+            PooledGrad = pooledGrad, Indices = indices, Dx = dx, Dw = dw, Partials = partials, Length = length,
         });
 
         if (dw != null)
@@ -235,13 +238,72 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    /// <summary>One chunk of <see cref="ChunkedPooledBackward"/>: its output gradient scattered from the pooled one, then both gradients.</summary>
+    private struct PooledBackwardChunks : IChunkWork
+    {
+        public Conv2dGeometry Geo;
+        public int FullQ, OutH, OutW;
+        public float* X, W, Packed, PooledGrad, Indices, Dx, Dw, Partials;
+        public long Length;
+
+        public readonly void Run(int part, bool first, int n0, int images, float* col, float* gradients)
+        {
+            CpuParallel.For(images, (long)Geo.K * Geo.P * Geo.Q, (this, n0, images, (nint)gradients), [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (in (PooledBackwardChunks Chunk, int N0, int Images, nint Gradients) s, int i0, int i1) =>
+                s.Chunk.Scatter(s.N0, s.Images, (float*)s.Gradients, i0, i1));
+
+            if (Dw != null)
+            {
+                ChunkFilterGradient(Geo, X, n0, images, col, gradients, PartTarget(Dw, Partials, part, Length), first);
+            }
+
+            if (Dx != null)
+            {
+                // The columns are free again once the filter gradient has read them.
+                ChunkDataGradient(Geo, W, Packed, n0, images, col, gradients, Dx);
+            }
+        }
+
+        /// <summary>The output gradient of images [i0, i1) of the chunk, from the pooled gradient through the pooling's indices.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void Scatter(int n0, int images, float* gradients, int i0, int i1)
+        {
+            int pq = Geo.P * Geo.Q, k = Geo.K, fullQ = FullQ, q = Geo.Q, outH = OutH, outW = OutW;
+            long pooledPlane = (long)outH * outW, cols = (long)images * pq;
+            float* pooledGrad = PooledGrad, indices = Indices;
+
+            // An index is its window's top-left corner in the full plane + 0, 1, Q or Q + 1: that offset's place
+            // in the crop's window.
+            int* inWindow = stackalloc int[fullQ + 2];
+            inWindow[1] = 1;
+            inWindow[fullQ] = q;
+            inWindow[fullQ + 1] = q + 1;
+            for (int i = i0; i < i1; i++)
+            {
+                for (int f = 0; f < k; f++)
+                {
+                    float* plane = gradients + (f * cols) + ((long)i * pq);
+                    long at = (((long)(n0 + i) * k) + f) * pooledPlane;
+                    float* from = pooledGrad + at, where = indices + at;
+                    new Span<float>(plane, pq).Clear();
+                    for (int ph = 0, o = 0; ph < outH; ph++)
+                    {
+                        int fullTop = 2 * ph * fullQ, top = 2 * ph * q;
+                        for (int pw = 0; pw < outW; pw++, o++)
+                        {
+                            plane[top + (2 * pw) + inWindow[(int)where[o] - fullTop - (2 * pw)]] = from[o];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>dx of images n0.. from the chunk's output gradient [K, images*PQ]: dcol = W^T dY into the column buffer, then
     /// col2im per image (W^T's GEMM panels from <paramref name="packed"/>, see <see cref="PackWeights"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ChunkDataGradient(in Conv2dGeometry g, float* w, float* packed, int n0, int images, float* col, float* gradients, float* dx)
     {
-        var geo = g;
-        int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup, chw = g.C * g.H * g.W;
+        int pq = g.P * g.Q, cgrs = g.CPerGroup * g.R * g.S, kg = g.KPerGroup;
         long cols = (long)images * pq, perGroup = CpuGemm.WholeASize(cgrs, kg);
         for (int grp = 0; grp < g.Groups; grp++)
         {
@@ -251,11 +313,13 @@ public sealed unsafe partial class CpuBackend
                 packed + (grp * perGroup));
         }
 
-        CpuParallel.For(images, (long)g.C * g.R * g.S * pq, (i0, i1) =>
+        var state = (g, n0, cols, (nint)col, (nint)dx);
+        CpuParallel.For(images, (long)g.C * g.R * g.S * pq, state, static (in (Conv2dGeometry Geo, int N0, long Cols, nint Col, nint Dx) s, int i0, int i1) =>
         {
+            int pq = s.Geo.P * s.Geo.Q, chw = s.Geo.C * s.Geo.H * s.Geo.W;
             for (int i = i0; i < i1; i++)
             {
-                Col2Im(geo, col + ((long)i * pq), cols, dx + ((long)(n0 + i) * chw));
+                Col2Im(s.Geo, (float*)s.Col + ((long)i * pq), s.Cols, (float*)s.Dx + ((long)(s.N0 + i) * chw));
             }
         });
     }
@@ -275,7 +339,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
-    /// Calls body(part, first, first image, images, column buffer [C*R*S, images*PQ], output buffer [K, images*PQ])
+    /// Calls body.Run(part, first, first image, images, column buffer [C*R*S, images*PQ], output buffer [K, images*PQ])
     /// per chunk and returns the number of parts (<see cref="ChunkParts"/>): the images are split into contiguous
     /// parts, a few per thread, and a thread runs a part's chunks in order with its own buffers and single-threaded
     /// GEMMs (loops nested in a parallel loop run on their thread), so the threads never wait for each other inside
@@ -283,19 +347,21 @@ public sealed unsafe partial class CpuBackend
     /// GEMMs use every thread.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int ForEachChunk(in Conv2dGeometry g, ChunkBody body)
+    private static int ForEachChunk<TWork>(in Conv2dGeometry g, in TWork body)
+        where TWork : struct, IChunkWork
     {
-        long perImage = (long)g.C * g.R * g.S * g.P * g.Q, perOutput = (long)g.K * g.P * g.Q;
-        int n = g.N;
         int parts = ChunkPlan(g, out int chunk, out int chunks);
-        CpuParallel.ForChunks(chunks, parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part, c0, c1) =>
+        CpuParallel.ForChunks(chunks, parts, (body, g, chunk), [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (in (TWork Body, Conv2dGeometry Geo, int Chunk) s, int part, int c0, int c1) =>
         {
+            var g = s.Geo;
+            int chunk = s.Chunk;
+            long perImage = (long)g.C * g.R * g.S * g.P * g.Q, perOutput = (long)g.K * g.P * g.Q;
             fixed (float* cp = Scratch(ref chunkColumns, perImage * chunk), op = Scratch(ref chunkOutputs, perOutput * chunk))
             {
                 for (int c = c0; c < c1; c++)
                 {
                     int n0 = c * chunk;
-                    body(part, c == c0, n0, Math.Min(chunk, n - n0), cp, op);
+                    s.Body.Run(part, c == c0, n0, Math.Min(chunk, g.N - n0), cp, op);
                 }
             }
         });
@@ -394,14 +460,14 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ImagesToColumns(in Conv2dGeometry g, float* x, int n0, int images, float* col)
     {
-        var geo = g;
-        int pq = g.P * g.Q, chw = g.C * g.H * g.W;
+        int pq = g.P * g.Q;
         long cols = (long)images * pq;
-        CpuParallel.For(images, (long)g.C * g.R * g.S * pq, (i0, i1) =>
+        CpuParallel.For(images, (long)g.C * g.R * g.S * pq, (g, n0, cols, (nint)x, (nint)col), static (in (Conv2dGeometry Geo, int N0, long Cols, nint X, nint Col) s, int i0, int i1) =>
         {
+            int pq = s.Geo.P * s.Geo.Q, chw = s.Geo.C * s.Geo.H * s.Geo.W;
             for (int i = i0; i < i1; i++)
             {
-                Im2Col(geo, x + ((long)(n0 + i) * chw), col + ((long)i * pq), cols);
+                Im2Col(s.Geo, (float*)s.X + ((long)(s.N0 + i) * chw), (float*)s.Col + ((long)i * pq), s.Cols);
             }
         });
     }
@@ -411,20 +477,23 @@ public sealed unsafe partial class CpuBackend
     private static void Regroup(in Conv2dGeometry g, float* chunk, float* tensor, int n0, int images, bool toChunk, float* bias = null, bool relu = false)
     {
         int pq = g.P * g.Q, k = g.K;
-        long cols = (long)images * pq;
-        CpuParallel.For(images, (long)k * pq, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i0, i1) =>
+        var state = (pq, k, (long)images * pq, n0, toChunk, relu, (nint)chunk, (nint)tensor, (nint)bias);
+        CpuParallel.For(images, (long)k * pq, state, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (in (int Pq, int K, long Cols, int N0, bool ToChunk, bool Relu, nint Chunk, nint Tensor, nint Bias) s, int i0, int i1) =>
         {
+            int pq = s.Pq, k = s.K, n0 = s.N0;
+            long cols = s.Cols;
+            float* chunk = (float*)s.Chunk, tensor = (float*)s.Tensor, bias = (float*)s.Bias;
             for (int i = i0; i < i1; i++)
             {
                 for (int f = 0; f < k; f++)
                 {
                     var inChunk = new Span<float>(chunk + (f * cols) + ((long)i * pq), pq);
                     var inTensor = new Span<float>(tensor + ((((long)(n0 + i) * k) + f) * pq), pq);
-                    if (toChunk)
+                    if (s.ToChunk)
                     {
                         inTensor.CopyTo(inChunk);
                     }
-                    else if (relu)
+                    else if (s.Relu)
                     {
                         // The forward's bias and ReLU, applied on the way out.
                         BiasReluRow(chunk + (f * cols) + ((long)i * pq), tensor + ((((long)(n0 + i) * k) + f) * pq), pq, bias == null ? 0f : bias[f]);

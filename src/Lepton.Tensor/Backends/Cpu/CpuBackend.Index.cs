@@ -11,8 +11,14 @@ public sealed unsafe partial class CpuBackend
     public void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
     {
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
-        CpuParallel.For(outer, (long)indexAxis * inner, (o0, o1) =>
+        CpuParallel.For(outer, (long)indexAxis * inner, (srcAxis, inner, indexAxis, (nint)s, (nint)ix, (nint)d), static (in (int SrcAxis, int Inner, int IndexAxis, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
+            var srcAxis = state.SrcAxis;
+            var inner = state.Inner;
+            var indexAxis = state.IndexAxis;
+            float* s = (float*)state.S;
+            float* ix = (float*)state.Ix;
+            float* d = (float*)state.D;
             for (int o = o0; o < o1; o++)
             {
                 for (int j = 0; j < indexAxis; j++)
@@ -33,8 +39,14 @@ public sealed unsafe partial class CpuBackend
     public void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
     {
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
-        CpuParallel.For(outer, (long)indexAxis * inner, (o0, o1) =>
+        CpuParallel.For(outer, (long)indexAxis * inner, (dstAxis, inner, indexAxis, (nint)s, (nint)ix, (nint)d), static (in (int DstAxis, int Inner, int IndexAxis, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
+            var dstAxis = state.DstAxis;
+            var inner = state.Inner;
+            var indexAxis = state.IndexAxis;
+            float* s = (float*)state.S;
+            float* ix = (float*)state.Ix;
+            float* d = (float*)state.D;
             for (int o = o0; o < o1; o++)
             {
                 for (int j = 0; j < indexAxis; j++)
@@ -55,8 +67,14 @@ public sealed unsafe partial class CpuBackend
     public void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
     {
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
-        CpuParallel.For(outer * count, inner, (r0, r1) =>
+        CpuParallel.For(outer * count, inner, (srcAxis, inner, count, (nint)s, (nint)ix, (nint)d), static (in (int SrcAxis, int Inner, int Count, nint S, nint Ix, nint D) state, int r0, int r1) =>
         {
+            var srcAxis = state.SrcAxis;
+            var inner = state.Inner;
+            var count = state.Count;
+            float* s = (float*)state.S;
+            float* ix = (float*)state.Ix;
+            float* d = (float*)state.D;
             for (int r = r0; r < r1; r++)
             {
                 int o = r / count, j = r % count;
@@ -71,8 +89,14 @@ public sealed unsafe partial class CpuBackend
     public void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
     {
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
-        CpuParallel.For(outer, (long)count * inner, (o0, o1) =>
+        CpuParallel.For(outer, (long)count * inner, (dstAxis, inner, count, (nint)s, (nint)ix, (nint)d), static (in (int DstAxis, int Inner, int Count, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
+            var dstAxis = state.DstAxis;
+            var inner = state.Inner;
+            var count = state.Count;
+            float* s = (float*)state.S;
+            float* ix = (float*)state.Ix;
+            float* d = (float*)state.D;
             for (int o = o0; o < o1; o++)
             {
                 for (int j = 0; j < count; j++)
@@ -94,8 +118,13 @@ public sealed unsafe partial class CpuBackend
     {
         float* d = Cpu(dst).Pointer;
         float range = high - low;
-        CpuParallel.For(length, 8, (i0, i1) =>
+        CpuParallel.For(length, 8, (seed, start, low, range, (nint)d), static (in (ulong Seed, ulong Start, float Low, float Range, nint D) state, int i0, int i1) =>
         {
+            var seed = state.Seed;
+            var start = state.Start;
+            var low = state.Low;
+            var range = state.Range;
+            float* d = (float*)state.D;
             for (int i = i0; i < i1; i++)
             {
                 d[i] = low + (range * Generator.Uniform(seed, start + (ulong)i));
@@ -109,8 +138,14 @@ public sealed unsafe partial class CpuBackend
     {
         float* d = Cpu(dst).Pointer;
         int pairs = (length + 1) / 2;
-        CpuParallel.For(pairs, 32, (p0, p1) =>
+        CpuParallel.For(pairs, 32, (seed, start, mean, std, length, (nint)d), static (in (ulong Seed, ulong Start, float Mean, float Std, int Length, nint D) state, int p0, int p1) =>
         {
+            var seed = state.Seed;
+            var start = state.Start;
+            var mean = state.Mean;
+            var std = state.Std;
+            var length = state.Length;
+            float* d = (float*)state.D;
             for (int p = p0; p < p1; p++)
             {
                 ulong c = start + (2 * (ulong)p);

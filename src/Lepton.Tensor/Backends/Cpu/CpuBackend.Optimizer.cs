@@ -12,21 +12,20 @@ public sealed unsafe partial class CpuBackend
     public void OptimizerStep(in OptimizerUpdate u, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer? state1, DeviceBuffer? state2, int length, DeviceBuffer? gradientScale = null)
     {
         var update = gradientScale is null ? u : u with { GradientScale = u.GradientScale * Cpu(gradientScale).Pointer[0] };
-        float* p = Cpu(param).Pointer, g = Cpu(grad).Pointer;
-        float* s1 = state1 is null ? null : Cpu(state1).Pointer;
-        float* s2 = state2 is null ? null : Cpu(state2).Pointer;
-        CpuParallel.For(length, 16, (i0, i1) =>
+        var state = (update, (nint)Cpu(param).Pointer, (nint)Cpu(grad).Pointer, (nint)(state1 is null ? null : Cpu(state1).Pointer), (nint)(state2 is null ? null : Cpu(state2).Pointer));
+        CpuParallel.For(length, 16, state, static (in (OptimizerUpdate Update, nint P, nint G, nint S1, nint S2) s, int i0, int i1) =>
         {
-            switch (update.Rule)
+            float* p = (float*)s.P, g = (float*)s.G, s1 = (float*)s.S1, s2 = (float*)s.S2;
+            switch (s.Update.Rule)
             {
                 case OptimizerRule.Sgd:
-                    SgdRange(update, p, g, s1, i0, i1);
+                    SgdRange(s.Update, p, g, s1, i0, i1);
                     break;
                 case OptimizerRule.Adam:
-                    AdamRange(update, p, g, s1, s2, i0, i1);
+                    AdamRange(s.Update, p, g, s1, s2, i0, i1);
                     break;
                 default:
-                    RmsPropRange(update, p, g, s1, s2, i0, i1);
+                    RmsPropRange(s.Update, p, g, s1, s2, i0, i1);
                     break;
             }
         });

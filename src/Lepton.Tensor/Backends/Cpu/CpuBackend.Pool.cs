@@ -20,8 +20,16 @@ public sealed unsafe partial class CpuBackend
             return;
         }
 
-        CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (c0, c1) =>
+        CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (geo, hw, pq, outH, outW, (nint)xp, (nint)yp, (nint)ip), static (in (Pool2dGeometry Geo, int Hw, int Pq, int OutH, int OutW, nint Xp, nint Yp, nint Ip) s, int c0, int c1) =>
         {
+            var geo = s.Geo;
+            var hw = s.Hw;
+            var pq = s.Pq;
+            var outH = s.OutH;
+            var outW = s.OutW;
+            float* xp = (float*)s.Xp;
+            float* yp = (float*)s.Yp;
+            float* ip = (float*)s.Ip;
             for (int plane = c0; plane < c1; plane++)
             {
                 float* xs = xp + ((long)plane * hw);
@@ -63,13 +71,18 @@ public sealed unsafe partial class CpuBackend
         int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
         if (IsPlain2x2(g) && outW >= 8 && Avx.IsSupported)
         {
-            int height = g.H, width = g.W;
-            CpuParallel.For(g.N * g.C, hw, (c0, c1) => MaxPool2x2BackwardPlanes(c0, c1, height, width, outH, outW, gp, ip, dp));
+            CpuParallel.For(g.N * g.C, hw, (g, (nint)gp, (nint)ip, (nint)dp), static (in (Pool2dGeometry Geo, nint Gp, nint Ip, nint Dp) s, int c0, int c1) =>
+                MaxPool2x2BackwardPlanes(c0, c1, s.Geo.H, s.Geo.W, s.Geo.P, s.Geo.Q, (float*)s.Gp, (float*)s.Ip, (float*)s.Dp));
             return;
         }
 
-        CpuParallel.For(g.N * g.C, pq, (c0, c1) =>
+        CpuParallel.For(g.N * g.C, pq, (hw, pq, (nint)gp, (nint)ip, (nint)dp), static (in (int Hw, int Pq, nint Gp, nint Ip, nint Dp) s, int c0, int c1) =>
         {
+            var hw = s.Hw;
+            var pq = s.Pq;
+            float* gp = (float*)s.Gp;
+            float* ip = (float*)s.Ip;
+            float* dp = (float*)s.Dp;
             for (int plane = c0; plane < c1; plane++)
             {
                 float* ds = dp + ((long)plane * hw);
@@ -91,8 +104,16 @@ public sealed unsafe partial class CpuBackend
         var geo = g;
         float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer;
         int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
-        CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (c0, c1) =>
+        CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (geo, countIncludePad, hw, pq, outH, outW, (nint)xp, (nint)yp), static (in (Pool2dGeometry Geo, bool CountIncludePad, int Hw, int Pq, int OutH, int OutW, nint Xp, nint Yp) s, int c0, int c1) =>
         {
+            var geo = s.Geo;
+            var countIncludePad = s.CountIncludePad;
+            var hw = s.Hw;
+            var pq = s.Pq;
+            var outH = s.OutH;
+            var outW = s.OutW;
+            float* xp = (float*)s.Xp;
+            float* yp = (float*)s.Yp;
             for (int plane = c0; plane < c1; plane++)
             {
                 float* xs = xp + ((long)plane * hw);
@@ -125,8 +146,16 @@ public sealed unsafe partial class CpuBackend
         var geo = g;
         float* gp = Cpu(dy).Pointer, dp = Cpu(dx).Pointer;
         int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
-        CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (c0, c1) =>
+        CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (geo, countIncludePad, hw, pq, outH, outW, (nint)gp, (nint)dp), static (in (Pool2dGeometry Geo, bool CountIncludePad, int Hw, int Pq, int OutH, int OutW, nint Gp, nint Dp) s, int c0, int c1) =>
         {
+            var geo = s.Geo;
+            var countIncludePad = s.CountIncludePad;
+            var hw = s.Hw;
+            var pq = s.Pq;
+            var outH = s.OutH;
+            var outW = s.OutW;
+            float* gp = (float*)s.Gp;
+            float* dp = (float*)s.Dp;
             for (int plane = c0; plane < c1; plane++)
             {
                 float* ds = dp + ((long)plane * hw);
@@ -157,7 +186,8 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>The common 2x2, stride-2, unpadded max pooling: every window is inside the image, so no bounds are computed.</summary>
     private static void MaxPool2x2(int planes, int width, int hw, int outH, int outW, float* xp, float* yp, float* ip) =>
-        CpuParallel.For(planes, (long)outH * outW * 4, (c0, c1) => MaxPool2x2Planes(c0, c1, width, hw, outH, outW, xp, yp, ip));
+        CpuParallel.For(planes, (long)outH * outW * 4, (width, hw, outH, outW, (nint)xp, (nint)yp, (nint)ip), static (in (int Width, int Hw, int OutH, int OutW, nint Xp, nint Yp, nint Ip) s, int c0, int c1) =>
+            MaxPool2x2Planes(c0, c1, s.Width, s.Hw, s.OutH, s.OutW, (float*)s.Xp, (float*)s.Yp, (float*)s.Ip));
 
     /// <summary>Planes [c0, c1) of <see cref="MaxPool2x2"/>; a plain method so that the loop's values stay in registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

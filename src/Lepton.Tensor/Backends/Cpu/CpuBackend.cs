@@ -57,15 +57,13 @@ public sealed unsafe partial class CpuBackend : IBackend
         var loop = new StridedLoop(src.Shape, src.Strides, dst.Strides);
         float* s = Cpu(src.Buffer).Pointer + src.Offset;
         float* d = Cpu(dst.Buffer).Pointer + dst.Offset;
-        int n = loop.RowLength;
-        int ss = loop.InnerStride(0);
-        int ds = loop.InnerStride(1);
-        CpuParallel.For(loop.RowCount, n, (r0, r1) =>
+        CpuParallel.For(loop.RowCount, loop.RowLength, (loop, (nint)s, (nint)d), static (in (StridedLoop Loop, nint S, nint D) c, int r0, int r1) =>
         {
+            int n = c.Loop.RowLength, ss = c.Loop.InnerStride(0), ds = c.Loop.InnerStride(1);
             for (int r = r0; r < r1; r++)
             {
-                float* sp = s + loop.RowOffset(0, r);
-                float* dp = d + loop.RowOffset(1, r);
+                float* sp = (float*)c.S + c.Loop.RowOffset(0, r);
+                float* dp = (float*)c.D + c.Loop.RowOffset(1, r);
                 if (ss == 1 && ds == 1)
                 {
                     new ReadOnlySpan<float>(sp, n).CopyTo(new Span<float>(dp, n));
@@ -85,10 +83,10 @@ public sealed unsafe partial class CpuBackend : IBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Unary<TOp>(TOp op, DeviceBuffer x, DeviceBuffer y, int length) where TOp : struct, IUnaryOp
     {
-        float* xp = Cpu(x).Pointer;
-        float* yp = Cpu(y).Pointer;
-        CpuParallel.For(length, 4, (start, end) =>
+        CpuParallel.For(length, 4, (op, (nint)Cpu(x).Pointer, (nint)Cpu(y).Pointer), static (in (TOp Op, nint X, nint Y) s, int start, int end) =>
         {
+            float* xp = (float*)s.X, yp = (float*)s.Y;
+            var op = s.Op;
             int w = Vector<float>.Count;
             int i = start;
             for (; i <= end - w; i += w)
@@ -108,12 +106,11 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void UnaryBackward<TOp>(TOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int length)
         where TOp : struct, IUnaryOp
     {
-        float* xp = Cpu(x).Pointer;
-        float* yp = Cpu(y).Pointer;
-        float* gp = Cpu(dy).Pointer;
-        float* dp = Cpu(dx).Pointer;
-        CpuParallel.For(length, 4, (start, end) =>
+        var state = (op, (nint)Cpu(x).Pointer, (nint)Cpu(y).Pointer, (nint)Cpu(dy).Pointer, (nint)Cpu(dx).Pointer);
+        CpuParallel.For(length, 4, state, static (in (TOp Op, nint X, nint Y, nint Dy, nint Dx) s, int start, int end) =>
         {
+            float* xp = (float*)s.X, yp = (float*)s.Y, gp = (float*)s.Dy, dp = (float*)s.Dx;
+            var op = s.Op;
             int w = Vector<float>.Count;
             int i = start;
             for (; i <= end - w; i += w)
@@ -132,25 +129,25 @@ public sealed unsafe partial class CpuBackend : IBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Binary<TOp>(TOp op, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape) where TOp : struct, IBinaryOp
     {
-        var loop = new StridedLoop(shape, a.Strides, b.Strides, Shapes.ContiguousStrides(shape));
+        var loop = StridedLoop.WithDenseOutput(shape, a.Strides, b.Strides);
         float* ap = Cpu(a.Buffer).Pointer + a.Offset;
         float* bp = Cpu(b.Buffer).Pointer + b.Offset;
         float* yp = Cpu(y).Pointer;
-        int n = loop.RowLength;
-        int sa = loop.InnerStride(0);
-        int sb = loop.InnerStride(1);
         if (loop.RowCount == 1)
         {
             // One long row: split the row itself across threads.
-            CpuParallel.For(n, 1, (start, end) => BinaryRow(op, ap + (start * sa), sa, bp + (start * sb), sb, yp + start, end - start));
+            var row = (op, (nint)ap, loop.InnerStride(0), (nint)bp, loop.InnerStride(1), (nint)yp);
+            CpuParallel.For(loop.RowLength, 1, row, static (in (TOp Op, nint A, int Sa, nint B, int Sb, nint Y) s, int start, int end) =>
+                BinaryRow(s.Op, (float*)s.A + (start * s.Sa), s.Sa, (float*)s.B + (start * s.Sb), s.Sb, (float*)s.Y + start, end - start));
             return;
         }
 
-        CpuParallel.For(loop.RowCount, n, (r0, r1) =>
+        CpuParallel.For(loop.RowCount, loop.RowLength, (op, loop, (nint)ap, (nint)bp, (nint)yp), static (in (TOp Op, StridedLoop Loop, nint A, nint B, nint Y) s, int r0, int r1) =>
         {
+            int n = s.Loop.RowLength, sa = s.Loop.InnerStride(0), sb = s.Loop.InnerStride(1);
             for (int r = r0; r < r1; r++)
             {
-                BinaryRow(op, ap + loop.RowOffset(0, r), sa, bp + loop.RowOffset(1, r), sb, yp + loop.RowOffset(2, r), n);
+                BinaryRow(s.Op, (float*)s.A + s.Loop.RowOffset(0, r), sa, (float*)s.B + s.Loop.RowOffset(1, r), sb, (float*)s.Y + s.Loop.RowOffset(2, r), n);
             }
         });
     }
@@ -159,21 +156,18 @@ public sealed unsafe partial class CpuBackend : IBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Where(in StridedView cond, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape)
     {
-        var loop = new StridedLoop(shape, cond.Strides, a.Strides, b.Strides, Shapes.ContiguousStrides(shape));
-        float* cp = Cpu(cond.Buffer).Pointer + cond.Offset;
-        float* ap = Cpu(a.Buffer).Pointer + a.Offset;
-        float* bp = Cpu(b.Buffer).Pointer + b.Offset;
-        float* yp = Cpu(y).Pointer;
-        int n = loop.RowLength;
-        int sc = loop.InnerStride(0), sa = loop.InnerStride(1), sb = loop.InnerStride(2);
-        CpuParallel.For(loop.RowCount, n, (r0, r1) =>
+        var loop = StridedLoop.WithDenseOutput(shape, cond.Strides, a.Strides, b.Strides);
+        var state = (loop, (nint)(Cpu(cond.Buffer).Pointer + cond.Offset), (nint)(Cpu(a.Buffer).Pointer + a.Offset), (nint)(Cpu(b.Buffer).Pointer + b.Offset), (nint)Cpu(y).Pointer);
+        CpuParallel.For(loop.RowCount, loop.RowLength, state, static (in (StridedLoop Loop, nint Cond, nint A, nint B, nint Y) s, int r0, int r1) =>
         {
+            int n = s.Loop.RowLength;
+            int sc = s.Loop.InnerStride(0), sa = s.Loop.InnerStride(1), sb = s.Loop.InnerStride(2);
             for (int r = r0; r < r1; r++)
             {
-                float* c = cp + loop.RowOffset(0, r);
-                float* av = ap + loop.RowOffset(1, r);
-                float* bv = bp + loop.RowOffset(2, r);
-                float* yv = yp + loop.RowOffset(3, r);
+                float* c = (float*)s.Cond + s.Loop.RowOffset(0, r);
+                float* av = (float*)s.A + s.Loop.RowOffset(1, r);
+                float* bv = (float*)s.B + s.Loop.RowOffset(2, r);
+                float* yv = (float*)s.Y + s.Loop.RowOffset(3, r);
                 for (int i = 0; i < n; i++)
                 {
                     yv[i] = c[i * sc] != 0 ? av[i * sa] : bv[i * sb];

@@ -187,16 +187,39 @@ internal static unsafe class CpuGemm
                 }
                 else
                 {
-                    CpuParallel.Run(tasks, task =>
+                    var blockTasks = new BlockTasks
                     {
-                        int rb = task / panelSplits, ps = task % panelSplits;
-                        int p0 = panels * ps / panelSplits, p1 = panels * (ps + 1) / panelSplits;
-                        int i0 = rb * blockRows;
-                        float* bTask = splitRows ? PackedB(b, pc, jc, rsB, csB, kc, nc, nr, panels) : bPacked;
-                        MacroKernel(isa, mr, nr, blockRows, i0, Math.Min(m, i0 + blockRows), p0, p1, nc, kc, alpha, a, rsA, csA, pc, aBlock, bTask, c, ldc, jc, accumulate);
-                    });
+                        Isa = isa, Mr = mr, Nr = nr, M = m, BlockRows = blockRows, Panels = panels, PanelSplits = panelSplits,
+                        Nc = nc, Kc = kc, Pc = pc, Jc = jc, Alpha = alpha, A = a, RsA = rsA, CsA = csA, ABlock = aBlock,
+                        B = b, RsB = rsB, CsB = csB, BPacked = bPacked, C = c, Ldc = ldc, Accumulate = accumulate,
+                    };
+                    CpuParallel.ForChunks(tasks, tasks, blockTasks, static (in BlockTasks t, int task, int _, int _) => t.Run(task));
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// One K block of the packed product split into tasks, each a block of rows times a range of B's panels; with
+    /// no shared <see cref="BPacked"/>, each task packs its own copy of B.
+    /// </summary>
+    private struct BlockTasks
+    {
+        public CpuIsa Isa;
+        public int Mr, Nr, M, BlockRows, Panels, PanelSplits, Nc, Kc, Pc, Jc, Ldc;
+        public float Alpha;
+        public float* A, ABlock, B, BPacked, C;
+        public long RsA, CsA, RsB, CsB;
+        public bool Accumulate;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int task)
+        {
+            int rb = task / PanelSplits, ps = task % PanelSplits;
+            int p0 = Panels * ps / PanelSplits, p1 = Panels * (ps + 1) / PanelSplits;
+            int i0 = rb * BlockRows;
+            float* bTask = BPacked == null ? PackedB(B, Pc, Jc, RsB, CsB, Kc, Nc, Nr, Panels) : BPacked;
+            MacroKernel(Isa, Mr, Nr, BlockRows, i0, Math.Min(M, i0 + BlockRows), p0, p1, Nc, Kc, Alpha, A, RsA, CsA, Pc, ABlock, bTask, C, Ldc, Jc, Accumulate);
         }
     }
 
@@ -227,27 +250,54 @@ internal static unsafe class CpuGemm
             return;
         }
 
-        void Columns(int j0, int j1)
+        var rowsOfC = new SmallRowsOfC
         {
-            for (int i = 0; i < m; i++)
+            TransB = transB, VectorRows = vectorRows, M = m, K = k, Alpha = alpha, A = a, RsA = rsA, CsA = csA, B = b, Ldb = ldb, C = c, Ldc = ldc,
+        };
+        if (parallel && (long)m * n * k >= 1 << 18)
+        {
+            // One part of the columns per thread: each part gathers A's nonzero factors again, and its 128- and
+            // 64-wide strips run the register-blocked kernels (a batch-1 Dense of 128 units in 16-column parts ran
+            // 2.5x slower on two threads).
+            CpuParallel.ForChunks(n, CpuParallel.OneChunkPerThread(n, (long)m * k), rowsOfC, static (in SmallRowsOfC r, int _, int j0, int j1) => r.Columns(j0, j1));
+        }
+        else
+        {
+            rowsOfC.Columns(0, n);
+        }
+    }
+
+    /// <summary>The rows of C a few-row product writes, one range of columns at a time (<see cref="SmallRows"/>).</summary>
+    private struct SmallRowsOfC
+    {
+        public bool TransB, VectorRows;
+        public int M, K, Ldb, Ldc;
+        public float Alpha;
+        public float* A, B, C;
+        public long RsA, CsA;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Columns(int j0, int j1)
+        {
+            for (int i = 0; i < M; i++)
             {
-                float* ci = c + ((long)i * ldc);
-                if (!transB && vectorRows)
+                float* ci = C + ((long)i * Ldc);
+                if (!TransB && VectorRows)
                 {
-                    RowTimesMatrix(k, alpha, a + (i * rsA), csA, b, ldb, ci, j0, j1);
+                    RowTimesMatrix(K, Alpha, A + (i * RsA), CsA, B, Ldb, ci, j0, j1);
                 }
-                else if (!transB)
+                else if (!TransB)
                 {
                     // B is [k, n] row-major: axpy each row of B into C's row.
-                    for (int p = 0; p < k; p++)
+                    for (int p = 0; p < K; p++)
                     {
-                        float s = alpha * a[(i * rsA) + (p * csA)];
+                        float s = Alpha * A[(i * RsA) + (p * CsA)];
                         if (s == 0f)
                         {
                             continue;
                         }
 
-                        float* bp = b + ((long)p * ldb);
+                        float* bp = B + ((long)p * Ldb);
                         var sv = new Vector<float>(s);
                         int w = Vector<float>.Count;
                         int j = j0;
@@ -267,36 +317,24 @@ internal static unsafe class CpuGemm
                     // B is stored [n, k]: one dot product per column of C.
                     for (int j = j0; j < j1; j++)
                     {
-                        float* bj = b + ((long)j * ldb);
+                        float* bj = B + ((long)j * Ldb);
                         float dot = 0f;
-                        if (csA == 1)
+                        if (CsA == 1)
                         {
-                            dot = Dot(a + (i * rsA), bj, k);
+                            dot = Dot(A + (i * RsA), bj, K);
                         }
                         else
                         {
-                            for (int p = 0; p < k; p++)
+                            for (int p = 0; p < K; p++)
                             {
-                                dot += a[(i * rsA) + (p * csA)] * bj[p];
+                                dot += A[(i * RsA) + (p * CsA)] * bj[p];
                             }
                         }
 
-                        ci[j] += alpha * dot;
+                        ci[j] += Alpha * dot;
                     }
                 }
             }
-        }
-
-        if (parallel && (long)m * n * k >= 1 << 18)
-        {
-            // One part of the columns per thread: each part gathers A's nonzero factors again, and its 128- and
-            // 64-wide strips run the register-blocked kernels (a batch-1 Dense of 128 units in 16-column parts ran
-            // 2.5x slower on two threads).
-            CpuParallel.ForChunks(n, CpuParallel.OneChunkPerThread(n, (long)m * k), (_, j0, j1) => Columns(j0, j1));
-        }
-        else
-        {
-            Columns(0, n);
         }
     }
 
@@ -411,22 +449,11 @@ internal static unsafe class CpuGemm
         // Eight floats past the last block: the sums below load whole vectors at a last group narrower than 8.
         float* partials = Rent(ref rowPartials, (Math.Max(parts * partBlocks, 1) * n) + 8);
         int* blockCounts = stackalloc int[parts];
-        CpuParallel.ForChunks(k, parts, (part, p0, p1) =>
+        var rangeParts = new RowRangeParts
         {
-            long* rows = Rent(ref rowOffsets, p1 - p0);
-            float* factors = Rent(ref rowFactors, p1 - p0);
-            int live = GatherRows(p1 - p0, a + (p0 * csA), csA, p0, ldb, rows, factors);
-            int blocks = (live + RowBlock - 1) / RowBlock;
-            blockCounts[part] = blocks;
-            float* partPartials = partials + ((long)part * partBlocks * n);
-            bool reverse = blocks > 1 && Reversed(b + ((long)p0 * ldb));
-            for (int u = 0; u < blocks; u++)
-            {
-                int block = reverse ? blocks - 1 - u : u;
-                int q0 = block * RowBlock, q1 = Math.Min(live, q0 + RowBlock);
-                BlockPartial(isa, b, rows, factors, q0, q1, n, partPartials + ((long)block * n));
-            }
-        });
+            Isa = isa, A = a, CsA = csA, B = b, Ldb = ldb, N = n, PartBlocks = partBlocks, Partials = partials, BlockCounts = blockCounts,
+        };
+        CpuParallel.ForChunks(k, parts, rangeParts, static (in RowRangeParts r, int part, int p0, int p1) => r.Run(part, p0, p1));
 
         for (int j = 0; j < n; j += 8)
         {
@@ -451,6 +478,34 @@ internal static unsafe class CpuGemm
                 {
                     c[j + t] += alpha * sum.GetElement(t);
                 }
+            }
+        }
+    }
+
+    /// <summary>The partial sums of one range of B's rows per part (<see cref="RowTimesMatrixSplit"/>).</summary>
+    private struct RowRangeParts
+    {
+        public CpuIsa Isa;
+        public float* A, B, Partials;
+        public long CsA;
+        public int Ldb, N, PartBlocks;
+        public int* BlockCounts;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int part, int p0, int p1)
+        {
+            long* rows = Rent(ref rowOffsets, p1 - p0);
+            float* factors = Rent(ref rowFactors, p1 - p0);
+            int live = GatherRows(p1 - p0, A + (p0 * CsA), CsA, p0, Ldb, rows, factors);
+            int blocks = (live + RowBlock - 1) / RowBlock;
+            BlockCounts[part] = blocks;
+            float* partPartials = Partials + ((long)part * PartBlocks * N);
+            bool reverse = blocks > 1 && Reversed(B + ((long)p0 * Ldb));
+            for (int u = 0; u < blocks; u++)
+            {
+                int block = reverse ? blocks - 1 - u : u;
+                int q0 = block * RowBlock, q1 = Math.Min(live, q0 + RowBlock);
+                BlockPartial(Isa, B, rows, factors, q0, q1, N, partPartials + ((long)block * N));
             }
         }
     }
@@ -603,8 +658,30 @@ internal static unsafe class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotProducts(int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc, bool parallel)
     {
-        void Rows(int i0, int i1)
+        var rows = new DotRows { N = n, K = k, Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, C = c, Ldc = ldc };
+        if (parallel && (long)m * n * k >= 1 << 20 && m >= 8)
         {
+            CpuParallel.For((m + 3) / 4, (long)4 * n * k, (rows, m), static (in (DotRows Rows, int M) s, int q0, int q1) => s.Rows.Run(q0 * 4, Math.Min(s.M, q1 * 4)));
+        }
+        else
+        {
+            rows.Run(0, m);
+        }
+    }
+
+    /// <summary>Rows [i0, i1) of C in <see cref="DotProducts"/>.</summary>
+    private struct DotRows
+    {
+        public int N, K, Lda, Ldb, Ldc;
+        public float Alpha;
+        public float* A, B, C;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int i0, int i1)
+        {
+            int n = N, k = K, lda = Lda, ldb = Ldb, ldc = Ldc;
+            float alpha = Alpha;
+            float* a = A, b = B, c = C;
             int i = i0;
             for (; i <= i1 - 4; i += 4)
             {
@@ -630,15 +707,6 @@ internal static unsafe class CpuGemm
                     c[((long)i * ldc) + j] += alpha * Dot(a + ((long)i * lda), b + ((long)j * ldb), k);
                 }
             }
-        }
-
-        if (parallel && (long)m * n * k >= 1 << 20 && m >= 8)
-        {
-            CpuParallel.For((m + 3) / 4, (long)4 * n * k, (q0, q1) => Rows(q0 * 4, Math.Min(m, q1 * 4)));
-        }
-        else
-        {
-            Rows(0, m);
         }
     }
 

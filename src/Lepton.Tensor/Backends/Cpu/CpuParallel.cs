@@ -3,9 +3,16 @@
 // thread and on helper threads of our own that spin briefly after each loop before they block: a
 // training step issues hundreds of parallel loops a few microseconds apart, and waking a blocked
 // thread-pool thread for each costs as much as the loop itself on a small virtual machine.
+// A loop body is a static lambda with its state passed by value, so a loop allocates nothing.
 using System.Diagnostics;
 
 namespace Lepton.Backends.Cpu;
+
+/// <summary>One chunk [start, end) of a parallel loop, with the loop's state.</summary>
+internal delegate void RangeBody<TState>(in TState state, int start, int end);
+
+/// <summary>Chunk number <paramref name="chunk"/>, [start, end), of a parallel loop, with the loop's state.</summary>
+internal delegate void ChunkBody<TState>(in TState state, int chunk, int start, int end);
 
 /// <summary>Range-splitting parallel loops with a work threshold.</summary>
 internal static class CpuParallel
@@ -63,102 +70,130 @@ internal static class CpuParallel
     /// loop fell back to running all its chunks on the calling thread).</summary>
     public static bool InSharedLoop => insideLoop;
 
-    /// <summary>Runs body(start, end) over [0, count) in <see cref="ChunkCount"/> chunks.</summary>
-    public static void For(int count, long workPerItem, Action<int, int> body)
+    /// <summary>Runs body(state, start, end) over [0, count) in <see cref="ChunkCount"/> chunks.</summary>
+    /// <example><code>CpuParallel.For(n, 4, (x, y), static (in (nint X, nint Y) s, int start, int end) => { ... });</code></example>
+    public static void For<TState>(int count, long workPerItem, in TState state, RangeBody<TState> body)
     {
         int chunks = ChunkCount(count, workPerItem);
         if (chunks <= 1)
         {
-            body(0, count);
+            body(in state, 0, count);
             return;
         }
 
-        ForChunks(count, chunks, (_, start, end) => body(start, end));
+        ForChunks(count, chunks, (state, body), static (in (TState State, RangeBody<TState> Body) s, int _, int start, int end) => s.Body(in s.State, start, end));
     }
 
+    /// <summary>Runs body(start, end) over [0, count) in <see cref="ChunkCount"/> chunks.</summary>
+    public static void For(int count, long workPerItem, Action<int, int> body) =>
+        For(count, workPerItem, body, static (in Action<int, int> b, int start, int end) => b(start, end));
+
     /// <summary>Runs body(chunk, start, end) for <paramref name="chunks"/> equal chunks of [0, count) in parallel.</summary>
-    public static void ForChunks(int count, int chunks, Action<int, int, int> body)
+    public static void ForChunks(int count, int chunks, Action<int, int, int> body) =>
+        ForChunks(count, chunks, body, static (in Action<int, int, int> b, int chunk, int start, int end) => b(chunk, start, end));
+
+    /// <summary>Runs body(chunk) for every chunk in [0, chunks).</summary>
+    public static void Run(int chunks, Action<int> body)
+    {
+        if (chunks > 0)
+        {
+            ForChunks(chunks, chunks, body, static (in Action<int> b, int chunk, int start, int end) => b(chunk));
+        }
+    }
+
+    /// <summary>Runs body(state, chunk, start, end) for <paramref name="chunks"/> equal chunks of [0, count) on up to
+    /// <see cref="Threads"/> threads and returns when all have finished; exceptions are rethrown together in an
+    /// <see cref="AggregateException"/>.</summary>
+    /// <remarks>A loop started inside another, or while another thread's loop holds the helpers, runs its
+    /// chunks on the calling thread.</remarks>
+    public static void ForChunks<TState>(int count, int chunks, in TState state, ChunkBody<TState> body)
     {
         if (chunks <= 1)
         {
-            body(0, 0, count);
+            body(in state, 0, 0, count);
             return;
         }
 
-        Run(chunks, chunk => body(chunk, (int)((long)count * chunk / chunks), (int)((long)count * (chunk + 1) / chunks)));
-    }
-
-    /// <summary>Runs body(chunk) for every chunk in [0, chunks) on up to <see cref="Threads"/> threads and
-    /// returns when all have finished; exceptions are rethrown together in an <see cref="AggregateException"/>.</summary>
-    /// <remarks>A loop started inside another, or while another thread's loop holds the helpers, runs its
-    /// chunks on the calling thread.</remarks>
-    public static void Run(int chunks, Action<int> body)
-    {
         int wanted = Math.Min(threads, chunks) - 1;
         if (wanted <= 0 || insideLoop || !Monitor.TryEnter(Gate))
         {
             for (int chunk = 0; chunk < chunks; chunk++)
             {
-                body(chunk);
+                body(in state, chunk, ChunkStart(count, chunks, chunk), ChunkStart(count, chunks, chunk + 1));
             }
 
             return;
         }
 
+        // Under the gate no other shared loop runs, so the state can wait in a static field for the helpers.
+        SharedLoop<TState>.State = state;
+        SharedLoop<TState>.Body = body;
+        SharedLoop<TState>.Count = count;
         try
         {
-            StartHelpers(wanted);
-            if (claimed.Length < chunks)
-            {
-                claimed = new int[chunks];
-            }
-            else
-            {
-                Array.Clear(claimed, 0, chunks);
-            }
-
-            loopBody = body;
-            loopIsa = CpuGemm.IsaOverride;
-            loopChunks = chunks;
-            loopHelpers = wanted;
-            failures = null;
-            long generation = (Volatile.Read(ref state) >> 32) + 1;
-            Interlocked.Exchange(ref state, generation << 32);
-            for (int i = 0; i < wanted; i++)
-            {
-                if (Interlocked.Exchange(ref helpers[i].Sleeping, 0) == 1)
-                {
-                    helpers[i].Wake.Release();
-                }
-            }
-
-            insideLoop = true;
-            try
-            {
-                Work(0);
-            }
-            finally
-            {
-                insideLoop = false;
-            }
-
-            // Every chunk is claimed now; close the loop to late helpers and wait for those inside.
-            Interlocked.Or(ref state, ClosedBit);
-            var spinner = default(SpinWait);
-            while ((Volatile.Read(ref state) & ActiveMask) != 0)
-            {
-                spinner.SpinOnce(sleep1Threshold: -1);
-            }
-
-            loopBody = null;
-            if (failures is { } errors)
-            {
-                throw new AggregateException(errors);
-            }
+            RunShared(chunks, wanted, SharedLoop<TState>.RunChunk);
         }
         finally
         {
+            SharedLoop<TState>.State = default!;
+            SharedLoop<TState>.Body = null;
             Monitor.Exit(Gate);
+        }
+    }
+
+    /// <summary>Where chunk <paramref name="chunk"/> of <paramref name="chunks"/> equal chunks of [0, count) starts.</summary>
+    private static int ChunkStart(int count, int chunks, int chunk) => (int)((long)count * chunk / chunks);
+
+    /// <summary>Runs a loop's chunks on this thread and <paramref name="wanted"/> helpers; the caller holds the gate.</summary>
+    private static void RunShared(int chunks, int wanted, Action<int> body)
+    {
+        StartHelpers(wanted);
+        if (claimed.Length < chunks)
+        {
+            claimed = new int[chunks];
+        }
+        else
+        {
+            Array.Clear(claimed, 0, chunks);
+        }
+
+        loopBody = body;
+        loopIsa = CpuGemm.IsaOverride;
+        loopChunks = chunks;
+        loopHelpers = wanted;
+        failures = null;
+        long generation = (Volatile.Read(ref state) >> 32) + 1;
+        Interlocked.Exchange(ref state, generation << 32);
+        for (int i = 0; i < wanted; i++)
+        {
+            if (Interlocked.Exchange(ref helpers[i].Sleeping, 0) == 1)
+            {
+                helpers[i].Wake.Release();
+            }
+        }
+
+        insideLoop = true;
+        try
+        {
+            Work(0);
+        }
+        finally
+        {
+            insideLoop = false;
+        }
+
+        // Every chunk is claimed now; close the loop to late helpers and wait for those inside.
+        Interlocked.Or(ref state, ClosedBit);
+        var spinner = default(SpinWait);
+        while ((Volatile.Read(ref state) & ActiveMask) != 0)
+        {
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+
+        loopBody = null;
+        if (failures is { } errors)
+        {
+            throw new AggregateException(errors);
         }
     }
 
@@ -238,6 +273,17 @@ internal static class CpuParallel
     {
         string? value = Environment.GetEnvironmentVariable("LEPTON_NUM_THREADS");
         return int.TryParse(value, out int n) && n > 0 ? n : Environment.ProcessorCount;
+    }
+
+    /// <summary>The state and body of the shared loop in progress whose state has type <typeparamref name="TState"/>.</summary>
+    private static class SharedLoop<TState>
+    {
+        public static readonly Action<int> RunChunk = chunk =>
+            Body!(in State!, chunk, ChunkStart(Count, loopChunks, chunk), ChunkStart(Count, loopChunks, chunk + 1));
+
+        public static TState State = default!;
+        public static ChunkBody<TState>? Body;
+        public static int Count;
     }
 
     /// <summary>A helper thread: joins each loop whose helper count includes it, polls for the next one for
