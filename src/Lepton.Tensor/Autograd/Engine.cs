@@ -1,11 +1,16 @@
 // Reverse-mode autograd: a topological sort from the root, then one pass from the root back to
 // the leaves that calls each node's backward and accumulates gradients. Leaves keep their gradient
 // in Grad (owned by the leaf, outside any scope); nodes are released afterwards unless retained.
+// The sort's and the pass's collections are kept per thread and reused by the next backward.
 namespace Lepton.Autograd;
 
 /// <summary>Runs backward passes.</summary>
 internal static class Engine
 {
+    /// <summary>This thread's collections, or null while a backward on this thread is using them.</summary>
+    [ThreadStatic]
+    private static Workspace? idle;
+
     public static void Run(Tensor root, Tensor gradient, bool retainGraph)
     {
         if (root.IsLeaf)
@@ -14,8 +19,25 @@ internal static class Engine
             return;
         }
 
-        var order = TopologicalOrder(root);
-        var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = gradient };
+        // A backward started from inside another one's node gets collections of its own.
+        var workspace = idle ?? new Workspace();
+        idle = null;
+        try
+        {
+            Run(root, gradient, retainGraph, workspace);
+        }
+        finally
+        {
+            workspace.Clear();
+            idle = workspace;
+        }
+    }
+
+    private static void Run(Tensor root, Tensor gradient, bool retainGraph, Workspace workspace)
+    {
+        var order = TopologicalOrder(root, workspace);
+        var grads = workspace.Grads;
+        grads[root] = gradient;
         using (GradMode.NoGrad())
         {
             for (int i = order.Count - 1; i >= 0; i--)
@@ -104,11 +126,12 @@ internal static class Engine
     }
 
     /// <summary>Non-leaf tensors reachable from root, each after all the tensors it depends on.</summary>
-    private static List<Tensor> TopologicalOrder(Tensor root)
+    private static List<Tensor> TopologicalOrder(Tensor root, Workspace workspace)
     {
-        var order = new List<Tensor>();
-        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance) { root };
-        var stack = new Stack<(Tensor Tensor, int Next)>();
+        var order = workspace.Order;
+        var visited = workspace.Visited;
+        var stack = workspace.Stack;
+        visited.Add(root);
         stack.Push((root, 0));
         while (stack.Count > 0)
         {
@@ -130,5 +153,22 @@ internal static class Engine
         }
 
         return order;
+    }
+
+    /// <summary>The collections of one backward pass, emptied (capacity kept) when it ends.</summary>
+    private sealed class Workspace
+    {
+        public readonly List<Tensor> Order = [];
+        public readonly HashSet<Tensor> Visited = new(ReferenceEqualityComparer.Instance);
+        public readonly Stack<(Tensor Tensor, int Next)> Stack = new();
+        public readonly Dictionary<Tensor, Tensor> Grads = new(ReferenceEqualityComparer.Instance);
+
+        public void Clear()
+        {
+            Order.Clear();
+            Visited.Clear();
+            Stack.Clear();
+            Grads.Clear();
+        }
     }
 }
