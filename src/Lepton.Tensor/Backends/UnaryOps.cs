@@ -241,6 +241,22 @@ public readonly struct SoftplusOp : IUnaryOp
     public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Vector<float>.One / (Vector<float>.One + Vector.Exp(-x));
 }
 
+/// <summary>x times a constant factor (the product a multiplication by a scalar tensor computes).</summary>
+public readonly struct ScaleOp(float factor) : IUnaryOp
+{
+    /// <inheritdoc />
+    public float Apply(float x) => x * factor;
+
+    /// <inheritdoc />
+    public Vector<float> Apply(Vector<float> x) => x * factor;
+
+    /// <inheritdoc />
+    public float Derivative(float x, float y) => factor;
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => new Vector<float>(factor);
+}
+
 /// <summary>x raised to a constant power.</summary>
 public readonly struct PowScalarOp(float exponent) : IUnaryOp
 {

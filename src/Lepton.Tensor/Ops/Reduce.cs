@@ -1,6 +1,7 @@
 // Reductions along any set of axes with keepDim: sum, mean, max, min, argmax/argmin, var/std and
 // logsumexp. The backend reduces one axis of a dense [outer, axis, inner] layout; several axes are
-// reduced one after another. Mean, var, std and logsumexp are compositions.
+// reduced one after another. Mean is the sum scaled in the same node; var, std and logsumexp are
+// compositions.
 using Lepton.Backends;
 
 namespace Lepton;
@@ -14,7 +15,7 @@ public sealed partial class Tensor
         var normalized = NormalizeAxes("Sum", axes);
         var y = ReduceKernel(ReduceKind.Sum, "Sum", normalized, keepDim);
         var inputShape = shape;
-        return Record(y, "SumBackward", [this], g => [g.Reshape(KeepDimShape(inputShape, normalized)).Expand(inputShape).Contiguous()]);
+        return Record(y, "SumBackward", [this], g => [SpreadOverReduced(g, inputShape, normalized)]);
     }
 
     /// <summary>Sum over one axis.</summary>
@@ -32,7 +33,20 @@ public sealed partial class Tensor
             throw new ArgumentException($"Mean: cannot average over an empty dimension of shape {Shapes.Format(shape)}.");
         }
 
-        return Sum(normalized, keepDim) * (1f / count);
+        // One node: the sum times 1/count, with the products a multiplication by a scalar tensor would give.
+        var scale = new ScaleOp(1f / count);
+        var sum = ReduceKernel(ReduceKind.Sum, "Mean", normalized, keepDim);
+        var y = Empty((int[])sum.shape.Clone(), Device);
+        Backend.Unary(scale, sum.Buffer, y.Buffer, y.Numel);
+        sum.Dispose();
+        var inputShape = shape;
+        return Record(y, "MeanBackward", [this], g =>
+        {
+            var gd = g.DenseData();
+            var scaled = Empty((int[])g.shape.Clone(), g.Device);
+            g.Backend.Unary(scale, gd.Buffer, scaled.Buffer, scaled.Numel);
+            return [SpreadOverReduced(scaled, inputShape, normalized)];
+        });
     }
 
     /// <summary>Mean over one axis.</summary>
@@ -222,6 +236,18 @@ public sealed partial class Tensor
     }
 
     private static int[] KeepDimShape(int[] shape, int[] axes) => ReducedShape(shape, axes, keepDim: true);
+
+    /// <summary>The gradient of a sum over <paramref name="axes"/>: each element of <paramref name="g"/> copied to every
+    /// input position it summed, as a new dense tensor of <paramref name="inputShape"/>.</summary>
+    private static Tensor SpreadOverReduced(Tensor g, int[] inputShape, int[] axes)
+    {
+        var gd = g.DenseData();
+        var keep = KeepDimShape(inputShape, axes);
+        var spread = Empty((int[])inputShape.Clone(), g.Device);
+        var source = new StridedView(gd.Buffer, 0, inputShape, Shapes.BroadcastStrides(keep, Shapes.ContiguousStrides(keep), inputShape));
+        g.Backend.Copy(source, spread.View);
+        return spread;
+    }
 
     private static int[] ReducedShape(int[] shape, int[] axes, bool keepDim)
     {
