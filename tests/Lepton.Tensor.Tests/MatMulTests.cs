@@ -81,6 +81,24 @@ public abstract class MatMulTests : BackendTests
     }
 
     [Fact]
+    public void MatrixGradientsMatchFiniteDifferencesForEveryLayout()
+    {
+        // Two matrices take their own path: transposes become GEMM flags, and broadcast rows or columns (stride 0),
+        // which GEMM cannot read in place, are copied first.
+        var a = Generators.Values([4, 5], 6);
+        var b = Generators.Values([5, 3], 7);
+        GradCheck.Run(Device, [a, b], t => t[0].MatMul(t[1]), r => Reference(r[0], r[1]));
+        var at = Generators.Values([5, 4], 8);
+        var bt = Generators.Values([3, 5], 9);
+        GradCheck.Run(Device, [at, bt], t => t[0].T.MatMul(t[1].T), r => Reference(r[0].Permute([1, 0]), r[1].Permute([1, 0])));
+        var row = Generators.Values([1, 5], 10);
+        var column = Generators.Values([5, 1], 11);
+        GradCheck.Run(
+            Device, [row, column], t => t[0].Expand(4, 5).MatMul(t[1].Expand(5, 3)),
+            r => Reference(Nd.Zip(r[0], Nd.From(new float[20], [4, 5]), (x, _) => x), Nd.Zip(r[1], Nd.From(new float[15], [5, 3]), (x, _) => x)));
+    }
+
+    [Fact]
     public void MismatchedInnerDimensionsNameBothShapes()
     {
         var e = Assert.Throws<ArgumentException>(() => Tensor.Zeros([2, 3], device: Device).MatMul(Tensor.Zeros([4, 5], device: Device)));

@@ -37,6 +37,11 @@ public sealed partial class Tensor
                 $"MatMul: shapes {Shapes.Format(shape)} and {Shapes.Format(other.shape)} do not match ({k} columns vs {other.shape[^2]} rows).");
         }
 
+        if (Rank == 2 && other.Rank == 2)
+        {
+            return MatMul2d(this, other);
+        }
+
         var batchShape = Shapes.Broadcast("MatMul", shape[..^2], other.shape[..^2]);
         var outShape = new int[batchShape.Length + 2];
         batchShape.CopyTo(outShape, 0);
@@ -66,6 +71,86 @@ public sealed partial class Tensor
     }
 
     /// <summary>
+    /// The product of two matrices with the same GEMM calls the batched path makes, but no batch bookkeeping: the
+    /// operands go to GEMM as they lie, and the backward's transposes are GEMM flags instead of view tensors.
+    /// </summary>
+    private static Tensor MatMul2d(Tensor a, Tensor b)
+    {
+        int m = a.shape[0], k = a.shape[1], n = b.shape[1];
+        var y = Empty([m, n], a.Device);
+        Gemm2d(a, false, b, false, y);
+        return Record(y, "MatMulBackward", [a, b], g =>
+        {
+            Tensor? da = null, db = null;
+            if (a.RequiresGrad)
+            {
+                da = Empty([m, k], g.Device);
+                Gemm2d(g, false, b, true, da);
+            }
+
+            if (b.RequiresGrad)
+            {
+                db = Empty([k, n], g.Device);
+                Gemm2d(a, true, g, false, db);
+            }
+
+            return [da, db];
+        });
+    }
+
+    /// <summary>y = op(a) op(b) for matrices, op a transpose where asked; y is dense and fully written.</summary>
+    private static void Gemm2d(Tensor a, bool transposeA, Tensor b, bool transposeB, Tensor y)
+    {
+        int m = y.shape[0], n = y.shape[1], k = transposeA ? a.shape[0] : a.shape[1];
+        if (m == 0 || n == 0)
+        {
+            y.Backend.Fill(y.Buffer, 0, y.Numel, 0f);
+            return;
+        }
+
+        var (bufferA, offsetA, transA, lda, copyA) = a.GemmMatrix(transposeA);
+        var (bufferB, offsetB, transB, ldb, copyB) = b.GemmMatrix(transposeB);
+        y.Backend.Gemm(new GemmArgs(transA, transB, m, n, k, 1f, bufferA, offsetA, lda, 0, bufferB, offsetB, ldb, 0, 0f, y.Buffer, 0, n, (long)m * n));
+        copyA?.Dispose();
+        copyB?.Dispose();
+    }
+
+    /// <summary>
+    /// How GEMM reads this matrix (or its transpose): in place when its strides allow it, else from a dense copy of
+    /// the requested orientation, returned as <c>Copy</c> for the caller to dispose.
+    /// </summary>
+    private (DeviceBuffer Buffer, int Offset, bool Transposed, int Ld, Tensor? Copy) GemmMatrix(bool transpose)
+    {
+        int rows = shape[0], cols = shape[1], rs = strides[0], cs = strides[1];
+        if (transpose)
+        {
+            (rows, cols, rs, cs) = (cols, rows, cs, rs);
+        }
+
+        if (GemmLayout(rows, cols, rs, cs, out bool transposed, out int ld))
+        {
+            return (Buffer, Offset, transposed, ld, null);
+        }
+
+        var dense = Empty([rows, cols], Device);
+        Backend.Copy(new StridedView(Buffer, Offset, [rows, cols], [rs, cs]), dense.View);
+        return (dense.Buffer, 0, false, cols, dense);
+    }
+
+    /// <summary>
+    /// Whether GEMM can read a rows x cols matrix with these strides directly: row-major (<paramref name="transposed"/>
+    /// false) or column-major (true), with its leading dimension.
+    /// </summary>
+    private static bool GemmLayout(int rows, int cols, int rs, int cs, out bool transposed, out int ld)
+    {
+        bool rowMajor = (cs == 1 || cols == 1) && (rows == 1 || rs >= cols);
+        bool colMajor = !rowMajor && (rs == 1 || rows == 1) && (cols == 1 || cs >= rows);
+        transposed = colMajor;
+        ld = Math.Max(1, rowMajor ? (rows == 1 ? cols : rs) : (cols == 1 ? rows : cs));
+        return rowMajor || colMajor;
+    }
+
+    /// <summary>
     /// A tensor whose last two dims GEMM can read directly (row-major or transposed) with one uniform
     /// batch stride over <paramref name="batchShape"/>; a dense copy when the layout does not allow it.
     /// </summary>
@@ -78,12 +163,8 @@ public sealed partial class Tensor
         fullShape[^2] = rows;
         fullShape[^1] = cols;
         var fullStrides = Shapes.BroadcastStrides(shape, strides, fullShape);
-        bool rowMajor = (cs == 1 || cols == 1) && (rows == 1 || rs >= cols);
-        bool colMajor = !rowMajor && (rs == 1 || rows == 1) && (cols == 1 || cs >= rows);
-        if ((rowMajor || colMajor) && UniformBatchStride(fullShape, fullStrides, out batchStride))
+        if (GemmLayout(rows, cols, rs, cs, out transposed, out ld) && UniformBatchStride(fullShape, fullStrides, out batchStride))
         {
-            transposed = colMajor;
-            ld = Math.Max(1, rowMajor ? (rows == 1 ? cols : rs) : (cols == 1 ? rows : cs));
             return ViewAs(shape, strides, Offset);
         }
 
