@@ -13,30 +13,17 @@ public static class GradMode
 
     /// <summary>Turns recording off until the returned handle is disposed.</summary>
     /// <example><code>using (GradMode.NoGrad()) { var y = model(x); }</code></example>
-    public static IDisposable NoGrad() => new Restore(enabled: false);
+    public static GradModeScope NoGrad() => new(enabled: false);
 
     /// <summary>Turns recording on until the returned handle is disposed.</summary>
     /// <example><code>using (GradMode.EnableGrad()) { ... }</code></example>
-    public static IDisposable EnableGrad() => new Restore(enabled: true);
+    public static GradModeScope EnableGrad() => new(enabled: true);
 
-    private sealed class Restore : IDisposable
+    /// <summary>Sets this thread's switch and returns its previous value.</summary>
+    internal static bool SetDisabled(bool value)
     {
-        private readonly bool previousDisabled;
-        private bool done;
-
-        public Restore(bool enabled)
-        {
-            previousDisabled = disabled;
-            disabled = !enabled;
-        }
-
-        public void Dispose()
-        {
-            if (!done)
-            {
-                disabled = previousDisabled;
-                done = true;
-            }
-        }
+        bool previous = disabled;
+        disabled = value;
+        return previous;
     }
 }

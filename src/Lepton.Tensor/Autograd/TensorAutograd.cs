@@ -47,5 +47,5 @@ public sealed partial class Tensor
 
     /// <summary>Turns graph recording off until the returned handle is disposed, like <c>torch.no_grad()</c>.</summary>
     /// <example><code>using (Tensor.NoGrad()) { var prediction = model(x); }</code></example>
-    public static IDisposable NoGrad() => GradMode.NoGrad();
+    public static GradModeScope NoGrad() => GradMode.NoGrad();
 }

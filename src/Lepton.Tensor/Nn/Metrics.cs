@@ -2,6 +2,8 @@
 // "accuracy" picks sparse, categorical or binary accuracy from the target's shape and type.
 // Batches are measured and summed on the batch's device; the sum is read back only when a result is
 // asked for, so a training step on a GPU never waits for the device.
+using Lepton.Backends;
+
 namespace Lepton.Nn;
 
 /// <summary>A quantity averaged over the batches of an epoch.</summary>
@@ -10,6 +12,7 @@ public abstract class Metric
     private double total;
     private double count;
     private Tensor? pending;
+    private Tensor? weighted;
 
     /// <summary>The name in logs and history, e.g. <c>accuracy</c>.</summary>
     public abstract string Name { get; }
@@ -44,6 +47,8 @@ public abstract class Metric
     {
         pending?.Dispose();
         pending = null;
+        weighted?.Dispose();
+        weighted = null;
         total = 0;
         count = 0;
     }
@@ -93,15 +98,33 @@ public abstract class Metric
 
     private void AddPending(Tensor value, float weight)
     {
-        var contribution = value.Reshape(1);
+        if (!value.IsDense || value.Numel != 1 || (pending is not null && pending.Device != value.Device))
+        {
+            var contribution = value.Reshape(1);
+            if (pending is null)
+            {
+                pending = (contribution * weight).DetachFromScope();
+            }
+            else
+            {
+                pending.Add_(contribution, weight);
+            }
+
+            return;
+        }
+
+        // The products and the sum a multiplication by a scalar and Add_ compute, without their tensors.
+        var backend = value.Backend;
         if (pending is null)
         {
-            pending = (contribution * weight).DetachFromScope();
+            pending = Tensor.Empty([1], value.Device).DetachFromScope();
+            backend.Unary(new ScaleOp(weight), value.Buffer, pending.Buffer, 1);
+            return;
         }
-        else
-        {
-            pending.Add_(contribution, weight);
-        }
+
+        weighted ??= Tensor.Empty([1], value.Device).DetachFromScope();
+        backend.Unary(new ScaleOp(weight), value.Buffer, weighted.Buffer, 1);
+        backend.Binary(default(AddOp), pending.View, weighted.View, pending.Buffer, pending.ShapeRef);
     }
 }
 

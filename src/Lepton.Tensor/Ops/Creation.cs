@@ -217,7 +217,15 @@ public sealed partial class Tensor
             throw new InvalidOperationException($"Item() needs a tensor with one element; this one has shape {Shapes.Format(shape)}.");
         }
 
-        return ToArray()[0];
+        ThrowIfDisposed();
+        if (!IsContiguous)
+        {
+            return ToArray()[0];
+        }
+
+        Span<float> value = stackalloc float[1];
+        Backend.Download(Buffer, Offset, value);
+        return value[0];
     }
 
     /// <summary>This tensor's values on another device (the same tensor if already there). Recorded for autograd.</summary>

@@ -62,7 +62,7 @@ public abstract class Optimizer : IDisposable
         // in a scope of their own (none is made when there is no clipping, keeping the step allocation-light).
         bool clipping = GlobalClipNorm is not null || ClipNorm is not null;
         using var scope = clipping ? Tensor.NewScope() : null;
-        using var noGrad = clipping ? Tensor.NoGrad() : null;
+        using var noGrad = clipping ? Tensor.NoGrad() : default;
         Tensor? globalScale = null;
         if (GlobalClipNorm is float maxGlobal)
         {
