@@ -93,6 +93,14 @@ public partial class Model : Layer
     /// <summary>Set by callbacks to end Fit after the current batch.</summary>
     public bool StopTraining { get; set; }
 
+    /// <summary>
+    /// Trains through autograd step by step (Keras's run_eagerly) instead of through a training plan. A Sequential model
+    /// of the layers a plan covers otherwise trains, from its second step on, through a plan laid out for its batch
+    /// shape: the same kernels and results, without the per-step graph and with no managed allocation.
+    /// </summary>
+    /// <example><code>model.RunEagerly = true; // e.g. to step through a layer's Forward in a debugger</code></example>
+    public bool RunEagerly { get; set; }
+
     /// <summary>True for models built from symbolic tensors.</summary>
     public bool IsFunctional => graphOrder is not null;
 
@@ -108,6 +116,7 @@ public partial class Model : Layer
     /// <example><code>model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());</code></example>
     public void Compile(Optimizer optimizer, Loss loss, params Metric[] metrics)
     {
+        DropPlan();
         Optimizer = optimizer;
         Loss = loss;
         Metrics = metrics;
@@ -124,7 +133,11 @@ public partial class Model : Layer
         Compile(optimizer, Loss.FromName(loss), [.. metrics.Select(Metric.FromName)]);
 
     /// <inheritdoc />
-    private protected override void OnDeviceChanged(Device newDevice) => Optimizer?.MoveState(newDevice);
+    private protected override void OnDeviceChanged(Device newDevice)
+    {
+        DropPlan();
+        Optimizer?.MoveState(newDevice);
+    }
 
     /// <inheritdoc />
     public override void Dispose()
@@ -135,6 +148,7 @@ public partial class Model : Layer
         }
 
         Optimizer?.Dispose();
+        DropPlan();
         base.Dispose();
     }
 

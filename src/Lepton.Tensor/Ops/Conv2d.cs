@@ -167,7 +167,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>The checked geometry of this input with <paramref name="weight"/>; errors name both shapes.</summary>
-    private Conv2dGeometry ConvGeometry(Tensor weight, (int H, int W)? stride, Padding2d? padding, (int H, int W)? dilation, int groups)
+    internal Conv2dGeometry ConvGeometry(Tensor weight, (int H, int W)? stride, Padding2d? padding, (int H, int W)? dilation, int groups)
     {
         CheckFloat("Conv2d");
         weight.CheckFloat("Conv2d");

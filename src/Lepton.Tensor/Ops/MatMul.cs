@@ -99,7 +99,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>y = op(a) op(b) for matrices, op a transpose where asked; y is dense and fully written.</summary>
-    private static void Gemm2d(Tensor a, bool transposeA, Tensor b, bool transposeB, Tensor y)
+    internal static void Gemm2d(Tensor a, bool transposeA, Tensor b, bool transposeB, Tensor y)
     {
         int m = y.shape[0], n = y.shape[1], k = transposeA ? a.shape[0] : a.shape[1];
         if (m == 0 || n == 0)

@@ -65,7 +65,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>The checked pooling geometry for an input of this [N, C, H, W] shape.</summary>
-    private static Pool2dGeometry PoolGeometry(string op, int[] shape, (int H, int W) kernel, (int H, int W)? stride, Padding2d? padding)
+    internal static Pool2dGeometry PoolGeometry(string op, int[] shape, (int H, int W) kernel, (int H, int W)? stride, Padding2d? padding)
     {
         var (sh, sw) = stride ?? kernel;
         var pad = padding ?? (0, 0);

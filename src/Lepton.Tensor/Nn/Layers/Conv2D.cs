@@ -145,8 +145,7 @@ public sealed class Conv2D : Layer
     /// </summary>
     internal Tensor? TryCallWithMaxPool(Tensor input, MaxPooling2D pool)
     {
-        if (!IsRelu || !Built || OutputShape is null || !pool.Built || pool.OutputShape is null ||
-            pool.DataFormat != DataFormat || pool.Padding != "valid" || input.Rank != 4)
+        if (!FusesWithMaxPool(pool) || input.Rank != 4)
         {
             return null;
         }
@@ -156,7 +155,13 @@ public sealed class Conv2D : Layer
         return Layout.FromChannelsFirst(y, DataFormat);
     }
 
-    private bool IsRelu => string.Equals(ActivationName, "relu", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether this layer and <paramref name="pool"/> run as one operation (<see cref="TryCallWithMaxPool"/>).</summary>
+    internal bool FusesWithMaxPool(MaxPooling2D pool) =>
+        IsRelu && Built && OutputShape is not null && pool.Built && pool.OutputShape is not null && pool.DataFormat == DataFormat && pool.Padding == "valid";
 
-    private Padding2d PaddingFor(Tensor x) => Layout.PaddingFor(Padding, x, KernelSize, Strides, DilationRate);
+    /// <summary>Whether the activation is ReLU, which the convolution applies as it writes its output.</summary>
+    internal bool IsRelu => string.Equals(ActivationName, "relu", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The padding this layer applies to <paramref name="x"/> (channels first).</summary>
+    internal Padding2d PaddingFor(Tensor x) => Layout.PaddingFor(Padding, x, KernelSize, Strides, DilationRate);
 }

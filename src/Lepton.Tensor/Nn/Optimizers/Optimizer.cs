@@ -56,7 +56,13 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>Applies one update to every weight that has a gradient, then clears the gradients.</summary>
     /// <example><code>loss.Backward(); optimizer.Step(model.TrainableWeights);</code></example>
-    public void Step(IReadOnlyList<Weight> weights)
+    public void Step(IReadOnlyList<Weight> weights) => Step(weights, null);
+
+    /// <summary>
+    /// <see cref="Step(IReadOnlyList{Weight})"/> with the gradients given instead of read from each weight's Grad (one
+    /// per weight, null to skip it), which are then left as they are: a training plan's gradient buffers.
+    /// </summary>
+    internal void Step(IReadOnlyList<Weight> weights, IReadOnlyList<Tensor?>? gradients)
     {
         // Clipping factors are computed on the device, so clipping never waits for it; their tensors live
         // in a scope of their own (none is made when there is no clipping, keeping the step allocation-light).
@@ -67,9 +73,9 @@ public abstract class Optimizer : IDisposable
         if (GlobalClipNorm is float maxGlobal)
         {
             Tensor? sumSquares = null;
-            foreach (var w in weights)
+            for (int i = 0; i < weights.Count; i++)
             {
-                if (w.Value.Grad is { } g)
+                if (GradientOf(weights, gradients, i) is { } g)
                 {
                     var squares = (g * g).Sum();
                     sumSquares = sumSquares is null ? squares : sumSquares + squares;
@@ -81,9 +87,10 @@ public abstract class Optimizer : IDisposable
 
         float lr = LearningRate;
         Iterations++;
-        foreach (var w in weights)
+        for (int i = 0; i < weights.Count; i++)
         {
-            var grad = w.Value.Grad;
+            var w = weights[i];
+            var grad = GradientOf(weights, gradients, i);
             if (grad is null)
             {
                 continue;
@@ -98,9 +105,15 @@ public abstract class Optimizer : IDisposable
 
             var (first, second) = State(w);
             w.Value.Backend.OptimizerStep(Update(lr, Iterations), w.Value.Buffer, grad.Buffer, first?.Buffer, second?.Buffer, w.Value.Numel, scale?.DenseData().Buffer);
-            w.Value.ZeroGrad();
+            if (gradients is null)
+            {
+                w.Value.ZeroGrad();
+            }
         }
     }
+
+    private static Tensor? GradientOf(IReadOnlyList<Weight> weights, IReadOnlyList<Tensor?>? gradients, int i) =>
+        gradients is null ? weights[i].Value.Grad : gradients[i];
 
     /// <summary>min(1, max / norm) as a one-element tensor on the norm's device.</summary>
     private static Tensor ClipFactor(Tensor norm, float max) => max / Tensor.Maximum(norm, norm.ScalarLike(max));
