@@ -1,7 +1,7 @@
 // Fused batch normalization on the CPU: statistics, forward and backward each in one or two passes
 // per channel, channels split across threads, float64 accumulation for the sums.
-using System.Runtime.CompilerServices;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Lepton.Backends.Cpu;
 

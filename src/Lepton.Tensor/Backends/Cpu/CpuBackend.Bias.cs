@@ -1,8 +1,8 @@
 // Fused bias + activation on the CPU: one SIMD pass for y = f(x + b), one for dx = dy * f'(x + b, y),
 // and a per-channel sum of dx for the bias gradient. Dense layers have inner == 1 (the bias is a vector
 // along each row); convolutions have one bias value per (image, channel) plane.
-using System.Runtime.CompilerServices;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Lepton.Backends.Cpu;
 
@@ -35,8 +35,14 @@ public sealed unsafe partial class CpuBackend
         {
             var rows = new BiasBackwardRows<TOp>
             {
-                Op = op, X = Cpu(x).Pointer, Bias = bias is null ? null : Cpu(bias).Pointer, Y = Cpu(y).Pointer, Dy = Cpu(dy).Pointer, Dx = dp,
-                PlaneSums = planeSums ? sp : null, Inner = inner,
+                Op = op,
+                X = Cpu(x).Pointer,
+                Bias = bias is null ? null : Cpu(bias).Pointer,
+                Y = Cpu(y).Pointer,
+                Dy = Cpu(dy).Pointer,
+                Dx = dp,
+                PlaneSums = planeSums ? sp : null,
+                Inner = inner,
             };
             ForEachBiasRow(outer, channels, inner, rows);
         }

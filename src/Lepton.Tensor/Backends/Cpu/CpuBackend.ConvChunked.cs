@@ -80,8 +80,17 @@ public sealed unsafe partial class CpuBackend
         var geo = Cropped(g, 2 * pool.P, 2 * pool.Q);
         ForEachChunk(geo, new PooledForwardChunks
         {
-            Geo = geo, FullQ = g.Q, FullPq = g.P * g.Q, OutH = pool.P, OutW = pool.Q, X = x, W = w, Packed = PackWeights(geo, w, transposed: false),
-            Bias = bias, Pooled = pooled, Indices = indices,
+            Geo = geo,
+            FullQ = g.Q,
+            FullPq = g.P * g.Q,
+            OutH = pool.P,
+            OutW = pool.Q,
+            X = x,
+            W = w,
+            Packed = PackWeights(geo, w, transposed: false),
+            Bias = bias,
+            Pooled = pooled,
+            Indices = indices,
         });
     }
 
@@ -228,8 +237,19 @@ public sealed unsafe partial class CpuBackend
         float* partials = FilterPartials(geo, ChunkParts(geo), out long length);
         int parts = ForEachChunk(geo, new PooledBackwardChunks
         {
-            Geo = geo, FullQ = g.Q, OutH = pool.P, OutW = pool.Q, X = x, W = w, Packed = dx == null ? null : PackWeights(geo, w, transposed: true),
-            PooledGrad = pooledGrad, Indices = indices, Dx = dx, Dw = dw, Partials = partials, Length = length,
+            Geo = geo,
+            FullQ = g.Q,
+            OutH = pool.P,
+            OutW = pool.Q,
+            X = x,
+            W = w,
+            Packed = dx == null ? null : PackWeights(geo, w, transposed: true),
+            PooledGrad = pooledGrad,
+            Indices = indices,
+            Dx = dx,
+            Dw = dw,
+            Partials = partials,
+            Length = length,
         });
 
         if (dw != null)

@@ -1,6 +1,6 @@
 // Reductions along one axis and row-wise softmax on the CPU, SIMD along contiguous data.
-using System.Runtime.CompilerServices;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Lepton.Backends.Cpu;
 

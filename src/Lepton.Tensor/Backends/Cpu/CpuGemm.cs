@@ -189,9 +189,29 @@ internal static unsafe class CpuGemm
                 {
                     var blockTasks = new BlockTasks
                     {
-                        Isa = isa, Mr = mr, Nr = nr, M = m, BlockRows = blockRows, Panels = panels, PanelSplits = panelSplits,
-                        Nc = nc, Kc = kc, Pc = pc, Jc = jc, Alpha = alpha, A = a, RsA = rsA, CsA = csA, ABlock = aBlock,
-                        B = b, RsB = rsB, CsB = csB, BPacked = bPacked, C = c, Ldc = ldc, Accumulate = accumulate,
+                        Isa = isa,
+                        Mr = mr,
+                        Nr = nr,
+                        M = m,
+                        BlockRows = blockRows,
+                        Panels = panels,
+                        PanelSplits = panelSplits,
+                        Nc = nc,
+                        Kc = kc,
+                        Pc = pc,
+                        Jc = jc,
+                        Alpha = alpha,
+                        A = a,
+                        RsA = rsA,
+                        CsA = csA,
+                        ABlock = aBlock,
+                        B = b,
+                        RsB = rsB,
+                        CsB = csB,
+                        BPacked = bPacked,
+                        C = c,
+                        Ldc = ldc,
+                        Accumulate = accumulate,
                     };
                     CpuParallel.ForChunks(tasks, tasks, blockTasks, static (in BlockTasks t, int task, int _, int _) => t.Run(task));
                 }
@@ -252,7 +272,18 @@ internal static unsafe class CpuGemm
 
         var rowsOfC = new SmallRowsOfC
         {
-            TransB = transB, VectorRows = vectorRows, M = m, K = k, Alpha = alpha, A = a, RsA = rsA, CsA = csA, B = b, Ldb = ldb, C = c, Ldc = ldc,
+            TransB = transB,
+            VectorRows = vectorRows,
+            M = m,
+            K = k,
+            Alpha = alpha,
+            A = a,
+            RsA = rsA,
+            CsA = csA,
+            B = b,
+            Ldb = ldb,
+            C = c,
+            Ldc = ldc,
         };
         if (parallel && (long)m * n * k >= 1 << 18)
         {
@@ -451,7 +482,15 @@ internal static unsafe class CpuGemm
         int* blockCounts = stackalloc int[parts];
         var rangeParts = new RowRangeParts
         {
-            Isa = isa, A = a, CsA = csA, B = b, Ldb = ldb, N = n, PartBlocks = partBlocks, Partials = partials, BlockCounts = blockCounts,
+            Isa = isa,
+            A = a,
+            CsA = csA,
+            B = b,
+            Ldb = ldb,
+            N = n,
+            PartBlocks = partBlocks,
+            Partials = partials,
+            BlockCounts = blockCounts,
         };
         CpuParallel.ForChunks(k, parts, rangeParts, static (in RowRangeParts r, int part, int p0, int p1) => r.Run(part, p0, p1));
 

@@ -123,8 +123,11 @@ public abstract class Optimizer : IDisposable
     {
         var config = new Dictionary<string, object?>
         {
-            ["name"] = Name, ["learning_rate"] = learningRate, ["iterations"] = Iterations,
-            ["clipnorm"] = ClipNorm, ["global_clipnorm"] = GlobalClipNorm,
+            ["name"] = Name,
+            ["learning_rate"] = learningRate,
+            ["iterations"] = Iterations,
+            ["clipnorm"] = ClipNorm,
+            ["global_clipnorm"] = GlobalClipNorm,
         };
         if (Schedule is not null)
         {
