@@ -198,7 +198,13 @@ public partial class Model
 
         using (Tensor.NewScope())
         {
-            TrainStep(x.To(Device), y.To(Device), lossMean, TrainableWeights);
+            var input = x.To(Device);
+            if (!Built)
+            {
+                EnsureBuiltFor([input]);
+            }
+
+            TrainStep(input, y.To(Device), lossMean, RequireGradOnTrainable());
         }
 
         return CurrentLogs(lossMean);
@@ -231,12 +237,7 @@ public partial class Model
                 if (trainable is null)
                 {
                     EnsureBuiltFor([x]);
-                    trainable = TrainableWeights;
-                    var trainableSet = trainable.ToHashSet();
-                    foreach (var w in Weights)
-                    {
-                        w.Value.RequiresGrad = trainableSet.Contains(w);
-                    }
+                    trainable = RequireGradOnTrainable();
                 }
 
                 TrainStep(x, y, lossMean, trainable);
@@ -273,6 +274,31 @@ public partial class Model
         {
             m.Update(y, prediction);
         }
+    }
+
+    /// <summary>
+    /// The trainable weights, after making them the only ones that require a gradient: a frozen layer's weights
+    /// (Trainable set to false) get none computed, and lose any left from before they were frozen.
+    /// </summary>
+    private IReadOnlyList<Weight> RequireGradOnTrainable()
+    {
+        var trainable = TrainableWeights;
+        foreach (var w in Weights)
+        {
+            bool train = false;
+            for (int i = 0; i < trainable.Count && !train; i++)
+            {
+                train = ReferenceEquals(trainable[i], w);
+            }
+
+            w.Value.RequiresGrad = train;
+            if (!train)
+            {
+                w.Value.ZeroGrad();
+            }
+        }
+
+        return trainable;
     }
 
     /// <summary>Whether the last training step ran through a training plan.</summary>

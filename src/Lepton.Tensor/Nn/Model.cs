@@ -95,7 +95,7 @@ public partial class Model : Layer
 
     /// <summary>
     /// Trains through autograd step by step (Keras's run_eagerly) instead of through a training plan. A Sequential model
-    /// of the layers a plan covers otherwise trains, from its second step on, through a plan laid out for its batch
+    /// of the layers a plan covers otherwise trains, from its first step on, through a plan laid out for its batch
     /// shape: the same kernels and results, without the per-step graph and with no managed allocation.
     /// </summary>
     /// <example><code>model.RunEagerly = true; // e.g. to step through a layer's Forward in a debugger</code></example>

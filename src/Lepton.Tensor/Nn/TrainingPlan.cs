@@ -152,10 +152,11 @@ internal sealed partial class TrainingPlan : IDisposable
         }
 
         lossStage.Forward(backend, y);
-        var gradient = lossStage.Backward(backend, y);
-        for (int i = stages.Length - 1; i >= 0; i--)
+        // Back to the first stage with a trainable weight: before it, nothing needs a gradient.
+        Tensor? gradient = lossStage.Backward(backend, y);
+        for (int i = stages.Length - 1; i >= 0 && gradient is not null; i--)
         {
-            gradient = stages[i].Backward(backend, i == 0 ? x : stages[i - 1].Output, gradient!);
+            gradient = stages[i].Backward(backend, i == 0 ? x : stages[i - 1].Output, gradient);
         }
 
         optimizer.Step(weights, gradients);
