@@ -2,7 +2,6 @@
 // step: each layer becomes a stage that calls the same backend kernels as the eager ops, in the same
 // order, into tensors the plan keeps from step to step. Steps give the eager step's bits and, once
 // warm, allocate nothing. Models with a layer, loss or input the plan does not cover train eagerly.
-using Lepton.Backends;
 using Lepton.Nn.Layers;
 using Lepton.Nn.Optimizers;
 
@@ -93,7 +92,7 @@ internal sealed partial class TrainingPlan : IDisposable
                 inputNeedsGrad |= stage.HasTrainableWeights;
             }
 
-            if (input.Rank != 2 || !inputNeedsGrad || stages.Count == 0)
+            if (input.Rank != 2 || input.ShapeRef[1] == 0 || !inputNeedsGrad || stages.Count == 0)
             {
                 return DisposeAll(stages);
             }
@@ -152,6 +151,7 @@ internal sealed partial class TrainingPlan : IDisposable
         }
 
         lossStage.Forward(backend, y);
+
         // Back to the first stage with a trainable weight: before it, nothing needs a gradient.
         Tensor? gradient = lossStage.Backward(backend, y);
         for (int i = stages.Length - 1; i >= 0 && gradient is not null; i--)
@@ -169,9 +169,9 @@ internal sealed partial class TrainingPlan : IDisposable
         lossStage.Dispose();
     }
 
-    /// <summary>A dense float32 batch on the model's device with as many dense int32 labels as examples.</summary>
+    /// <summary>A dense, non-empty float32 batch on the model's device with as many dense int32 labels as examples.</summary>
     private static bool IsBatch(Tensor x, Tensor y, Device device) =>
-        x.DType == DType.Float32 && x.IsDense && x.Rank >= 2 && x.Device == device && !x.IsDisposed &&
+        x.DType == DType.Float32 && x.IsDense && x.Rank >= 2 && x.ShapeRef[0] > 0 && x.Device == device && !x.IsDisposed &&
         y.DType == DType.Int32 && y.IsDense && y.Numel == x.ShapeRef[0] && y.Device == device && !y.IsDisposed;
 
     private static TrainingPlan? DisposeAll(List<Stage> stages)
