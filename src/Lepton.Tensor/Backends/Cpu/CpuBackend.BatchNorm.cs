@@ -14,12 +14,8 @@ public sealed unsafe partial class CpuBackend
         float* xp = Cpu(x).Pointer, mp = Cpu(mean).Pointer, vp = Cpu(variance).Pointer;
         CpuParallel.For(channels, (long)n * inner * 2, (n, channels, inner, (nint)xp, (nint)mp, (nint)vp), static (in (int N, int Channels, int Inner, nint Xp, nint Mp, nint Vp) state, int c0, int c1) =>
         {
-            var n = state.N;
-            var channels = state.Channels;
-            var inner = state.Inner;
-            float* xp = (float*)state.Xp;
-            float* mp = (float*)state.Mp;
-            float* vp = (float*)state.Vp;
+            var (n, channels, inner, _, _, _) = state;
+            float* xp = (float*)state.Xp, mp = (float*)state.Mp, vp = (float*)state.Vp;
             for (int c = c0; c < c1; c++)
             {
                 double sum = 0;
@@ -55,15 +51,8 @@ public sealed unsafe partial class CpuBackend
         float* bp = beta is null ? null : Cpu(beta).Pointer;
         CpuParallel.For(n * channels, inner, (channels, inner, eps, (nint)xp, (nint)yp, (nint)mp, (nint)vp, (nint)gp, (nint)bp), static (in (int Channels, int Inner, float Eps, nint Xp, nint Yp, nint Mp, nint Vp, nint Gp, nint Bp) state, int r0, int r1) =>
         {
-            var channels = state.Channels;
-            var inner = state.Inner;
-            var eps = state.Eps;
-            float* xp = (float*)state.Xp;
-            float* yp = (float*)state.Yp;
-            float* mp = (float*)state.Mp;
-            float* vp = (float*)state.Vp;
-            float* gp = (float*)state.Gp;
-            float* bp = (float*)state.Bp;
+            var (channels, inner, eps, _, _, _, _, _, _) = state;
+            float* xp = (float*)state.Xp, yp = (float*)state.Yp, mp = (float*)state.Mp, vp = (float*)state.Vp, gp = (float*)state.Gp, bp = (float*)state.Bp;
             for (int r = r0; r < r1; r++)
             {
                 int c = r % channels;
@@ -86,19 +75,8 @@ public sealed unsafe partial class CpuBackend
         float* dbP = dbeta is null ? null : Cpu(dbeta).Pointer;
         CpuParallel.For(channels, (long)n * inner * 4, (n, channels, inner, eps, batchStatistics, (nint)xp, (nint)gp, (nint)dp, (nint)mp, (nint)vp, (nint)gammaP, (nint)dgP, (nint)dbP), static (in (int N, int Channels, int Inner, float Eps, bool BatchStatistics, nint Xp, nint Gp, nint Dp, nint Mp, nint Vp, nint GammaP, nint DgP, nint DbP) state, int c0, int c1) =>
         {
-            var n = state.N;
-            var channels = state.Channels;
-            var inner = state.Inner;
-            var eps = state.Eps;
-            var batchStatistics = state.BatchStatistics;
-            float* xp = (float*)state.Xp;
-            float* gp = (float*)state.Gp;
-            float* dp = (float*)state.Dp;
-            float* mp = (float*)state.Mp;
-            float* vp = (float*)state.Vp;
-            float* gammaP = (float*)state.GammaP;
-            float* dgP = (float*)state.DgP;
-            float* dbP = (float*)state.DbP;
+            var (n, channels, inner, eps, batchStatistics, _, _, _, _, _, _, _, _) = state;
+            float* xp = (float*)state.Xp, gp = (float*)state.Gp, dp = (float*)state.Dp, mp = (float*)state.Mp, vp = (float*)state.Vp, gammaP = (float*)state.GammaP, dgP = (float*)state.DgP, dbP = (float*)state.DbP;
             for (int c = c0; c < c1; c++)
             {
                 float m = mp[c];

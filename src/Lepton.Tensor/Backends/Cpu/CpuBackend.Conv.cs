@@ -78,17 +78,8 @@ public sealed unsafe partial class CpuBackend
         bool perImage = CpuParallel.ChunkCount(g.N, workPerImage) > 1;
         CpuParallel.For(g.N, workPerImage, (geo, direct, perImage, relu, crs, pq, chw, (nint)xp, (nint)wp, (nint)yp, (nint)bias), static (in (Conv2dGeometry Geo, bool Direct, bool PerImage, bool Relu, int Crs, int Pq, int Chw, nint Xp, nint Wp, nint Yp, nint Bias) s, int n0, int n1) =>
         {
-            var geo = s.Geo;
-            var direct = s.Direct;
-            var perImage = s.PerImage;
-            var relu = s.Relu;
-            var crs = s.Crs;
-            var pq = s.Pq;
-            var chw = s.Chw;
-            float* xp = (float*)s.Xp;
-            float* wp = (float*)s.Wp;
-            float* yp = (float*)s.Yp;
-            float* bias = (float*)s.Bias;
+            var (geo, direct, perImage, relu, crs, pq, chw, _, _, _, _) = s;
+            float* xp = (float*)s.Xp, wp = (float*)s.Wp, yp = (float*)s.Yp, bias = (float*)s.Bias;
             float[] col = direct ? [] : ColumnScratch(geo, pq);
             fixed (float* cp = col)
             {
@@ -333,15 +324,8 @@ public sealed unsafe partial class CpuBackend
         bool perImage = CpuParallel.ChunkCount(g.N, workPerImage) > 1;
         CpuParallel.For(g.N, workPerImage, (geo, direct, perImage, crs, pq, chw, (nint)gp, (nint)wp, (nint)dp), static (in (Conv2dGeometry Geo, bool Direct, bool PerImage, int Crs, int Pq, int Chw, nint Gp, nint Wp, nint Dp) s, int n0, int n1) =>
         {
-            var geo = s.Geo;
-            var direct = s.Direct;
-            var perImage = s.PerImage;
-            var crs = s.Crs;
-            var pq = s.Pq;
-            var chw = s.Chw;
-            float* gp = (float*)s.Gp;
-            float* wp = (float*)s.Wp;
-            float* dp = (float*)s.Dp;
+            var (geo, direct, perImage, crs, pq, chw, _, _, _) = s;
+            float* gp = (float*)s.Gp, wp = (float*)s.Wp, dp = (float*)s.Dp;
             float[] col = direct ? [] : ColumnScratch(geo, pq);
             fixed (float* cp = col)
             {
@@ -392,17 +376,8 @@ public sealed unsafe partial class CpuBackend
         float* partials = FilterPartials(g, chunks, out long length);
         CpuParallel.ForChunks(g.N, chunks, (geo, direct, chunks, length, crs, pq, chw, (nint)xp, (nint)gp, (nint)wp, (nint)partials), static (in (Conv2dGeometry Geo, bool Direct, int Chunks, long Length, int Crs, int Pq, int Chw, nint Xp, nint Gp, nint Wp, nint Partials) s, int chunk, int n0, int n1) =>
         {
-            var geo = s.Geo;
-            var direct = s.Direct;
-            var chunks = s.Chunks;
-            var length = s.Length;
-            var crs = s.Crs;
-            var pq = s.Pq;
-            var chw = s.Chw;
-            float* xp = (float*)s.Xp;
-            float* gp = (float*)s.Gp;
-            float* wp = (float*)s.Wp;
-            float* partials = (float*)s.Partials;
+            var (geo, direct, chunks, length, crs, pq, chw, _, _, _, _) = s;
+            float* xp = (float*)s.Xp, gp = (float*)s.Gp, wp = (float*)s.Wp, partials = (float*)s.Partials;
             // With several threads each sums into its own partial gradient; they are added at the end.
             float* target = PartTarget(wp, partials, chunk, length);
             new Span<float>(target, (int)length).Clear();

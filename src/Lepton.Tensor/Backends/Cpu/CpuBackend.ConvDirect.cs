@@ -45,13 +45,8 @@ public sealed unsafe partial class CpuBackend
         TapOffsets(g, offsets);
         CpuParallel.For(g.N * g.P, (long)g.K * g.C * g.R * g.S * g.Q, (geo, wide, relu, (nint)x, (nint)w, (nint)y, (nint)bias, (nint)offsets), static (in (Conv2dGeometry Geo, bool Wide, bool Relu, nint X, nint W, nint Y, nint Bias, nint Offsets) s, int r0, int r1) =>
         {
-            var geo = s.Geo;
-            var wide = s.Wide;
-            var relu = s.Relu;
-            float* x = (float*)s.X;
-            float* w = (float*)s.W;
-            float* y = (float*)s.Y;
-            float* bias = (float*)s.Bias;
+            var (geo, wide, relu, _, _, _, _, _) = s;
+            float* x = (float*)s.X, w = (float*)s.W, y = (float*)s.Y, bias = (float*)s.Bias;
             int* offsets = (int*)s.Offsets;
             for (int row = r0; row < r1; row++)
             {
@@ -103,15 +98,9 @@ public sealed unsafe partial class CpuBackend
         long perRow = 2L * g.K * g.C * g.R * g.S * g.Q;
         CpuParallel.For(g.N * outH, (long)g.N * outH * perRow < DirectPooledParallelWork ? 0 : perRow, (geo, outH, outW, (nint)xp, (nint)wp, (nint)bp, (nint)offsets, (nint)yp, (nint)ip), static (in (Conv2dGeometry Geo, int OutH, int OutW, nint Xp, nint Wp, nint Bp, nint Offsets, nint Yp, nint Ip) s, int r0, int r1) =>
         {
-            var geo = s.Geo;
-            var outH = s.OutH;
-            var outW = s.OutW;
-            float* xp = (float*)s.Xp;
-            float* wp = (float*)s.Wp;
-            float* bp = (float*)s.Bp;
+            var (geo, outH, outW, _, _, _, _, _, _) = s;
+            float* xp = (float*)s.Xp, wp = (float*)s.Wp, bp = (float*)s.Bp, yp = (float*)s.Yp, ip = (float*)s.Ip;
             int* offsets = (int*)s.Offsets;
-            float* yp = (float*)s.Yp;
-            float* ip = (float*)s.Ip;
             for (int row = r0; row < r1; row++)
             {
                 DirectPooledRow(geo, outH, outW, xp, wp, bp, offsets, yp, ip, row / outH, row % outH);
@@ -366,12 +355,8 @@ public sealed unsafe partial class CpuBackend
             new Span<float>(all, chunks * outputs * 16).Clear();
             CpuParallel.ForChunks(g.N, chunks, (geo, pooled, outputs, (nint)x, (nint)dy, (nint)all), static (in (Conv2dGeometry Geo, PooledGradient Pooled, int Outputs, nint X, nint Dy, nint All) s, int chunk, int n0, int n1) =>
             {
-                var geo = s.Geo;
-                var pooled = s.Pooled;
-                var outputs = s.Outputs;
-                float* x = (float*)s.X;
-                float* dy = (float*)s.Dy;
-                float* all = (float*)s.All;
+                var (geo, pooled, outputs, _, _, _) = s;
+                float* x = (float*)s.X, dy = (float*)s.Dy, all = (float*)s.All;
                 // With a pooled gradient, each chunk rebuilds eight gradient planes at a time in its own buffer.
                 var planes = pooled.Gradient == null ? [] : Scratch(ref pooledGradientPlanes, 8L * geo.P * geo.Q);
                 fixed (float* planeBuffer = planes)

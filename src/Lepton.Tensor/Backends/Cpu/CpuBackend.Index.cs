@@ -13,12 +13,8 @@ public sealed unsafe partial class CpuBackend
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
         CpuParallel.For(outer, (long)indexAxis * inner, (srcAxis, inner, indexAxis, (nint)s, (nint)ix, (nint)d), static (in (int SrcAxis, int Inner, int IndexAxis, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
-            var srcAxis = state.SrcAxis;
-            var inner = state.Inner;
-            var indexAxis = state.IndexAxis;
-            float* s = (float*)state.S;
-            float* ix = (float*)state.Ix;
-            float* d = (float*)state.D;
+            var (srcAxis, inner, indexAxis, _, _, _) = state;
+            float* s = (float*)state.S, ix = (float*)state.Ix, d = (float*)state.D;
             for (int o = o0; o < o1; o++)
             {
                 for (int j = 0; j < indexAxis; j++)
@@ -41,12 +37,8 @@ public sealed unsafe partial class CpuBackend
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
         CpuParallel.For(outer, (long)indexAxis * inner, (dstAxis, inner, indexAxis, (nint)s, (nint)ix, (nint)d), static (in (int DstAxis, int Inner, int IndexAxis, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
-            var dstAxis = state.DstAxis;
-            var inner = state.Inner;
-            var indexAxis = state.IndexAxis;
-            float* s = (float*)state.S;
-            float* ix = (float*)state.Ix;
-            float* d = (float*)state.D;
+            var (dstAxis, inner, indexAxis, _, _, _) = state;
+            float* s = (float*)state.S, ix = (float*)state.Ix, d = (float*)state.D;
             for (int o = o0; o < o1; o++)
             {
                 for (int j = 0; j < indexAxis; j++)
@@ -69,12 +61,8 @@ public sealed unsafe partial class CpuBackend
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
         CpuParallel.For(outer * count, inner, (srcAxis, inner, count, (nint)s, (nint)ix, (nint)d), static (in (int SrcAxis, int Inner, int Count, nint S, nint Ix, nint D) state, int r0, int r1) =>
         {
-            var srcAxis = state.SrcAxis;
-            var inner = state.Inner;
-            var count = state.Count;
-            float* s = (float*)state.S;
-            float* ix = (float*)state.Ix;
-            float* d = (float*)state.D;
+            var (srcAxis, inner, count, _, _, _) = state;
+            float* s = (float*)state.S, ix = (float*)state.Ix, d = (float*)state.D;
             for (int r = r0; r < r1; r++)
             {
                 int o = r / count, j = r % count;
@@ -91,12 +79,8 @@ public sealed unsafe partial class CpuBackend
         float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
         CpuParallel.For(outer, (long)count * inner, (dstAxis, inner, count, (nint)s, (nint)ix, (nint)d), static (in (int DstAxis, int Inner, int Count, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
-            var dstAxis = state.DstAxis;
-            var inner = state.Inner;
-            var count = state.Count;
-            float* s = (float*)state.S;
-            float* ix = (float*)state.Ix;
-            float* d = (float*)state.D;
+            var (dstAxis, inner, count, _, _, _) = state;
+            float* s = (float*)state.S, ix = (float*)state.Ix, d = (float*)state.D;
             for (int o = o0; o < o1; o++)
             {
                 for (int j = 0; j < count; j++)
@@ -120,10 +104,7 @@ public sealed unsafe partial class CpuBackend
         float range = high - low;
         CpuParallel.For(length, 8, (seed, start, low, range, (nint)d), static (in (ulong Seed, ulong Start, float Low, float Range, nint D) state, int i0, int i1) =>
         {
-            var seed = state.Seed;
-            var start = state.Start;
-            var low = state.Low;
-            var range = state.Range;
+            var (seed, start, low, range, _) = state;
             float* d = (float*)state.D;
             for (int i = i0; i < i1; i++)
             {
@@ -140,11 +121,7 @@ public sealed unsafe partial class CpuBackend
         int pairs = (length + 1) / 2;
         CpuParallel.For(pairs, 32, (seed, start, mean, std, length, (nint)d), static (in (ulong Seed, ulong Start, float Mean, float Std, int Length, nint D) state, int p0, int p1) =>
         {
-            var seed = state.Seed;
-            var start = state.Start;
-            var mean = state.Mean;
-            var std = state.Std;
-            var length = state.Length;
+            var (seed, start, mean, std, length, _) = state;
             float* d = (float*)state.D;
             for (int p = p0; p < p1; p++)
             {

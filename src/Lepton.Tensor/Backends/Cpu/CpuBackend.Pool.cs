@@ -22,14 +22,8 @@ public sealed unsafe partial class CpuBackend
 
         CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (geo, hw, pq, outH, outW, (nint)xp, (nint)yp, (nint)ip), static (in (Pool2dGeometry Geo, int Hw, int Pq, int OutH, int OutW, nint Xp, nint Yp, nint Ip) s, int c0, int c1) =>
         {
-            var geo = s.Geo;
-            var hw = s.Hw;
-            var pq = s.Pq;
-            var outH = s.OutH;
-            var outW = s.OutW;
-            float* xp = (float*)s.Xp;
-            float* yp = (float*)s.Yp;
-            float* ip = (float*)s.Ip;
+            var (geo, hw, pq, outH, outW, _, _, _) = s;
+            float* xp = (float*)s.Xp, yp = (float*)s.Yp, ip = (float*)s.Ip;
             for (int plane = c0; plane < c1; plane++)
             {
                 float* xs = xp + ((long)plane * hw);
@@ -78,11 +72,8 @@ public sealed unsafe partial class CpuBackend
 
         CpuParallel.For(g.N * g.C, pq, (hw, pq, (nint)gp, (nint)ip, (nint)dp), static (in (int Hw, int Pq, nint Gp, nint Ip, nint Dp) s, int c0, int c1) =>
         {
-            var hw = s.Hw;
-            var pq = s.Pq;
-            float* gp = (float*)s.Gp;
-            float* ip = (float*)s.Ip;
-            float* dp = (float*)s.Dp;
+            var (hw, pq, _, _, _) = s;
+            float* gp = (float*)s.Gp, ip = (float*)s.Ip, dp = (float*)s.Dp;
             for (int plane = c0; plane < c1; plane++)
             {
                 float* ds = dp + ((long)plane * hw);
@@ -106,14 +97,8 @@ public sealed unsafe partial class CpuBackend
         int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
         CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (geo, countIncludePad, hw, pq, outH, outW, (nint)xp, (nint)yp), static (in (Pool2dGeometry Geo, bool CountIncludePad, int Hw, int Pq, int OutH, int OutW, nint Xp, nint Yp) s, int c0, int c1) =>
         {
-            var geo = s.Geo;
-            var countIncludePad = s.CountIncludePad;
-            var hw = s.Hw;
-            var pq = s.Pq;
-            var outH = s.OutH;
-            var outW = s.OutW;
-            float* xp = (float*)s.Xp;
-            float* yp = (float*)s.Yp;
+            var (geo, countIncludePad, hw, pq, outH, outW, _, _) = s;
+            float* xp = (float*)s.Xp, yp = (float*)s.Yp;
             for (int plane = c0; plane < c1; plane++)
             {
                 float* xs = xp + ((long)plane * hw);
@@ -148,14 +133,8 @@ public sealed unsafe partial class CpuBackend
         int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
         CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (geo, countIncludePad, hw, pq, outH, outW, (nint)gp, (nint)dp), static (in (Pool2dGeometry Geo, bool CountIncludePad, int Hw, int Pq, int OutH, int OutW, nint Gp, nint Dp) s, int c0, int c1) =>
         {
-            var geo = s.Geo;
-            var countIncludePad = s.CountIncludePad;
-            var hw = s.Hw;
-            var pq = s.Pq;
-            var outH = s.OutH;
-            var outW = s.OutW;
-            float* gp = (float*)s.Gp;
-            float* dp = (float*)s.Dp;
+            var (geo, countIncludePad, hw, pq, outH, outW, _, _) = s;
+            float* gp = (float*)s.Gp, dp = (float*)s.Dp;
             for (int plane = c0; plane < c1; plane++)
             {
                 float* ds = dp + ((long)plane * hw);

@@ -16,10 +16,8 @@ public sealed unsafe partial class CpuBackend
         {
             CpuParallel.For(outer, axis, (kind, axis, (nint)xp, (nint)yp), static (in (ReduceKind Kind, int Axis, nint Xp, nint Yp) state, int o0, int o1) =>
             {
-                var kind = state.Kind;
-                var axis = state.Axis;
-                float* xp = (float*)state.Xp;
-                float* yp = (float*)state.Yp;
+                var (kind, axis, _, _) = state;
+                float* xp = (float*)state.Xp, yp = (float*)state.Yp;
                 for (int o = o0; o < o1; o++)
                 {
                     yp[o] = ReduceRow(kind, xp + ((long)o * axis), axis);
@@ -30,11 +28,8 @@ public sealed unsafe partial class CpuBackend
 
         CpuParallel.For(outer, (long)axis * inner, (kind, axis, inner, (nint)xp, (nint)yp), static (in (ReduceKind Kind, int Axis, int Inner, nint Xp, nint Yp) state, int o0, int o1) =>
         {
-            var kind = state.Kind;
-            var axis = state.Axis;
-            var inner = state.Inner;
-            float* xp = (float*)state.Xp;
-            float* yp = (float*)state.Yp;
+            var (kind, axis, inner, _, _) = state;
+            float* xp = (float*)state.Xp, yp = (float*)state.Yp;
             for (int o = o0; o < o1; o++)
             {
                 ReduceColumns(kind, xp + ((long)o * axis * inner), axis, inner, yp + ((long)o * inner));
@@ -50,10 +45,8 @@ public sealed unsafe partial class CpuBackend
         float* yp = Cpu(y).Pointer;
         CpuParallel.For(rows, cols * 4L, (cols, log, (nint)xp, (nint)yp), static (in (int Cols, bool Log, nint Xp, nint Yp) state, int r0, int r1) =>
         {
-            var cols = state.Cols;
-            var log = state.Log;
-            float* xp = (float*)state.Xp;
-            float* yp = (float*)state.Yp;
+            var (cols, log, _, _) = state;
+            float* xp = (float*)state.Xp, yp = (float*)state.Yp;
             var exp = default(ExpOp);
             int w = Vector<float>.Count;
             for (int r = r0; r < r1; r++)
@@ -115,11 +108,8 @@ public sealed unsafe partial class CpuBackend
         float* dp = Cpu(dx).Pointer;
         CpuParallel.For(rows, cols * 4L, (cols, log, (nint)yp, (nint)gp, (nint)dp), static (in (int Cols, bool Log, nint Yp, nint Gp, nint Dp) state, int r0, int r1) =>
         {
-            var cols = state.Cols;
-            var log = state.Log;
-            float* yp = (float*)state.Yp;
-            float* gp = (float*)state.Gp;
-            float* dp = (float*)state.Dp;
+            var (cols, log, _, _, _) = state;
+            float* yp = (float*)state.Yp, gp = (float*)state.Gp, dp = (float*)state.Dp;
             for (int r = r0; r < r1; r++)
             {
                 long o = (long)r * cols;
@@ -158,12 +148,8 @@ public sealed unsafe partial class CpuBackend
         float* xp = Cpu(logits).Pointer, lp = Cpu(labels).Pointer, outp = Cpu(loss).Pointer, pp = Cpu(probabilities).Pointer;
         CpuParallel.For(rows, cols * 4L, (cols, smoothing, (nint)xp, (nint)lp, (nint)outp, (nint)pp), static (in (int Cols, float Smoothing, nint Xp, nint Lp, nint Outp, nint Pp) state, int r0, int r1) =>
         {
-            var cols = state.Cols;
-            var smoothing = state.Smoothing;
-            float* xp = (float*)state.Xp;
-            float* lp = (float*)state.Lp;
-            float* outp = (float*)state.Outp;
-            float* pp = (float*)state.Pp;
+            var (cols, smoothing, _, _, _, _) = state;
+            float* xp = (float*)state.Xp, lp = (float*)state.Lp, outp = (float*)state.Outp, pp = (float*)state.Pp;
             var exp = default(ExpOp);
             int w = Vector<float>.Count;
             for (int r = r0; r < r1; r++)
@@ -223,13 +209,8 @@ public sealed unsafe partial class CpuBackend
         float uniform = smoothing / cols;
         CpuParallel.For(rows, cols, (cols, uniform, smoothing, (nint)pp, (nint)lp, (nint)gp, (nint)dp), static (in (int Cols, float Uniform, float Smoothing, nint Pp, nint Lp, nint Gp, nint Dp) state, int r0, int r1) =>
         {
-            var cols = state.Cols;
-            var uniform = state.Uniform;
-            var smoothing = state.Smoothing;
-            float* pp = (float*)state.Pp;
-            float* lp = (float*)state.Lp;
-            float* gp = (float*)state.Gp;
-            float* dp = (float*)state.Dp;
+            var (cols, uniform, smoothing, _, _, _, _) = state;
+            float* pp = (float*)state.Pp, lp = (float*)state.Lp, gp = (float*)state.Gp, dp = (float*)state.Dp;
             for (int r = r0; r < r1; r++)
             {
                 float g = gp[r];
