@@ -58,7 +58,12 @@ public sealed class TensorScope : IDisposable
 
         if (current == this)
         {
+            // An enclosing scope disposed first (out of order) is skipped: it tracks nothing any more.
             current = Parent;
+            while (current is { tensors: null })
+            {
+                current = current.Parent;
+            }
         }
 
         foreach (var tensor in list)

@@ -126,6 +126,39 @@ public abstract class AutogradTests : BackendTests
     }
 
     [Fact]
+    public void AGradModeHandleRestoresOnceAndADefaultOneRestoresNothing()
+    {
+        var x = T([1f, 2f], 2).RequiresGrad_();
+        var handle = Tensor.NoGrad();
+        using (Autograd.GradMode.EnableGrad())
+        {
+            handle.Dispose();
+            Assert.True((x * 2f).RequiresGrad);
+        }
+
+        // The enable block restored "off", the mode NoGrad set; disposing the handle again changes nothing.
+        Assert.False((x * 2f).RequiresGrad);
+        handle.Dispose();
+        Assert.False((x * 2f).RequiresGrad);
+        using (Autograd.GradMode.EnableGrad())
+        {
+        }
+
+        Assert.False(Autograd.GradMode.IsEnabled);
+        default(Autograd.GradModeScope).Dispose();
+        Assert.False(Autograd.GradMode.IsEnabled);
+        using (Autograd.GradMode.EnableGrad())
+        {
+            default(Autograd.GradModeScope).Dispose();
+            Assert.True(Autograd.GradMode.IsEnabled);
+        }
+
+        // Back to the mode the test started in (a handle need not be disposed).
+        Autograd.GradMode.EnableGrad();
+        Assert.True((x * 2f).RequiresGrad);
+    }
+
+    [Fact]
     public void GraphIsReleasedAfterBackwardUnlessRetained()
     {
         var x = T([1f, 2f], 2).RequiresGrad_();

@@ -69,6 +69,37 @@ public sealed class MemoryTests
     }
 
     [Fact]
+    public void AScopeOpenedAfterAnotherWasDisposedDisposesOnlyItsOwnTensors()
+    {
+        long before = Live;
+        var outside = TensorScope.Current;
+        Tensor moved;
+        var first = Tensor.NewScope();
+        var inner = Tensor.NewScope();
+        var x = Tensor.Ones([10], device: device);
+        first.Dispose();
+
+        // Moving into a disposed scope leaves the tensor to its owner, as outside every scope.
+        moved = x.MoveToOuter();
+        Assert.Equal(0, first.Count);
+        using (var next = Tensor.NewScope())
+        {
+            Assert.Equal(0, next.Count);
+            var y = Tensor.Ones([10], device: device);
+            Assert.Equal(1, next.Count);
+            next.Dispose();
+            Assert.True(y.IsDisposed);
+        }
+
+        // Disposing the inner scope makes the scope outside both current again, not the disposed one.
+        inner.Dispose();
+        Assert.Same(outside, TensorScope.Current);
+        Assert.False(moved.IsDisposed);
+        moved.Dispose();
+        Assert.Equal(before, Live);
+    }
+
+    [Fact]
     public void ViewsKeepStorageAliveAfterTheBaseIsDisposed()
     {
         long before = Live;
