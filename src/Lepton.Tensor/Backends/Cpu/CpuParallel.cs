@@ -84,10 +84,6 @@ internal static class CpuParallel
         ForChunks(count, chunks, (state, body), static (in (TState State, RangeBody<TState> Body) s, int _, int start, int end) => s.Body(in s.State, start, end));
     }
 
-    /// <summary>Runs body(start, end) over [0, count) in <see cref="ChunkCount"/> chunks.</summary>
-    public static void For(int count, long workPerItem, Action<int, int> body) =>
-        For(count, workPerItem, body, static (in Action<int, int> b, int start, int end) => b(start, end));
-
     /// <summary>Runs body(chunk, start, end) for <paramref name="chunks"/> equal chunks of [0, count) in parallel.</summary>
     public static void ForChunks(int count, int chunks, Action<int, int, int> body) =>
         ForChunks(count, chunks, body, static (in Action<int, int, int> b, int chunk, int start, int end) => b(chunk, start, end));
