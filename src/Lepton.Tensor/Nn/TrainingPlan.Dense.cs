@@ -107,16 +107,12 @@ internal sealed partial class TrainingPlan
     /// <summary>A Dense layer without an activation: the product, plus the bias broadcast over rows (an Add).</summary>
     private sealed class LinearDenseStage : DenseStage
     {
-        private readonly int[] shape;
-        private readonly int[] rowStrides;
         private readonly int[] biasStrides = [0, 1];
 
         public LinearDenseStage(Dense dense, Tensor input, bool inputNeedsGrad)
             : base(dense, input, inputNeedsGrad)
         {
             Output = Bias is null ? Product : Keep([Rows, Units], input.Device);
-            shape = [Rows, Units];
-            rowStrides = [Units, 1];
         }
 
         public override void Forward(IBackend backend, Tensor input)
@@ -124,7 +120,8 @@ internal sealed partial class TrainingPlan
             Tensor.Gemm2d(input, false, Kernel.Value, false, Product);
             if (Bias is not null)
             {
-                backend.Binary(default(AddOp), new StridedView(Product.Buffer, 0, shape, rowStrides), new StridedView(Bias.Value.Buffer, 0, shape, biasStrides), Output.Buffer, shape);
+                var shape = Product.ShapeRef;
+                backend.Binary(default(AddOp), Product.View, new StridedView(Bias.Value.Buffer, 0, shape, biasStrides), Output.Buffer, shape);
             }
         }
 
@@ -141,15 +138,13 @@ internal sealed partial class TrainingPlan
     }
 
     /// <summary>Sparse categorical cross-entropy from logits, averaged (<see cref="Tensor.CrossEntropy"/> with its mean).</summary>
-    private sealed class LossStage : IDisposable
+    private sealed class LossStage : PlanPart
     {
         private readonly int rows, classes;
         private readonly float smoothing;
         private readonly ScaleOp mean;
         private readonly float[] labels;
-        private readonly int[] rowShape;
         private readonly int[] broadcast = [0];
-        private readonly List<Tensor> owned = [];
         private readonly Tensor probabilities, perExample, sum, seed, scaledSeed, perExampleGradient, logitsGradient;
 
         public LossStage(Tensor logits, float smoothing)
@@ -158,7 +153,6 @@ internal sealed partial class TrainingPlan
             (rows, classes, this.smoothing) = (logits.ShapeRef[0], logits.ShapeRef[1], smoothing);
             mean = new ScaleOp(1f / rows);
             labels = new float[rows];
-            rowShape = [rows];
             var device = logits.Device;
             probabilities = Keep([rows, classes], device);
             perExample = Keep([rows], device);
@@ -204,26 +198,9 @@ internal sealed partial class TrainingPlan
         {
             backend.Fill(seed.Buffer, 0, 1, 1f);
             backend.Unary(mean, seed.Buffer, scaledSeed.Buffer, 1);
-            backend.Copy(new StridedView(scaledSeed.Buffer, 0, rowShape, broadcast), perExampleGradient.View);
+            backend.Copy(new StridedView(scaledSeed.Buffer, 0, perExampleGradient.ShapeRef, broadcast), perExampleGradient.View);
             backend.SoftmaxCrossEntropyBackward(probabilities.Buffer, y.Buffer, perExampleGradient.Buffer, rows, classes, smoothing, logitsGradient.Buffer);
             return logitsGradient;
-        }
-
-        public void Dispose()
-        {
-            foreach (var t in owned)
-            {
-                t.Dispose();
-            }
-
-            owned.Clear();
-        }
-
-        private Tensor Keep(int[] shape, Device device)
-        {
-            var t = Tensor.Empty(shape, device).DetachFromScope();
-            owned.Add(t);
-            return t;
         }
     }
 }

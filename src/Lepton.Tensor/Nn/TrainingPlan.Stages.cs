@@ -8,11 +8,34 @@ namespace Lepton.Nn;
 
 internal sealed partial class TrainingPlan
 {
-    /// <summary>One or more layers of the plan.</summary>
-    private abstract class Stage : IDisposable
+    /// <summary>A part of the plan that owns tensors kept from step to step, freed with the plan.</summary>
+    private abstract class PlanPart : IDisposable
     {
         private readonly List<Tensor> owned = [];
 
+        public void Dispose()
+        {
+            foreach (var t in owned)
+            {
+                t.Dispose();
+            }
+
+            owned.Clear();
+        }
+
+        /// <summary>A tensor the part owns until the plan is disposed.</summary>
+        protected Tensor Keep(Tensor tensor)
+        {
+            owned.Add(tensor.DetachFromScope());
+            return tensor;
+        }
+
+        protected Tensor Keep(int[] shape, Device device, DType dtype = DType.Float32) => Keep(Tensor.Empty(shape, device, dtype));
+    }
+
+    /// <summary>One or more layers of the plan.</summary>
+    private abstract class Stage : PlanPart
+    {
         /// <summary>The stage's output, kept from step to step.</summary>
         public Tensor Output { get; protected set; } = null!;
 
@@ -28,25 +51,6 @@ internal sealed partial class TrainingPlan
         public abstract void Forward(IBackend backend, Tensor input);
 
         public abstract Tensor? Backward(IBackend backend, Tensor input, Tensor outputGradient);
-
-        public void Dispose()
-        {
-            foreach (var t in owned)
-            {
-                t.Dispose();
-            }
-
-            owned.Clear();
-        }
-
-        /// <summary>A tensor the stage owns until the plan is disposed.</summary>
-        protected Tensor Keep(Tensor tensor)
-        {
-            owned.Add(tensor.DetachFromScope());
-            return tensor;
-        }
-
-        protected Tensor Keep(int[] shape, Device device, DType dtype = DType.Float32) => Keep(Tensor.Empty(shape, device, dtype));
 
         /// <summary>A gradient tensor for <paramref name="weight"/> when it requires one.</summary>
         protected Tensor? GradientFor(Weight? weight) =>
@@ -127,7 +131,7 @@ internal sealed partial class TrainingPlan
             {
                 fullGradient ??= Keep([g.N, g.K, g.P, g.Q], input.Device);
                 backend.MaxPool2dBackward(pg, masked.Buffer, indices.Buffer, fullGradient.Buffer);
-                ConvGradients(backend, g, input, kernel, fullGradient, dx, dw);
+                Tensor.WriteConvGradients(g, input, kernel.Value, fullGradient, dx, dw);
             }
 
             return dx;
@@ -181,7 +185,7 @@ internal sealed partial class TrainingPlan
         {
             // relu'(y) = relu'(x + b), so the bias + activation backward is evaluated at y itself.
             backend.BiasActivationBackward(default(ReluOp), Output.Buffer, null, Output.Buffer, outputGradient.Buffer, g.N, g.K, g.P * g.Q, preActivationGradient.Buffer, db?.Buffer);
-            ConvGradients(backend, g, input, kernel, preActivationGradient, dx, dw);
+            Tensor.WriteConvGradients(g, input, kernel.Value, preActivationGradient, dx, dw);
             return dx;
         }
     }
@@ -210,19 +214,5 @@ internal sealed partial class TrainingPlan
         }
 
         public override Tensor? Backward(IBackend backend, Tensor input, Tensor outputGradient) => HasInputGradient ? outputGradient : null;
-    }
-
-    /// <summary>dx and dW of a convolution from its output's gradient, as the eager ops write them.</summary>
-    private static void ConvGradients(IBackend backend, in Conv2dGeometry g, Tensor input, Weight kernel, Tensor outputGradient, Tensor? dx, Tensor? dw)
-    {
-        if (dx is not null)
-        {
-            backend.Conv2dBackwardData(g, outputGradient.Buffer, kernel.Value.Buffer, dx.Buffer);
-        }
-
-        if (dw is not null)
-        {
-            backend.Conv2dBackwardFilter(g, input.Buffer, outputGradient.Buffer, dw.Buffer);
-        }
     }
 }

@@ -165,7 +165,7 @@ internal sealed partial class TrainingPlan : IDisposable
     /// <summary>Frees the plan's tensors.</summary>
     public void Dispose()
     {
-        DisposeAll([.. stages]);
+        DisposeAll(stages);
         lossStage.Dispose();
     }
 
@@ -174,7 +174,7 @@ internal sealed partial class TrainingPlan : IDisposable
         x.DType == DType.Float32 && x.IsDense && x.Rank >= 2 && x.ShapeRef[0] > 0 && x.Device == device && !x.IsDisposed &&
         y.DType == DType.Int32 && y.IsDense && y.Numel == x.ShapeRef[0] && y.Device == device && !y.IsDisposed;
 
-    private static TrainingPlan? DisposeAll(List<Stage> stages)
+    private static TrainingPlan? DisposeAll(IEnumerable<Stage> stages)
     {
         foreach (var stage in stages)
         {

@@ -153,7 +153,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>Writes the input gradient into <paramref name="dx"/> and the filter gradient into <paramref name="dw"/>, each unless null.</summary>
-    private static void WriteConvGradients(in Conv2dGeometry g, Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw)
+    internal static void WriteConvGradients(in Conv2dGeometry g, Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw)
     {
         if (dx is not null)
         {
