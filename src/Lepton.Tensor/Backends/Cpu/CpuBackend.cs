@@ -12,10 +12,14 @@ namespace Lepton.Backends.Cpu;
 /// <summary>Runs every primitive on the host with SIMD and multiple threads.</summary>
 public sealed unsafe partial class CpuBackend : IBackend
 {
-    /// <summary>Creates the backend with its own buffer pool.</summary>
+    /// <summary>Creates the backend with its own buffer pool, sized from the memory this process may use.</summary>
     public CpuBackend()
     {
-        Pool = new BufferPool(n => new CpuBuffer(n), _ => { });
+        Pool = new BufferPool(
+            n => new CpuBuffer(n),
+            _ => { },
+            maxCachedBytes: BufferPool.HostBudget(2L << 30, 4),
+            collectThresholdBytes: Math.Max(BufferPool.MinCollectBytes, BufferPool.HostBudget(256L << 20, 8)));
         KernelWarmup.Start();
     }
 

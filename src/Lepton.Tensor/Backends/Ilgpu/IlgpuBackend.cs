@@ -373,7 +373,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         BindToThisThread();
         if (MemoryLimit is long limit && AllocatedBytes + bytes > limit)
         {
-            Pool.Trim();
+            FreeUnused();
             if (AllocatedBytes + bytes > limit)
             {
                 throw OutOfMemory(bytes, null);
@@ -386,8 +386,8 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         }
         catch (Exception first) when (first is not ArgumentException)
         {
-            // Give cached buffers back to the device and try once more before reporting.
-            Pool.Trim();
+            // Give unreachable tensors' and cached buffers back to the device and try once more before reporting.
+            FreeUnused();
             try
             {
                 return new IlgpuBuffer(accelerator.Allocate1D<float>(Math.Max(length, 1)), length);
@@ -397,6 +397,13 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
                 throw OutOfMemory(bytes, e);
             }
         }
+    }
+
+    /// <summary>Collects tensors nobody references (their buffers return to the pool), then frees the pool's cache.</summary>
+    private void FreeUnused()
+    {
+        Pool.ReclaimUnreachable();
+        Pool.Trim();
     }
 
     private OutOfMemoryException OutOfMemory(long bytes, Exception? inner)
