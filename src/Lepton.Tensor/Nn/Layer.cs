@@ -18,7 +18,9 @@ public abstract class Layer : IDisposable
 {
     private static readonly ConcurrentDictionary<string, int> NameCounters = new();
     private readonly List<Weight> ownWeights = [];
+    private readonly object buildGate = new();
     private Device device = Device.Default;
+    private bool built;
 
     /// <summary>Creates a layer; <paramref name="inputShape"/> (per example) builds it immediately, like Keras's input_shape.</summary>
     protected Layer(string? name = null, int[]? inputShape = null)
@@ -34,7 +36,11 @@ public abstract class Layer : IDisposable
     public bool Trainable { get; set; } = true;
 
     /// <summary>True once the weights exist.</summary>
-    public bool Built { get; private set; }
+    public bool Built
+    {
+        get => Volatile.Read(ref built);
+        private set => Volatile.Write(ref built, value);
+    }
 
     /// <summary>
     /// The device the weights live on and the layer computes on. Setting it sets every sublayer's too and moves
@@ -163,27 +169,42 @@ public abstract class Layer : IDisposable
     {
         if (!Built)
         {
-            BuildInputTypes = [.. inputs.Select(i => i.DType)];
-            EnsureBuilt([.. inputs.Select(i => i.ShapeRef[1..])]);
+            EnsureBuilt([.. inputs.Select(i => i.ShapeRef[1..])], [.. inputs.Select(i => i.DType)]);
         }
     }
 
-    /// <summary>Builds the layer for inputs of these per-example shapes (no-op once built).</summary>
-    internal void EnsureBuilt(IReadOnlyList<int[]> inputShapes)
+    /// <summary>
+    /// Builds the layer for inputs of these per-example shapes (no-op once built). Threads that call a new layer at
+    /// once build it exactly once: the others wait and then use the weights the first one made.
+    /// </summary>
+    internal void EnsureBuilt(IReadOnlyList<int[]> inputShapes, IReadOnlyList<DType>? inputTypes = null)
     {
         if (Built)
         {
             return;
         }
 
-        if (DeclaredInputShape is not null && inputShapes.Count == 1 && !Shapes.SameShape(DeclaredInputShape, inputShapes[0]))
+        lock (buildGate)
         {
-            throw new ArgumentException($"{Name}: expected inputs of shape {Shapes.Format(DeclaredInputShape)} per example, got {Shapes.Format(inputShapes[0])}.");
-        }
+            if (Built)
+            {
+                return;
+            }
 
-        InputShape = (int[])inputShapes[0].Clone();
-        Build(inputShapes);
-        Built = true;
+            if (DeclaredInputShape is not null && inputShapes.Count == 1 && !Shapes.SameShape(DeclaredInputShape, inputShapes[0]))
+            {
+                throw new ArgumentException($"{Name}: expected inputs of shape {Shapes.Format(DeclaredInputShape)} per example, got {Shapes.Format(inputShapes[0])}.");
+            }
+
+            if (inputTypes is not null)
+            {
+                BuildInputTypes = inputTypes;
+            }
+
+            InputShape = (int[])inputShapes[0].Clone();
+            Build(inputShapes);
+            Built = true;
+        }
     }
 
     /// <summary>Output shape and type per example, found by running one zero example through the layer.</summary>
