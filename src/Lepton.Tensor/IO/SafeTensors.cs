@@ -1,9 +1,9 @@
 // The safetensors format (readable by PyTorch, JAX and Hugging Face tools): an 8-byte little-endian
 // header length, a JSON header mapping names to {dtype, shape, data_offsets}, then raw
-// little-endian data. Reading validates every offset and names the file and the problem.
+// little-endian data. Reading validates the header (SafeTensorsHeader) and names the file and the
+// problem; files are read through a stream, so their size is not limited to one array.
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 
 namespace Lepton.IO;
@@ -66,111 +66,226 @@ public static class SafeTensors
     public static void Save(string path, IEnumerable<(string Name, Tensor Value)> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
         AtomicFile.Write(path, s => Write(s, tensors, metadata));
 
-    /// <summary>Reads every tensor of a safetensors file (F32 and I32; F64, F16 and BF16 are converted to float32).</summary>
+    /// <summary>
+    /// Reads the tensors of a safetensors file (F32 and I32; F64, F16, BF16 and I64 are converted), through a stream:
+    /// the header first, then each tensor's bytes at its offset, so files of any size can be read. With
+    /// <paramref name="names"/>, only those tensors are read (the others are validated but never loaded).
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="device">Where the tensors are created (default: the default device).</param>
+    /// <param name="names">The tensors to read; null reads all of them.</param>
     /// <example><code>var tensors = SafeTensors.Load("weights.safetensors");</code></example>
-    public static Dictionary<string, Tensor> Load(string path, Device? device = null)
+    /// <exception cref="InvalidDataException">The file is not valid safetensors; the message names the file, the tensor and the problem.</exception>
+    public static Dictionary<string, Tensor> Load(string path, Device? device = null, IEnumerable<string>? names = null)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"safetensors file '{path}' does not exist.", path);
-        }
-
-        return Read(File.ReadAllBytes(path), path, device);
-    }
-
-    /// <summary>The string metadata of a safetensors file's header (empty when it has none).</summary>
-    public static Dictionary<string, string> ReadMetadata(byte[] bytes, string source)
-    {
-        var result = new Dictionary<string, string>();
-        if (bytes.Length < 8)
-        {
-            throw new InvalidDataException($"safetensors file '{source}' is truncated: {bytes.Length} bytes.");
-        }
-
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLength > (ulong)(bytes.Length - 8))
-        {
-            throw new InvalidDataException($"safetensors file '{source}' declares a {headerLength}-byte header but is shorter; it is truncated.");
-        }
-
-        using var doc = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
-        if (doc.RootElement.TryGetProperty("__metadata__", out var metadata))
-        {
-            foreach (var item in metadata.EnumerateObject())
-            {
-                result[item.Name] = item.Value.GetString() ?? string.Empty;
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>Parses safetensors bytes; <paramref name="source"/> names them in errors.</summary>
-    public static Dictionary<string, Tensor> Read(byte[] bytes, string source, Device? device = null)
-    {
-        if (bytes.Length < 8)
-        {
-            throw new InvalidDataException($"safetensors file '{source}' is truncated: {bytes.Length} bytes, not even the 8-byte header length.");
-        }
-
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLength > (ulong)(bytes.Length - 8))
-        {
-            throw new InvalidDataException($"safetensors file '{source}' declares a {headerLength}-byte header but has {bytes.Length - 8} bytes after the length; it is truncated or not a safetensors file.");
-        }
-
-        int dataStart = 8 + (int)headerLength;
-        JsonDocument doc;
+        using var stream = OpenRead(path);
+        var header = ReadHeader(stream, path);
+        var wanted = Select(header, names, path);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
-            doc = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, (int)headerLength));
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"safetensors file '{source}' has a header that is not valid JSON: {e.Message}", e);
-        }
-
-        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        using (doc)
-        {
-            foreach (var entry in doc.RootElement.EnumerateObject())
+            foreach (var entry in wanted)
             {
-                if (entry.Name == "__metadata__")
+                var values = NewValues(entry, path);
+                stream.Position = header.DataStart + entry.Begin;
+                int size = SafeTensorsHeader.ElementSize(entry.DType);
+                var chunk = new byte[Math.Min(entry.Count, (1 << 20) / size) * size];
+                long done = 0;
+                while (done < entry.Count)
                 {
-                    continue;
-                }
-
-                string dtype = entry.Value.GetProperty("dtype").GetString() ?? string.Empty;
-                int[] shape = [.. entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32())];
-                long[] offsets = [.. entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64())];
-                int size = dtype switch { "F32" or "I32" => 4, "F64" or "I64" => 8, "F16" or "BF16" => 2, _ => throw new InvalidDataException($"safetensors file '{source}': tensor '{entry.Name}' has unsupported dtype '{dtype}'.") };
-                long count = shape.Aggregate(1L, (a, d) => a * d);
-                if (offsets.Length != 2 || offsets[1] - offsets[0] != count * size || offsets[0] < 0 || dataStart + offsets[1] > bytes.Length)
-                {
-                    throw new InvalidDataException(
-                        $"safetensors file '{source}': tensor '{entry.Name}' ({dtype} {Shapes.Format(shape)}) has data offsets [{string.Join(", ", offsets)}] that do not fit its size or the file ({bytes.Length - dataStart} data bytes); the file is truncated or corrupt.");
-                }
-
-                var span = bytes.AsSpan(dataStart + (int)offsets[0], (int)(count * size));
-                var values = new float[count];
-                for (int i = 0; i < count; i++)
-                {
-                    values[i] = dtype switch
+                    int n = (int)Math.Min(entry.Count - done, chunk.Length / size);
+                    try
                     {
-                        "F32" => BinaryPrimitives.ReadSingleLittleEndian(span[(i * 4)..]),
-                        "I32" => BinaryPrimitives.ReadInt32LittleEndian(span[(i * 4)..]),
-                        "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(span[(i * 8)..]),
-                        "I64" => BinaryPrimitives.ReadInt64LittleEndian(span[(i * 8)..]),
-                        "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(span[(i * 2)..]),
-                        _ => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(span[(i * 2)..]) << 16),
-                    };
+                        stream.ReadExactly(chunk, 0, n * size);
+                    }
+                    catch (EndOfStreamException e)
+                    {
+                        throw new InvalidDataException($"safetensors file '{path}' ended while reading tensor '{entry.Name}'; it was truncated while being read.", e);
+                    }
+
+                    Convert(entry, chunk.AsSpan(0, n * size), values.AsSpan((int)done, n), path);
+                    done += n;
                 }
 
-                var dt = dtype is "I32" or "I64" ? DType.Int32 : DType.Float32;
-                result[entry.Name] = Tensor.FromArray(values, shape, dt, device).DetachFromScope();
+                result[entry.Name] = ToTensor(entry, values, device);
             }
+        }
+        catch
+        {
+            Dispose(result);
+            throw;
         }
 
         return result;
+    }
+
+    /// <summary>The string metadata of a safetensors file's header (empty when it has none); only the header is read.</summary>
+    /// <param name="path">The file.</param>
+    /// <example><code>var metadata = SafeTensors.ReadMetadata("weights.safetensors");</code></example>
+    public static Dictionary<string, string> ReadMetadata(string path)
+    {
+        using var stream = OpenRead(path);
+        return ReadHeader(stream, path).Metadata;
+    }
+
+    /// <summary>The string metadata of safetensors bytes (empty when it has none).</summary>
+    /// <param name="bytes">The whole file's bytes.</param>
+    /// <param name="source">Names the bytes in errors.</param>
+    /// <example><code>var metadata = SafeTensors.ReadMetadata(bytes, "weights.safetensors");</code></example>
+    public static Dictionary<string, string> ReadMetadata(byte[] bytes, string source) => ParseHeader(bytes, source).Metadata;
+
+    /// <summary>Parses safetensors bytes already in memory (e.g. an archive entry), validated as <see cref="Load"/> validates a file.</summary>
+    /// <param name="bytes">The whole file's bytes.</param>
+    /// <param name="source">Names the bytes in errors.</param>
+    /// <param name="device">Where the tensors are created (default: the default device).</param>
+    /// <example><code>var tensors = SafeTensors.Read(bytes, "model.lepton!model.safetensors");</code></example>
+    /// <exception cref="InvalidDataException">The bytes are not valid safetensors; the message names the source, the tensor and the problem.</exception>
+    public static Dictionary<string, Tensor> Read(byte[] bytes, string source, Device? device = null)
+    {
+        var header = ParseHeader(bytes, source);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var entry in header.Tensors)
+            {
+                var values = NewValues(entry, source);
+                var span = bytes.AsSpan((int)(header.DataStart + entry.Begin), (int)(entry.End - entry.Begin));
+                Convert(entry, span, values, source);
+                result[entry.Name] = ToTensor(entry, values, device);
+            }
+        }
+        catch
+        {
+            Dispose(result);
+            throw;
+        }
+
+        return result;
+    }
+
+    /// <summary>The total number of elements the tensors of validated safetensors bytes hold.</summary>
+    internal static long CountElements(byte[] bytes, string source) => ParseHeader(bytes, source).Tensors.Sum(t => t.Count);
+
+    private static FileStream OpenRead(string path) =>
+        File.Exists(path)
+            ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16)
+            : throw new FileNotFoundException($"safetensors file '{path}' does not exist.", path);
+
+    private static SafeTensorsHeader ParseHeader(byte[] bytes, string source)
+    {
+        int length = SafeTensorsHeader.ReadHeaderLength(bytes.AsSpan(0, Math.Min(8, bytes.Length)), bytes.Length, source);
+        return SafeTensorsHeader.Parse(bytes.AsSpan(8, length), bytes.Length - 8L - length, source);
+    }
+
+    private static SafeTensorsHeader ReadHeader(FileStream stream, string path)
+    {
+        long fileLength = stream.Length;
+        Span<byte> first8 = stackalloc byte[8];
+        int got = stream.ReadAtLeast(first8, 8, throwOnEndOfStream: false);
+        int length = SafeTensorsHeader.ReadHeaderLength(first8[..got], fileLength, path);
+        var json = new byte[length];
+        stream.ReadExactly(json);
+        return SafeTensorsHeader.Parse(json, fileLength - 8 - length, path);
+    }
+
+    private static List<SafeTensorEntry> Select(SafeTensorsHeader header, IEnumerable<string>? names, string path)
+    {
+        if (names is null)
+        {
+            return [.. header.Tensors];
+        }
+
+        var wanted = new HashSet<string>(names, StringComparer.Ordinal);
+        var found = header.Tensors.Where(t => wanted.Contains(t.Name)).ToList();
+        if (found.Count != wanted.Count)
+        {
+            var missing = wanted.Except(found.Select(t => t.Name)).Order(StringComparer.Ordinal);
+            throw new InvalidDataException($"safetensors file '{path}' has no tensor {string.Join(", ", missing.Select(n => $"'{n}'"))}.");
+        }
+
+        return found;
+    }
+
+    private static float[] NewValues(SafeTensorEntry entry, string source)
+    {
+        if (entry.DType is not ("F32" or "I32" or "F64" or "I64" or "F16" or "BF16"))
+        {
+            throw new InvalidDataException($"safetensors file '{source}': tensor '{entry.Name}' has dtype {entry.DType}, which Lepton cannot load (F32, I32, F64, I64, F16, BF16).");
+        }
+
+        if (entry.Count > Array.MaxLength)
+        {
+            throw new InvalidDataException(
+                $"safetensors file '{source}': tensor '{entry.Name}' has {entry.Count} elements, more than one tensor can hold ({Array.MaxLength}).");
+        }
+
+        return new float[entry.Count];
+    }
+
+    /// <summary>Converts little-endian elements of the entry's dtype into float32 values.</summary>
+    private static void Convert(SafeTensorEntry entry, ReadOnlySpan<byte> bytes, Span<float> values, string source)
+    {
+        switch (entry.DType)
+        {
+            case "F32":
+                for (int i = 0; i < values.Length; i++)
+                {
+                    values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * 4)..]);
+                }
+
+                break;
+            case "I32":
+                for (int i = 0; i < values.Length; i++)
+                {
+                    values[i] = BinaryPrimitives.ReadInt32LittleEndian(bytes[(i * 4)..]);
+                }
+
+                break;
+            case "F64":
+                for (int i = 0; i < values.Length; i++)
+                {
+                    values[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes[(i * 8)..]);
+                }
+
+                break;
+            case "I64":
+                for (int i = 0; i < values.Length; i++)
+                {
+                    long v = BinaryPrimitives.ReadInt64LittleEndian(bytes[(i * 8)..]);
+                    values[i] = v is >= int.MinValue and <= int.MaxValue
+                        ? v
+                        : throw new InvalidDataException($"safetensors file '{source}': tensor '{entry.Name}' holds I64 value {v}, outside the int32 range Lepton stores.");
+                }
+
+                break;
+            case "F16":
+                for (int i = 0; i < values.Length; i++)
+                {
+                    values[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes[(i * 2)..]);
+                }
+
+                break;
+            default:
+                for (int i = 0; i < values.Length; i++)
+                {
+                    values[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]) << 16);
+                }
+
+                break;
+        }
+    }
+
+    private static Tensor ToTensor(SafeTensorEntry entry, float[] values, Device? device)
+    {
+        var dtype = entry.DType is "I32" or "I64" ? DType.Int32 : DType.Float32;
+        return Tensor.FromArray(values, entry.Shape, dtype, device).DetachFromScope();
+    }
+
+    private static void Dispose(Dictionary<string, Tensor> tensors)
+    {
+        foreach (var t in tensors.Values)
+        {
+            t.Dispose();
+        }
     }
 }

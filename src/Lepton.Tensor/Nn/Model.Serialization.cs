@@ -125,13 +125,12 @@ public partial class Model
             throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);
         }
 
-        var bytes = File.ReadAllBytes(path);
-        var tensors = SafeTensors.Read(bytes, path, Device);
+        var tensors = SafeTensors.Load(path, Device);
         try
         {
             BuildIfInputKnown();
             if (Weights.Any(w => !tensors.ContainsKey(w.Name))
-                && SafeTensors.ReadMetadata(bytes, path).TryGetValue(WeightOrderKey, out var order)
+                && SafeTensors.ReadMetadata(path).TryGetValue(WeightOrderKey, out var order)
                 && order.Split('\n') is { } names && names.Length == Weights.Count && names.All(tensors.ContainsKey))
             {
                 var byPosition = new Dictionary<string, Tensor>();
