@@ -95,46 +95,69 @@ public sealed class Cifar10 : ImageClassificationData
         return candidates.FirstOrDefault(c => File.Exists(Path.Combine(c, "data_batch_1.bin")) && File.Exists(Path.Combine(c, "test_batch.bin")));
     }
 
-    /// <summary>Reads records from binary batch files into pixels in [0, 1] and labels.</summary>
+    /// <summary>
+    /// Reads records from binary batch files into pixels in [0, 1] and labels. Each file's size is checked before
+    /// anything is read, the output is allocated once from those sizes, and files are read in chunks.
+    /// </summary>
     internal static (float[] Pixels, float[] Labels) ReadBatches(string directory, string[] files)
     {
-        var pixels = new List<float[]>();
-        var labels = new List<float>();
-        foreach (var name in files)
+        const int pixelsPerRecord = RecordSize - 1;
+        var paths = new string[files.Length];
+        long records = 0;
+        for (int f = 0; f < files.Length; f++)
         {
-            string path = Path.Combine(directory, name);
-            if (!File.Exists(path))
+            paths[f] = Path.Combine(directory, files[f]);
+            if (!File.Exists(paths[f]))
             {
-                throw new FileNotFoundException($"CIFAR-10 batch '{name}' is missing from '{directory}'.", path);
+                throw new FileNotFoundException($"CIFAR-10 batch '{files[f]}' is missing from '{directory}'.", paths[f]);
             }
 
-            var bytes = File.ReadAllBytes(path);
-            if (bytes.Length == 0 || bytes.Length % RecordSize != 0)
-            {
-                throw new InvalidDataException(
-                    $"CIFAR-10 batch '{path}' has {bytes.Length} bytes, not a whole number of {RecordSize}-byte records; it is truncated or not a CIFAR-10 binary batch.");
-            }
-
-            int records = bytes.Length / RecordSize;
-            var p = new float[records * (RecordSize - 1)];
-            for (int r = 0; r < records; r++)
-            {
-                int at = r * RecordSize;
-                if (bytes[at] > 9)
-                {
-                    throw new InvalidDataException($"CIFAR-10 batch '{path}' has label {bytes[at]} in record {r}; labels are 0-9.");
-                }
-
-                labels.Add(bytes[at]);
-                for (int i = 1; i < RecordSize; i++)
-                {
-                    p[(r * (RecordSize - 1)) + i - 1] = bytes[at + i] / 255f;
-                }
-            }
-
-            pixels.Add(p);
+            records += RecordsIn(paths[f], new FileInfo(paths[f]).Length);
         }
 
-        return ([.. pixels.SelectMany(p => p)], [.. labels]);
+        if (records * pixelsPerRecord > Array.MaxLength)
+        {
+            throw new InvalidDataException(
+                $"CIFAR-10 batches in '{directory}' hold {records} records, more than one tensor can hold; they are not CIFAR-10 binary batches.");
+        }
+
+        var pixels = new float[records * pixelsPerRecord];
+        var labels = new float[records];
+        var chunk = new byte[RecordSize * 256];
+        long at = 0;
+        foreach (var path in paths)
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            long inFile = RecordsIn(path, stream.Length);
+            for (long r = 0; r < inFile;)
+            {
+                int n = (int)Math.Min(inFile - r, chunk.Length / RecordSize);
+                if (stream.ReadAtLeast(chunk, n * RecordSize, throwOnEndOfStream: false) < n * RecordSize || at + n > records)
+                {
+                    throw new InvalidDataException($"CIFAR-10 batch '{path}' changed while it was being read.");
+                }
+
+                for (int i = 0; i < n; i++, r++, at++)
+                {
+                    var record = chunk.AsSpan(i * RecordSize, RecordSize);
+                    labels[at] = record[0] <= 9
+                        ? record[0]
+                        : throw new InvalidDataException($"CIFAR-10 batch '{path}' has label {record[0]} in record {r}; labels are 0-9.");
+                    var target = pixels.AsSpan((int)(at * pixelsPerRecord), pixelsPerRecord);
+                    for (int p = 0; p < pixelsPerRecord; p++)
+                    {
+                        target[p] = record[p + 1] / 255f;
+                    }
+                }
+            }
+        }
+
+        return at == records ? (pixels, labels) : throw new InvalidDataException($"CIFAR-10 batches in '{directory}' changed while they were being read.");
     }
+
+    private static long RecordsIn(string path, long length) =>
+        length > 0 && length % RecordSize == 0
+            ? length / RecordSize
+            : throw new InvalidDataException(
+                $"CIFAR-10 batch '{path}' has {length} bytes, not a whole number of {RecordSize}-byte records; it is truncated or not a CIFAR-10 binary batch.");
 }

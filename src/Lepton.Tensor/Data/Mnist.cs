@@ -24,6 +24,9 @@ public sealed class Mnist : ImageClassificationData
         ["t10k-labels-idx1-ubyte"] = "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
     };
 
+    /// <summary>The size of the largest uncompressed file (the training images: 16-byte header, 60000 x 28 x 28).</summary>
+    private const long LargestFileBytes = 16 + (60000L * 28 * 28);
+
     private Mnist(Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels, string directory)
         : base(trainImages, trainLabels, testImages, testLabels, directory)
     {
@@ -67,7 +70,16 @@ public sealed class Mnist : ImageClassificationData
                 using var raw = new MemoryStream();
                 try
                 {
-                    gzip.CopyTo(raw);
+                    // Stop a decompression bomb at the size of the largest MNIST file, not at the end of memory.
+                    var buffer = new byte[1 << 16];
+                    for (int n; (n = gzip.Read(buffer)) > 0;)
+                    {
+                        raw.Write(buffer, 0, n);
+                        if (raw.Length > LargestFileBytes)
+                        {
+                            throw new InvalidDataException($"it decompresses to more than {LargestFileBytes} bytes, the size of the largest MNIST file");
+                        }
+                    }
                 }
                 catch (InvalidDataException e)
                 {
