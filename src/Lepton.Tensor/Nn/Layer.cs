@@ -26,6 +26,11 @@ public abstract class Layer : IDisposable
     protected Layer(string? name = null, int[]? inputShape = null)
     {
         Name = name ?? UniqueName(DefaultName(GetType()));
+        if (inputShape is not null && inputShape.Any(d => d < 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputShape), Shapes.Format(inputShape), $"{Name} ({GetType().Name}): inputShape sizes must not be negative.");
+        }
+
         DeclaredInputShape = inputShape;
     }
 
@@ -210,6 +215,11 @@ public abstract class Layer : IDisposable
     /// <summary>Output shape and type per example, found by running one zero example through the layer.</summary>
     internal (int[] Shape, DType DType) InferOutput(IReadOnlyList<int[]> inputShapes, IReadOnlyList<DType> inputTypes)
     {
+        foreach (var shape in inputShapes)
+        {
+            LoadLimits.CheckExample(Name, shape);
+        }
+
         using var scope = Tensor.NewScope();
         using var noGrad = Tensor.NoGrad();
         var dummies = inputShapes.Select((s, i) => Tensor.Zeros([1, .. s], inputTypes[i], Device)).ToArray();
@@ -243,6 +253,7 @@ public abstract class Layer : IDisposable
     /// <summary>Creates a weight named <c>{layer}/{name}</c>.</summary>
     protected Weight AddWeight(string name, int[] shape, Initializer initializer, bool trainable = true)
     {
+        LoadLimits.ChargeWeight($"{Name}/{name}", shape);
         var weight = new Weight($"{Name}/{name}", initializer.Create(shape, Device, Generator), trainable);
         ownWeights.Add(weight);
         return weight;

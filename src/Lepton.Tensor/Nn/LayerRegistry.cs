@@ -11,10 +11,10 @@ public static class LayerRegistry
     {
         ["Dense"] = c => new Dense(c.Int("units"), c.String("activation"), c.Bool("use_bias"), c.String("kernel_initializer"), c.String("bias_initializer"), name: c.Name),
         ["Conv2D"] = c => new Conv2D(
-            c.Int("filters"), Pair(c.Ints("kernel_size")), Pair(c.Ints("strides")), c.String("padding"), Pair(c.Ints("dilation_rate")), c.String("activation"),
+            c.Int("filters"), Pair(c, "kernel_size"), Pair(c, "strides"), c.String("padding"), Pair(c, "dilation_rate"), c.String("activation"),
             c.Bool("use_bias"), c.String("kernel_initializer"), c.String("bias_initializer"), c.Int("groups"), Format(c), name: c.Name),
-        ["MaxPooling2D"] = c => new MaxPooling2D(c.Ints("pool_size")[0], c.Ints("strides")[0], c.String("padding"), Format(c), name: c.Name),
-        ["AveragePooling2D"] = c => new AveragePooling2D(c.Ints("pool_size")[0], c.Ints("strides")[0], c.String("padding"), Format(c), name: c.Name),
+        ["MaxPooling2D"] = c => new MaxPooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name),
+        ["AveragePooling2D"] = c => new AveragePooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name),
         ["GlobalAveragePooling2D"] = c => new GlobalAveragePooling2D(Format(c), name: c.Name),
         ["Flatten"] = c => new Flatten(name: c.Name),
         ["Reshape"] = c => new Reshape(c.Ints("target_shape"), name: c.Name),
@@ -57,7 +57,20 @@ public static class LayerRegistry
         return layer;
     }
 
-    private static (int, int) Pair(int[] values) => (values[0], values[1]);
+    private static (int, int) Pair(LayerConfig c, string key)
+    {
+        var values = c.Ints(key, 2);
+        return (values[0], values[1]);
+    }
+
+    /// <summary>A saved [h, w] pair that must be square, for layers whose constructor takes one size.</summary>
+    private static int Square(LayerConfig c, string key)
+    {
+        var (h, w) = Pair(c, key);
+        return h == w
+            ? h
+            : throw new InvalidDataException($"The saved configuration of {c.ClassName} layer '{c.Name}' has '{key}' = [{h}, {w}]; only square values are supported.");
+    }
 
     private static DataFormat Format(LayerConfig c) => c.Has("data_format") ? Layout.Parse(c.String("data_format")) : DataFormat.ChannelsFirst;
 }

@@ -1,7 +1,8 @@
 // Saving and loading. Save writes one zip file holding config.json (the architecture and the
 // compile settings), model.safetensors (the weights, readable by other tools) and
 // optimizer.safetensors (the optimizer state), so Load restores a model that can keep training.
-// All writes are atomic: a crash or a failed save never destroys the previous file.
+// All writes are atomic: a crash or a failed save never destroys the previous file. Loading is in
+// Model.Loading.cs.
 using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -51,64 +52,6 @@ public partial class Model
         });
     }
 
-    /// <summary>Loads a model saved by <see cref="Save"/>: architecture, weights and, if compiled, optimizer and its state.</summary>
-    /// <example><code>var model = Model.Load("mnist.lepton"); model.Fit(x, y); // keeps training</code></example>
-    public static Model Load(string path, Device? device = null)
-    {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
-        }
-
-        ZipArchive zip;
-        try
-        {
-            zip = ZipFile.OpenRead(path);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"Model file '{path}' is not a saved model (not a zip archive: {e.Message}).", e);
-        }
-
-        using (zip)
-        {
-            JsonNode config = JsonNode.Parse(ReadEntry(zip, "config.json", path))
-                ?? throw new InvalidDataException($"Model file '{path}' has an empty config.json.");
-            if ((string?)config["format"] != FormatName)
-            {
-                throw new InvalidDataException($"Model file '{path}' is not a {FormatName} file.");
-            }
-
-            var model = FromArchitecture(config, device ?? Device.Default);
-            var weights = SafeTensors.Read(ReadEntry(zip, "model.safetensors", path), $"{path}!model.safetensors", model.Device);
-            model.AssignWeights(weights, path);
-            if (config["compile"] is JsonObject compile)
-            {
-                var optimizer = Optimizer.FromConfig(FromJson(compile["optimizer"]!));
-                var loss = Nn.Loss.FromConfig(FromJson(compile["loss"]!));
-                var metrics = compile["metrics"]!.AsArray().Select(m => Metric.FromName((string)m!)).ToArray();
-                model.Compile(optimizer, loss, metrics);
-                if (zip.GetEntry("optimizer.safetensors") is not null)
-                {
-                    var state = SafeTensors.Read(ReadEntry(zip, "optimizer.safetensors", path), $"{path}!optimizer.safetensors", model.Device);
-                    long iterations = compile["optimizer"]!["iterations"]?.GetValue<long>() ?? 0;
-                    optimizer.LoadState(model.TrainableWeights, state, iterations);
-                    foreach (var t in state.Values)
-                    {
-                        t.Dispose();
-                    }
-                }
-            }
-
-            foreach (var t in weights.Values)
-            {
-                t.Dispose();
-            }
-
-            return model;
-        }
-    }
-
     /// <summary>Saves only the weights, in the safetensors format.</summary>
     /// <example><code>model.SaveWeights("mnist.safetensors");</code></example>
     public void SaveWeights(string path) =>
@@ -131,7 +74,7 @@ public partial class Model
             BuildIfInputKnown();
             if (Weights.Any(w => !tensors.ContainsKey(w.Name))
                 && SafeTensors.ReadMetadata(path).TryGetValue(WeightOrderKey, out var order)
-                && order.Split('\n') is { } names && names.Length == Weights.Count && names.All(tensors.ContainsKey))
+                && order.Split('\n') is { } names && names.Length == Weights.Count && names.Length == tensors.Count && names.All(tensors.ContainsKey))
             {
                 var byPosition = new Dictionary<string, Tensor>();
                 for (int i = 0; i < names.Length; i++)
@@ -168,12 +111,25 @@ public partial class Model
             throw new InvalidDataException($"'{source}' has no values for weights {string.Join(", ", missing)}; it was saved from a different model.");
         }
 
+        var used = Weights.Select(w => w.Name).ToHashSet(StringComparer.Ordinal);
+        var unused = tensors.Keys.Where(k => !used.Contains(k)).Order(StringComparer.Ordinal).ToList();
+        if (unused.Count > 0)
+        {
+            throw new InvalidDataException(
+                $"'{source}' has weights {string.Join(", ", unused)} that the model does not use; it was saved from a different model or its configuration was changed.");
+        }
+
         foreach (var w in Weights)
         {
             var value = tensors[w.Name];
             if (!Shapes.SameShape(value.ShapeRef, w.Value.ShapeRef))
             {
                 throw new InvalidDataException($"'{source}': weight '{w.Name}' is saved with shape {Shapes.Format(value.ShapeRef)} but the model has {Shapes.Format(w.Value.ShapeRef)}.");
+            }
+
+            if (value.DType != w.Value.DType)
+            {
+                throw new InvalidDataException($"'{source}': weight '{w.Name}' is saved as {value.DType.Name()} but the model's weight is {w.Value.DType.Name()}.");
             }
         }
 
@@ -225,49 +181,6 @@ public partial class Model
         return config;
     }
 
-    private static Model FromArchitecture(JsonNode config, Device device)
-    {
-        var layers = config["layers"]!.AsArray().Select(l =>
-        {
-            using var doc = JsonDocument.Parse(l!["config"]!.ToJsonString());
-            var layer = LayerRegistry.Create(new LayerConfig((string)l["class_name"]!, doc.RootElement.Clone()));
-            layer.Device = device;
-            return layer;
-        }).ToList();
-        int[] inputShape = [.. config["input_shape"]!.AsArray().Select(d => (int)d!)];
-        Model model;
-        if ((string?)config["class_name"] == "Functional")
-        {
-            var nodes = new List<SymbolicTensor>();
-            foreach (var n in config["nodes"]!.AsArray())
-            {
-                int[] shape = [.. n!["shape"]!.AsArray().Select(d => (int)d!)];
-                var inputs = n["inputs"]!.AsArray().Select(i => nodes[(int)i!]).ToArray();
-                var dtype = (string?)n["dtype"] == "int32" ? DType.Int32 : DType.Float32;
-                nodes.Add(n["layer"] is JsonNode index ? layers[(int)index].Apply(inputs) : Keras.Input(shape, dtype));
-            }
-
-            model = new Model(
-                [.. config["inputs"]!.AsArray().Select(i => nodes[(int)i!])],
-                [.. config["outputs"]!.AsArray().Select(i => nodes[(int)i!])],
-                (string?)config["name"]);
-        }
-        else
-        {
-            model = new Sequential(layers, (string?)config["name"]);
-        }
-
-        model.Device = device;
-        var inputType = (string?)config["input_dtype"] == "int32" ? DType.Int32 : DType.Float32;
-        using (Tensor.NewScope())
-        using (Tensor.NoGrad())
-        {
-            model.Call(Tensor.Zeros([1, .. inputShape], inputType, device));
-        }
-
-        return model;
-    }
-
     /// <summary>Builds a Sequential model whose first layer declares its input shape.</summary>
     private void BuildIfInputKnown()
     {
@@ -275,15 +188,6 @@ public partial class Model
         {
             EnsureBuilt([shape]);
         }
-    }
-
-    private static byte[] ReadEntry(ZipArchive zip, string name, string path)
-    {
-        var entry = zip.GetEntry(name) ?? throw new InvalidDataException($"Model file '{path}' has no {name}; it is incomplete or not a saved model.");
-        using var stream = entry.Open();
-        using var memory = new MemoryStream();
-        stream.CopyTo(memory);
-        return memory.ToArray();
     }
 
     private static string MetricKey(Metric m) => m is TopKAccuracy k ? $"top{k.K}_accuracy" : m.Name;

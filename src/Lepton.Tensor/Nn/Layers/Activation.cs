@@ -39,6 +39,11 @@ public sealed class ReLU : Layer
     public ReLU(float negativeSlope = 0f, int[]? inputShape = null, string? name = null)
         : base(name, inputShape)
     {
+        if (!float.IsFinite(negativeSlope))
+        {
+            throw new ArgumentOutOfRangeException(nameof(negativeSlope), negativeSlope, $"{Name} (ReLU): negativeSlope must be finite.");
+        }
+
         NegativeSlope = negativeSlope;
         BuildIfDeclared();
     }

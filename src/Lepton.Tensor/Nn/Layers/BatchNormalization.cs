@@ -18,9 +18,14 @@ public sealed class BatchNormalization : Layer
         DataFormat dataFormat = DataFormat.ChannelsFirst, int[]? inputShape = null, string? name = null)
         : base(name, inputShape)
     {
-        if (momentum < 0 || momentum > 1 || epsilon <= 0)
+        if (!(momentum >= 0 && momentum <= 1))
         {
-            throw new ArgumentException($"BatchNormalization: momentum ({momentum}) must be in [0, 1] and epsilon ({epsilon}) positive.");
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, $"{Name} (BatchNormalization): momentum must be in [0, 1].");
+        }
+
+        if (!(epsilon > 0 && float.IsFinite(epsilon)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, $"{Name} (BatchNormalization): epsilon must be positive and finite.");
         }
 
         Momentum = momentum;

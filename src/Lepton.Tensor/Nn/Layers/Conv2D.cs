@@ -28,9 +28,29 @@ public sealed class Conv2D : Layer
         int groups = 1, DataFormat dataFormat = DataFormat.ChannelsFirst, ulong? seed = null, int[]? inputShape = null, string? name = null)
         : base(name, inputShape)
     {
-        if (filters <= 0 || kernelSize.H <= 0 || kernelSize.W <= 0 || strides.H <= 0 || strides.W <= 0 || groups <= 0 || filters % groups != 0)
+        if (filters <= 0)
         {
-            throw new ArgumentException($"Conv2D: filters ({filters}), kernel size {kernelSize} and strides {strides} must be positive and filters divisible by groups ({groups}).");
+            throw new ArgumentOutOfRangeException(nameof(filters), filters, $"{Name} (Conv2D): filters must be positive.");
+        }
+
+        if (kernelSize.H <= 0 || kernelSize.W <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(kernelSize), kernelSize, $"{Name} (Conv2D): kernelSize must be positive.");
+        }
+
+        if (strides.H <= 0 || strides.W <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(strides), strides, $"{Name} (Conv2D): strides must be positive.");
+        }
+
+        if (dilationRate is { } d && (d.H <= 0 || d.W <= 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(dilationRate), d, $"{Name} (Conv2D): dilationRate must be positive.");
+        }
+
+        if (groups <= 0 || filters % groups != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(groups), groups, $"{Name} (Conv2D): groups must be positive and divide filters ({filters}).");
         }
 
         Filters = filters;

@@ -18,7 +18,7 @@ public sealed class Dense : Layer
     {
         if (units <= 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(units), units, "Dense: units must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(units), units, $"{Name} (Dense): units must be positive.");
         }
 
         Units = units;

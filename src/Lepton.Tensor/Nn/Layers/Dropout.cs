@@ -13,7 +13,7 @@ public sealed class Dropout : Layer
     {
         if (rate < 0 || rate >= 1 || float.IsNaN(rate))
         {
-            throw new ArgumentOutOfRangeException(nameof(rate), rate, "Dropout: rate must be in [0, 1).");
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, $"{Name} (Dropout): rate must be in [0, 1).");
         }
 
         Rate = rate;

@@ -11,9 +11,14 @@ public sealed class Embedding : Layer
     public Embedding(int inputDim, int outputDim, string embeddingsInitializer = "uniform", ulong? seed = null, int[]? inputShape = null, string? name = null)
         : base(name, inputShape)
     {
-        if (inputDim <= 0 || outputDim <= 0)
+        if (inputDim <= 0)
         {
-            throw new ArgumentException($"Embedding: inputDim ({inputDim}) and outputDim ({outputDim}) must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(inputDim), inputDim, $"{Name} (Embedding): inputDim must be positive.");
+        }
+
+        if (outputDim <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(outputDim), outputDim, $"{Name} (Embedding): outputDim must be positive.");
         }
 
         InputDim = inputDim;

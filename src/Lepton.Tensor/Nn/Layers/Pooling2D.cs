@@ -11,7 +11,12 @@ public abstract class Pooling2D : Layer
     {
         if (poolSize.H <= 0 || poolSize.W <= 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(poolSize), poolSize, "Pooling: the pool size must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(poolSize), poolSize, $"{Name} ({GetType().Name}): poolSize must be positive.");
+        }
+
+        if (strides is { } s && (s.H <= 0 || s.W <= 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(strides), s, $"{Name} ({GetType().Name}): strides must be positive.");
         }
 
         PoolSize = poolSize;

@@ -9,6 +9,11 @@ public sealed class Reshape : Layer
     public Reshape(int[] targetShape, int[]? inputShape = null, string? name = null)
         : base(name, inputShape)
     {
+        if (targetShape.Any(d => d < -1 || d == 0) || targetShape.Count(d => d == -1) > 1)
+        {
+            throw new ArgumentException($"{Name} (Reshape): targetShape {Shapes.Format(targetShape)} must hold positive sizes and at most one -1.", nameof(targetShape));
+        }
+
         TargetShape = (int[])targetShape.Clone();
         BuildIfDeclared();
     }

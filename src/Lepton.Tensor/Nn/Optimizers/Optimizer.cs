@@ -173,6 +173,35 @@ public abstract class Optimizer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Checks saved state before <see cref="LoadState"/>: every entry must be a slot this optimizer keeps, for one of
+    /// <paramref name="weights"/>, with that weight's shape, as float32 (loading would otherwise broadcast or drop it).
+    /// </summary>
+    /// <param name="weights">Every weight of the model, frozen ones included.</param>
+    /// <param name="saved">The saved state by name.</param>
+    /// <param name="source">Names the saved state in errors.</param>
+    internal void CheckState(IReadOnlyList<Weight> weights, IReadOnlyDictionary<string, Tensor> saved, string source)
+    {
+        var (hasFirst, hasSecond) = Slots;
+        var byName = weights.ToDictionary(w => w.Name, StringComparer.Ordinal);
+        foreach (var (name, value) in saved)
+        {
+            int slash = name.LastIndexOf('/');
+            string slot = name[(slash + 1)..];
+            if (slash <= 0 || !byName.TryGetValue(name[..slash], out var weight) ||
+                !((hasFirst && slot == FirstSlotName) || (hasSecond && slot == SecondSlotName)))
+            {
+                throw new InvalidDataException($"'{source}' has optimizer state '{name}' that this {Name} optimizer does not use for any weight of the model.");
+            }
+
+            if (!Shapes.SameShape(value.ShapeRef, weight.Value.ShapeRef) || value.DType != weight.Value.DType)
+            {
+                throw new InvalidDataException(
+                    $"'{source}': optimizer state '{name}' is saved as {value.DType.Name()} {Shapes.Format(value.ShapeRef)} but weight '{weight.Name}' is {weight.Value.DType.Name()} {Shapes.Format(weight.Value.ShapeRef)}.");
+            }
+        }
+    }
+
     /// <summary>Frees the state buffers.</summary>
     public void Dispose()
     {
