@@ -5,30 +5,77 @@ namespace Lepton;
 /// <summary>Shape and stride helpers.</summary>
 internal static class Shapes
 {
-    public static int Numel(ReadOnlySpan<int> shape)
+    /// <summary>The most elements a tensor holds: buffers are float arrays indexed by int.</summary>
+    public const int MaxElements = int.MaxValue;
+
+    /// <summary>The element count of a shape; throws when a size is negative or the count exceeds <see cref="MaxElements"/>.</summary>
+    public static int Numel(ReadOnlySpan<int> shape) => CheckSize(null, shape);
+
+    /// <summary>
+    /// The element count of <paramref name="shape"/>, computed in 64 bits: an error names <paramref name="op"/>, the shape,
+    /// what it was made from (<paramref name="origin"/>, e.g. " (broadcast from [2] and [3])") and what is wrong.
+    /// </summary>
+    public static int CheckSize(string? op, ReadOnlySpan<int> shape, string? origin = null)
     {
+        long n = SaturatedCount(shape);
+        return n is >= 0 and <= MaxElements ? (int)n : throw SizeError(op, shape, origin);
+    }
+
+    /// <summary>True when no size is negative and the element count is at most <see cref="MaxElements"/> (no allocation).</summary>
+    public static bool IsValidSize(ReadOnlySpan<int> shape) => SaturatedCount(shape) is >= 0 and <= MaxElements;
+
+    /// <summary>The error for a shape that <see cref="IsValidSize"/> rejects, naming the op, the shape and its origin.</summary>
+    public static ArgumentException SizeError(string? op, ReadOnlySpan<int> shape, string? origin)
+    {
+        string prefix = op is null ? "A tensor of " : op + ": ";
+        var exact = System.Numerics.BigInteger.One;
+        foreach (int d in shape)
+        {
+            if (d < 0)
+            {
+                return new ArgumentException($"{prefix}shape {Format(shape)}{origin} has a negative size ({d}).");
+            }
+
+            exact *= d;
+        }
+
+        return new ArgumentException($"{prefix}shape {Format(shape)}{origin} has {exact} elements; a tensor holds at most {MaxElements}.");
+    }
+
+    /// <summary>A size computed in 64 bits from user input, checked to be a valid dimension (0..int.MaxValue).</summary>
+    public static bool IsExtent(long value) => value is >= 0 and <= int.MaxValue;
+
+    /// <summary>The error for a computed dimension that <see cref="IsExtent"/> rejects.</summary>
+    public static ArgumentException ExtentError(string op, string what, long value, string origin) =>
+        new($"{op}: {what} would be {value} {origin}; a dimension must be in [0, {int.MaxValue}].");
+
+    /// <summary>The element count saturated just above <see cref="MaxElements"/>; -1 when a size is negative.</summary>
+    private static long SaturatedCount(ReadOnlySpan<int> shape)
+    {
+        // No product of a saturated count and an int overflows a long.
         long n = 1;
         foreach (int d in shape)
         {
-            n *= d;
+            if (d < 0)
+            {
+                return -1;
+            }
+
+            n = Math.Min(n * d, (long)MaxElements + 1);
         }
 
-        if (n > int.MaxValue)
-        {
-            throw new ArgumentException($"A tensor of shape {Format(shape)} has {n} elements; the limit is {int.MaxValue}.");
-        }
-
-        return (int)n;
+        return n;
     }
 
     public static int[] ContiguousStrides(ReadOnlySpan<int> shape)
     {
         var strides = new int[shape.Length];
-        int s = 1;
+        // Saturated: only an empty tensor's shape can make the product exceed int, and no element is addressed then.
+        long s = 1;
         for (int i = shape.Length - 1; i >= 0; i--)
         {
-            strides[i] = s;
-            s *= Math.Max(shape[i], 1);
+            strides[i] = (int)s;
+            s = Math.Min(s * Math.Max(shape[i], 1), int.MaxValue);
         }
 
         return strides;
@@ -74,7 +121,7 @@ internal static class Shapes
             result[i] = da == 1 ? db : da;
         }
 
-        return result;
+        return IsValidSize(result) ? result : throw SizeError(op, result, $" (broadcast from {Format(a)} and {Format(b)})");
     }
 
     /// <summary>Strides that view (shape, strides) as broadcast to target (stride 0 on new or size-1 dims).</summary>
@@ -108,16 +155,8 @@ internal static class Shapes
         return axis < 0 ? axis + r : axis;
     }
 
-    public static void CheckShape(string op, ReadOnlySpan<int> shape)
-    {
-        foreach (int d in shape)
-        {
-            if (d < 0)
-            {
-                throw new ArgumentException($"{op}: shape {Format(shape)} has a negative size.");
-            }
-        }
-    }
+    /// <summary>Checks a shape given by the user: no negative size, at most <see cref="MaxElements"/> elements.</summary>
+    public static int CheckShape(string op, ReadOnlySpan<int> shape) => CheckSize(op, shape);
 
     public static bool SameShape(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
 }

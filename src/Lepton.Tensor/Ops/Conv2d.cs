@@ -193,10 +193,29 @@ public sealed partial class Tensor
                 $"Conv2d: input {Shapes.Format(shape)} with groups={groups} needs weight [K, {c / Math.Max(groups, 1)}, R, S] with K divisible by {groups}; got {Shapes.Format(weight.shape)}.");
         }
 
-        var g = new Conv2dGeometry(shape[0], c, shape[2], shape[3], k, weight.shape[2], weight.shape[3], sh, sw, ph, pw, dh, dw, groups, pad.Bottom - ph, pad.Right - pw);
-        if (g.H + pad.Top + pad.Bottom < (dh * (g.R - 1)) + 1 || g.W + pad.Left + pad.Right < (dw * (g.S - 1)) + 1)
+        if (weight.shape[2] == 0 || weight.shape[3] == 0)
         {
-            throw new ArgumentException($"Conv2d: a {g.R}x{g.S} kernel (dilation {dh}, {dw}) does not fit input {Shapes.Format(shape)} with padding {pad}.");
+            throw new ArgumentException($"Conv2d: the kernel of weight {Shapes.Format(weight.shape)} is empty; its height and width must be at least 1.");
+        }
+
+        // Extents in 64 bits: a large dilation or padding must fail here, not wrap around in the output size.
+        long paddedH = (long)shape[2] + pad.Top + pad.Bottom, paddedW = (long)shape[3] + pad.Left + pad.Right;
+        long spanH = ((long)dh * (weight.shape[2] - 1)) + 1, spanW = ((long)dw * (weight.shape[3] - 1)) + 1;
+        if (paddedH < spanH || paddedW < spanW)
+        {
+            throw new ArgumentException($"Conv2d: a {weight.shape[2]}x{weight.shape[3]} kernel (dilation {dh}, {dw}) spans {spanH}x{spanW} and does not fit input {Shapes.Format(shape)} with padding {pad}.");
+        }
+
+        string Geometry() => $"for input {Shapes.Format(shape)}, weight {Shapes.Format(weight.shape)}, stride ({sh}, {sw}), padding {pad}, dilation ({dh}, {dw})";
+        if (!Shapes.IsExtent(paddedH) || !Shapes.IsExtent(paddedW))
+        {
+            throw Shapes.ExtentError("Conv2d", "the padded input height or width", Math.Max(paddedH, paddedW), Geometry());
+        }
+
+        var g = new Conv2dGeometry(shape[0], c, shape[2], shape[3], k, weight.shape[2], weight.shape[3], sh, sw, ph, pw, dh, dw, groups, pad.Bottom - ph, pad.Right - pw);
+        if (!Shapes.IsValidSize([g.N, g.K, g.P, g.Q]))
+        {
+            throw Shapes.SizeError("Conv2d", [g.N, g.K, g.P, g.Q], $" (the output {Geometry()})");
         }
 
         return g;

@@ -5,17 +5,21 @@ public sealed partial class Tensor
 {
     /// <summary>A tensor filled with zeros.</summary>
     /// <example><code>var z = Tensor.Zeros([2, 3]);</code></example>
-    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, Device? device = null) => Full(shape, 0f, dtype, device);
+    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, Device? device = null) => Filled("Zeros", shape, 0f, dtype, device);
 
     /// <summary>A tensor filled with ones.</summary>
     /// <example><code>var o = Tensor.Ones([4]);</code></example>
-    public static Tensor Ones(int[] shape, DType dtype = DType.Float32, Device? device = null) => Full(shape, 1f, dtype, device);
+    public static Tensor Ones(int[] shape, DType dtype = DType.Float32, Device? device = null) => Filled("Ones", shape, 1f, dtype, device);
 
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
     /// <example><code>var t = Tensor.Full([2, 2], 0.5f);</code></example>
-    public static Tensor Full(int[] shape, float value, DType dtype = DType.Float32, Device? device = null)
+    public static Tensor Full(int[] shape, float value, DType dtype = DType.Float32, Device? device = null) =>
+        Filled("Full", shape, value, dtype, device);
+
+    /// <summary>A tensor filled with one value; errors in the shape name <paramref name="op"/>.</summary>
+    private static Tensor Filled(string op, int[] shape, float value, DType dtype, Device? device)
     {
-        Shapes.CheckShape("Full", shape);
+        Shapes.CheckShape(op, shape);
         var result = Empty((int[])shape.Clone(), device ?? Device.Default, dtype);
         result.Backend.Fill(result.Buffer, 0, result.Numel, dtype.IsInteger() ? MathF.Truncate(value) : value);
         return result;
@@ -37,12 +41,23 @@ public sealed partial class Tensor
     /// <example><code>Tensor.Arange(0, 5) // [0, 1, 2, 3, 4]</code></example>
     public static Tensor Arange(float start, float end, float step = 1f, DType dtype = DType.Float32, Device? device = null)
     {
-        if (step == 0 || float.IsNaN(step))
+        if (step == 0 || !float.IsFinite(step))
         {
-            throw new ArgumentException("Arange: step must be non-zero.", nameof(step));
+            throw new ArgumentException($"Arange: step must be non-zero and finite, got {step}.", nameof(step));
         }
 
-        int count = Math.Max(0, (int)Math.Ceiling((end - start) / (double)step));
+        if (!float.IsFinite(start) || !float.IsFinite(end))
+        {
+            throw new ArgumentException($"Arange: start ({start}) and end ({end}) must be finite.");
+        }
+
+        long steps = (long)Math.Max(0, Math.Min(Math.Ceiling((end - start) / (double)step), long.MaxValue));
+        if (!Shapes.IsExtent(steps))
+        {
+            throw Shapes.ExtentError("Arange", "the number of values", steps, $"for start {start}, end {end} and step {step}");
+        }
+
+        int count = (int)steps;
         var values = new float[count];
         for (int i = 0; i < count; i++)
         {
@@ -60,8 +75,7 @@ public sealed partial class Tensor
     /// <example><code>var x = Tensor.FromArray([1f, 2f, 3f, 4f], [2, 2]);</code></example>
     public static Tensor FromArray(float[] data, int[] shape, DType dtype = DType.Float32, Device? device = null)
     {
-        Shapes.CheckShape("FromArray", shape);
-        int n = Shapes.Numel(shape);
+        int n = Shapes.CheckShape("FromArray", shape);
         if (data.Length != n)
         {
             throw new ArgumentException($"FromArray: {data.Length} values cannot fill shape {Shapes.Format(shape)} ({n} elements).");
@@ -129,13 +143,17 @@ public sealed partial class Tensor
     /// <summary>Uniform random values in [0, 1) from a seeded generator.</summary>
     /// <example><code>var x = Tensor.Rand([2, 3], new Generator(1));</code></example>
     public static Tensor Rand(int[] shape, Generator? generator = null, Device? device = null) =>
-        Uniform(shape, 0f, 1f, generator, device);
+        Uniform("Rand", shape, 0f, 1f, generator, device);
 
     /// <summary>Uniform random values in [low, high) from a seeded generator.</summary>
     /// <example><code>var w = Tensor.Uniform([3, 3], -0.1f, 0.1f, new Generator(1));</code></example>
-    public static Tensor Uniform(int[] shape, float low, float high, Generator? generator = null, Device? device = null)
+    public static Tensor Uniform(int[] shape, float low, float high, Generator? generator = null, Device? device = null) =>
+        Uniform("Uniform", shape, low, high, generator, device);
+
+    /// <summary>Uniform random values; errors in the shape name <paramref name="op"/>.</summary>
+    private static Tensor Uniform(string op, int[] shape, float low, float high, Generator? generator, Device? device)
     {
-        Shapes.CheckShape("Uniform", shape);
+        Shapes.CheckShape(op, shape);
         generator ??= Generator.Default;
         var result = Empty((int[])shape.Clone(), device ?? Device.Default);
         int n = result.Numel;
@@ -151,7 +169,7 @@ public sealed partial class Tensor
         generator ??= Generator.Default;
         var result = Empty((int[])shape.Clone(), device ?? Device.Default);
         int n = result.Numel;
-        result.Backend.RandomNormal(result.Buffer, n, generator.Seed, generator.Advance(n + (n & 1)), mean, std);
+        result.Backend.RandomNormal(result.Buffer, n, generator.Seed, generator.Advance(n + (long)(n & 1)), mean, std);
         return result;
     }
 
@@ -164,14 +182,14 @@ public sealed partial class Tensor
             throw new ArgumentException($"RandInt: high ({high}) must be greater than low ({low}).");
         }
 
-        Shapes.CheckShape("RandInt", shape);
+        int n = Shapes.CheckShape("RandInt", shape);
         generator ??= Generator.Default;
-        int n = Shapes.Numel(shape);
         ulong start = generator.Advance(n);
         var values = new float[n];
+        ulong range = (ulong)((long)high - low);
         for (int i = 0; i < n; i++)
         {
-            values[i] = low + (int)(Generator.Hash(generator.Seed, start + (ulong)i) % (ulong)(high - low));
+            values[i] = (float)(low + (long)(Generator.Hash(generator.Seed, start + (ulong)i) % range));
         }
 
         return FromArray(values, shape, DType.Int32, device);

@@ -16,6 +16,11 @@ public sealed partial class Tensor
         var outShape = new int[indices.Rank + 1];
         indices.shape.CopyTo(outShape, 0);
         outShape[^1] = weight.shape[1];
+        if (!Shapes.IsValidSize(outShape))
+        {
+            throw Shapes.SizeError("Embedding", outShape, $" (indices {Shapes.Format(indices.shape)} into weight {Shapes.Format(weight.shape)})");
+        }
+
         return weight.IndexSelect(0, indices.Reshape(-1)).Reshape(outShape);
     }
 }

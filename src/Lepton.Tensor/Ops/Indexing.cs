@@ -72,9 +72,9 @@ public sealed partial class Tensor
     public Tensor Narrow(int axis, int start, int length)
     {
         int a = Shapes.NormalizeAxis("Narrow", axis, Rank);
-        if (start < 0 || length < 0 || start + length > shape[a])
+        if (start < 0 || length < 0 || (long)start + length > shape[a])
         {
-            throw new ArgumentException($"Narrow: [{start}, {start + length}) is outside dimension {a} of shape {Shapes.Format(shape)}.");
+            throw new ArgumentException($"Narrow: [{start}, {(long)start + length}) is outside dimension {a} of shape {Shapes.Format(shape)}.");
         }
 
         var spec = FullSpec();
@@ -105,13 +105,18 @@ public sealed partial class Tensor
         int a = Shapes.NormalizeAxis("IndexSelect", axis, Rank);
         CheckIndexTensor("IndexSelect", index, 1);
         CheckSameDevice("IndexSelect", this, index);
+        var outShape = (int[])shape.Clone();
+        outShape[a] = index.shape[0];
+        if (!Shapes.IsValidSize(outShape))
+        {
+            throw Shapes.SizeError("IndexSelect", outShape, $" (picking {index.shape[0]} rows of {Shapes.Format(shape)} along axis {a})");
+        }
+
         CheckIndexRange("IndexSelect", index, shape[a]);
         var (outer, inner) = OuterInner(shape, a);
         int count = index.Numel;
         var x = DenseData();
         var ix = index.DenseData();
-        var outShape = (int[])shape.Clone();
-        outShape[a] = count;
         var y = Empty(outShape, Device, DType);
         Backend.IndexSelect(x.Buffer, outer, shape[a], inner, ix.Buffer, count, y.Buffer);
         var inputShape = shape;
@@ -158,7 +163,10 @@ public sealed partial class Tensor
 
     /// <summary>Joins tensors along an existing axis; all other dimensions must match.</summary>
     /// <example><code>var both = Tensor.Concat([a, b], axis: 0);</code></example>
-    public static Tensor Concat(Tensor[] tensors, int axis = 0)
+    public static Tensor Concat(Tensor[] tensors, int axis = 0) => Concat("Concat", tensors, axis);
+
+    /// <summary>Concat, with errors naming <paramref name="op"/> (Stack joins through it).</summary>
+    private static Tensor Concat(string op, Tensor[] tensors, int axis)
     {
         if (tensors.Length == 0)
         {
@@ -167,7 +175,7 @@ public sealed partial class Tensor
 
         var first = tensors[0];
         int a = Shapes.NormalizeAxis("Concat", axis, first.Rank);
-        int total = 0;
+        long total = 0;
         foreach (var t in tensors)
         {
             t.ThrowIfDisposed();
@@ -187,7 +195,12 @@ public sealed partial class Tensor
         }
 
         var outShape = (int[])first.shape.Clone();
-        outShape[a] = total;
+        outShape[a] = Shapes.IsExtent(total) ? (int)total : throw Shapes.ExtentError(op, $"axis {a}", total, $"after joining {tensors.Length} tensors of shapes like {Shapes.Format(first.shape)}");
+        if (!Shapes.IsValidSize(outShape))
+        {
+            throw Shapes.SizeError(op, outShape, $" (joining {tensors.Length} tensors along axis {a})");
+        }
+
         var y = Empty(outShape, first.Device, first.DType);
         var offsets = new int[tensors.Length];
         int offset = 0;
@@ -235,7 +248,7 @@ public sealed partial class Tensor
             expanded[i] = tensors[i].Unsqueeze(axis);
         }
 
-        return Concat(expanded, axis < 0 ? axis + tensors[0].Rank + 1 : axis);
+        return Concat("Stack", expanded, axis < 0 ? axis + tensors[0].Rank + 1 : axis);
     }
 
     private (int Start, int Step, int Count, bool Keep)[] FullSpec()

@@ -47,6 +47,7 @@ public sealed partial class Tensor
         batchShape.CopyTo(outShape, 0);
         outShape[^2] = m;
         outShape[^1] = n;
+        CheckProductSize(outShape, this, other);
         var y = Empty(outShape, Device);
         int batch = Shapes.Numel(batchShape);
         if (batch == 0 || m == 0 || n == 0)
@@ -77,6 +78,7 @@ public sealed partial class Tensor
     private static Tensor MatMul2d(Tensor a, Tensor b)
     {
         int m = a.shape[0], k = a.shape[1], n = b.shape[1];
+        CheckProductSize([m, n], a, b);
         var y = Empty([m, n], a.Device);
         Gemm2d(a, false, b, false, y);
         return Record(y, "MatMulBackward", [a, b], g =>
@@ -96,6 +98,15 @@ public sealed partial class Tensor
 
             return [da, db];
         });
+    }
+
+    /// <summary>Throws when the product of <paramref name="a"/> and <paramref name="b"/> would have too many elements.</summary>
+    private static void CheckProductSize(ReadOnlySpan<int> outShape, Tensor a, Tensor b)
+    {
+        if (!Shapes.IsValidSize(outShape))
+        {
+            throw Shapes.SizeError("MatMul", outShape, $" (the product of {Shapes.Format(a.shape)} and {Shapes.Format(b.shape)})");
+        }
     }
 
     /// <summary>y = op(a) op(b) for matrices, op a transpose where asked; y is dense and fully written.</summary>

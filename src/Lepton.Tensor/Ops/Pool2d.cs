@@ -74,15 +74,28 @@ public sealed partial class Tensor
             throw new ArgumentException($"{op}: kernel ({kernel.H}, {kernel.W}) and stride ({sh}, {sw}) must be positive, padding {pad} non-negative with bottom/right at most one more than top/left.");
         }
 
-        if (pad.Bottom * 2 > kernel.H || pad.Right * 2 > kernel.W)
+        if ((long)pad.Bottom * 2 > kernel.H || (long)pad.Right * 2 > kernel.W)
         {
             throw new ArgumentException($"{op}: padding {pad} must be at most half the kernel ({kernel.H}, {kernel.W}).");
         }
 
-        var g = new Pool2dGeometry(shape[0], shape[1], shape[2], shape[3], kernel.H, kernel.W, sh, sw, pad.Top, pad.Left, pad.Bottom - pad.Top, pad.Right - pad.Left);
-        if (g.H + pad.Top + pad.Bottom < kernel.H || g.W + pad.Left + pad.Right < kernel.W)
+        // Extents in 64 bits: a large padding or input must fail here, not wrap around in the output size.
+        long paddedH = (long)shape[2] + pad.Top + pad.Bottom, paddedW = (long)shape[3] + pad.Left + pad.Right;
+        if (paddedH < kernel.H || paddedW < kernel.W)
         {
             throw new ArgumentException($"{op}: a ({kernel.H}, {kernel.W}) window does not fit input {Shapes.Format(shape)} with padding {pad}.");
+        }
+
+        string Geometry() => $"for input {Shapes.Format(shape)}, kernel ({kernel.H}, {kernel.W}), stride ({sh}, {sw}), padding {pad}";
+        if (!Shapes.IsExtent(paddedH) || !Shapes.IsExtent(paddedW))
+        {
+            throw Shapes.ExtentError(op, "the padded input height or width", Math.Max(paddedH, paddedW), Geometry());
+        }
+
+        var g = new Pool2dGeometry(shape[0], shape[1], shape[2], shape[3], kernel.H, kernel.W, sh, sw, pad.Top, pad.Left, pad.Bottom - pad.Top, pad.Right - pad.Left);
+        if (!Shapes.IsValidSize([g.N, g.C, g.P, g.Q]))
+        {
+            throw Shapes.SizeError(op, [g.N, g.C, g.P, g.Q], $" (the output {Geometry()})");
         }
 
         return g;

@@ -46,13 +46,13 @@ public sealed partial class Tensor
             target.Add(shape[d]);
         }
 
-        int merged = 1;
+        long merged = 1;
         for (int d = s; d <= e; d++)
         {
             merged *= shape[d];
         }
 
-        target.Add(merged);
+        target.Add(Shapes.IsExtent(merged) ? (int)merged : throw Shapes.ExtentError("Flatten", "the merged dimension", merged, $"for shape {Shapes.Format(shape)}"));
         for (int d = e + 1; d < Rank; d++)
         {
             target.Add(shape[d]);
@@ -175,7 +175,8 @@ public sealed partial class Tensor
 
     private int[] InferShape(string op, int[] requested)
     {
-        int n = Numel, known = 1, inferAt = -1;
+        int n = Numel, inferAt = -1;
+        long known = 1;
         for (int i = 0; i < requested.Length; i++)
         {
             if (requested[i] == -1)
@@ -193,7 +194,8 @@ public sealed partial class Tensor
             }
             else
             {
-                known *= requested[i];
+                // Saturated above the element count: a product past it can only fail the checks below.
+                known = Math.Min(known * requested[i], (long)n + 1);
             }
         }
 
@@ -205,7 +207,7 @@ public sealed partial class Tensor
                 throw new ArgumentException($"{op}: cannot reshape a tensor of shape {Shapes.Format(shape)} ({n} elements) to {Shapes.Format(requested)}.");
             }
 
-            result[inferAt] = n / known;
+            result[inferAt] = (int)(n / known);
         }
         else if (known != n)
         {
