@@ -2,23 +2,27 @@
 // small error buffer instead of reading out of bounds; the host raises it at its next read-back.
 namespace Lepton.Kernels;
 
-/// <summary>Codes and recording of out-of-range indices. The buffer holds [flag, op, index, size].</summary>
+/// <summary>
+/// Codes and recording of bad indices (outside [0, size) or not whole numbers). The buffer holds [flag, op, the index's
+/// float bits, size, position], the position being the index's row-major place among the indices.
+/// </summary>
 public static class IndexErrors
 {
     /// <summary>Which op met the bad index.</summary>
     public const int Gather = 1, ScatterAdd = 2, IndexSelect = 3, IndexAdd = 4, CrossEntropy = 5;
 
     /// <summary>Ints the error buffer needs.</summary>
-    public const int Length = 4;
+    public const int Length = 5;
 
-    /// <summary>Records (op, index, size) unless an earlier error is already recorded.</summary>
-    public static void Report(ArrayView<int> errors, int op, float index, int size)
+    /// <summary>Records (op, index, size, position) unless an earlier error is already recorded; the index keeps its bits, so NaN stays NaN.</summary>
+    public static void Report(ArrayView<int> errors, int op, float index, int size, long position)
     {
         if (Atomic.CompareExchange(ref errors[0], compare: 0, value: 1) == 0)
         {
             errors[1] = op;
-            errors[2] = (int)index;
+            errors[2] = (int)Interop.FloatAsInt(index);
             errors[3] = size;
+            errors[4] = (int)position;
         }
     }
 

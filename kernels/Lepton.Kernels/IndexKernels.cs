@@ -15,14 +15,15 @@ public static class IndexKernels
         long total = (long)outer * picks * inner;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
-            float k = index[IndexOf(e, perElement, picks, inner)];
+            long at = IndexOf(e, perElement, picks, inner);
+            float k = index[at];
             if (IndexErrors.InRange(k, srcAxis))
             {
                 dst[e] = src[SourceOf(e, k, srcAxis, picks, inner)];
             }
             else
             {
-                IndexErrors.Report(errors, op, k, srcAxis);
+                IndexErrors.Report(errors, op, k, srcAxis, at);
                 dst[e] = float.NaN;
             }
         }
@@ -36,14 +37,15 @@ public static class IndexKernels
         long total = (long)outer * picks * inner;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
-            float k = index[IndexOf(e, perElement, picks, inner)];
+            long at = IndexOf(e, perElement, picks, inner);
+            float k = index[at];
             if (IndexErrors.InRange(k, dstAxis))
             {
                 Atomic.Add(ref dst[SourceOf(e, k, dstAxis, picks, inner)], src[e]);
             }
             else
             {
-                IndexErrors.Report(errors, op, k, dstAxis);
+                IndexErrors.Report(errors, op, k, dstAxis, at);
             }
         }
     }

@@ -86,7 +86,7 @@ public static class SoftmaxKernels
                 int label = (int)labels[row];
                 if (!IndexErrors.InRange(labels[row], cols))
                 {
-                    IndexErrors.Report(errors, IndexErrors.CrossEntropy, labels[row], cols);
+                    IndexErrors.Report(errors, IndexErrors.CrossEntropy, labels[row], cols, row);
                     loss[row] = float.NaN;
                 }
                 else

@@ -137,7 +137,7 @@ internal sealed partial class TrainingPlan
         }
     }
 
-    /// <summary>Sparse categorical cross-entropy from logits, averaged (<see cref="Tensor.CrossEntropy"/> with its mean).</summary>
+    /// <summary>Sparse categorical cross-entropy from logits, averaged (<see cref="Tensor.CrossEntropy(Tensor, Tensor, Reduction, float)"/> with its mean).</summary>
     private sealed class LossStage : PlanPart
     {
         private readonly int rows, classes;

@@ -4,6 +4,8 @@ namespace Lepton;
 public sealed partial class Tensor
 {
     /// <summary>Looks up rows of <paramref name="weight"/> [V, D]: the result has shape indices.Shape + [D].</summary>
+    /// <param name="indices">Int32 row indices of any shape, each a whole number in [0, V).</param>
+    /// <param name="weight">The table [V, D].</param>
     /// <example><code>var vectors = Tensor.Embedding(tokenIds, table);</code></example>
     public static Tensor Embedding(Tensor indices, Tensor weight)
     {
@@ -21,6 +23,6 @@ public sealed partial class Tensor
             throw Shapes.SizeError("Embedding", outShape, $" (indices {Shapes.Format(indices.shape)} into weight {Shapes.Format(weight.shape)})");
         }
 
-        return weight.IndexSelect(0, indices.Reshape(-1)).Reshape(outShape);
+        return weight.IndexSelect(0, indices.Reshape(-1), "Embedding").Reshape(outShape);
     }
 }

@@ -99,20 +99,25 @@ public sealed partial class Tensor
     }
 
     /// <summary>Rows of <paramref name="axis"/> picked by an int32 index vector (a copy), like <c>torch.index_select</c>.</summary>
+    /// <param name="axis">The axis the indices pick along.</param>
+    /// <param name="index">Int32 indices [count], each a whole number in [0, size of the axis).</param>
     /// <example><code>var batch = images.IndexSelect(0, Tensor.FromArray(new[] { 4, 2, 7 }, [3]));</code></example>
-    public Tensor IndexSelect(int axis, Tensor index)
+    public Tensor IndexSelect(int axis, Tensor index) => IndexSelect(axis, index, "IndexSelect");
+
+    /// <summary>Index-select with errors naming <paramref name="op"/> (Embedding picks rows through it).</summary>
+    internal Tensor IndexSelect(int axis, Tensor index, string op)
     {
-        int a = Shapes.NormalizeAxis("IndexSelect", axis, Rank);
-        CheckIndexTensor("IndexSelect", index, 1);
-        CheckSameDevice("IndexSelect", this, index);
+        int a = Shapes.NormalizeAxis(op, axis, Rank);
+        CheckIndexTensor(op, index, 1);
+        CheckSameDevice(op, this, index);
         var outShape = (int[])shape.Clone();
         outShape[a] = index.shape[0];
         if (!Shapes.IsValidSize(outShape))
         {
-            throw Shapes.SizeError("IndexSelect", outShape, $" (picking {index.shape[0]} rows of {Shapes.Format(shape)} along axis {a})");
+            throw Shapes.SizeError(op, outShape, $" (picking {index.shape[0]} rows of {Shapes.Format(shape)} along axis {a})");
         }
 
-        CheckIndexRange("IndexSelect", index, shape[a]);
+        CheckIndexValues(op, index, shape[a], labels: false);
         var (outer, inner) = OuterInner(shape, a);
         int count = index.Numel;
         var x = DenseData();
@@ -130,21 +135,26 @@ public sealed partial class Tensor
     }
 
     /// <summary>Values along <paramref name="axis"/> at positions given by an int32 index of the same rank, like <c>torch.gather</c>.</summary>
+    /// <param name="axis">The axis the indices pick along.</param>
+    /// <param name="index">Int32 indices, each a whole number in [0, size of the axis); the result has their shape.</param>
     /// <example><code>var picked = logProbs.Gather(1, labels.Unsqueeze(1));</code></example>
-    public Tensor Gather(int axis, Tensor index)
+    public Tensor Gather(int axis, Tensor index) => Gather(axis, index, "Gather", labels: false);
+
+    /// <summary>Gather with errors naming <paramref name="op"/>, calling the values labels when <paramref name="labels"/> (NllLoss).</summary>
+    internal Tensor Gather(int axis, Tensor index, string op, bool labels)
     {
-        int a = Shapes.NormalizeAxis("Gather", axis, Rank);
-        CheckIndexTensor("Gather", index, Rank);
-        CheckSameDevice("Gather", this, index);
+        int a = Shapes.NormalizeAxis(op, axis, Rank);
+        CheckIndexTensor(op, index, Rank);
+        CheckSameDevice(op, this, index);
         for (int d = 0; d < Rank; d++)
         {
             if (d != a && index.shape[d] != shape[d])
             {
-                throw new ArgumentException($"Gather: index shape {Shapes.Format(index.shape)} must match input shape {Shapes.Format(shape)} except along axis {a}.");
+                throw new ArgumentException($"{op}: index shape {Shapes.Format(index.shape)} must match input shape {Shapes.Format(shape)} except along axis {a}.");
             }
         }
 
-        CheckIndexRange("Gather", index, shape[a]);
+        CheckIndexValues(op, index, shape[a], labels);
         var (outer, inner) = OuterInner(shape, a);
         var x = DenseData();
         var ix = index.DenseData();
@@ -324,19 +334,15 @@ public sealed partial class Tensor
         }
     }
 
-    private static void CheckIndexRange(string op, Tensor index, int size)
+    /// <summary>
+    /// Every index a whole number in [0, size), checked here on backends that do not check inside their kernels (those
+    /// report a bad index, with the same message, at their next read-back).
+    /// </summary>
+    private static void CheckIndexValues(string op, Tensor index, int size, bool labels)
     {
-        if (index.Backend.ValidatesIndices)
+        if (!index.Backend.ValidatesIndices)
         {
-            return;
-        }
-
-        foreach (float v in index.ToArray())
-        {
-            if (v < 0 || v >= size)
-            {
-                throw new IndexOutOfRangeException($"{op}: index {v} is out of range for a dimension of size {size}.");
-            }
+            IndexValues.Check(op, index.ToArray(), size, labels);
         }
     }
 }

@@ -21,32 +21,40 @@ public sealed partial class Tensor
     /// Cross-entropy of <paramref name="logits"/> [N, C]: with an int32 <paramref name="target"/> [N] of class
     /// indices, or a float32 target [N, C] of probabilities (one-hot or soft).
     /// </summary>
+    /// <param name="logits">Unnormalized scores [N, C].</param>
+    /// <param name="target">Int32 class indices [N], each a whole number in [0, C); or float32 probabilities [N, C].</param>
+    /// <param name="reduction">How the per-example losses are combined.</param>
+    /// <param name="labelSmoothing">Mass moved from the target to a uniform distribution, in [0, 1].</param>
     /// <example><code>var loss = Tensor.CrossEntropy(model(x), labels);</code></example>
-    public static Tensor CrossEntropy(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, float labelSmoothing = 0f)
+    public static Tensor CrossEntropy(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, float labelSmoothing = 0f) =>
+        CrossEntropy(logits, target, reduction, labelSmoothing, "CrossEntropy", labels: false);
+
+    /// <summary>Cross-entropy with errors naming <paramref name="op"/>, calling class indices labels when <paramref name="labels"/>.</summary>
+    internal static Tensor CrossEntropy(Tensor logits, Tensor target, Reduction reduction, float labelSmoothing, string op, bool labels)
     {
-        logits.CheckFloat("CrossEntropy");
+        logits.CheckFloat(op);
         if (logits.Rank != 2)
         {
-            throw new ArgumentException($"CrossEntropy: logits must be [N, C], got {Shapes.Format(logits.shape)}.");
+            throw new ArgumentException($"{op}: logits must be [N, C], got {Shapes.Format(logits.shape)}.");
         }
 
         if (labelSmoothing < 0f || labelSmoothing > 1f)
         {
-            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropy: label smoothing must be in [0, 1].");
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, $"{op}: label smoothing must be in [0, 1].");
         }
 
         int classes = logits.shape[1];
         Tensor perExample;
         if (target.DType == DType.Int32)
         {
-            perExample = FusedCrossEntropy(logits, target, labelSmoothing);
+            perExample = FusedCrossEntropy(logits, target, labelSmoothing, op, labels);
         }
         else
         {
             var logProbs = logits.LogSoftmax(1);
             if (!Shapes.SameShape(target.shape, logits.shape))
             {
-                throw new ArgumentException($"CrossEntropy: probability targets {Shapes.Format(target.shape)} must match logits {Shapes.Format(logits.shape)}.");
+                throw new ArgumentException($"{op}: probability targets {Shapes.Format(target.shape)} must match logits {Shapes.Format(logits.shape)}.");
             }
 
             var smoothed = labelSmoothing > 0f ? (target * (1f - labelSmoothing)) + (labelSmoothing / classes) : target;
@@ -57,22 +65,29 @@ public sealed partial class Tensor
     }
 
     /// <summary>Negative log-likelihood of log-probabilities [N, C] at int32 class indices [N].</summary>
+    /// <param name="logProbs">Log-probabilities [N, C].</param>
+    /// <param name="target">Int32 class indices [N], each a whole number in [0, C).</param>
+    /// <param name="reduction">How the per-example losses are combined.</param>
     /// <example><code>var loss = Tensor.NllLoss(logits.LogSoftmax(1), labels);</code></example>
-    public static Tensor NllLoss(Tensor logProbs, Tensor target, Reduction reduction = Reduction.Mean)
+    public static Tensor NllLoss(Tensor logProbs, Tensor target, Reduction reduction = Reduction.Mean) =>
+        NllLoss(logProbs, target, reduction, "NllLoss", labels: false);
+
+    /// <summary>NllLoss with errors naming <paramref name="op"/>, calling class indices labels when <paramref name="labels"/>.</summary>
+    internal static Tensor NllLoss(Tensor logProbs, Tensor target, Reduction reduction, string op, bool labels)
     {
-        logProbs.CheckFloat("NllLoss");
+        logProbs.CheckFloat(op);
         if (logProbs.Rank != 2 || target.Rank != 1 || target.shape[0] != logProbs.shape[0])
         {
             throw new ArgumentException(
-                $"NllLoss: expected log-probabilities [N, C] and int32 labels [N], got {Shapes.Format(logProbs.shape)} and {Shapes.Format(target.shape)}.");
+                $"{op}: expected log-probabilities [N, C] and int32 labels [N], got {Shapes.Format(logProbs.shape)} and {Shapes.Format(target.shape)}.");
         }
 
         if (target.DType != DType.Int32)
         {
-            throw new ArgumentException($"NllLoss: labels must be int32 class indices, got {target.DType.Name()}.");
+            throw new ArgumentException($"{op}: labels must be int32 class indices, got {target.DType.Name()}.");
         }
 
-        var picked = -logProbs.Gather(1, target.Unsqueeze(1)).Squeeze(1);
+        var picked = -logProbs.Gather(1, target.Unsqueeze(1), op, labels).Squeeze(1);
         return Reduce(picked, reduction);
     }
 
@@ -96,31 +111,31 @@ public sealed partial class Tensor
     }
 
     /// <summary>Per-example cross-entropy from logits and class indices in one fused kernel (forward and backward).</summary>
-    private static Tensor FusedCrossEntropy(Tensor logits, Tensor target, float labelSmoothing)
+    private static Tensor FusedCrossEntropy(Tensor logits, Tensor target, float labelSmoothing, string op, bool labels)
     {
         int rows = logits.shape[0], cols = logits.shape[1];
         if (target.Rank != 1 || target.shape[0] != rows)
         {
             throw new ArgumentException(
-                $"CrossEntropy: expected logits [N, C] and int32 labels [N], got {Shapes.Format(logits.shape)} and {Shapes.Format(target.shape)}.");
+                $"{op}: expected logits [N, C] and int32 labels [N], got {Shapes.Format(logits.shape)} and {Shapes.Format(target.shape)}.");
         }
 
-        CheckSameDevice("CrossEntropy", logits, target);
-        CheckIndexRange("CrossEntropy", target, cols);
+        CheckSameDevice(op, logits, target);
+        CheckIndexValues(op, target, cols, labels);
         var x = logits.DenseData();
-        var labels = target.DenseData();
+        var classIndices = target.DenseData();
         var loss = Empty([rows], logits.Device);
         var probabilities = Empty([rows, cols], logits.Device);
         if (rows > 0 && cols > 0)
         {
-            logits.Backend.SoftmaxCrossEntropy(x.Buffer, labels.Buffer, rows, cols, labelSmoothing, loss.Buffer, probabilities.Buffer);
+            logits.Backend.SoftmaxCrossEntropy(x.Buffer, classIndices.Buffer, rows, cols, labelSmoothing, loss.Buffer, probabilities.Buffer);
         }
 
         return Record(loss, "CrossEntropyBackward", [logits], g =>
         {
             var gd = g.DenseData();
             var dx = Empty([rows, cols], g.Device);
-            g.Backend.SoftmaxCrossEntropyBackward(probabilities.Buffer, labels.Buffer, gd.Buffer, rows, cols, labelSmoothing, dx.Buffer);
+            g.Backend.SoftmaxCrossEntropyBackward(probabilities.Buffer, classIndices.Buffer, gd.Buffer, rows, cols, labelSmoothing, dx.Buffer);
             return [dx];
         });
     }

@@ -1,0 +1,51 @@
+// Values used as indices or class labels (stored as exact floats): each must be a whole number in
+// [0, size). The errors name the op, the position, the value and the size, the same on every backend.
+using System.Globalization;
+using Lepton.Kernels;
+
+namespace Lepton;
+
+/// <summary>Checks of index and label values, and the error a bad one raises (on the host or at a device's read-back).</summary>
+internal static class IndexValues
+{
+    /// <summary>Throws for the first value that is not a whole number in [0, <paramref name="size"/>); no allocation otherwise.</summary>
+    /// <param name="op">The op or loss named in the error.</param>
+    /// <param name="values">The values in row-major order (positions count in it).</param>
+    /// <param name="size">The extent the values index (classes for labels).</param>
+    /// <param name="labels">Whether the values are class labels (the error says "label" and counts classes) or indices.</param>
+    public static void Check(string op, ReadOnlySpan<float> values, int size, bool labels)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!IndexErrors.InRange(values[i], size))
+            {
+                throw Error(op, i, values[i], size, labels);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The error for <paramref name="value"/> at <paramref name="position"/>: <see cref="ArgumentException"/> when it is not a
+    /// whole number (NaN, infinite, fractional), <see cref="IndexOutOfRangeException"/> when it is outside [0, size).
+    /// </summary>
+    /// <param name="op">The op or loss named in the error.</param>
+    /// <param name="position">The value's row-major position among the indices.</param>
+    /// <param name="value">The bad value.</param>
+    /// <param name="size">The extent the values index.</param>
+    /// <param name="labels">Whether the values are class labels.</param>
+    /// <param name="where">Appended to the message (e.g. which device found it), or null.</param>
+    public static Exception Error(string op, long position, float value, int size, bool labels, string? where = null)
+    {
+        string noun = labels ? "label" : "index";
+        string shown = value.ToString(CultureInfo.InvariantCulture);
+        string suffix = where is null ? "." : $" ({where}).";
+        if (!float.IsFinite(value) || value != MathF.Floor(value))
+        {
+            return new ArgumentException(
+                $"{op}: {noun} {shown} at position {position} is not a whole number; {(labels ? "labels" : "indices")} must be integers in [0, {size}){suffix}");
+        }
+
+        string extent = labels ? (size > 0 ? $"{size} classes (labels 0 to {size - 1})" : "0 classes") : $"a dimension of size {size}";
+        return new IndexOutOfRangeException($"{op}: {noun} {shown} at position {position} is out of range for {extent}{suffix}");
+    }
+}
