@@ -45,13 +45,15 @@ public abstract class Loss
 
 /// <summary>Cross-entropy with int32 class indices as targets.</summary>
 /// <example><code>model.Compile(new Adam(), new SparseCategoricalCrossentropy(fromLogits: true));</code></example>
+/// <param name="fromLogits">True when predictions are logits (else probabilities).</param>
+/// <param name="labelSmoothing">Mass moved from the true class to a uniform distribution, in [0, 1).</param>
 public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, float labelSmoothing = 0f) : Loss
 {
     /// <summary>True when predictions are logits.</summary>
     public bool FromLogits { get; } = fromLogits;
 
     /// <summary>Mass moved from the true class to a uniform distribution.</summary>
-    public float LabelSmoothing { get; } = labelSmoothing;
+    public float LabelSmoothing { get; } = Tensor.CheckLabelSmoothing(nameof(SparseCategoricalCrossentropy), labelSmoothing);
 
     /// <inheritdoc />
     public override string Name => "sparse_categorical_crossentropy";
@@ -77,13 +79,15 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, float
 
 /// <summary>Cross-entropy with one-hot (or soft) probability targets.</summary>
 /// <example><code>var loss = new CategoricalCrossentropy(fromLogits: true, labelSmoothing: 0.1f);</code></example>
+/// <param name="fromLogits">True when predictions are logits (else probabilities).</param>
+/// <param name="labelSmoothing">Mass moved from the targets to a uniform distribution, in [0, 1).</param>
 public sealed class CategoricalCrossentropy(bool fromLogits = false, float labelSmoothing = 0f) : Loss
 {
     /// <summary>True when predictions are logits.</summary>
     public bool FromLogits { get; } = fromLogits;
 
     /// <summary>Mass moved from the targets to a uniform distribution.</summary>
-    public float LabelSmoothing { get; } = labelSmoothing;
+    public float LabelSmoothing { get; } = Tensor.CheckLabelSmoothing(nameof(CategoricalCrossentropy), labelSmoothing);
 
     /// <inheritdoc />
     public override string Name => "categorical_crossentropy";

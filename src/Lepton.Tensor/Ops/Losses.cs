@@ -24,7 +24,7 @@ public sealed partial class Tensor
     /// <param name="logits">Unnormalized scores [N, C].</param>
     /// <param name="target">Int32 class indices [N], each a whole number in [0, C); or float32 probabilities [N, C].</param>
     /// <param name="reduction">How the per-example losses are combined.</param>
-    /// <param name="labelSmoothing">Mass moved from the target to a uniform distribution, in [0, 1].</param>
+    /// <param name="labelSmoothing">Mass moved from the target to a uniform distribution, in [0, 1).</param>
     /// <example><code>var loss = Tensor.CrossEntropy(model(x), labels);</code></example>
     public static Tensor CrossEntropy(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, float labelSmoothing = 0f) =>
         CrossEntropy(logits, target, reduction, labelSmoothing, "CrossEntropy", labels: false);
@@ -38,11 +38,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"{op}: logits must be [N, C], got {Shapes.Format(logits.shape)}.");
         }
 
-        if (labelSmoothing < 0f || labelSmoothing > 1f)
-        {
-            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, $"{op}: label smoothing must be in [0, 1].");
-        }
-
+        CheckLabelSmoothing(op, labelSmoothing);
         int classes = logits.shape[1];
         Tensor perExample;
         if (target.DType == DType.Int32)
@@ -90,6 +86,12 @@ public sealed partial class Tensor
         var picked = -logProbs.Gather(1, target.Unsqueeze(1), op, labels).Squeeze(1);
         return Reduce(picked, reduction);
     }
+
+    /// <summary>Returns <paramref name="labelSmoothing"/> if it is in [0, 1) (NaN is not), else throws naming <paramref name="owner"/>.</summary>
+    internal static float CheckLabelSmoothing(string owner, float labelSmoothing) => labelSmoothing is >= 0f and < 1f
+        ? labelSmoothing
+        : throw new ArgumentOutOfRangeException(
+            nameof(labelSmoothing), labelSmoothing, $"{owner}: labelSmoothing must be in [0, 1), got {labelSmoothing.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
 
     /// <summary>Mean squared error between two tensors of the same shape.</summary>
     /// <example><code>var loss = Tensor.MseLoss(prediction, target);</code></example>

@@ -145,7 +145,7 @@ public sealed class OptimizerTests
     public void BadHyperParametersAreRejected()
     {
         Assert.Throws<ArgumentException>(() => new Sgd(0.1f, momentum: 0f, nesterov: true));
-        Assert.Throws<ArgumentException>(() => new Adam(beta1: 1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(beta1: 1f));
         Assert.Throws<ArgumentException>(() => Optimizer.FromName("adagrad-ish"));
         Assert.IsType<AdamW>(Optimizer.FromName("adamw"));
     }

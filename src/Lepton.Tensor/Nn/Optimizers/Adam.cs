@@ -8,6 +8,11 @@ namespace Lepton.Nn.Optimizers;
 public class Adam : Optimizer
 {
     /// <summary>Creates the optimizer with a constant learning rate.</summary>
+    /// <param name="learningRate">The step size, finite and at least 0.</param>
+    /// <param name="beta1">Decay of the first moment, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
+    /// <param name="epsilon">Added to the denominator, finite and above 0.</param>
+    /// <param name="weightDecay">L2 weight decay, finite and at least 0.</param>
     public Adam(float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f, float weightDecay = 0f)
         : base(learningRate, null)
     {
@@ -16,6 +21,11 @@ public class Adam : Optimizer
     }
 
     /// <summary>Creates the optimizer with a learning-rate schedule.</summary>
+    /// <param name="schedule">The learning rate as a function of the step.</param>
+    /// <param name="beta1">Decay of the first moment, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
+    /// <param name="epsilon">Added to the denominator, finite and above 0.</param>
+    /// <param name="weightDecay">L2 weight decay, finite and at least 0.</param>
     public Adam(LearningRateSchedule schedule, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f, float weightDecay = 0f)
         : base(0f, schedule)
     {
@@ -62,10 +72,11 @@ public class Adam : Optimizer
 
     private void Validate()
     {
-        if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1 || Epsilon <= 0 || WeightDecay < 0)
-        {
-            throw new ArgumentException($"{GetType().Name}: betas must be in [0, 1), epsilon positive and weight decay non-negative (got {Beta1}, {Beta2}, {Epsilon}, {WeightDecay}).");
-        }
+        string owner = GetType().Name;
+        Hyperparameters.Fraction(owner, Beta1, "beta1");
+        Hyperparameters.Fraction(owner, Beta2, "beta2");
+        Hyperparameters.Positive(owner, Epsilon, "epsilon");
+        Hyperparameters.NonNegative(owner, WeightDecay, "weightDecay");
     }
 }
 
@@ -74,12 +85,22 @@ public class Adam : Optimizer
 public sealed class AdamW : Adam
 {
     /// <summary>Creates the optimizer with a constant learning rate.</summary>
+    /// <param name="learningRate">The step size, finite and at least 0.</param>
+    /// <param name="weightDecay">Decoupled weight decay, finite and at least 0.</param>
+    /// <param name="beta1">Decay of the first moment, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
+    /// <param name="epsilon">Added to the denominator, finite and above 0.</param>
     public AdamW(float learningRate = 1e-3f, float weightDecay = 0.004f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f)
         : base(learningRate, beta1, beta2, epsilon, weightDecay)
     {
     }
 
     /// <summary>Creates the optimizer with a learning-rate schedule.</summary>
+    /// <param name="schedule">The learning rate as a function of the step.</param>
+    /// <param name="weightDecay">Decoupled weight decay, finite and at least 0.</param>
+    /// <param name="beta1">Decay of the first moment, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
+    /// <param name="epsilon">Added to the denominator, finite and above 0.</param>
     public AdamW(LearningRateSchedule schedule, float weightDecay = 0.004f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f)
         : base(schedule, beta1, beta2, epsilon, weightDecay)
     {

@@ -9,24 +9,27 @@ public abstract class Optimizer : IDisposable
 {
     private readonly Dictionary<Weight, (Tensor? First, Tensor? Second)> state = [];
     private float learningRate;
+    private float? clipNorm, globalClipNorm;
 
     /// <summary>Creates the optimizer with a constant rate or a schedule.</summary>
+    /// <param name="learningRate">The constant rate, finite and at least 0 (unused with a schedule).</param>
+    /// <param name="schedule">The rate as a function of the step, or null for the constant rate.</param>
     protected Optimizer(float learningRate, LearningRateSchedule? schedule)
     {
-        this.learningRate = learningRate;
+        this.learningRate = schedule is null ? Hyperparameters.LearningRate(GetType().Name, learningRate) : learningRate;
         Schedule = schedule;
     }
 
     /// <summary>The Keras name, e.g. <c>adam</c>.</summary>
     public abstract string Name { get; }
 
-    /// <summary>The learning rate of the next step (set it to change a constant rate; callbacks do).</summary>
+    /// <summary>The learning rate of the next step (set it, finite and at least 0, to change to a constant rate; callbacks do).</summary>
     public float LearningRate
     {
         get => Schedule?.Rate(Iterations) ?? learningRate;
         set
         {
-            learningRate = value;
+            learningRate = Hyperparameters.LearningRate(GetType().Name, value, nameof(LearningRate));
             Schedule = null;
         }
     }
@@ -37,11 +40,22 @@ public abstract class Optimizer : IDisposable
     /// <summary>Steps taken so far.</summary>
     public long Iterations { get; internal set; }
 
-    /// <summary>When set, each weight's gradient is rescaled to at most this L2 norm (Keras's clipnorm).</summary>
-    public float? ClipNorm { get; set; }
+    /// <summary>When set (finite and above 0), each weight's gradient is rescaled to at most this L2 norm (Keras's clipnorm).</summary>
+    public float? ClipNorm
+    {
+        get => clipNorm;
+        set => clipNorm = value is { } v ? Hyperparameters.Positive(GetType().Name, v, nameof(ClipNorm)) : null;
+    }
 
-    /// <summary>When set, all gradients are rescaled together so their joint L2 norm is at most this (Keras's global_clipnorm).</summary>
-    public float? GlobalClipNorm { get; set; }
+    /// <summary>
+    /// When set (finite and above 0), all gradients are rescaled together so their joint L2 norm is at most this (Keras's
+    /// global_clipnorm).
+    /// </summary>
+    public float? GlobalClipNorm
+    {
+        get => globalClipNorm;
+        set => globalClipNorm = value is { } v ? Hyperparameters.Positive(GetType().Name, v, nameof(GlobalClipNorm)) : null;
+    }
 
     /// <summary>Looks an optimizer up by its Keras name with default settings.</summary>
     /// <example><code>var opt = Optimizer.FromName("adam");</code></example>

@@ -8,6 +8,10 @@ namespace Lepton.Nn.Optimizers;
 public sealed class Sgd : Optimizer
 {
     /// <summary>Creates the optimizer with a constant learning rate.</summary>
+    /// <param name="learningRate">The step size, finite and at least 0.</param>
+    /// <param name="momentum">Momentum factor in [0, 1].</param>
+    /// <param name="nesterov">Whether the Nesterov form is used (needs momentum above 0).</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient, finite and at least 0.</param>
     public Sgd(float learningRate = 0.01f, float momentum = 0f, bool nesterov = false, float weightDecay = 0f)
         : base(learningRate, null)
     {
@@ -15,6 +19,10 @@ public sealed class Sgd : Optimizer
     }
 
     /// <summary>Creates the optimizer with a learning-rate schedule.</summary>
+    /// <param name="schedule">The learning rate as a function of the step.</param>
+    /// <param name="momentum">Momentum factor in [0, 1].</param>
+    /// <param name="nesterov">Whether the Nesterov form is used (needs momentum above 0).</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient, finite and at least 0.</param>
     public Sgd(LearningRateSchedule schedule, float momentum = 0f, bool nesterov = false, float weightDecay = 0f)
         : base(0f, schedule)
     {
@@ -55,9 +63,11 @@ public sealed class Sgd : Optimizer
 
     private static (float, bool, float) Check(float momentum, bool nesterov, float weightDecay)
     {
-        if (momentum < 0 || weightDecay < 0 || (nesterov && momentum == 0))
+        Hyperparameters.UnitInterval(nameof(Sgd), momentum, nameof(momentum));
+        Hyperparameters.NonNegative(nameof(Sgd), weightDecay, nameof(weightDecay));
+        if (nesterov && momentum == 0)
         {
-            throw new ArgumentException($"Sgd: momentum ({momentum}) and weight decay ({weightDecay}) must be non-negative, and Nesterov needs momentum.");
+            throw new ArgumentException("Sgd: nesterov needs momentum above 0, got momentum 0.", nameof(nesterov));
         }
 
         return (momentum, nesterov, weightDecay);
