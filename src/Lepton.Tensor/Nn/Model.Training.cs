@@ -1,6 +1,5 @@
 // Fit, Evaluate, Predict, TrainOnBatch and TestOnBatch. Every step runs in a tensor scope, so all of
 // a step's intermediates are freed when it ends and a long run keeps flat memory.
-using Lepton.Autograd;
 using Lepton.Data;
 using Lepton.Nn.Callbacks;
 
@@ -8,10 +7,6 @@ namespace Lepton.Nn;
 
 public partial class Model
 {
-    private TrainingPlan? plan;
-    private int planMisses;
-    private bool planUnavailable;
-
     /// <summary>Trains on in-memory tensors for a number of epochs.</summary>
     /// <param name="x">Inputs, batch first.</param>
     /// <param name="y">Targets, batch first.</param>
@@ -299,57 +294,6 @@ public partial class Model
         }
 
         return trainable;
-    }
-
-    /// <summary>Whether the last training step ran through a training plan.</summary>
-    internal bool LastStepPlanned { get; private set; }
-
-    /// <summary>Runs the step through this model's training plan where one covers it; null when it ran nothing.</summary>
-    private TrainingPlan? PlannedStep(Tensor x, Tensor y, IReadOnlyList<Weight> trainable)
-    {
-        if (RunEagerly || !GradMode.IsEnabled || this is not Sequential sequential || !Built)
-        {
-            return null;
-        }
-
-        if (plan is not null && !plan.Fits(this, x, y, trainable))
-        {
-            // A batch of another shape (an epoch's last, shorter one) runs eagerly; a second in a row gets a plan.
-            if (++planMisses < 2)
-            {
-                return null;
-            }
-
-            DropPlan();
-        }
-
-        if (plan is null)
-        {
-            if (planUnavailable)
-            {
-                return null;
-            }
-
-            plan = TrainingPlan.TryCreate(sequential, x, y, trainable);
-            if (plan is null)
-            {
-                planUnavailable = true;
-                return null;
-            }
-        }
-
-        planMisses = 0;
-        plan.Step(x, y);
-        return plan;
-    }
-
-    /// <summary>Frees the training plan; the next step makes a new one if the model (as compiled now) allows it.</summary>
-    private void DropPlan()
-    {
-        plan?.Dispose();
-        plan = null;
-        planMisses = 0;
-        planUnavailable = false;
     }
 
     private void TestStep(Tensor x, Tensor y, MeanMetric lossMean)

@@ -1,0 +1,63 @@
+// The training plan a Sequential model's steps run through where one covers them: made on the first
+// built step, kept while it fits, and replaced after two steps in a row that it does not fit.
+using Lepton.Autograd;
+
+namespace Lepton.Nn;
+
+public partial class Model
+{
+    private TrainingPlan? plan;
+    private int planMisses;
+    private bool planUnavailable;
+
+    /// <summary>Whether the last training step ran through a training plan.</summary>
+    internal bool LastStepPlanned { get; private set; }
+
+    /// <summary>Runs the step through this model's training plan where one covers it; null when it ran nothing.</summary>
+    private TrainingPlan? PlannedStep(Tensor x, Tensor y, IReadOnlyList<Weight> trainable)
+    {
+        if (RunEagerly || !GradMode.IsEnabled || this is not Sequential sequential || !Built)
+        {
+            return null;
+        }
+
+        if (plan is not null && !plan.Fits(this, x, y, trainable))
+        {
+            // A batch of another shape (an epoch's last, shorter one) runs eagerly; a second in a row gets a plan.
+            if (++planMisses < 2)
+            {
+                return null;
+            }
+
+            DropPlan();
+        }
+
+        if (plan is null)
+        {
+            if (planUnavailable)
+            {
+                return null;
+            }
+
+            plan = TrainingPlan.TryCreate(sequential, x, y, trainable);
+            if (plan is null)
+            {
+                planUnavailable = true;
+                return null;
+            }
+        }
+
+        planMisses = 0;
+        plan.Step(x, y);
+        return plan;
+    }
+
+    /// <summary>Frees the training plan; the next step makes a new one if the model (as compiled now) allows it.</summary>
+    private void DropPlan()
+    {
+        plan?.Dispose();
+        plan = null;
+        planMisses = 0;
+        planUnavailable = false;
+    }
+}
