@@ -20,7 +20,24 @@ public abstract class Loss
     };
 
     /// <summary>The mean loss over the batch.</summary>
+    /// <param name="target">The labels or targets, batch first.</param>
+    /// <param name="prediction">The model's outputs, batch first.</param>
     public abstract Tensor Compute(Tensor target, Tensor prediction);
+
+    /// <summary>
+    /// Throws unless targets of shape <paramref name="target"/> can be this loss's targets for predictions of shape
+    /// <paramref name="prediction"/> (null before the forward pass: only what the targets alone show is checked). The
+    /// error names the loss and both shapes. By default: as many examples, and as many values per example, as predicted.
+    /// </summary>
+    internal virtual void CheckTargetShape(int[] target, int[]? prediction)
+    {
+        if (prediction is not null && (target.Length == 0 || prediction.Length == 0 || target[0] != prediction[0] ||
+            Shapes.Numel(target) != Shapes.Numel(prediction)))
+        {
+            throw new ArgumentException(
+                $"{GetType().Name}: targets {Shapes.Format(target)} do not fit predictions {Shapes.Format(prediction)}; expected the same shape.");
+        }
+    }
 
     /// <summary>Constructor arguments for saving.</summary>
     public virtual Dictionary<string, object?> GetConfig() => new() { ["name"] = Name };
@@ -61,20 +78,36 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, float
     /// <inheritdoc />
     public override Tensor Compute(Tensor target, Tensor prediction)
     {
-        var labels = target.DType == DType.Int32 ? target.Reshape(-1) : throw new ArgumentException(
+        var labels = target.DType == DType.Int32 ? target : throw new ArgumentException(
             $"{Name}: targets must be int32 class indices, got {target.DType.Name()} {Shapes.Format(target.ShapeRef)}; use CategoricalCrossentropy for one-hot targets.");
+        CheckTargetShape(target.ShapeRef, prediction.ShapeRef);
+        labels = labels.Reshape(-1);
+        const string Op = nameof(SparseCategoricalCrossentropy);
         if (FromLogits)
         {
-            return Tensor.CrossEntropy(prediction, labels, Reduction.Mean, LabelSmoothing);
+            return Tensor.CrossEntropy(prediction, labels, Reduction.Mean, LabelSmoothing, Op, labels: true);
         }
 
         var logProbs = SafeLog(prediction);
-        var nll = Tensor.NllLoss(logProbs, labels, Reduction.None);
+        var nll = Tensor.NllLoss(logProbs, labels, Reduction.None, Op, labels: true);
         return LabelSmoothing > 0f ? ((nll * (1f - LabelSmoothing)) - (logProbs.Mean(1) * LabelSmoothing)).Mean() : nll.Mean();
     }
 
     /// <inheritdoc />
     public override Dictionary<string, object?> GetConfig() => new() { ["name"] = Name, ["from_logits"] = FromLogits, ["label_smoothing"] = LabelSmoothing };
+
+    /// <summary>Class indices [N] or [N, 1] for predictions [N, C].</summary>
+    internal override void CheckTargetShape(int[] target, int[]? prediction)
+    {
+        bool indices = target.Length == 1 || (target.Length == 2 && target[1] == 1);
+        if (!indices || (prediction is not null && (prediction.Length != 2 || target[0] != prediction[0])))
+        {
+            string n = prediction is { Length: > 0 } ? prediction[0].ToString(System.Globalization.CultureInfo.InvariantCulture) : "N";
+            throw new ArgumentException(
+                $"{nameof(SparseCategoricalCrossentropy)}: labels {Shapes.Format(target)} do not fit predictions {(prediction is null ? "[N, classes]" : Shapes.Format(prediction))}; " +
+                $"expected class indices [{n}] or [{n}, 1] for predictions [{n}, classes] (use CategoricalCrossentropy for one-hot labels).");
+        }
+    }
 }
 
 /// <summary>Cross-entropy with one-hot (or soft) probability targets.</summary>
@@ -95,14 +128,11 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, float label
     /// <inheritdoc />
     public override Tensor Compute(Tensor target, Tensor prediction)
     {
+        CheckTargetShape(target.ShapeRef, prediction.ShapeRef);
+        target = target.DType == DType.Float32 ? target : target * 1f;
         if (FromLogits)
         {
-            return Tensor.CrossEntropy(prediction, target, Reduction.Mean, LabelSmoothing);
-        }
-
-        if (!Shapes.SameShape(target.ShapeRef, prediction.ShapeRef))
-        {
-            throw new ArgumentException($"{Name}: targets {Shapes.Format(target.ShapeRef)} and predictions {Shapes.Format(prediction.ShapeRef)} must have the same shape.");
+            return Tensor.CrossEntropy(prediction, target, Reduction.Mean, LabelSmoothing, nameof(CategoricalCrossentropy), labels: false);
         }
 
         int classes = prediction.ShapeRef[^1];
@@ -112,6 +142,17 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, float label
 
     /// <inheritdoc />
     public override Dictionary<string, object?> GetConfig() => new() { ["name"] = Name, ["from_logits"] = FromLogits, ["label_smoothing"] = LabelSmoothing };
+
+    /// <summary>One-hot (or soft) targets of the predictions' shape [N, classes].</summary>
+    internal override void CheckTargetShape(int[] target, int[]? prediction)
+    {
+        if (prediction is not null && !Shapes.SameShape(target, prediction))
+        {
+            throw new ArgumentException(
+                $"{nameof(CategoricalCrossentropy)}: targets {Shapes.Format(target)} do not fit predictions {Shapes.Format(prediction)}; " +
+                "expected one-hot targets of the same shape (use SparseCategoricalCrossentropy for class indices).");
+        }
+    }
 }
 
 /// <summary>Binary cross-entropy for targets in [0, 1].</summary>
@@ -127,6 +168,7 @@ public sealed class BinaryCrossentropy(bool fromLogits = false) : Loss
     /// <inheritdoc />
     public override Tensor Compute(Tensor target, Tensor prediction)
     {
+        CheckTargetShape(target.ShapeRef, prediction.ShapeRef);
         var t = target.DType == DType.Float32 ? target : target * 1f;
         t = Shapes.SameShape(t.ShapeRef, prediction.ShapeRef) ? t : t.Reshape(prediction.Shape);
         if (FromLogits)
@@ -151,6 +193,7 @@ public sealed class MeanSquaredError : Loss
     /// <inheritdoc />
     public override Tensor Compute(Tensor target, Tensor prediction)
     {
+        CheckTargetShape(target.ShapeRef, prediction.ShapeRef);
         var t = Shapes.SameShape(target.ShapeRef, prediction.ShapeRef) ? target : target.Reshape(prediction.Shape);
         return Tensor.MseLoss(prediction, t);
     }

@@ -8,8 +8,8 @@ namespace Lepton.Nn;
 public partial class Model
 {
     /// <summary>Trains on in-memory tensors for a number of epochs.</summary>
-    /// <param name="x">Inputs, batch first.</param>
-    /// <param name="y">Targets, batch first.</param>
+    /// <param name="x">Inputs, batch first (at least one example).</param>
+    /// <param name="y">Targets, one per example, shaped as the loss expects.</param>
     /// <param name="epochs">Passes over the data.</param>
     /// <param name="batchSize">Examples per step.</param>
     /// <param name="validationData">Data to evaluate after each epoch (val_ logs).</param>
@@ -35,6 +35,12 @@ public partial class Model
         if (validationSplit > 0)
         {
             int held = (int)(all.Count * validationSplit);
+            if (held == 0 && all.Count > 0)
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(validationSplit), validationSplit, $"Fit: validationSplit {validationSplit.ToString(System.Globalization.CultureInfo.InvariantCulture)} of {all.Count} examples holds none out; use a larger split or pass validationData.");
+            }
+
             train = all.Take(0, all.Count - held);
             validation = all.Take(all.Count - held, held);
         }
@@ -45,6 +51,12 @@ public partial class Model
     }
 
     /// <summary>Trains on batches from a data loader (shuffling and augmentation are the loader's).</summary>
+    /// <param name="train">The training batches; a loader that gives none is an <see cref="ArgumentException"/>.</param>
+    /// <param name="epochs">Passes over the data.</param>
+    /// <param name="validation">Batches to evaluate after each epoch (val_ logs), or null.</param>
+    /// <param name="callbacks">Hooks such as EarlyStopping.</param>
+    /// <param name="verbose">0 silent, 1 progress line (redrawn on a terminal), 2 one line per epoch.</param>
+    /// <param name="cancellationToken">Stops training between batches.</param>
     /// <example><code>model.Fit(new DataLoader(train, 64, shuffle: true), epochs: 10, validation: new DataLoader(test, 256));</code></example>
     public History Fit(
         DataLoader train, int epochs = 1, DataLoader? validation = null, IEnumerable<Callback>? callbacks = null, int verbose = 1,
@@ -54,6 +66,12 @@ public partial class Model
         if (epochs < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Fit: epochs cannot be negative.");
+        }
+
+        RequireExamples("Fit", "the training data", train);
+        if (validation is not null)
+        {
+            RequireExamples("Fit", "the validation data", validation);
         }
 
         var history = new History();
@@ -130,15 +148,22 @@ public partial class Model
     }
 
     /// <summary>Loss and metrics over in-memory data.</summary>
+    /// <param name="x">Inputs, batch first (at least one example).</param>
+    /// <param name="y">Targets, one per example, shaped as the loss expects.</param>
+    /// <param name="batchSize">Examples per forward pass.</param>
+    /// <param name="cancellationToken">Stops between batches.</param>
     /// <example><code>var result = model.Evaluate(xTest, yTest); Console.WriteLine(result["accuracy"]);</code></example>
     public Dictionary<string, double> Evaluate(Tensor x, Tensor y, int batchSize = 32, CancellationToken cancellationToken = default) =>
         Evaluate(new DataLoader(new TensorDataset(x, y), batchSize, device: Device), cancellationToken);
 
     /// <summary>Loss and metrics over a data loader's batches.</summary>
+    /// <param name="data">The batches; a loader that gives none is an <see cref="ArgumentException"/>.</param>
+    /// <param name="cancellationToken">Stops between batches.</param>
     /// <example><code>var result = model.Evaluate(testLoader);</code></example>
     public Dictionary<string, double> Evaluate(DataLoader data, CancellationToken cancellationToken = default)
     {
         RequireCompiled("Evaluate");
+        RequireExamples("Evaluate", "the data", data);
         var lossMean = ResetMetrics();
 
         foreach (var (x, y) in data.Batches(cancellationToken))
@@ -157,6 +182,14 @@ public partial class Model
     }
 
     /// <summary>Outputs for in-memory inputs, computed in batches without gradients.</summary>
+    /// <remarks>
+    /// Inputs with no examples ([0, ...]) give an empty result [0, ...the output shape per example], as Keras gives an
+    /// empty array; the output shape comes from running the model on one zero example (building it, if needed, for the
+    /// inputs' shape per example).
+    /// </remarks>
+    /// <param name="x">Inputs, batch first.</param>
+    /// <param name="batchSize">Examples per forward pass.</param>
+    /// <param name="cancellationToken">Stops between batches.</param>
     /// <example><code>var probabilities = model.Predict(xTest, batchSize: 256);</code></example>
     public Tensor Predict(Tensor x, int batchSize = 32, CancellationToken cancellationToken = default)
     {
@@ -165,8 +198,18 @@ public partial class Model
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Predict: batch size must be positive.");
         }
 
+        if (x.Rank == 0)
+        {
+            throw new ArgumentException("Predict: the inputs need a batch dimension; got a scalar (shape []).", nameof(x));
+        }
+
+        int n = x.ShapeRef[0];
+        if (n == 0)
+        {
+            return EmptyPrediction(x);
+        }
+
         var outputs = new List<Tensor>();
-        int n = x.Shape[0];
         for (int start = 0; start < n; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -247,6 +290,7 @@ public partial class Model
 
     internal void TrainStep(Tensor x, Tensor y, MeanMetric lossMean, IReadOnlyList<Weight> trainable)
     {
+        CheckTargets(x, y);
         var planned = PlannedStep(x, y, trainable);
         LastStepPlanned = planned is not null;
         if (planned is { } plan)
@@ -298,6 +342,7 @@ public partial class Model
 
     private void TestStep(Tensor x, Tensor y, MeanMetric lossMean)
     {
+        CheckTargets(x, y);
         var prediction = Call(x, training: false);
         lossMean.Add(Loss!.Compute(y, prediction), x.ShapeRef[0]);
         foreach (var m in Metrics)

@@ -168,7 +168,10 @@ internal sealed partial class TrainingPlan
 
         public Tensor Value { get; }
 
-        /// <summary>The check CrossEntropy makes: every label a class index (backends that check indices themselves skip it).</summary>
+        /// <summary>
+        /// The check the eager loss makes (<see cref="SparseCategoricalCrossentropy"/>), with its message: every label a whole
+        /// number in [0, classes). Backends that check indices in their kernels skip it; no allocation.
+        /// </summary>
         public void CheckLabels(Tensor y)
         {
             if (y.Backend.ValidatesIndices)
@@ -177,13 +180,7 @@ internal sealed partial class TrainingPlan
             }
 
             y.Backend.Download(y.Buffer, 0, labels);
-            foreach (float v in labels)
-            {
-                if (v < 0 || v >= classes)
-                {
-                    throw new IndexOutOfRangeException($"CrossEntropy: index {v} is out of range for a dimension of size {classes}.");
-                }
-            }
+            IndexValues.Check(nameof(SparseCategoricalCrossentropy), labels, classes, labels: true);
         }
 
         public void Forward(IBackend backend, Tensor y)

@@ -128,8 +128,7 @@ public sealed class TrainingPlanTests
         var before = model.Weights.Select(w => w.Value.ToArray()).ToList();
         var bad = Tensor.FromArray([0, 1, 2, 3, 0, 1, 2, 4], [8], DType.Int32);
         var e = Assert.Throws<IndexOutOfRangeException>(() => model.TrainOnBatch(x, bad));
-        Assert.Contains("CrossEntropy", e.Message);
-        Assert.Contains("4", e.Message);
+        Assert.StartsWith("SparseCategoricalCrossentropy: label 4 at position 7 is out of range for 4 classes", e.Message);
         Assert.Equal(before, model.Weights.Select(w => w.Value.ToArray()).ToList());
     }
 
