@@ -68,8 +68,11 @@ public sealed class ExponentialDecay(float initialLearningRate, long decaySteps,
     /// <inheritdoc />
     public override Dictionary<string, object?> GetConfig() => new()
     {
-        ["name"] = "exponential_decay", ["initial_learning_rate"] = initial, ["decay_steps"] = steps,
-        ["decay_rate"] = rate, ["staircase"] = whole,
+        ["name"] = "exponential_decay",
+        ["initial_learning_rate"] = initial,
+        ["decay_steps"] = steps,
+        ["decay_rate"] = rate,
+        ["staircase"] = whole,
     };
 }
 
@@ -102,8 +105,11 @@ public sealed class CosineDecay(float initialLearningRate, long decaySteps, floa
     /// <inheritdoc />
     public override Dictionary<string, object?> GetConfig() => new()
     {
-        ["name"] = "cosine_decay", ["initial_learning_rate"] = initial, ["decay_steps"] = steps,
-        ["alpha"] = floor, ["warmup_steps"] = warmup,
+        ["name"] = "cosine_decay",
+        ["initial_learning_rate"] = initial,
+        ["decay_steps"] = steps,
+        ["alpha"] = floor,
+        ["warmup_steps"] = warmup,
     };
 }
 
@@ -137,7 +143,11 @@ public sealed class OneCycle(float maxLearningRate, long totalSteps, float pctSt
     /// <inheritdoc />
     public override Dictionary<string, object?> GetConfig() => new()
     {
-        ["name"] = "one_cycle", ["max_learning_rate"] = max, ["total_steps"] = total, ["pct_start"] = start,
-        ["div_factor"] = div, ["final_div_factor"] = finalDiv,
+        ["name"] = "one_cycle",
+        ["max_learning_rate"] = max,
+        ["total_steps"] = total,
+        ["pct_start"] = start,
+        ["div_factor"] = div,
+        ["final_div_factor"] = finalDiv,
     };
 }
