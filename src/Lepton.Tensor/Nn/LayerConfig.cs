@@ -92,6 +92,28 @@ public sealed class LayerConfig
         return v.ValueKind == JsonValueKind.Number && v.TryGetUInt64(out ulong u) ? u : throw Invalid(key, v, "an unsigned integer");
     }
 
+    /// <summary>A nested layer, saved as <c>{"class_name": ..., "config": ...}</c> (the layer a wrapper holds).</summary>
+    /// <param name="key">The configuration key.</param>
+    /// <example><code>var inner = c.Layer("layer");</code></example>
+    public Layer Layer(string key)
+    {
+        var nested = Get(key);
+        if (nested.ValueKind != JsonValueKind.Object
+            || !nested.TryGetProperty("class_name", out var className) || className.ValueKind != JsonValueKind.String
+            || !nested.TryGetProperty("config", out var config) || config.ValueKind != JsonValueKind.Object)
+        {
+            throw Invalid(key, nested, "a layer's {\"class_name\": ..., \"config\": {...}}");
+        }
+
+        return LayerRegistry.Create(new LayerConfig(className.GetString()!, config.Clone()));
+    }
+
+    /// <summary>The configuration of a layer as its saved form (how wrappers save and copy the layer they hold).</summary>
+    internal static Dictionary<string, object?> Nested(Layer layer) => new() { ["class_name"] = layer.GetType().Name, ["config"] = layer.GetConfig() };
+
+    /// <summary>A configuration read back from a dictionary written by GetConfig (with some keys replaced).</summary>
+    internal static LayerConfig From(string className, Dictionary<string, object?> values) => new(className, JsonSerializer.SerializeToElement(values));
+
     private int AsInt(JsonElement v, string key) =>
         v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : throw Invalid(key, v, "a 32-bit integer");
 

@@ -23,7 +23,21 @@ public static class LayerRegistry
         ["Activation"] = c => new Activation(c.String("activation"), name: c.Name),
         ["ReLU"] = c => new ReLU(c.Float("negative_slope"), name: c.Name),
         ["Softmax"] = c => new Softmax(c.Int("axis"), name: c.Name),
-        ["Embedding"] = c => new Embedding(c.Int("input_dim"), c.Int("output_dim"), c.String("embeddings_initializer"), name: c.Name),
+        ["Embedding"] = c => new Embedding(c.Int("input_dim"), c.Int("output_dim"), c.String("embeddings_initializer"), name: c.Name, maskZero: c.Has("mask_zero") && c.Bool("mask_zero")),
+        ["Masking"] = c => new Masking(c.Float("mask_value"), name: c.Name),
+        ["SimpleRNN"] = c => new SimpleRNN(
+            c.Int("units"), c.String("activation"), c.Bool("use_bias"), c.Bool("return_sequences"), c.Bool("return_state"), c.Bool("go_backwards"), c.Float("dropout"),
+            c.Float("recurrent_dropout"), c.String("kernel_initializer"), c.String("recurrent_initializer"), c.String("bias_initializer"), c.OptionalULong("seed"), name: c.Name),
+        ["LSTM"] = c => new LSTM(
+            c.Int("units"), c.String("activation"), c.String("recurrent_activation"), c.Bool("use_bias"), c.Bool("return_sequences"), c.Bool("return_state"),
+            c.Bool("go_backwards"), c.Float("dropout"), c.Float("recurrent_dropout"), c.String("kernel_initializer"), c.String("recurrent_initializer"),
+            c.String("bias_initializer"), c.Bool("unit_forget_bias"), c.OptionalULong("seed"), name: c.Name),
+        ["GRU"] = c => new GRU(
+            c.Int("units"), c.String("activation"), c.String("recurrent_activation"), c.Bool("use_bias"), c.Bool("return_sequences"), c.Bool("return_state"),
+            c.Bool("go_backwards"), c.Float("dropout"), c.Float("recurrent_dropout"), c.String("kernel_initializer"), c.String("recurrent_initializer"),
+            c.String("bias_initializer"), c.Bool("reset_after"), c.OptionalULong("seed"), name: c.Name),
+        ["Bidirectional"] = c => new Bidirectional((RecurrentLayer)c.Layer("layer"), c.String("merge_mode"), (RecurrentLayer)c.Layer("backward_layer"), name: c.Name),
+        ["TimeDistributed"] = c => new TimeDistributed(c.Layer("layer"), name: c.Name),
         ["InputLayer"] = c => new InputLayer(c.Ints("shape"), c.String("dtype") == "int32" ? DType.Int32 : DType.Float32, c.Name),
         ["Add"] = c => new Add(c.Name),
         ["Concatenate"] = c => new Concatenate(c.Int("axis"), c.Name),

@@ -186,11 +186,14 @@ public partial class Model : Layer
             values[graphInputs[i]] = inputs[i];
         }
 
+        // Masks travel beside the values (see MaskFlow); a layer sees the mask of its first input.
+        var masks = new Dictionary<SymbolicTensor, Tensor?>(ReferenceEqualityComparer.Instance);
         foreach (var node in graphOrder)
         {
             if (node.Layer is not null)
             {
-                values[node] = node.Layer.Call([.. node.Inputs.Select(i => values[i])], training);
+                values[node] = MaskFlow.Call(node.Layer, [.. node.Inputs.Select(i => values[i])], masks.GetValueOrDefault(node.Inputs[0]), training, out var mask);
+                masks[node] = mask;
             }
         }
 

@@ -81,6 +81,7 @@ public class Sequential : Model
     protected override Tensor Forward(Tensor input, bool training)
     {
         var x = input;
+        Tensor? mask = null;
         for (int i = 0; i < layers.Count; i++)
         {
             // A ReLU convolution followed by max pooling runs as one operation (same result, less memory traffic).
@@ -92,7 +93,8 @@ public class Sequential : Model
                 continue;
             }
 
-            x = layers[i].Call(x, training);
+            // A padding mask (Embedding with maskZero, Masking) goes on to the layers after it; see MaskFlow.
+            x = MaskFlow.Call(layers[i], [x], mask, training, out mask);
         }
 
         return x;
