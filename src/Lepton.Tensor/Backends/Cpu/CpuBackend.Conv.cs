@@ -111,8 +111,7 @@ public sealed unsafe partial class CpuBackend
     /// One image with a small output plane and a multiple of 32 filters (batch-1 inference through late
     /// layers) runs as Y^T [P*Q, K] = col^T W^T and is transposed back: the filters then fill the GEMM's
     /// 32-wide panels exactly, where P*Q = 169 or 16 columns left the last panel mostly padding and every
-    /// row block an edge tile. CIFAR CNN conv2 (64 x 169 x 288) and conv3 (64 x 16 x 576) GEMMs: 13-15% and
-    /// 20-25% faster.
+    /// row block an edge tile (products of 64 x 169 x 288 and 64 x 16 x 576 ran measurably faster).
     /// </summary>
     private static bool UseTransposedProduct(in Conv2dGeometry g) =>
         g.N == 1 && g.Groups == 1 && g.K % 32 == 0 && g.P * g.Q < ChunkedPlaneLimit && !IsPointwise(g) && Avx.IsSupported && CpuGemm.Isa != CpuIsa.Scalar;
@@ -175,10 +174,8 @@ public sealed unsafe partial class CpuBackend
     /// Runs body.Run(first output row, end row, whether it may use every thread) over [0, rows) rows of a batch-1
     /// transposed convolution (pooled rows for the pooled one): one band of rows per thread when several threads are
     /// free and the product has at least 2^19 multiply-adds, so each thread makes its own columns, product and output
-    /// (a split of the product alone left the columns and the product crossing cores: CIFAR conv2 57-59 -> 55-56 us),
-    /// else one band whose GEMM may split itself. CIFAR CNN batch-1 on two threads, alternating in one process:
-    /// 104-112 -> 98-107 us (the other core still runs its band 1.2-1.5x slower, reading and writing lines this core
-    /// last held).
+    /// (a split of the product alone left the columns and the product crossing cores), else one band whose GEMM may
+    /// split itself. The other core still runs its band more slowly, reading and writing lines this core last held.
     /// </summary>
     private static void ForEachOutputBand<TBand>(in Conv2dGeometry g, int rows, in TBand body)
         where TBand : struct, IOutputBand
@@ -437,7 +434,7 @@ public sealed unsafe partial class CpuBackend
     /// With <paramref name="row0"/> and <paramref name="row1"/> (an end of -1 is P), only the positions of output rows
     /// [row0, row1), from the first column of col on.</summary>
     /// <remarks>
-    /// Late layers copy many short rows (13 or 4 floats for the CIFAR CNN), so the loop keeps the geometry
+    /// Late layers copy many short rows (13 or 4 floats, say), so the loop keeps the geometry
     /// in locals (read through the reference it would be reloaded after every store) and copies and clears
     /// rows inline rather than through a library call per row.
     /// </remarks>
@@ -541,7 +538,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
-    /// Rows of at most 16 floats (13 and 4 in the CIFAR CNN's late layers) on AVX-512: one masked load and one masked
+    /// Rows of at most 16 floats (late layers' 13 or 4, say) on AVX-512: one masked load and one masked
     /// store each, where <see cref="CopyRow"/> takes two overlapping 8-float loads and stores for 13 floats.
     /// </summary>
     private readonly struct MaskedRows(int length) : IRowCopy
@@ -616,8 +613,8 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
-    /// <see cref="Col2Im"/> of a valid, unit-stride convolution whose input rows fit one AVX-512 register (the CIFAR
-    /// CNN's late layers: 15 and 6 floats): each input row is the sum of its R x S column rows, each loaded shifted
+    /// <see cref="Col2Im"/> of a valid, unit-stride convolution whose input rows fit one AVX-512 register (late
+    /// layers' 15 or 6 floats, say): each input row is the sum of its R x S column rows, each loaded shifted
     /// into place with a mask, summed in the register in Col2Im's order ((r, s) ascending, from 0, so the bits are
     /// the same) and stored once, where Col2Im clears the image and adds every column row into memory.
     /// </summary>

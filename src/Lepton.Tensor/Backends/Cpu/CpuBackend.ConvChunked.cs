@@ -1,7 +1,7 @@
-// Convolutions with small output planes (late layers: P*Q of 16 or 169 for the CIFAR CNN) as one GEMM
+// Convolutions with small output planes (late layers: P*Q of 16 or 169, say) as one GEMM
 // per chunk of images: the column matrices of the chunk's images sit side by side, [C*R*S, images*P*Q],
-// so the GEMM sees a wide N instead of one narrow product per image (the GEMM of the CIFAR CNN's conv3,
-// N = 16 per image, runs at 34 GFLOP/s per image and 160 over 64 images on one thread). Chunks are
+// so the GEMM sees a wide N instead of one narrow product per image (with N = 16 per image, the product
+// over 64 images runs several times faster than 64 products). Chunks are
 // small enough for their columns to be still in L2 when the GEMM packs them (forward, filter gradient)
 // and when col2im reads them back (data gradient), and each thread runs the chunks of its own part of the
 // images. Outputs and output gradients are regrouped between [images, K, P*Q] and [K, images*P*Q] around
@@ -18,8 +18,8 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>The most floats of one chunk's column matrix (each thread runs its own chunks).</summary>
     /// <remarks>
-    /// CIFAR CNN training step, one thread, interleaved, medians: 4 MB 25.8-27.8 ms, 2 MB 24.6, 1 MB 21.9-23.3,
-    /// 512 KB 21.6-21.9, 256 KB 29.0 (the GEMM's N becomes one image).
+    /// 512 KB, a quarter of a 2 MB L2, measured fastest among 256 KB-4 MB budgets on a convolutional training step;
+    /// at 256 KB the GEMM's N shrinks to one image.
     /// </remarks>
     private const long ChunkColumnBudget = 1L << 17;
 
@@ -162,7 +162,7 @@ public sealed unsafe partial class CpuBackend
     /// <summary>
     /// Packs each group's weights into the GEMM's panels once for all chunks, in a buffer of the calling thread that the
     /// chunks' threads only read: as W_g for the forward product, or as W_g^T (<paramref name="transposed"/>) for the
-    /// input gradient's. Every chunk packed them again (2% of the CIFAR CNN's training step).
+    /// input gradient's, instead of every chunk packing them again.
     /// </summary>
     private static float* PackWeights(in Conv2dGeometry g, float* w, bool transposed)
     {
@@ -232,7 +232,7 @@ public sealed unsafe partial class CpuBackend
     private void ChunkedPooledBackward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* pooledGrad, float* indices, float* dx, float* dw)
     {
         // The windows cover the convolution's outputs [0, 2 outH) x [0, 2 outW) only: a last odd row or column
-        // (the CIFAR CNN's conv2, 13 x 13 under 6 x 6 windows) has no gradient, so both products run on the crop.
+        // (13 x 13 outputs under 6 x 6 windows, say) has no gradient, so both products run on the crop.
         var geo = Cropped(g, 2 * pool.P, 2 * pool.Q);
         float* partials = FilterPartials(geo, ChunkParts(geo), out long length);
         int parts = ForEachChunk(geo, new PooledBackwardChunks

@@ -1,4 +1,4 @@
-// Direct convolution for first layers (few input channels: C*R*S of 9 for MNIST, 27 for CIFAR), stride 1,
+// Direct convolution for first layers (few input channels: C*R*S of 9 for one channel, 27 for RGB), stride 1,
 // no padding or dilation: as a GEMM their inner dimension is tiny, so packing and the C tile's loads and
 // stores cost more than the arithmetic. Here each output row is computed in 8-wide chunks along q, eight
 // filters at a time: per tap one load of the input row segment and eight fused multiply-adds.
@@ -20,10 +20,8 @@ public sealed unsafe partial class CpuBackend
     private const int DirectMaxTaps = 32;
 
     /// <summary>
-    /// Below this much work (two per output and tap) a pooled first layer runs on one thread. One CIFAR image's
-    /// first layer (0.8M) split over two threads waited on the second one: CIFAR CNN batch-1 latency on two threads,
-    /// 18 interleaved runs of two builds, median 144 -> 131 us (one thread: about 125 us; runs of 170-187 us remain
-    /// with both builds, when the second core is busy elsewhere).
+    /// Below this much work (two per output and tap) a pooled first layer runs on one thread: one 32 x 32 RGB image's
+    /// first layer (0.8M) split over two threads waited on the second one, and batch-1 latency was lower on one.
     /// </summary>
     private const long DirectPooledParallelWork = 1L << 21;
 

@@ -1,8 +1,8 @@
 // The CPU kernels are marked AggressiveOptimization (see CpuBackend.cs), so each is compiled in full, on
-// the thread that first calls it, the first time it runs: the CIFAR CNN's first training step spent about
-// 90 ms of its 130-140 in the JIT (249 methods; the pooled first layer alone 11 ms). When the backend
-// starts, a background thread compiles them ahead of use, which overlaps the JIT with whatever the program
-// does before its first step (loading data, building the model). A kernel the program reaches first is
+// the thread that first calls it, the first time it runs: a convolutional network's first training step
+// spent most of its time in the JIT (some 250 methods). When the backend starts, a background thread
+// compiles them ahead of use, which overlaps the JIT with whatever the program does before its first step
+// (loading data, building the model). A kernel the program reaches first is
 // compiled by that call as before; the runtime compiles each method once either way.
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
