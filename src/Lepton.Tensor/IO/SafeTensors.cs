@@ -11,16 +11,35 @@ namespace Lepton.IO;
 /// <summary>Reads and writes named tensors in the safetensors format.</summary>
 public static class SafeTensors
 {
-    /// <summary>Writes tensors (float32 as F32, int32 as I32) to a stream.</summary>
+    /// <summary>The metadata key under which files written here record the CRC-32 of their data section (8 hex digits).</summary>
+    public const string DataChecksumKey = "lepton.data_crc32";
+
+    /// <summary>
+    /// Writes tensors (float32 as F32, int32 as I32) to a stream. The header's metadata also records the CRC-32 of the
+    /// data section under <see cref="DataChecksumKey"/>, so reading the file back detects damaged data (other tools
+    /// ignore the entry).
+    /// </summary>
+    /// <param name="stream">Where the file's bytes go.</param>
+    /// <param name="tensors">The named tensors, stored in the order of their names.</param>
+    /// <param name="metadata">String metadata for the header, or null.</param>
     /// <example><code>SafeTensors.Write(stream, [("dense/kernel", w)]);</code></example>
     public static void Write(Stream stream, IEnumerable<(string Name, Tensor Value)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var items = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
-        var header = new Dictionary<string, object>();
-        if (metadata is not null)
+        var data = items.Select(t => DataBytes(t.Value)).ToList();
+        uint crc = 0;
+        foreach (var bytes in data)
         {
-            header["__metadata__"] = metadata;
+            crc = Crc32.Compute(bytes, crc);
         }
+
+        var header = new Dictionary<string, object>
+        {
+            ["__metadata__"] = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>())
+            {
+                [DataChecksumKey] = crc.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
+            },
+        };
 
         long offset = 0;
         foreach (var (name, value) in items)
@@ -46,22 +65,16 @@ public static class SafeTensors
             stream.WriteByte((byte)' ');
         }
 
-        foreach (var (_, value) in items)
+        foreach (var bytes in data)
         {
-            var data = value.ToArray();
-            if (value.DType == DType.Int32)
-            {
-                var ints = Array.ConvertAll(data, v => (int)v);
-                stream.Write(MemoryMarshal.AsBytes(ints.AsSpan()));
-            }
-            else
-            {
-                stream.Write(MemoryMarshal.AsBytes(data.AsSpan()));
-            }
+            stream.Write(bytes);
         }
     }
 
-    /// <summary>Writes a file atomically.</summary>
+    /// <summary>Writes a file atomically (see <see cref="Write"/>).</summary>
+    /// <param name="path">The file to create or replace.</param>
+    /// <param name="tensors">The named tensors.</param>
+    /// <param name="metadata">String metadata for the header, or null.</param>
     /// <example><code>SafeTensors.Save("weights.safetensors", model.Weights.Select(w => (w.Name, w.Value)));</code></example>
     public static void Save(string path, IEnumerable<(string Name, Tensor Value)> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
         AtomicFile.Write(path, s => Write(s, tensors, metadata));
@@ -69,7 +82,9 @@ public static class SafeTensors
     /// <summary>
     /// Reads the tensors of a safetensors file (F32 and I32; F64, F16, BF16 and I64 are converted), through a stream:
     /// the header first, then each tensor's bytes at its offset, so files of any size can be read. With
-    /// <paramref name="names"/>, only those tensors are read (the others are validated but never loaded).
+    /// <paramref name="names"/>, only those tensors are read (the others are validated but never loaded). A file that
+    /// records its data's CRC-32 (<see cref="DataChecksumKey"/>, as files written here do) is checked against it when
+    /// every tensor is read.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="device">Where the tensors are created (default: the default device).</param>
@@ -82,6 +97,7 @@ public static class SafeTensors
         var header = ReadHeader(stream, path);
         var wanted = Select(header, names, path);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        uint crc = 0;
         try
         {
             foreach (var entry in wanted)
@@ -103,11 +119,17 @@ public static class SafeTensors
                         throw new InvalidDataException($"safetensors file '{path}' ended while reading tensor '{entry.Name}'; it was truncated while being read.", e);
                     }
 
+                    crc = Crc32.Compute(chunk.AsSpan(0, n * size), crc);
                     Convert(entry, chunk.AsSpan(0, n * size), values.AsSpan((int)done, n), path);
                     done += n;
                 }
 
                 result[entry.Name] = ToTensor(entry, values, device);
+            }
+
+            if (names is null)
+            {
+                CheckDataChecksum(header, crc, path);
             }
         }
         catch
@@ -143,6 +165,7 @@ public static class SafeTensors
     public static Dictionary<string, Tensor> Read(byte[] bytes, string source, Device? device = null)
     {
         var header = ParseHeader(bytes, source);
+        CheckDataChecksum(header, Crc32.Compute(bytes.AsSpan((int)header.DataStart)), source);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
@@ -161,6 +184,26 @@ public static class SafeTensors
         }
 
         return result;
+    }
+
+    /// <summary>A tensor's elements as the little-endian bytes the file stores (int32 tensors as I32).</summary>
+    private static byte[] DataBytes(Tensor value)
+    {
+        var values = value.ToArray();
+        return value.DType == DType.Int32
+            ? MemoryMarshal.AsBytes(Array.ConvertAll(values, v => (int)v).AsSpan()).ToArray()
+            : MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+    }
+
+    /// <summary>Checks the data section's CRC-32 against the one the header records, when it records one.</summary>
+    private static void CheckDataChecksum(SafeTensorsHeader header, uint actual, string source)
+    {
+        if (header.Metadata.TryGetValue(DataChecksumKey, out string? recorded)
+            && !string.Equals(recorded, actual.ToString("x8", System.Globalization.CultureInfo.InvariantCulture), StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException(
+                $"safetensors file '{source}': its data does not match the CRC-32 its header records ({recorded}, the data gives {actual:x8}); the file is damaged.");
+        }
     }
 
     /// <summary>The total number of elements the tensors of validated safetensors bytes hold.</summary>
@@ -192,7 +235,8 @@ public static class SafeTensors
     {
         if (names is null)
         {
-            return [.. header.Tensors];
+            // In file order: the tensors cover the data section end to end, so reading them in turn checksums all of it.
+            return [.. header.Tensors.OrderBy(t => t.Begin)];
         }
 
         var wanted = new HashSet<string>(names, StringComparer.Ordinal);

@@ -30,6 +30,29 @@ public sealed class SafeTensorsValidationTests : IDisposable
         Assert.Equal(new[] { "b" }, SafeTensors.Load(path, names: ["b"]).Keys);
     }
 
+    [Fact]
+    public void AFlippedDataBitInAFileWrittenHereFailsItsChecksum()
+    {
+        string path = Path.Combine(folder, "weights.safetensors");
+        using var w = Tensor.FromArray([1f, 2f, 3f, 4f], [2, 2]);
+        SafeTensors.Save(path, [("w", w)]);
+        Assert.Equal(8, SafeTensors.ReadMetadata(path)[SafeTensors.DataChecksumKey].Length);
+        Assert.Equal(w.ToArray(), SafeTensors.Load(path)["w"].ToArray());
+
+        var bytes = File.ReadAllBytes(path);
+        bytes[^3] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+        foreach (var load in new Action[] { () => SafeTensors.Load(path), () => SafeTensors.Read(bytes, path) })
+        {
+            var e = Assert.Throws<InvalidDataException>(load);
+            Assert.Contains(path, e.Message);
+            Assert.Contains("CRC-32", e.Message);
+        }
+
+        // Reading only some tensors does not read the whole data section, so it cannot check it.
+        Assert.NotEqual(w.ToArray(), SafeTensors.Load(path, names: ["w"])["w"].ToArray());
+    }
+
     [Theory]
     [InlineData("""{"a":{"dtype":"F32","shape":[3],"data_offsets":[9223372036854775804,-9223372036854775808]}}""", "data offset -9223372036854775808")]
     [InlineData("""{"a":{"dtype":"F32","shape":[3],"data_offsets":[9223372036854775804,9223372036854775807]}}""", "needs 12 bytes")]
