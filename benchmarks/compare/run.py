@@ -86,7 +86,7 @@ def ours(workload, threads, *extra):
 def theirs(workload, threads, *extra):
     if workload == "sgemm":
         return json.loads(sh([os.path.join(OUT, "Lepton.Compare"), "sgemm-openblas", *extra], peer_env(threads)).strip().splitlines()[-1])
-    return json.loads(sh(["/usr/bin/python3", os.path.join(HERE, "torch_peer.py"), workload, "--threads", str(threads)], peer_env(threads)).strip().splitlines()[-1])
+    return json.loads(sh(["/usr/bin/python3", os.path.join(HERE, "torch_peer.py"), workload, *extra, "--threads", str(threads)], peer_env(threads)).strip().splitlines()[-1])
 
 
 def check_same(name, a, b):
@@ -109,7 +109,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--quick", action="store_true", help="skip the MNIST epoch (the slowest workload)")
-    parser.add_argument("--only", default="", help="comma-separated workload names to run (e.g. mnist-epoch,cifar-steps)")
+    parser.add_argument("--only", default="", help="comma-separated workload names to run (e.g. mnist-epoch,cifar-steps,lstm)")
     args = parser.parse_args()
     ensure_peers()
     build()
@@ -120,6 +120,7 @@ def main():
     workloads += [("infer-mnist", [], "latency_ms", "ms"), ("infer-mnist", [], "throughput", "img/s"),
                   ("infer-cifar", [], "latency_ms", "ms"), ("infer-cifar", [], "throughput", "img/s"),
                   ("cifar-steps", [], "seconds", "s")]
+    workloads += [("lstm", [str(units)], "ms", "ms per step") for units in (128, 512)]
     if not args.quick:
         workloads.append(("mnist-epoch", [], "seconds", "s"))
     if args.only:

@@ -106,16 +106,45 @@ def inference(model, shape):
     return {"workload": "inference", "params": params(model), "latency_ms": timed(one, 200) * 1e3, "throughput": 256 / timed(many, 20)}
 
 
+def lstm_step(units):
+    """One nn.LSTM layer's forward and backward (batch 64, 28 steps of 28 features, batch_first), loss = mean of
+    the outputs; median milliseconds per step after at least 1 s of warm-up."""
+    lstm = nn.LSTM(28, units, batch_first=True)
+    x = torch.randn(64, 28, 28)
+
+    def step():
+        lstm.zero_grad()
+        out, _ = lstm(x)
+        loss = out.mean()
+        loss.backward()
+        return loss.item()
+
+    warm = time.perf_counter()
+    for i in range(3):
+        step()
+    while time.perf_counter() - warm < 1.0:
+        step()
+    times = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < 3.0 or len(times) < 10:
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return {"workload": "lstm", "units": units, "ms": statistics.median(times), "steps_timed": len(times), "params": params(lstm)}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("workload")
+    parser.add_argument("units", nargs="?", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     result = {"mnist-epoch": mnist_epoch, "cifar-steps": cifar_steps,
               "infer-mnist": lambda: inference(mnist_cnn(), (1, 28, 28)),
-              "infer-cifar": lambda: inference(cifar_cnn(), (3, 32, 32))}[args.workload]()
+              "infer-cifar": lambda: inference(cifar_cnn(), (3, 32, 32)),
+              "lstm": lambda: lstm_step(args.units)}[args.workload]()
     result["threads"] = args.threads
     print(json.dumps(result))
 

@@ -10,7 +10,7 @@ using Lepton.Nn;
 using Lepton.Nn.Layers;
 using Lepton.Nn.Optimizers;
 
-string command = args.Length > 0 ? args[0] : throw new ArgumentException("usage: Lepton.Compare mnist-epoch|cifar-steps|infer-mnist|infer-cifar|sgemm|sgemm-openblas [n]");
+string command = args.Length > 0 ? args[0] : throw new ArgumentException("usage: Lepton.Compare mnist-epoch|cifar-steps|infer-mnist|infer-cifar|lstm units|sgemm|sgemm-openblas [n]");
 Generator.ManualSeed(1);
 var result = command switch
 {
@@ -18,6 +18,7 @@ var result = command switch
     "cifar-steps" => CifarSteps(200),
     "infer-mnist" => Inference(MnistCnn(), [1, 28, 28]),
     "infer-cifar" => Inference(CifarCnn(), [3, 32, 32]),
+    "lstm" => LstmStep(int.Parse(args[1])),
     "sgemm" => Sgemm(int.Parse(args[1]), openBlas: false),
     "sgemm-openblas" => Sgemm(int.Parse(args[1]), openBlas: true),
     _ => throw new ArgumentException($"unknown workload {command}"),
@@ -111,6 +112,54 @@ static Dictionary<string, object> Inference(Model model, int[] shape)
     double latency = Time(one, 200);
     double batch = Time(many, 20);
     return new() { ["workload"] = "inference", ["params"] = model.CountParams(), ["latency_ms"] = latency * 1e3, ["throughput"] = 256 / batch };
+}
+
+// One LSTM layer's forward and backward (batch 64, 28 steps of 28 features, PyTorch's layout and
+// initialization), loss = mean of the outputs; median milliseconds per step after warm-up.
+static Dictionary<string, object> LstmStep(int units)
+{
+    float bound = 1f / MathF.Sqrt(units);
+    Tensor Uniform(int[] shape) => (Tensor.Rand(shape) * (2 * bound) - bound).Detach();
+    Tensor[] weights = [Uniform([4 * units, 28]), Uniform([4 * units, units]), Uniform([4 * units]), Uniform([4 * units])];
+    foreach (var w in weights)
+    {
+        w.RequiresGrad = true;
+    }
+
+    var x = Tensor.RandN([64, 28, 28]);
+    double Step()
+    {
+        using var scope = Tensor.NewScope();
+        var (y, _, _) = Tensor.Lstm(x, weights[0], weights[1], weights[2], weights[3]);
+        var loss = y.Mean();
+        loss.Backward();
+        double value = loss.Item();
+        foreach (var w in weights)
+        {
+            w.ZeroGrad();
+        }
+
+        return value;
+    }
+
+    var warm = Stopwatch.StartNew();
+    for (int i = 0; i < 3 || warm.Elapsed.TotalSeconds < 1.0; i++)
+    {
+        Step();
+    }
+
+    var times = new List<double>();
+    var deadline = Stopwatch.StartNew();
+    while (deadline.Elapsed.TotalSeconds < 3.0 || times.Count < 10)
+    {
+        var clock = Stopwatch.StartNew();
+        Step();
+        times.Add(clock.Elapsed.TotalMilliseconds);
+    }
+
+    times.Sort();
+    long parameters = weights.Sum(w => (long)w.Numel);
+    return new() { ["workload"] = "lstm", ["units"] = units, ["ms"] = times[times.Count / 2], ["steps_timed"] = times.Count, ["params"] = parameters };
 }
 
 static unsafe Dictionary<string, object> Sgemm(int n, bool openBlas)
