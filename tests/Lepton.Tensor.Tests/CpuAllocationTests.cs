@@ -106,6 +106,20 @@ public sealed class CpuAllocationTests
         calls.Add(("index add", () => cpu.IndexAdd(x, 64, 16, 64, index, 16, y)));
         calls.Add(("batch-norm statistics", () => cpu.BatchNormStatistics(x, 16, 16, 256, m, v)));
 
+        // Recurrent cells over 64 rows of 128 units at step 1 of 3 (with a mask), forward and backward.
+        var gates = Random(3 * 64 * 512, 21);
+        var states = Random(4 * 64 * 128, 22);
+        var cells = Random(4 * 64 * 128, 23);
+        var stepMask = Zeros(3 * 64);
+        cpu.Fill(stepMask, 0, 100, 1f);
+        var stepGrad = Random(3 * 64 * 128, 24);
+        var gatesGrad = Zeros(3 * 64 * 512);
+        var hhGrad = Zeros(3 * 64 * 512);
+        calls.Add(("LSTM cell", () => cpu.LstmCellForward(gates, states, cells, stepMask, 3, 64, 128, 1, false)));
+        calls.Add(("LSTM cell backward", () => cpu.LstmCellBackward(gates, cells, stepMask, stepGrad, x, y, gatesGrad, 3, 64, 128, 1, false)));
+        calls.Add(("GRU cell", () => cpu.GruCellForward(gates, gatesGrad, states, null, 3, 64, 128, 1, true)));
+        calls.Add(("GRU cell backward", () => cpu.GruCellBackward(gates, gatesGrad, states, stepMask, stepGrad, x, hhGrad, dx, 3, 64, 128, 1, true)));
+
         // Convolutions: the direct first layer (plain and pooled, and its filter gradient), a batch of late layers in
         // chunks of images (plain and pooled, both gradients), one padded layer per image, and batch-1 transposed products.
         AddConvolution(calls, cpu, "direct", new Conv2dGeometry(4, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0, 1, 1, 1), Random, Zeros);

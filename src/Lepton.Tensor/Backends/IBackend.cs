@@ -132,6 +132,40 @@ public interface IBackend
     /// <summary>dst[o, index[j], i] += src[o, j, i]: the adjoint of <see cref="IndexSelect"/>.</summary>
     void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst);
 
+    /// <summary>
+    /// One step of a fused LSTM cell (i, f, o sigmoid; g tanh) at time <paramref name="t"/> of time-major buffers.
+    /// gates [time, batch, 4 * hidden]: at t, the pre-activations x W_ih^T + h W_hh^T + b in, the activations i, f, g, o
+    /// out (= in place). h, c [time + 1, batch, hidden]: the step reads the states in slot t + (reverse ? 1 : 0) and writes
+    /// slot t + (reverse ? 0 : 1) (=) with c' = f c + i g, h' = o tanh(c'), or the states it read on rows where mask
+    /// [time, batch] is 0 (null: no mask).
+    /// </summary>
+    void LstmCellForward(DeviceBuffer gates, DeviceBuffer h, DeviceBuffer c, DeviceBuffer? mask, int time, int batch, int hidden, int t, bool reverse);
+
+    /// <summary>
+    /// The backward of <see cref="LstmCellForward"/> at time t from its gate activations and cell states. dh, dc [batch,
+    /// hidden] come in as the gradients of the states the step wrote and go out (= in place) as the gradients of the states
+    /// it read, except the path through W_hh; dy [time, batch, hidden] at t (the output's gradient, already times the mask)
+    /// is added to dh; dgates [time, batch, 4 * hidden] at t gets the gradient of the pre-activations (=), 0 on masked rows.
+    /// </summary>
+    void LstmCellBackward(DeviceBuffer gates, DeviceBuffer c, DeviceBuffer? mask, DeviceBuffer dy, DeviceBuffer dh, DeviceBuffer dc, DeviceBuffer dgates, int time, int batch, int hidden, int t, bool reverse);
+
+    /// <summary>
+    /// One step of a fused GRU cell (PyTorch's, reset gate after the product) at time t of time-major buffers. gates [time,
+    /// batch, 3 * hidden]: at t, x W_ih^T + b_ih in (blocks r, z, n), the activations r, z, n out (= in place); hh [time,
+    /// batch, 3 * hidden] at t: h W_hh^T + b_hh; h [time + 1, batch, hidden]: reads slot t + (reverse ? 1 : 0), writes slot
+    /// t + (reverse ? 0 : 1) (=): r = σ(x_r + hh_r), z = σ(x_z + hh_z), n = tanh(x_n + r hh_n), h' = n + z (h − n), or h
+    /// where mask [time, batch] is 0 (null: no mask).
+    /// </summary>
+    void GruCellForward(DeviceBuffer gates, DeviceBuffer hh, DeviceBuffer h, DeviceBuffer? mask, int time, int batch, int hidden, int t, bool reverse);
+
+    /// <summary>
+    /// The backward of <see cref="GruCellForward"/> at time t. dh [batch, hidden] comes in as the gradient of the state the
+    /// step wrote and goes out (= in place) as the gradient of the state it read, except the path through W_hh; dy [time,
+    /// batch, hidden] at t (already times the mask) is added to dh; at t, dgates [time, batch, 3 * hidden] gets the gradient
+    /// of x W_ih^T + b_ih and dhh [time, batch, 3 * hidden] the gradient of hh (=), both 0 on masked rows.
+    /// </summary>
+    void GruCellBackward(DeviceBuffer gates, DeviceBuffer hh, DeviceBuffer h, DeviceBuffer? mask, DeviceBuffer dy, DeviceBuffer dh, DeviceBuffer dgates, DeviceBuffer dhh, int time, int batch, int hidden, int t, bool reverse);
+
     /// <summary>Per-channel mean and biased variance of x viewed as [n, channels, inner] (writes mean[c], variance[c]).</summary>
     void BatchNormStatistics(DeviceBuffer x, int n, int channels, int inner, DeviceBuffer mean, DeviceBuffer variance);
 

@@ -1,5 +1,5 @@
 // Recurrent networks over [batch, time, features] in PyTorch's weight layout: Lstm, Gru and Rnn.
-// The input projection of every step is one matrix product; each step is composed of existing ops.
+// With sigmoid gates and tanh, Lstm and Gru run fused (RecurrentFused.cs); otherwise each step is composed of ops.
 namespace Lepton;
 
 public sealed partial class Tensor
@@ -26,6 +26,23 @@ public sealed partial class Tensor
     /// <returns>The outputs [batch, time, hidden] and the final states h and c, [batch, hidden] each.</returns>
     /// <example><code>var (y, h, c) = Tensor.Lstm(x, wIh, wHh, bIh, bHh); // x: [2, 5, 3], wIh: [16, 3], wHh: [16, 4]</code></example>
     public static (Tensor Output, Tensor H, Tensor C) Lstm(
+        Tensor input, Tensor weightIh, Tensor weightHh, Tensor? biasIh = null, Tensor? biasHh = null, Tensor? h0 = null, Tensor? c0 = null,
+        Tensor? mask = null, bool reverse = false, Func<Tensor, Tensor>? activation = null, Func<Tensor, Tensor>? recurrentActivation = null,
+        Tensor? recurrentDropoutMask = null)
+    {
+        var (batch, hidden) = CheckRecurrent("Lstm", 4, input, weightIh, weightHh, biasIh, biasHh, h0, mask, recurrentDropoutMask);
+        CheckState("Lstm", "c0", c0, batch, hidden);
+        if (activation is null && recurrentActivation is null && CanFuse(input, [weightIh, weightHh, biasIh, biasHh, h0, c0], mask, recurrentDropoutMask))
+        {
+            var fused = RecurFused(true, input, weightIh, weightHh, biasIh, biasHh, h0, c0, mask, reverse, recurrentDropoutMask);
+            return (fused[0], fused[1], fused[2]);
+        }
+
+        return LstmComposed(input, weightIh, weightHh, biasIh, biasHh, h0, c0, mask, reverse, activation, recurrentActivation, recurrentDropoutMask);
+    }
+
+    /// <summary>The LSTM composed step by step from existing ops (any activations); the reference the fused path is tested against.</summary>
+    internal static (Tensor Output, Tensor H, Tensor C) LstmComposed(
         Tensor input, Tensor weightIh, Tensor weightHh, Tensor? biasIh = null, Tensor? biasHh = null, Tensor? h0 = null, Tensor? c0 = null,
         Tensor? mask = null, bool reverse = false, Func<Tensor, Tensor>? activation = null, Func<Tensor, Tensor>? recurrentActivation = null,
         Tensor? recurrentDropoutMask = null)
@@ -72,6 +89,22 @@ public sealed partial class Tensor
     /// <returns>The outputs [batch, time, hidden] and the final state [batch, hidden].</returns>
     /// <example><code>var (y, h) = Tensor.Gru(x, wIh, wHh, bIh, bHh); // wIh: [12, 3], wHh: [12, 4]</code></example>
     public static (Tensor Output, Tensor H) Gru(
+        Tensor input, Tensor weightIh, Tensor weightHh, Tensor? biasIh = null, Tensor? biasHh = null, Tensor? h0 = null, Tensor? mask = null,
+        bool reverse = false, bool resetAfter = true, Func<Tensor, Tensor>? activation = null, Func<Tensor, Tensor>? recurrentActivation = null,
+        Tensor? recurrentDropoutMask = null)
+    {
+        CheckRecurrent("Gru", 3, input, weightIh, weightHh, biasIh, biasHh, h0, mask, recurrentDropoutMask);
+        if (resetAfter && activation is null && recurrentActivation is null && CanFuse(input, [weightIh, weightHh, biasIh, biasHh, h0], mask, recurrentDropoutMask))
+        {
+            var fused = RecurFused(false, input, weightIh, weightHh, biasIh, biasHh, h0, null, mask, reverse, recurrentDropoutMask);
+            return (fused[0], fused[1]);
+        }
+
+        return GruComposed(input, weightIh, weightHh, biasIh, biasHh, h0, mask, reverse, resetAfter, activation, recurrentActivation, recurrentDropoutMask);
+    }
+
+    /// <summary>The GRU composed step by step from existing ops (any activations, either reset placement); the fused path's reference.</summary>
+    internal static (Tensor Output, Tensor H) GruComposed(
         Tensor input, Tensor weightIh, Tensor weightHh, Tensor? biasIh = null, Tensor? biasHh = null, Tensor? h0 = null, Tensor? mask = null,
         bool reverse = false, bool resetAfter = true, Func<Tensor, Tensor>? activation = null, Func<Tensor, Tensor>? recurrentActivation = null,
         Tensor? recurrentDropoutMask = null)
@@ -188,6 +221,21 @@ public sealed partial class Tensor
         }
 
         return (Stack(outputs, 1), h, c);
+    }
+
+    /// <summary>Whether the fused kernels can run: float32 operands on the input's device, and no gradient wanted for a mask.</summary>
+    private static bool CanFuse(Tensor input, Tensor?[] operands, Tensor? mask, Tensor? recurrentDropoutMask)
+    {
+        foreach (var t in (Tensor?[])[.. operands, mask, recurrentDropoutMask])
+        {
+            if (t is not null && (t.DType != DType.Float32 || t.Device != input.Device))
+            {
+                return false;
+            }
+        }
+
+        bool grads = Autograd.GradMode.IsEnabled;
+        return !(grads && (mask is { RequiresGrad: true } || recurrentDropoutMask is { RequiresGrad: true }));
     }
 
     private static (int Batch, int Hidden) CheckRecurrent(

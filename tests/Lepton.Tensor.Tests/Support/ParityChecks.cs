@@ -19,7 +19,7 @@ namespace Lepton.Tests.Support;
 public sealed class ParityException(string message) : Exception(message);
 
 /// <summary>Parity checks of a candidate device against the CPU backend.</summary>
-public sealed class ParityChecks(Device candidate)
+public sealed partial class ParityChecks(Device candidate)
 {
     private const float Elementwise = 1e-5f;
     private const float Summed = 1e-4f;
@@ -60,6 +60,7 @@ public sealed class ParityChecks(Device candidate)
         yield return ("gather, scatter-add, index-select, index-add", c => c.GatherScatterAndIndexSelect());
         yield return ("batch norm", c => c.BatchNormStatisticsForwardAndBackward());
         yield return ("optimizer updates", c => c.OptimizerUpdates());
+        yield return ("recurrent cells", c => c.RecurrentCells());
         yield return ("random streams", c => c.RandomStreamsAreTheSameOnEveryBackend());
         yield return ("cnn loss curve", c => c.CnnLossCurve());
     }

@@ -41,8 +41,8 @@ public abstract class RecurrentLayer : Layer, IMaskConsumer
         Units = units;
         Gates = gates;
         Options = options;
-        Activation = Activations.Get(options.Activation);
-        RecurrentActivation = Activations.Get(options.RecurrentActivation);
+        Activation = UnlessBuiltIn(options.Activation, "tanh");
+        RecurrentActivation = UnlessBuiltIn(options.RecurrentActivation, "sigmoid");
         dropoutGenerator = options.Seed is null ? null : new Generator(options.Seed.Value);
     }
 
@@ -76,9 +76,11 @@ public abstract class RecurrentLayer : Layer, IMaskConsumer
 
     private protected int Gates { get; }
 
-    private protected Func<Tensor, Tensor> Activation { get; }
+    /// <summary>The cell activation; null for tanh, which the recurrent ops run in their fused cells.</summary>
+    private protected Func<Tensor, Tensor>? Activation { get; }
 
-    private protected Func<Tensor, Tensor> RecurrentActivation { get; }
+    /// <summary>The gate activation; null for sigmoid, which the recurrent ops run in their fused cells.</summary>
+    private protected Func<Tensor, Tensor>? RecurrentActivation { get; }
 
     /// <summary>Runs the layer with a [batch, time] mask (1 = real step, 0 = padding; null for none).</summary>
     /// <param name="inputs">The sequence, then optionally the initial states.</param>
@@ -229,6 +231,13 @@ public abstract class RecurrentLayer : Layer, IMaskConsumer
         {
             throw new ArgumentException($"{Name}: {GetType().Name} needs inputs [batch, time, features], got {Shapes.Format(x.ShapeRef)}.");
         }
+    }
+
+    /// <summary>The named activation (checked), or null when it is the recurrent ops' own default.</summary>
+    private static Func<Tensor, Tensor>? UnlessBuiltIn(string name, string builtIn)
+    {
+        var function = Activations.Get(name);
+        return string.Equals(name, builtIn, StringComparison.OrdinalIgnoreCase) ? null : function;
     }
 
     private Tensor DropoutMask(int[] shape, float rate, Device device)
