@@ -7,6 +7,9 @@ namespace Lepton.Nn;
 
 public partial class Model
 {
+    /// <summary>Examples trained on so far in the current epoch (for the training meter's throughput).</summary>
+    private long epochExamples;
+
     /// <summary>Trains on in-memory tensors for a number of epochs.</summary>
     /// <param name="x">Inputs, batch first (at least one example).</param>
     /// <param name="y">Targets, one per example, shaped as the loss expects.</param>
@@ -100,6 +103,7 @@ public partial class Model
                 }
 
                 lossMean = ResetMetrics();
+                epochExamples = 0;
 
                 var progress = verbose > 0 ? new ProgressBar(Output, epoch, epochs, train.Count, verbose) : null;
                 var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -129,6 +133,7 @@ public partial class Model
                 }
 
                 history.EpochSeconds.Add(clock.Elapsed.TotalSeconds);
+                TrainingMetrics.RecordEpoch(Name, logs, epochExamples, clock.Elapsed.TotalSeconds);
                 progress?.Finish(step, logs);
                 foreach (var c in all)
                 {
@@ -278,7 +283,10 @@ public partial class Model
                     trainable = RequireGradOnTrainable();
                 }
 
+                long started = TrainingMetrics.StepStarted();
                 TrainStep(x, y, lossMean, trainable);
+                TrainingMetrics.RecordStep(Name, x.ShapeRef[0], started);
+                epochExamples += x.ShapeRef[0];
             }
 
             x.Dispose();
