@@ -56,14 +56,15 @@ model.Device = device;
 model.Compile(optimizer, new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
 model.Summary();
 
-// 3. Train with a Keras-style line per epoch, then evaluate on the test set.
+// 3. Train with a Keras-style line per epoch and curves redrawn after each, then evaluate on the test set.
+var report = new TrainingReport(options.OutputDirectory, $"cifar10-{modelName}");
 var clock = Stopwatch.StartNew();
-var history = model.Fit(train, epochs, validation: test);
+var history = model.Fit(train, epochs, validation: test, callbacks: [report.Curves]);
 clock.Stop();
 var result = model.Evaluate(test);
 double perEpoch = clock.Elapsed.TotalSeconds / Math.Max(epochs, 1);
 Console.WriteLine($"time per epoch: {perEpoch:F1} s, {trainSet.Count / perEpoch:F0} samples/s, {Lepton.Backends.Cpu.CpuBackend.Threads} CPU threads");
-TrainingReport.Write(history, options.OutputDirectory, $"cifar10-{modelName}");
+report.Write(history, model, test, Cifar10.ClassNames);
 Console.WriteLine($"test accuracy: {result["accuracy"]:F4}");
 
 // A ResNet for 32x32 images: a stem convolution, then stages of two-convolution residual blocks;

@@ -58,14 +58,15 @@ model.Device = device;
 model.Compile(optimizer, loss, new Accuracy());
 model.Summary();
 
-// 3. Train, printing a Keras-style line per epoch, then evaluate on the test set.
+// 3. Train, printing a Keras-style line per epoch and redrawing the curves, then evaluate on the test set.
+var report = new TrainingReport(options.OutputDirectory, $"mnist-{modelName}");
 var clock = Stopwatch.StartNew();
-var history = model.Fit(train, epochs, validation: test);
+var history = model.Fit(train, epochs, validation: test, callbacks: [report.Curves]);
 clock.Stop();
 var result = model.Evaluate(test);
 double perEpoch = clock.Elapsed.TotalSeconds / Math.Max(epochs, 1);
 Console.WriteLine($"time per epoch: {perEpoch:F1} s ({history.EpochSeconds.Select(s => s.ToString("F1")).Aggregate((a, b) => a + ", " + b)} s), {mnist.TrainImages.Shape[0] / perEpoch:F0} samples/s, {CpuThreads()} CPU threads");
-TrainingReport.Write(history, options.OutputDirectory, $"mnist-{modelName}");
+report.Write(history, model, test);
 Console.WriteLine($"test accuracy: {result["accuracy"]:F4}");
 
 static int CpuThreads() => Lepton.Backends.Cpu.CpuBackend.Threads;
