@@ -18,6 +18,7 @@ internal sealed class DynamicBatcher
     private readonly Thread worker;
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool completed;
+    private int arriving;
 
     public DynamicBatcher(string modelName, long version, Model model, int[] inputShape, int[] outputShape, ServingOptions options, ServingMetrics metrics)
     {
@@ -61,6 +62,19 @@ internal sealed class DynamicBatcher
     /// <summary>Completes once the worker has answered every request it took and stopped.</summary>
     public Task Stopped => stopped.Task;
 
+    /// <summary>Announces a request being received; it ends with <see cref="PredictAsync"/> or <see cref="Withdraw"/>.</summary>
+    public void Announce() => Interlocked.Increment(ref arriving);
+
+    /// <summary>Ends an announcement without queueing (bad input, empty batch).</summary>
+    public void Withdraw()
+    {
+        lock (gate)
+        {
+            arriving--;
+            Monitor.Pulse(gate);
+        }
+    }
+
     /// <summary>Queues <paramref name="rows"/> examples and returns their outputs once their batch has run.</summary>
     /// <exception cref="ServingException">503 when the queue is full or the version is shutting down.</exception>
     public async Task<float[]> PredictAsync(float[] input, int rows, CancellationToken cancellationToken)
@@ -68,6 +82,7 @@ internal sealed class DynamicBatcher
         var request = new PendingRequest(input, rows);
         lock (gate)
         {
+            arriving--;
             if (completed)
             {
                 throw new ServingException(503, $"model '{modelName}' version {version} is shutting down; retry.");
@@ -126,7 +141,10 @@ internal sealed class DynamicBatcher
         stopped.TrySetResult();
     }
 
-    /// <summary>Waits for a first request, then takes more until the batch is full or the wait is over.</summary>
+    /// <summary>
+    /// Waits for a first request, then takes more until the batch is full or the wait is over (with an adaptive wait,
+    /// also when no other request is on its way).
+    /// </summary>
     private bool TakeBatch(List<PendingRequest> batch)
     {
         lock (gate)
@@ -148,7 +166,7 @@ internal sealed class DynamicBatcher
                 if (queue.Count == 0)
                 {
                     long remaining = deadline - Stopwatch.GetTimestamp();
-                    if (completed || remaining <= 0)
+                    if (completed || remaining <= 0 || (options.AdaptiveWait && Volatile.Read(ref arriving) <= 0))
                     {
                         break;
                     }

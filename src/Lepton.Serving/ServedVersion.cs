@@ -18,7 +18,7 @@ internal sealed class ServedVersion
         Version = version;
         Model = model;
         Options = options;
-        var inputShape = model.InputShape
+        var inputShape = model.InputShape ?? (model as Sequential)?.DeclaredShape
             ?? throw new ArgumentException($"model '{name}' version {version}: its input shape is unknown; give it an InputLayer or call it once before serving.", nameof(model));
 
         // Warm-up: one example of zeros builds the model, compiles its kernels and tells the output shape.

@@ -153,15 +153,29 @@ public static class ServingEndpoints
     private static async Task PredictAsync(HttpContext context, ModelRegistry registry, string name, long? version)
     {
         var served = registry.Acquire(name, version);
+        bool queued = false;
         try
         {
+            // Announced while its body is read, so a forming batch knows this request is coming.
+            served.Batcher.Announce();
             var aborted = context.RequestAborted;
             var (batch, format) = await RequestReader.ReadAsync(context, served, aborted).ConfigureAwait(false);
-            float[] output = batch.Rows == 0 ? [] : await served.Batcher.PredictAsync(batch.Data, batch.Rows, aborted).ConfigureAwait(false);
+            float[] output = [];
+            if (batch.Rows > 0)
+            {
+                queued = true;
+                output = await served.Batcher.PredictAsync(batch.Data, batch.Rows, aborted).ConfigureAwait(false);
+            }
+
             await ResponseWriter.WritePredictionsAsync(context, output, batch.Rows, served.Batcher.OutputShape, format).ConfigureAwait(false);
         }
         finally
         {
+            if (!queued)
+            {
+                served.Batcher.Withdraw();
+            }
+
             served.Release();
         }
     }

@@ -15,6 +15,13 @@ public sealed record ServingOptions
     /// <summary>How long the worker waits for more requests after the first one of a batch arrives.</summary>
     public TimeSpan MaxWait { get; init; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>
+    /// When true (the default), a forming batch waits for more requests only while some request for the version is
+    /// still being received or decoded, so a lone caller never waits <see cref="MaxWait"/> for company that is not
+    /// coming. When false, it always waits up to <see cref="MaxWait"/> for a full batch (TF Serving's batch_timeout).
+    /// </summary>
+    public bool AdaptiveWait { get; init; } = true;
+
     /// <summary>The most requests waiting for a model version; more are answered 503 with Retry-After.</summary>
     public int QueueCapacity { get; init; } = 1024;
 

@@ -42,7 +42,7 @@ public sealed class BatchingTests
         var model = TestModels.SavedDense();
         float[][] rows = [.. Enumerable.Range(0, 8).Select(TestModels.Example)];
         var expected = TestModels.Expected(model, rows);
-        registry.Add("tiny", model, options: new ServingOptions { MaxBatchSize = 8, MaxWait = TimeSpan.FromSeconds(5) });
+        registry.Add("tiny", model, options: new ServingOptions { MaxBatchSize = 8, MaxWait = TimeSpan.FromSeconds(5), AdaptiveWait = false });
         await using var server = await RunningServer.KestrelAsync(registry);
 
         var answers = await Task.WhenAll(rows.Select(async row => await ReadFloats(await server.Client.PostAsync("/v1/models/tiny:predict", Binary(row)))));
@@ -51,6 +51,21 @@ public sealed class BatchingTests
         string metrics = await server.Client.GetStringAsync("/metrics");
         Assert.Contains("lepton_serving_batch_size_count{model=\"tiny\",version=\"1\"} 1", metrics);
         Assert.Contains("lepton_serving_batch_size_sum{model=\"tiny\",version=\"1\"} 8", metrics);
+    }
+
+    [Fact]
+    public async Task ALoneCallerDoesNotWaitForCompanyThatIsNotComing()
+    {
+        using var registry = new ModelRegistry(new ServingOptions { MaxBatchSize = 64, MaxWait = TimeSpan.FromSeconds(5) });
+        Generator.ManualSeed(3);
+        registry.Add("fresh", new Sequential([new Lepton.Nn.Layers.InputLayer(TestModels.InputShape), new Lepton.Nn.Layers.Flatten(), new Lepton.Nn.Layers.Dense(3)]));
+        await using var server = await RunningServer.KestrelAsync(registry);
+
+        var clock = Stopwatch.StartNew();
+        var response = await server.Client.PostAsync("/v1/models/fresh:predict", Binary(TestModels.Example(0)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"a lone request took {clock.Elapsed.TotalMilliseconds:F0} ms");
     }
 
     [Fact]
