@@ -94,6 +94,7 @@ public class ReplayBuffer
     }
 
     /// <summary>Checks a batch size against the buffer's contents.</summary>
+    /// <param name="batchSize">The requested number of transitions.</param>
     protected void CheckSample(int batchSize)
     {
         if (batchSize < 1)
@@ -108,6 +109,9 @@ public class ReplayBuffer
     }
 
     /// <summary>Copies the transitions in <paramref name="indices"/> into a batch.</summary>
+    /// <param name="indices">The slots to copy, each below <see cref="Count"/>.</param>
+    /// <param name="weights">Their importance-sampling weights.</param>
+    /// <returns>The batch.</returns>
     protected ReplayBatch Gather(int[] indices, float[] weights)
     {
         int n = indices.Length, size = ObservationSize;
