@@ -23,15 +23,17 @@ public sealed class EndpointTests
     private static float[][] ReadRows(JsonElement array) =>
         [.. array.EnumerateArray().Select(row => row.EnumerateArray().Select(v => v.GetSingle()).ToArray())];
 
-    [Fact]
-    public async Task RowFormatAnswersArePredictsExactly()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RowFormatAnswersArePredictsExactly(bool kestrel)
     {
         using var registry = new ModelRegistry();
         var model = TestModels.SavedDense();
         var rows = Rows(3);
         var expected = TestModels.Expected(model, rows);
         registry.Add("tiny", model);
-        await using var server = await RunningServer.InMemoryAsync(registry);
+        await using var server = await RunningServer.StartAsync(registry, kestrel);
 
         string body = "{\"instances\": [" + string.Join(",", rows.Select(Nested)) + "]}";
         var response = await server.Client.PostAsync("/v1/models/tiny:predict", new StringContent(body, Encoding.UTF8, "application/json"));
@@ -41,15 +43,17 @@ public sealed class EndpointTests
         Assert.Equal(expected, ReadRows(json.RootElement.GetProperty("predictions")));
     }
 
-    [Fact]
-    public async Task ColumnarAndFlatAndNamedInputsGiveTheSameOutputs()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ColumnarAndFlatAndNamedInputsGiveTheSameOutputs(bool kestrel)
     {
         using var registry = new ModelRegistry();
         var model = TestModels.SavedDense();
         var rows = Rows(2);
         var expected = TestModels.Expected(model, rows);
         registry.Add("tiny", model);
-        await using var server = await RunningServer.InMemoryAsync(registry);
+        await using var server = await RunningServer.StartAsync(registry, kestrel);
 
         string columnar = "{\"inputs\": {\"x\": [" + string.Join(",", rows.Select(Nested)) + "]}}";
         string flat = "{\"instances\": [" + string.Join(",", rows.Select(r => "[" + string.Join(",", r.Select(v => v.ToString("R"))) + "]")) + "]}";
@@ -62,15 +66,17 @@ public sealed class EndpointTests
         Assert.Equal(expected, ReadRows(flatJson.RootElement.GetProperty("predictions")));
     }
 
-    [Fact]
-    public async Task BinaryTensorAnswersWithABinaryTensor()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task BinaryTensorAnswersWithABinaryTensor(bool kestrel)
     {
         using var registry = new ModelRegistry();
         var model = TestModels.SavedDense();
         var rows = Rows(5);
         var expected = TestModels.Expected(model, rows);
         registry.Add("tiny", model);
-        await using var server = await RunningServer.InMemoryAsync(registry);
+        await using var server = await RunningServer.StartAsync(registry, kestrel);
 
         var content = new ByteArrayContent(MemoryMarshal.AsBytes(rows.SelectMany(r => r).ToArray().AsSpan()).ToArray());
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
@@ -83,15 +89,17 @@ public sealed class EndpointTests
         Assert.Equal(expected.SelectMany(r => r).ToArray(), output);
     }
 
-    [Fact]
-    public async Task ImagesAreScaledToUnitRangeOnePerRow()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ImagesAreScaledToUnitRangeOnePerRow(bool kestrel)
     {
         using var registry = new ModelRegistry();
         var model = TestModels.SavedDense();
         byte[][] pixels = [[.. Enumerable.Range(0, 16).Select(i => (byte)(i * 16))], [.. Enumerable.Range(0, 16).Select(i => (byte)(255 - i * 7))]];
         var expected = TestModels.Expected(model, [.. pixels.Select(p => p.Select(b => b / 255f).ToArray())]);
         registry.Add("tiny", model);
-        await using var server = await RunningServer.InMemoryAsync(registry);
+        await using var server = await RunningServer.StartAsync(registry, kestrel);
 
         var png = new ByteArrayContent(Png.Encode(pixels[0], 4, 4, 1));
         png.Headers.ContentType = new MediaTypeHeaderValue("image/png");
@@ -112,13 +120,15 @@ public sealed class EndpointTests
         Assert.Equal(expected, ReadRows(multipartJson.RootElement.GetProperty("predictions")));
     }
 
-    [Fact]
-    public async Task StatusGivesVersionsAndSignature()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task StatusGivesVersionsAndSignature(bool kestrel)
     {
         using var registry = new ModelRegistry();
         registry.Add("tiny", TestModels.SavedDense(), version: 1);
         registry.Add("tiny", TestModels.SavedDense(seed: 2), version: 4);
-        await using var server = await RunningServer.InMemoryAsync(registry);
+        await using var server = await RunningServer.StartAsync(registry, kestrel);
 
         using var json = JsonDocument.Parse(await server.Client.GetStringAsync("/v1/models/tiny"));
         var status = json.RootElement.GetProperty("model_version_status");
@@ -132,11 +142,13 @@ public sealed class EndpointTests
         Assert.Equal("1", one.RootElement.GetProperty("model_version_status")[0].GetProperty("version").GetString());
     }
 
-    [Fact]
-    public async Task HealthIsUpAtOnceAndReadinessWaitsForAModel()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task HealthIsUpAtOnceAndReadinessWaitsForAModel(bool kestrel)
     {
         using var registry = new ModelRegistry();
-        await using var server = await RunningServer.InMemoryAsync(registry);
+        await using var server = await RunningServer.StartAsync(registry, kestrel);
 
         Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await server.Client.GetAsync("/readyz")).StatusCode);
@@ -146,12 +158,14 @@ public sealed class EndpointTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await server.Client.GetAsync("/readyz")).StatusCode);
     }
 
-    [Fact]
-    public async Task MetricsListRequestsErrorsLatencyBatchesAndQueue()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task MetricsListRequestsErrorsLatencyBatchesAndQueue(bool kestrel)
     {
         using var registry = new ModelRegistry();
         registry.Add("tiny", TestModels.SavedDense());
-        await using var server = await RunningServer.InMemoryAsync(registry);
+        await using var server = await RunningServer.StartAsync(registry, kestrel);
         string body = "{\"instances\": [" + Nested(TestModels.Example(0)) + "]}";
         await server.Client.PostAsync("/v1/models/tiny:predict", new StringContent(body, Encoding.UTF8, "application/json"));
         await server.Client.PostAsync("/v1/models/tiny:predict", new StringContent("{", Encoding.UTF8, "application/json"));

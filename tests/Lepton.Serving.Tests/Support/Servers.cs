@@ -19,6 +19,10 @@ public sealed class RunningServer(WebApplication app, HttpClient client) : IAsyn
 
     public HttpClient Client { get; } = client;
 
+    /// <summary>The endpoints on a real Kestrel server on loopback, or in memory through TestServer.</summary>
+    public static Task<RunningServer> StartAsync(ModelRegistry registry, bool kestrel) =>
+        kestrel ? KestrelAsync(registry) : InMemoryAsync(registry);
+
     public static async Task<RunningServer> InMemoryAsync(ModelRegistry registry)
     {
         var builder = WebApplication.CreateSlimBuilder();
