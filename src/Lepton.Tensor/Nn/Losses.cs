@@ -60,7 +60,7 @@ public abstract class Loss
     internal static Tensor SafeLog(Tensor probabilities) => probabilities.Clamp(1e-7f, 1f - 1e-7f).Log();
 }
 
-/// <summary>Cross-entropy with int32 class indices as targets.</summary>
+/// <summary>Cross-entropy with int32 class indices as targets: labels [N] for predictions [N, C], or [N, T] for a sequence's [N, T, C].</summary>
 /// <example><code>model.Compile(new Adam(), new SparseCategoricalCrossentropy(fromLogits: true));</code></example>
 /// <param name="fromLogits">True when predictions are logits (else probabilities).</param>
 /// <param name="labelSmoothing">Mass moved from the true class to a uniform distribution, in [0, 1).</param>
@@ -82,6 +82,7 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, float
             $"{Name}: targets must be int32 class indices, got {target.DType.Name()} {Shapes.Format(target.ShapeRef)}; use CategoricalCrossentropy for one-hot targets.");
         CheckTargetShape(target.ShapeRef, prediction.ShapeRef);
         labels = labels.Reshape(-1);
+        prediction = prediction.Rank == 2 ? prediction : prediction.Reshape(-1, prediction.ShapeRef[^1]);
         const string Op = nameof(SparseCategoricalCrossentropy);
         if (FromLogits)
         {
@@ -96,16 +97,25 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, float
     /// <inheritdoc />
     public override Dictionary<string, object?> GetConfig() => new() { ["name"] = Name, ["from_logits"] = FromLogits, ["label_smoothing"] = LabelSmoothing };
 
-    /// <summary>Class indices [N] or [N, 1] for predictions [N, C].</summary>
+    /// <summary>
+    /// Class indices [N, ...] or [N, ..., 1] for predictions [N, ..., C]: a sequence's [N, T, C] logits take [N, T] labels and
+    /// the loss is the mean over every position (Keras's rule). Before the forward pass any labels with a batch axis pass.
+    /// </summary>
     internal override void CheckTargetShape(int[] target, int[]? prediction)
     {
-        bool indices = target.Length == 1 || (target.Length == 2 && target[1] == 1);
-        if (!indices || (prediction is not null && (prediction.Length != 2 || target[0] != prediction[0])))
+        if (prediction is null)
         {
-            string n = prediction is { Length: > 0 } ? prediction[0].ToString(System.Globalization.CultureInfo.InvariantCulture) : "N";
+            return;
+        }
+
+        int[] positions = prediction.Length >= 2 ? prediction[..^1] : [];
+        bool fits = positions.Length > 0 && (Shapes.SameShape(target, positions) || Shapes.SameShape(target, [.. positions, 1]));
+        if (!fits)
+        {
+            string expected = positions.Length > 0 ? $"{Shapes.Format(positions)} or {Shapes.Format([.. positions, 1])}" : "[N] or [N, 1]";
             throw new ArgumentException(
-                $"{nameof(SparseCategoricalCrossentropy)}: labels {Shapes.Format(target)} do not fit predictions {(prediction is null ? "[N, classes]" : Shapes.Format(prediction))}; " +
-                $"expected class indices [{n}] or [{n}, 1] for predictions [{n}, classes] (use CategoricalCrossentropy for one-hot labels).");
+                $"{nameof(SparseCategoricalCrossentropy)}: labels {Shapes.Format(target)} do not fit predictions {Shapes.Format(prediction)}; " +
+                $"expected class indices {expected} for predictions [..., classes] (use CategoricalCrossentropy for one-hot labels).");
         }
     }
 }

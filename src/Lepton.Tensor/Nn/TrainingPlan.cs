@@ -169,10 +169,10 @@ internal sealed partial class TrainingPlan : IDisposable
         lossStage.Dispose();
     }
 
-    /// <summary>A dense, non-empty float32 batch on the model's device with as many dense int32 labels as examples.</summary>
+    /// <summary>A dense, non-empty float32 batch on the model's device with dense int32 labels [N] or [N, 1].</summary>
     private static bool IsBatch(Tensor x, Tensor y, Device device) =>
         x.DType == DType.Float32 && x.IsDense && x.Rank >= 2 && x.ShapeRef[0] > 0 && x.Device == device && !x.IsDisposed &&
-        y.DType == DType.Int32 && y.IsDense && y.Numel == x.ShapeRef[0] && y.Device == device && !y.IsDisposed;
+        y.DType == DType.Int32 && y.IsDense && y.Rank is 1 or 2 && y.ShapeRef[0] == x.ShapeRef[0] && y.Numel == x.ShapeRef[0] && y.Device == device && !y.IsDisposed;
 
     private static TrainingPlan? DisposeAll(IEnumerable<Stage> stages)
     {
