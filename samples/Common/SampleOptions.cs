@@ -1,4 +1,5 @@
-// Command-line options shared by the samples: --device --epochs --batch-size --data --model --out.
+// Command-line options shared by the samples: --device --epochs --batch-size --data --model --out, and the
+// text generators' --temperature and --prompt.
 using System.Globalization;
 
 namespace Lepton.Samples;
@@ -21,6 +22,12 @@ internal sealed class SampleOptions
 
     public int? Limit { get; private set; }
 
+    /// <summary>Sampling temperature of a text generator (--temperature): below 1 sharper, above 1 more random.</summary>
+    public float? Temperature { get; private set; }
+
+    /// <summary>The text a generator starts from (--prompt).</summary>
+    public string? Prompt { get; private set; }
+
     public static SampleOptions Parse(string[] args, string usage)
     {
         var options = new SampleOptions();
@@ -36,6 +43,8 @@ internal sealed class SampleOptions
                 case "--model": options.Model = Next(); break;
                 case "--out": options.OutputDirectory = Next(); break;
                 case "--limit": options.Limit = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--temperature": options.Temperature = float.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--prompt": options.Prompt = Next(); break;
                 case "-h" or "--help": Console.WriteLine(usage); Environment.Exit(0); break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.\n{usage}");
             }

@@ -1,7 +1,10 @@
 // Classifies MNIST digits read row by row: each image is a sequence of 28 rows of 28 pixels, read by an
 // LSTM (or a bidirectional GRU) whose last state feeds a linear classifier. Prints accuracy and time per epoch.
+// --model charlm instead trains a character-level language model on the licence texts of Debian's base-files
+// package (/usr/share/common-licenses; see CharLanguageModel.cs) and generates text with it.
 //   dotnet run -c Release --project samples/Sequence                     # LSTM(128), 3 epochs
 //   dotnet run -c Release --project samples/Sequence -- --model bigru --epochs 3
+//   dotnet run -c Release --project samples/Sequence -- --model charlm --temperature 0.8 --prompt "This License"
 using System.Diagnostics;
 using Lepton;
 using Lepton.Data;
@@ -9,10 +12,17 @@ using Lepton.Nn;
 using Lepton.Nn.Layers;
 using Lepton.Samples;
 
-const string usage = "usage: Sequence [--model lstm|bigru] [--epochs N] [--batch-size N] [--limit N] [--data DIR] [--device cpu|cuda|cuda:N|ilgpu-cpu] [--out DIR]";
+const string usage = "usage: Sequence [--model lstm|bigru|charlm] [--epochs N] [--batch-size N] [--limit N] [--data DIR] [--device cpu|cuda|cuda:N|ilgpu-cpu] [--out DIR] " +
+    "[--temperature T] [--prompt TEXT]";
 var options = SampleOptions.Parse(args, usage);
 var device = options.ResolveDevice();
 string modelName = options.Model ?? "lstm";
+if (modelName == "charlm")
+{
+    CharLanguageModel.Run(options, device);
+    return;
+}
+
 int epochs = options.Epochs ?? 3;
 int batchSize = options.BatchSize ?? 64;
 
