@@ -26,11 +26,12 @@ public static class SafeTensors
     public static void Write(Stream stream, IEnumerable<(string Name, Tensor Value)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var items = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
-        var data = items.Select(t => DataBytes(t.Value)).ToList();
+        // Each tensor's elements are read once and kept until written: the header, written first, needs their CRC-32.
+        var data = items.Select(t => StoredElements(t.Value)).ToList();
         uint crc = 0;
-        foreach (var bytes in data)
+        foreach (var elements in data)
         {
-            crc = Crc32.Compute(bytes, crc);
+            crc = Crc32.Compute(AsBytes(elements), crc);
         }
 
         var header = new Dictionary<string, object>
@@ -65,9 +66,9 @@ public static class SafeTensors
             stream.WriteByte((byte)' ');
         }
 
-        foreach (var bytes in data)
+        foreach (var elements in data)
         {
-            stream.Write(bytes);
+            stream.Write(AsBytes(elements));
         }
     }
 
@@ -186,14 +187,16 @@ public static class SafeTensors
         return result;
     }
 
-    /// <summary>A tensor's elements as the little-endian bytes the file stores (int32 tensors as I32).</summary>
-    private static byte[] DataBytes(Tensor value)
+    /// <summary>A tensor's elements as the file stores them: float32 values, or int32 for I32 tensors.</summary>
+    private static Array StoredElements(Tensor value)
     {
         var values = value.ToArray();
-        return value.DType == DType.Int32
-            ? MemoryMarshal.AsBytes(Array.ConvertAll(values, v => (int)v).AsSpan()).ToArray()
-            : MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        return value.DType == DType.Int32 ? Array.ConvertAll(values, v => (int)v) : values;
     }
+
+    /// <summary>The little-endian bytes of elements made by <see cref="StoredElements"/>, without a copy.</summary>
+    private static ReadOnlySpan<byte> AsBytes(Array elements) =>
+        elements is int[] ints ? MemoryMarshal.AsBytes(ints.AsSpan()) : MemoryMarshal.AsBytes(((float[])elements).AsSpan());
 
     /// <summary>Checks the data section's CRC-32 against the one the header records, when it records one.</summary>
     private static void CheckDataChecksum(SafeTensorsHeader header, uint actual, string source)
