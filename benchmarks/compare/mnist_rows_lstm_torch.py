@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mnist_torch import idx
+from mnist_torch import load_mnist
 
 
 class RowsLstm(nn.Module):
@@ -35,12 +35,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(42)
-    load = lambda name: idx(os.path.join(args.data, name + ".gz"))
-    mean, std = 0.1307, 0.3081
-    x = (torch.tensor(load("train-images-idx3-ubyte"), dtype=torch.float32) / 255 - mean) / std
-    y = torch.tensor(load("train-labels-idx1-ubyte"), dtype=torch.long)
-    xt = (torch.tensor(load("t10k-images-idx3-ubyte"), dtype=torch.float32) / 255 - mean) / std
-    yt = torch.tensor(load("t10k-labels-idx1-ubyte"), dtype=torch.long)
+    x, y, xt, yt = load_mnist(args.data)
     model = RowsLstm()
     print(f"parameters: {sum(p.numel() for p in model.parameters())}")
     steps = (len(x) + 63) // 64

@@ -22,6 +22,17 @@ def idx(path):
     return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
+def load_mnist(data):
+    """The four MNIST files as float32 [N, 28, 28] images standardized with MNIST's mean and std, and int64 labels:
+    (train images, train labels, test images, test labels)."""
+    load = lambda name: idx(os.path.join(data, name + ".gz"))
+    mean, std = 0.1307, 0.3081
+    images = lambda name: (torch.tensor(load(name), dtype=torch.float32) / 255 - mean) / std
+    labels = lambda name: torch.tensor(load(name), dtype=torch.long)
+    return (images("train-images-idx3-ubyte"), labels("train-labels-idx1-ubyte"),
+            images("t10k-images-idx3-ubyte"), labels("t10k-labels-idx1-ubyte"))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -29,12 +40,8 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(42)
-    load = lambda name: idx(os.path.join(args.data, name + ".gz"))
-    mean, std = 0.1307, 0.3081
-    x = (torch.tensor(load("train-images-idx3-ubyte"), dtype=torch.float32).unsqueeze(1) / 255 - mean) / std
-    y = torch.tensor(load("train-labels-idx1-ubyte"), dtype=torch.long)
-    xt = (torch.tensor(load("t10k-images-idx3-ubyte"), dtype=torch.float32).unsqueeze(1) / 255 - mean) / std
-    yt = torch.tensor(load("t10k-labels-idx1-ubyte"), dtype=torch.long)
+    x, y, xt, yt = load_mnist(args.data)
+    x, xt = x.unsqueeze(1), xt.unsqueeze(1)
     model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(5408, 128), nn.ReLU(), nn.Linear(128, 10))
     print(f"parameters: {sum(p.numel() for p in model.parameters())}")
