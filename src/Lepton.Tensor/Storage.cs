@@ -9,10 +9,10 @@ internal sealed class Storage
 {
     private int references;
 
-    public Storage(Device device, int length)
+    public Storage(Device device, long bytes)
     {
         Device = device;
-        Buffer = device.Backend.Allocate(length);
+        Buffer = device.Backend.AllocateBytes(bytes);
     }
 
     /// <summary>Tensors that were never disposed still give their buffer back once collected.</summary>

@@ -116,7 +116,7 @@ public sealed partial class Tensor : IDisposable
         }
     }
 
-    internal StridedView View => new(Buffer, Offset, shape, strides);
+    internal StridedView View => new(Buffer, Offset, shape, strides, DType.Size());
 
     /// <summary>Sets <see cref="RequiresGrad"/> to true and returns this tensor, like PyTorch's <c>requires_grad_()</c>.</summary>
     /// <example><code>var w = Tensor.Zeros([3]).RequiresGrad_();</code></example>
@@ -197,7 +197,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>A dense tensor with uninitialized contents.</summary>
     internal static Tensor Empty(int[] shape, Device device, DType dtype = DType.Float32)
     {
-        var storage = new Storage(device, Shapes.Numel(shape));
+        var storage = new Storage(device, (long)Shapes.Numel(shape) * dtype.Size());
         return new Tensor(storage, 0, shape, Shapes.ContiguousStrides(shape), dtype);
     }
 

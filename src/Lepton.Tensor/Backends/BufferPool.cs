@@ -1,4 +1,4 @@
-// A per-backend pool of buffers keyed by exact length: a training loop asks for the same sizes every
+// A per-backend pool of buffers keyed by exact size in bytes: a training loop asks for the same sizes every
 // step, so after the first step nothing is allocated. Tensors dropped without Dispose give their buffer
 // back from their finalizer; when live bytes pass a threshold the pool runs the collector first, so such
 // code keeps bounded memory. Live and cached bytes are counted for tests.
@@ -10,9 +10,9 @@ public sealed class BufferPool
     /// <summary>The smallest collection threshold: below this many live bytes the pool never runs the collector.</summary>
     public const long MinCollectBytes = 32L << 20;
 
-    private readonly Func<int, DeviceBuffer> allocate;
+    private readonly Func<long, DeviceBuffer> allocate;
     private readonly Action<DeviceBuffer> free;
-    private readonly Dictionary<int, Stack<DeviceBuffer>> cached = [];
+    private readonly Dictionary<long, Stack<DeviceBuffer>> cached = [];
     private readonly object gate = new();
     private long liveBytes;
     private long cachedBytes;
@@ -21,12 +21,12 @@ public sealed class BufferPool
     private long collections;
 
     /// <summary>Creates a pool over a backend's raw allocate and free.</summary>
-    /// <param name="allocate">Makes a new buffer of the given number of elements.</param>
+    /// <param name="allocate">Makes a new buffer of the given number of bytes.</param>
     /// <param name="free">Releases a buffer the pool does not keep.</param>
     /// <param name="maxCachedBytes">The most bytes kept for reuse (<see cref="MaxCachedBytes"/>).</param>
     /// <param name="collectThresholdBytes">Live bytes above which a rent first reclaims unreachable tensors'
     /// buffers (<see cref="CollectThresholdBytes"/>).</param>
-    public BufferPool(Func<int, DeviceBuffer> allocate, Action<DeviceBuffer> free, long maxCachedBytes = 2L << 30, long collectThresholdBytes = 256L << 20)
+    public BufferPool(Func<long, DeviceBuffer> allocate, Action<DeviceBuffer> free, long maxCachedBytes = 2L << 30, long collectThresholdBytes = 256L << 20)
     {
         this.allocate = allocate;
         this.free = free;
@@ -77,7 +77,7 @@ public sealed class BufferPool
         return available > 0 ? Math.Min(ceiling, available / divisor) : ceiling;
     }
 
-    /// <summary>A buffer of exactly <paramref name="length"/> elements, reused when one is cached.</summary>
+    /// <summary>A buffer of exactly <paramref name="length"/> float32 elements, reused when one is cached.</summary>
     /// <param name="length">The number of float32 elements.</param>
     public DeviceBuffer Rent(int length)
     {
@@ -86,7 +86,18 @@ public sealed class BufferPool
             throw new ArgumentOutOfRangeException(nameof(length), length, "A buffer length cannot be negative.");
         }
 
-        long bytes = 4L * length;
+        return RentBytes(4L * length);
+    }
+
+    /// <summary>A buffer of exactly <paramref name="bytes"/> bytes, reused when one is cached.</summary>
+    /// <param name="bytes">The size in bytes.</param>
+    public DeviceBuffer RentBytes(long bytes)
+    {
+        if (bytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(bytes), bytes, "A buffer size cannot be negative.");
+        }
+
         if (LiveBytes + bytes > Interlocked.Read(ref collectAbove))
         {
             ReclaimUnreachable();
@@ -95,7 +106,7 @@ public sealed class BufferPool
         lock (gate)
         {
             liveBytes += bytes;
-            if (cached.TryGetValue(length, out var stack) && stack.Count > 0)
+            if (cached.TryGetValue(bytes, out var stack) && stack.Count > 0)
             {
                 cachedBytes -= bytes;
                 return stack.Pop();
@@ -104,7 +115,7 @@ public sealed class BufferPool
 
         try
         {
-            return allocate(length);
+            return allocate(bytes);
         }
         catch
         {
@@ -121,16 +132,16 @@ public sealed class BufferPool
     /// <param name="buffer">A buffer this pool handed out.</param>
     public void Return(DeviceBuffer buffer)
     {
-        long bytes = 4L * buffer.Length;
+        long bytes = buffer.ByteLength;
         lock (gate)
         {
             liveBytes -= bytes;
             if (cachedBytes + bytes <= MaxCachedBytes)
             {
-                if (!cached.TryGetValue(buffer.Length, out var stack))
+                if (!cached.TryGetValue(bytes, out var stack))
                 {
                     stack = new Stack<DeviceBuffer>();
-                    cached[buffer.Length] = stack;
+                    cached[bytes] = stack;
                 }
 
                 stack.Push(buffer);

@@ -1,16 +1,26 @@
-// A block of device memory holding float32 elements, handed out by a backend's pool.
-// Integer tensors are stored here too, as exact float values (exact up to 2^24).
+// A block of device memory handed out by a backend's pool. It holds raw bytes; the tensor over it says
+// which element type they are. Float32 kernels see it as Length floats.
 namespace Lepton.Backends;
 
-/// <summary>A backend-owned block of memory of <see cref="Length"/> float32 elements.</summary>
+/// <summary>A backend-owned block of device memory of <see cref="ByteLength"/> bytes.</summary>
 public abstract class DeviceBuffer
 {
-    /// <summary>Creates a buffer record of the given length.</summary>
-    protected DeviceBuffer(int length)
+    /// <summary>Creates a buffer record of the given size in bytes.</summary>
+    /// <param name="byteLength">The usable size in bytes.</param>
+    protected DeviceBuffer(long byteLength)
     {
-        Length = length;
+        ArgumentOutOfRangeException.ThrowIfNegative(byteLength);
+        ByteLength = byteLength;
     }
 
-    /// <summary>Number of float32 elements.</summary>
-    public int Length { get; }
+    /// <summary>The usable size in bytes.</summary>
+    public long ByteLength { get; }
+
+    /// <summary>The number of whole float32 elements (what float32 kernels may touch), at most <see cref="int.MaxValue"/>.</summary>
+    public int Length => (int)Math.Min(ByteLength / sizeof(float), int.MaxValue);
+
+    /// <summary>The size the backends allocate for <paramref name="bytes"/> usable bytes: a whole number of 8-byte words,
+    /// so that a buffer can be viewed as elements of any type.</summary>
+    /// <param name="bytes">The usable size in bytes.</param>
+    public static long Rounded(long bytes) => Math.Max(8, (bytes + 7) & ~7L);
 }

@@ -2,7 +2,11 @@
 // No autograd and no shape policy here: ops in Lepton/Ops check shapes and call these.
 namespace Lepton.Backends;
 
-/// <summary>The primitives a device must run. Buffers are float32 elements; sizes are in elements.</summary>
+/// <summary>
+/// The primitives a device must run. Buffers hold raw bytes; unless a method takes a <see cref="DType"/> or an element
+/// size, its buffers hold float32 elements and its sizes and offsets count float32 elements, and its index, label and
+/// pooling-index buffers hold int32 elements.
+/// </summary>
 /// <remarks>Outputs are written (=) unless the method name says it accumulates (+=).</remarks>
 public interface IBackend
 {
@@ -19,8 +23,45 @@ public interface IBackend
     /// <summary>The pool buffers come from; its counters show live memory.</summary>
     BufferPool Pool { get; }
 
-    /// <summary>Takes a buffer of at least <paramref name="length"/> elements from the pool; contents undefined.</summary>
+    /// <summary>Takes a buffer of <paramref name="length"/> float32 elements from the pool; contents undefined.</summary>
     DeviceBuffer Allocate(int length);
+
+    /// <summary>Takes a buffer of <paramref name="bytes"/> bytes from the pool; contents undefined.</summary>
+    DeviceBuffer AllocateBytes(long bytes);
+
+    /// <summary>dst[dstByteOffset..] = src, byte for byte.</summary>
+    void UploadBytes(ReadOnlySpan<byte> src, DeviceBuffer dst, long dstByteOffset);
+
+    /// <summary>dst = src[srcByteOffset .. srcByteOffset + dst.Length], byte for byte. Synchronizes with queued work.</summary>
+    void DownloadBytes(DeviceBuffer src, long srcByteOffset, Span<byte> dst);
+
+    /// <summary>Sets <paramref name="count"/> elements of <paramref name="elementSize"/> bytes (1, 2, 4 or 8) from element
+    /// <paramref name="offset"/> on to the low bytes of <paramref name="bits"/>.</summary>
+    void FillBits(DeviceBuffer dst, int elementSize, long offset, long count, ulong bits);
+
+    /// <summary>dst = src element by element for elements of any size (the views' <see cref="StridedView.ElementSize"/>).</summary>
+    void CopyElements(in StridedView src, in StridedView dst);
+
+    /// <summary>
+    /// dst (dense, src's shape, of type <paramref name="to"/>) = src (of type <paramref name="from"/>) converted as
+    /// <see cref="ElementConversions"/> says: integers wrap when narrowed, floating values truncate toward zero and
+    /// saturate when converted to integers (NaN to 0), 16-bit floats round to nearest even, anything non-zero is true.
+    /// </summary>
+    void Cast(in StridedView src, DType from, DeviceBuffer dst, DType to);
+
+    /// <summary>
+    /// y = op(a, b) computed in <paramref name="type"/> (every type but the 16-bit floats), with a and b views of that type
+    /// expanded to <paramref name="shape"/>; y is dense, of <paramref name="type"/>, or bool for comparisons.
+    /// </summary>
+    void TypedBinary(TypedBinaryOp op, DType type, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape);
+
+    /// <summary>
+    /// Reduces x [outer, axis, inner] of <paramref name="type"/> (every type but the 16-bit floats) along its middle
+    /// dimension into y [outer, inner]: Sum in int64 for integer and bool types (wrapping) and in the type itself for
+    /// floating ones; Max and Min in the type; ArgMax and ArgMin as int64, the first extreme or with
+    /// <paramref name="selectLastIndex"/> the last, NaN counting as the largest.
+    /// </summary>
+    void TypedReduce(ReduceKind kind, DType type, DeviceBuffer x, int outer, int axis, int inner, DeviceBuffer y, bool selectLastIndex = false);
 
     /// <summary>dst[dstOffset..] = src.</summary>
     void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, int dstOffset);
@@ -53,7 +94,7 @@ public interface IBackend
     /// <summary>y = op(a, b) with broadcasting: a and b are views already expanded to <paramref name="shape"/>; y is dense.</summary>
     void Binary<TOp>(TOp op, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape) where TOp : struct, IBinaryOp;
 
-    /// <summary>y = cond != 0 ? a : b, all views expanded to <paramref name="shape"/>; y is dense.</summary>
+    /// <summary>y = cond ? a : b with a bool cond and a, b of any one element size, all expanded to <paramref name="shape"/>; y is dense.</summary>
     void Where(in StridedView cond, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape);
 
     /// <summary>Reduces x viewed as [outer, axis, inner] along its middle dimension into y [outer, inner].</summary>

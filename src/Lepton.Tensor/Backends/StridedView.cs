@@ -1,4 +1,4 @@
-// A window on a buffer: offset, shape and strides in elements. Broadcast dims have stride 0.
+// A window on a buffer: offset, shape and strides in elements of the view's size. Broadcast dims have stride 0.
 // Backends read inputs through views so that transposes and broadcasts need no copy.
 namespace Lepton.Backends;
 
@@ -6,12 +6,18 @@ namespace Lepton.Backends;
 public readonly struct StridedView
 {
     /// <summary>Creates a view.</summary>
-    public StridedView(DeviceBuffer buffer, int offset, int[] shape, int[] strides)
+    /// <param name="buffer">The buffer viewed.</param>
+    /// <param name="offset">Element offset of index (0, ..., 0).</param>
+    /// <param name="shape">Extent of each dimension.</param>
+    /// <param name="strides">Element step of each dimension (0 where broadcast).</param>
+    /// <param name="elementSize">Bytes per element: 4 for float32 (the default), 1, 2 or 8 for other types.</param>
+    public StridedView(DeviceBuffer buffer, int offset, int[] shape, int[] strides, int elementSize = 4)
     {
         Buffer = buffer;
         Offset = offset;
         Shape = shape;
         Strides = strides;
+        ElementSize = elementSize;
     }
 
     /// <summary>The buffer viewed.</summary>
@@ -26,10 +32,16 @@ public readonly struct StridedView
     /// <summary>Element step of each dimension (0 where broadcast).</summary>
     public int[] Strides { get; }
 
+    /// <summary>Bytes per element.</summary>
+    public int ElementSize { get; }
+
     /// <summary>True when the view is dense row-major.</summary>
     public bool IsContiguous => Shapes.IsContiguous(Shape, Strides);
 
     /// <summary>A dense row-major view of a whole buffer.</summary>
-    public static StridedView Dense(DeviceBuffer buffer, int[] shape) =>
-        new(buffer, 0, shape, Shapes.ContiguousStrides(shape));
+    /// <param name="buffer">The buffer viewed.</param>
+    /// <param name="shape">Extent of each dimension.</param>
+    /// <param name="elementSize">Bytes per element.</param>
+    public static StridedView Dense(DeviceBuffer buffer, int[] shape, int elementSize = 4) =>
+        new(buffer, 0, shape, Shapes.ContiguousStrides(shape), elementSize);
 }

@@ -195,7 +195,7 @@ public sealed partial class Tensor
 
     /// <summary>A view of this tensor broadcast to <paramref name="target"/>.</summary>
     internal StridedView BroadcastView(int[] target) =>
-        new(Buffer, Offset, target, Shapes.BroadcastStrides(shape, strides, target));
+        new(Buffer, Offset, target, Shapes.BroadcastStrides(shape, strides, target), DType.Size());
 
     /// <summary>A one-element tensor on this tensor's device.</summary>
     internal Tensor ScalarLike(float value) => Full([], value, DType.Float32, Device);

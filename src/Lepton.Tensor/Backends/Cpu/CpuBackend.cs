@@ -155,30 +155,6 @@ public sealed unsafe partial class CpuBackend : IBackend
         });
     }
 
-    /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Where(in StridedView cond, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape)
-    {
-        var loop = StridedLoop.WithDenseOutput(shape, cond.Strides, a.Strides, b.Strides);
-        var state = (loop, (nint)(Cpu(cond.Buffer).Pointer + cond.Offset), (nint)(Cpu(a.Buffer).Pointer + a.Offset), (nint)(Cpu(b.Buffer).Pointer + b.Offset), (nint)Cpu(y).Pointer);
-        CpuParallel.For(loop.RowCount, loop.RowLength, state, static (in (StridedLoop Loop, nint Cond, nint A, nint B, nint Y) s, int r0, int r1) =>
-        {
-            int n = s.Loop.RowLength;
-            int sc = s.Loop.InnerStride(0), sa = s.Loop.InnerStride(1), sb = s.Loop.InnerStride(2);
-            for (int r = r0; r < r1; r++)
-            {
-                float* c = (float*)s.Cond + s.Loop.RowOffset(0, r);
-                float* av = (float*)s.A + s.Loop.RowOffset(1, r);
-                float* bv = (float*)s.B + s.Loop.RowOffset(2, r);
-                float* yv = (float*)s.Y + s.Loop.RowOffset(3, r);
-                for (int i = 0; i < n; i++)
-                {
-                    yv[i] = c[i * sc] != 0 ? av[i * sa] : bv[i * sb];
-                }
-            }
-        });
-    }
-
     internal static CpuBuffer Cpu(DeviceBuffer buffer) =>
         buffer as CpuBuffer ?? throw new ArgumentException($"The CPU backend was given a buffer of another device ({buffer.GetType().Name}).");
 

@@ -35,7 +35,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         Pool = new BufferPool(AllocateNew, Free);
         errors = accelerator.Allocate1D<int>(IndexErrors.Length);
         errors.MemSetToZero();
-        unit = AllocateNew(1);
+        unit = AllocateNew(8);
         unit.Memory.MemSetToZero();
 
         int warp = Math.Max(1, accelerator.WarpSize);
@@ -97,6 +97,9 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
 
     /// <inheritdoc />
     public DeviceBuffer Allocate(int length) => Pool.Rent(length);
+
+    /// <inheritdoc />
+    public DeviceBuffer AllocateBytes(long bytes) => Pool.RentBytes(bytes);
 
     /// <summary>Waits for all queued work.</summary>
     public void Synchronize()
@@ -250,30 +253,6 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     }
 
     /// <inheritdoc />
-    public void Where(in StridedView cond, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape)
-    {
-        var layout = Layouts.Coalesce(shape, cond.Strides, a.Strides, b.Strides, Shapes.ContiguousStrides(shape));
-        int n = layout.InnerCount();
-        if (n == 0 || Shapes.Numel(shape) == 0)
-        {
-            return;
-        }
-
-        var k = Kernel("Where", static a => a.LoadStreamKernel<ArrayView<float>, Strides6, ArrayView<float>, Strides6, ArrayView<float>, Strides6, ArrayView<float>, Shape6, int>(ElementwiseKernels.Where));
-        var cv = Gpu(cond.Buffer).View;
-        var av = Gpu(a.Buffer).View;
-        var bv = Gpu(b.Buffer).View;
-        var yv = Gpu(y).View;
-        int co = cond.Offset, ao = a.Offset, bo = b.Offset;
-        var s6 = layout.InnerShape();
-        var sc = layout.InnerStrides(0);
-        var sa = layout.InnerStrides(1);
-        var sb = layout.InnerStrides(2);
-        var config = Elements(n);
-        layout.ForEachOuter(o => k(config, cv.SubView(co + o[0]), sc, av.SubView(ao + o[1]), sa, bv.SubView(bo + o[2]), sb, yv.SubView(o[3]), s6, n));
-    }
-
-    /// <inheritdoc />
     public void RandomUniform(DeviceBuffer dst, int length, ulong seed, ulong start, float low, float high)
     {
         if (length == 0)
@@ -350,15 +329,15 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
             allocations.Remove(gpu);
         }
 
-        Interlocked.Add(ref allocatedBytes, -4L * Math.Max(gpu.Length, 1));
+        Interlocked.Add(ref allocatedBytes, -DeviceBuffer.Rounded(gpu.ByteLength));
 
         gpu.Memory.Dispose();
     }
 
-    private IlgpuBuffer AllocateNew(int length)
+    private IlgpuBuffer AllocateNew(long byteLength)
     {
-        var buffer = AllocateOrReport(length);
-        Interlocked.Add(ref allocatedBytes, 4L * Math.Max(length, 1));
+        var buffer = AllocateOrReport(byteLength);
+        Interlocked.Add(ref allocatedBytes, DeviceBuffer.Rounded(byteLength));
         lock (allocations)
         {
             allocations.Add(buffer);
@@ -367,9 +346,9 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         return buffer;
     }
 
-    private IlgpuBuffer AllocateOrReport(int length)
+    private IlgpuBuffer AllocateOrReport(long byteLength)
     {
-        long bytes = 4L * Math.Max(length, 1);
+        long bytes = DeviceBuffer.Rounded(byteLength);
         BindToThisThread();
         if (MemoryLimit is long limit && AllocatedBytes + bytes > limit)
         {
@@ -382,7 +361,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
 
         try
         {
-            return new IlgpuBuffer(accelerator.Allocate1D<float>(Math.Max(length, 1)), length);
+            return new IlgpuBuffer(accelerator.Allocate1D<long>(bytes / sizeof(long)), byteLength);
         }
         catch (Exception first) when (first is not ArgumentException)
         {
@@ -390,7 +369,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
             FreeUnused();
             try
             {
-                return new IlgpuBuffer(accelerator.Allocate1D<float>(Math.Max(length, 1)), length);
+                return new IlgpuBuffer(accelerator.Allocate1D<long>(bytes / sizeof(long)), byteLength);
             }
             catch (Exception e) when (e is not ArgumentException)
             {
