@@ -1,5 +1,4 @@
-// Values used as indices or class labels (stored as exact floats): each must be a whole number in
-// [0, size). The errors name the op, the position, the value and the size, the same on every backend.
+// Values used as indices or class labels: each must be a whole number in [0, size). The errors name the op, the position, the value and the size, the same on every backend.
 using System.Globalization;
 using Lepton.Kernels;
 
@@ -24,6 +23,38 @@ internal static class IndexValues
         }
     }
 
+    /// <summary>Throws for the first int32 value outside [0, <paramref name="size"/>); no allocation otherwise.</summary>
+    /// <param name="op">The op or loss named in the error.</param>
+    /// <param name="values">The values in row-major order (positions count in it).</param>
+    /// <param name="size">The extent the values index (classes for labels).</param>
+    /// <param name="labels">Whether the values are class labels.</param>
+    public static void Check(string op, ReadOnlySpan<int> values, int size, bool labels)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if ((uint)values[i] >= (uint)size)
+            {
+                throw Error(op, i, values[i], size, labels);
+            }
+        }
+    }
+
+    /// <summary>Throws for the first integer value outside [0, <paramref name="size"/>).</summary>
+    /// <param name="op">The op or loss named in the error.</param>
+    /// <param name="values">The values in row-major order (positions count in it).</param>
+    /// <param name="size">The extent the values index (classes for labels).</param>
+    /// <param name="labels">Whether the values are class labels.</param>
+    public static void Check(string op, ReadOnlySpan<long> values, int size, bool labels)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if ((ulong)values[i] >= (ulong)size)
+            {
+                throw Error(op, i, values[i], size, labels);
+            }
+        }
+    }
+
     /// <summary>
     /// The error for <paramref name="value"/> at <paramref name="position"/>: <see cref="ArgumentException"/> when it is not a
     /// whole number (NaN, infinite, fractional), <see cref="IndexOutOfRangeException"/> when it is outside [0, size).
@@ -34,12 +65,12 @@ internal static class IndexValues
     /// <param name="size">The extent the values index.</param>
     /// <param name="labels">Whether the values are class labels.</param>
     /// <param name="where">Appended to the message (e.g. which device found it), or null.</param>
-    public static Exception Error(string op, long position, float value, int size, bool labels, string? where = null)
+    public static Exception Error(string op, long position, double value, int size, bool labels, string? where = null)
     {
         string noun = labels ? "label" : "index";
         string shown = value.ToString(CultureInfo.InvariantCulture);
         string suffix = where is null ? "." : $" ({where}).";
-        if (!float.IsFinite(value) || value != MathF.Floor(value))
+        if (!double.IsFinite(value) || value != Math.Floor(value))
         {
             return new ArgumentException(
                 $"{op}: {noun} {shown} at position {position} is not a whole number; {(labels ? "labels" : "indices")} must be integers in [0, {size}){suffix}");

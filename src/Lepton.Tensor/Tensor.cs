@@ -69,9 +69,10 @@ public sealed partial class Tensor : IDisposable
         get => requiresGrad;
         set
         {
-            if (value && DType != DType.Float32)
+            if (value && DType is not (DType.Float32 or DType.Float16 or DType.BFloat16))
             {
-                throw new InvalidOperationException($"Only float32 tensors can require gradients; this one is {DType.Name()}.");
+                throw new InvalidOperationException(
+                    $"Only floating tensors computed in float32 (float32, float16, bfloat16) can require gradients; this one is {DType.Name()} {Shapes.Format(shape)}.");
             }
 
             if (!value && GradFn is not null)
@@ -210,7 +211,7 @@ public sealed partial class Tensor : IDisposable
     internal Tensor CopyDense()
     {
         var result = Empty((int[])shape.Clone(), Device, DType);
-        Backend.Copy(View, result.View);
+        Backend.CopyElements(View, result.View);
         return result;
     }
 
@@ -227,7 +228,7 @@ public sealed partial class Tensor : IDisposable
         ThrowIfDisposed();
         if (DType != DType.Float32)
         {
-            throw new ArgumentException($"{op} expects a float32 tensor, got {DType.Name()} with shape {Shapes.Format(shape)}.");
+            throw new ArgumentException($"{op} expects a float32 tensor, got {DType.Name()} with shape {Shapes.Format(shape)}; convert it with To(DType.Float32).");
         }
     }
 }

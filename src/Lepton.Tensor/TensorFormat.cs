@@ -19,45 +19,13 @@ public sealed partial class Tensor
             return "tensor(<disposed>)";
         }
 
-        var values = ToArray();
+        string[] values = FormatValues(out int width);
         bool summarize = values.Length > SummaryThreshold;
-        bool integer = DType.IsInteger();
-        bool allWhole = true;
-        foreach (float v in values)
-        {
-            allWhole &= float.IsFinite(v) && v == MathF.Round(v) && MathF.Abs(v) < 1e8f;
-        }
-
-        string Format(float v)
-        {
-            if (float.IsNaN(v))
-            {
-                return "nan";
-            }
-
-            if (float.IsInfinity(v))
-            {
-                return v > 0 ? "inf" : "-inf";
-            }
-
-            if (integer)
-            {
-                return ((long)v).ToString(CultureInfo.InvariantCulture);
-            }
-
-            return allWhole ? v.ToString("0", CultureInfo.InvariantCulture) + "." : v.ToString("0.0000", CultureInfo.InvariantCulture);
-        }
-
-        int width = 1;
-        foreach (float v in values)
-        {
-            width = Math.Max(width, Format(v).Length);
-        }
 
         var sb = new StringBuilder("tensor(");
         if (Rank == 0)
         {
-            sb.Append(Format(values[0]));
+            sb.Append(values[0]);
         }
         else if (values.Length == 0)
         {
@@ -65,7 +33,7 @@ public sealed partial class Tensor
         }
         else
         {
-            AppendLevel(sb, values, 0, 0, width, summarize, Format);
+            AppendLevel(sb, values, 0, 0, width, summarize);
         }
 
         if (Rank > 0 && values.Length == 0)
@@ -73,7 +41,7 @@ public sealed partial class Tensor
             sb.Append(", size=").Append(Shapes.Format(shape).Replace('[', '(').Replace(']', ')'));
         }
 
-        if (integer)
+        if (DType != DType.Float32)
         {
             sb.Append(", dtype=").Append(DType.Name());
         }
@@ -90,7 +58,45 @@ public sealed partial class Tensor
         return sb.Append(')').ToString();
     }
 
-    private void AppendLevel(StringBuilder sb, float[] values, int dim, int offset, int width, bool summarize, Func<float, string> format)
+    /// <summary>Every element as text: integers exactly, bools as True/False, floating values with four decimals (or as
+    /// whole numbers with a trailing point when all are whole), and the width of the widest.</summary>
+    private string[] FormatValues(out int width)
+    {
+        string[] texts;
+        if (DType.IsInteger())
+        {
+            texts = Array.ConvertAll(ToArray<long>(), v => v.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (DType == DType.Bool)
+        {
+            texts = Array.ConvertAll(ToArray<bool>(), v => v ? "True" : "False");
+        }
+        else
+        {
+            var values = ToArray<double>();
+            bool allWhole = true;
+            foreach (double v in values)
+            {
+                allWhole &= double.IsFinite(v) && v == Math.Round(v) && Math.Abs(v) < 1e8;
+            }
+
+            texts = Array.ConvertAll(values, v =>
+                double.IsNaN(v) ? "nan"
+                : double.IsInfinity(v) ? (v > 0 ? "inf" : "-inf")
+                : allWhole ? v.ToString("0", CultureInfo.InvariantCulture) + "."
+                : v.ToString("0.0000", CultureInfo.InvariantCulture));
+        }
+
+        width = 1;
+        foreach (var t in texts)
+        {
+            width = Math.Max(width, t.Length);
+        }
+
+        return texts;
+    }
+
+    private void AppendLevel(StringBuilder sb, string[] values, int dim, int offset, int width, bool summarize)
     {
         int size = shape[dim];
         int block = 1;
@@ -111,11 +117,11 @@ public sealed partial class Tensor
 
             if (dim == Rank - 1)
             {
-                sb.Append(format(values[offset + i]).PadLeft(width));
+                sb.Append(values[offset + i].PadLeft(width));
             }
             else
             {
-                AppendLevel(sb, values, dim + 1, offset + (i * block), width, summarize, format);
+                AppendLevel(sb, values, dim + 1, offset + (i * block), width, summarize);
             }
 
             if (i < size - 1)

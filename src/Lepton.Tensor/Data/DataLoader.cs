@@ -103,13 +103,21 @@ public sealed class DataLoader
         }
     }
 
-    /// <summary>Copies a rented host array into a new tensor and gives the array back.</summary>
+    /// <summary>Copies a rented host array into a new tensor of <paramref name="dtype"/> and gives the array back.</summary>
     private Tensor Upload(float[] rented, int[] shape, DType dtype)
     {
-        var tensor = Tensor.Empty(shape, Device, dtype);
+        var tensor = Tensor.Empty(shape, Device, DType.Float32);
         Device.Backend.Upload(rented.AsSpan(0, tensor.Numel), tensor.Buffer, 0);
         ArrayPool<float>.Shared.Return(rented);
-        return tensor;
+        if (dtype == DType.Float32)
+        {
+            return tensor;
+        }
+
+        using (tensor)
+        {
+            return tensor.CastTo(dtype);
+        }
     }
 
     private void Produce(int[] order, Random random, BlockingCollection<(float[], float[], int)> queue, CancellationToken token)

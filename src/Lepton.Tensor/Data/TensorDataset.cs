@@ -6,9 +6,12 @@ namespace Lepton.Data;
 /// <example><code>var train = new TensorDataset(mnist.TrainImages, mnist.TrainLabels);</code></example>
 public sealed class TensorDataset
 {
-    /// <summary>Copies the tensors' values to the host; their first dimensions must match.</summary>
+    /// <summary>Copies the tensors' values to the host as float32; their first dimensions must match, and integer values
+    /// must lie within ±2^24, which float32 holds exactly.</summary>
+    /// <param name="inputs">The inputs, one row per example.</param>
+    /// <param name="targets">The targets, one row per example.</param>
     public TensorDataset(Tensor inputs, Tensor targets)
-        : this(inputs.ToArray(), inputs.Shape, inputs.DType, targets.ToArray(), targets.Shape, targets.DType)
+        : this(HostValues(inputs, nameof(inputs)), inputs.Shape, inputs.DType, HostValues(targets, nameof(targets)), targets.Shape, targets.DType)
     {
     }
 
@@ -27,6 +30,22 @@ public sealed class TensorDataset
         InputType = inputType;
         TargetType = targetType;
         Count = inputShape[0];
+    }
+
+    private static float[] HostValues(Tensor t, string name)
+    {
+        if (t.DType.IsInteger())
+        {
+            foreach (long v in t.ToArray<long>())
+            {
+                if (v > (1L << 24) || v < -(1L << 24))
+                {
+                    throw new ArgumentException($"TensorDataset: {name} ({t.DType.Name()} {Shapes.Format(t.ShapeRef)}) hold {v}, beyond the ±2^24 that float32 host storage keeps exact.", name);
+                }
+            }
+        }
+
+        return t.ToArray();
     }
 
     /// <summary>Number of examples.</summary>

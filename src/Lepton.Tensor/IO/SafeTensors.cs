@@ -27,11 +27,11 @@ public static class SafeTensors
     {
         var items = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
         // Each tensor's elements are read once and kept until written: the header, written first, needs their CRC-32.
-        var data = items.Select(t => StoredElements(t.Value)).ToList();
+        var data = items.Select(t => t.Value.DenseBytes()).ToList();
         uint crc = 0;
-        foreach (var elements in data)
+        foreach (var bytes in data)
         {
-            crc = Crc32.Compute(AsBytes(elements), crc);
+            crc = Crc32.Compute(bytes, crc);
         }
 
         var header = new Dictionary<string, object>
@@ -45,10 +45,10 @@ public static class SafeTensors
         long offset = 0;
         foreach (var (name, value) in items)
         {
-            long bytes = 4L * value.Numel;
+            long bytes = (long)value.Numel * value.DType.Size();
             header[name] = new Dictionary<string, object>
             {
-                ["dtype"] = value.DType == DType.Int32 ? "I32" : value.DType == DType.Float32 ? "F32" : throw new NotSupportedException($"SafeTensors: cannot store {value.DType.Name()} yet."),
+                ["dtype"] = Code(value.DType),
                 ["shape"] = value.Shape,
                 ["data_offsets"] = new[] { offset, offset + bytes },
             };
@@ -66,9 +66,9 @@ public static class SafeTensors
             stream.WriteByte((byte)' ');
         }
 
-        foreach (var elements in data)
+        foreach (var bytes in data)
         {
-            stream.Write(AsBytes(elements));
+            stream.Write(bytes);
         }
     }
 
@@ -81,7 +81,8 @@ public static class SafeTensors
         AtomicFile.Write(path, s => Write(s, tensors, metadata));
 
     /// <summary>
-    /// Reads the tensors of a safetensors file (F32 and I32; F64, F16, BF16 and I64 are converted), through a stream:
+    /// Reads the tensors of a safetensors file (F64, F32, F16, BF16, I64, I32, I16, I8, U8 and BOOL, each as the element
+    /// type of the same name), through a stream:
     /// the header first, then each tensor's bytes at its offset, so files of any size can be read. With
     /// <paramref name="names"/>, only those tensors are read (the others are validated but never loaded). A file that
     /// records its data's CRC-32 (<see cref="DataChecksumKey"/>, as files written here do) is checked against it when
@@ -103,29 +104,29 @@ public static class SafeTensors
         {
             foreach (var entry in wanted)
             {
-                var values = NewValues(entry, path);
+                var tensor = NewTensor(entry, path, device);
+                result[entry.Name] = tensor;
                 stream.Position = header.DataStart + entry.Begin;
-                int size = SafeTensorsHeader.ElementSize(entry.DType);
-                var chunk = new byte[Math.Min(entry.Count, (1 << 20) / size) * size];
+                long total = entry.End - entry.Begin;
+                var chunk = new byte[(int)Math.Min(total, 1 << 20)];
                 long done = 0;
-                while (done < entry.Count)
+                while (done < total)
                 {
-                    int n = (int)Math.Min(entry.Count - done, chunk.Length / size);
+                    int n = (int)Math.Min(total - done, chunk.Length);
                     try
                     {
-                        stream.ReadExactly(chunk, 0, n * size);
+                        stream.ReadExactly(chunk, 0, n);
                     }
                     catch (EndOfStreamException e)
                     {
                         throw new InvalidDataException($"safetensors file '{path}' ended while reading tensor '{entry.Name}'; it was truncated while being read.", e);
                     }
 
-                    crc = Crc32.Compute(chunk.AsSpan(0, n * size), crc);
-                    Convert(entry, chunk.AsSpan(0, n * size), values.AsSpan((int)done, n), path);
+                    crc = Crc32.Compute(chunk.AsSpan(0, n), crc);
+                    CheckBools(entry, chunk.AsSpan(0, n), path);
+                    tensor.Backend.UploadBytes(chunk.AsSpan(0, n), tensor.Buffer, done);
                     done += n;
                 }
-
-                result[entry.Name] = ToTensor(entry, values, device);
             }
 
             if (names is null)
@@ -172,10 +173,11 @@ public static class SafeTensors
         {
             foreach (var entry in header.Tensors)
             {
-                var values = NewValues(entry, source);
+                var tensor = NewTensor(entry, source, device);
+                result[entry.Name] = tensor;
                 var span = bytes.AsSpan((int)(header.DataStart + entry.Begin), (int)(entry.End - entry.Begin));
-                Convert(entry, span, values, source);
-                result[entry.Name] = ToTensor(entry, values, device);
+                CheckBools(entry, span, source);
+                tensor.Backend.UploadBytes(span, tensor.Buffer, 0);
             }
         }
         catch
@@ -187,16 +189,20 @@ public static class SafeTensors
         return result;
     }
 
-    /// <summary>A tensor's elements as the file stores them: float32 values, or int32 for I32 tensors.</summary>
-    private static Array StoredElements(Tensor value)
+    /// <summary>The safetensors dtype code of an element type.</summary>
+    private static string Code(DType dtype) => dtype switch
     {
-        var values = value.ToArray();
-        return value.DType == DType.Int32 ? Array.ConvertAll(values, v => (int)v) : values;
-    }
-
-    /// <summary>The little-endian bytes of elements made by <see cref="StoredElements"/>, without a copy.</summary>
-    private static ReadOnlySpan<byte> AsBytes(Array elements) =>
-        elements is int[] ints ? MemoryMarshal.AsBytes(ints.AsSpan()) : MemoryMarshal.AsBytes(((float[])elements).AsSpan());
+        DType.Float64 => "F64",
+        DType.Float32 => "F32",
+        DType.Float16 => "F16",
+        DType.BFloat16 => "BF16",
+        DType.Int64 => "I64",
+        DType.Int32 => "I32",
+        DType.Int16 => "I16",
+        DType.Int8 => "I8",
+        DType.UInt8 => "U8",
+        _ => "BOOL",
+    };
 
     /// <summary>Checks the data section's CRC-32 against the one the header records, when it records one.</summary>
     private static void CheckDataChecksum(SafeTensorsHeader header, uint actual, string source)
@@ -253,79 +259,45 @@ public static class SafeTensors
         return found;
     }
 
-    private static float[] NewValues(SafeTensorEntry entry, string source)
+    /// <summary>An uninitialized tensor for the entry, of the element type its dtype code names.</summary>
+    private static Tensor NewTensor(SafeTensorEntry entry, string source, Device? device)
     {
-        if (entry.DType is not ("F32" or "I32" or "F64" or "I64" or "F16" or "BF16"))
+        DType? dtype = entry.DType switch
         {
-            throw new InvalidDataException($"safetensors file '{source}': tensor '{entry.Name}' has dtype {entry.DType}, which Lepton cannot load (F32, I32, F64, I64, F16, BF16).");
-        }
-
-        if (entry.Count > Array.MaxLength)
+            "F64" => DType.Float64,
+            "F32" => DType.Float32,
+            "F16" => DType.Float16,
+            "BF16" => DType.BFloat16,
+            "I64" => DType.Int64,
+            "I32" => DType.Int32,
+            "I16" => DType.Int16,
+            "I8" => DType.Int8,
+            "U8" => DType.UInt8,
+            "BOOL" => DType.Bool,
+            _ => null,
+        };
+        if (dtype is null)
         {
             throw new InvalidDataException(
-                $"safetensors file '{source}': tensor '{entry.Name}' has {entry.Count} elements, more than one tensor can hold ({Array.MaxLength}).");
+                $"safetensors file '{source}': tensor '{entry.Name}' has dtype {entry.DType}, which Lepton cannot load (F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL).");
         }
 
-        return new float[entry.Count];
-    }
-
-    /// <summary>Converts little-endian elements of the entry's dtype into float32 values.</summary>
-    private static void Convert(SafeTensorEntry entry, ReadOnlySpan<byte> bytes, Span<float> values, string source)
-    {
-        switch (entry.DType)
+        if (entry.Count > int.MaxValue)
         {
-            case "F32":
-                for (int i = 0; i < values.Length; i++)
-                {
-                    values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * 4)..]);
-                }
-
-                break;
-            case "I32":
-                for (int i = 0; i < values.Length; i++)
-                {
-                    values[i] = BinaryPrimitives.ReadInt32LittleEndian(bytes[(i * 4)..]);
-                }
-
-                break;
-            case "F64":
-                for (int i = 0; i < values.Length; i++)
-                {
-                    values[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes[(i * 8)..]);
-                }
-
-                break;
-            case "I64":
-                for (int i = 0; i < values.Length; i++)
-                {
-                    long v = BinaryPrimitives.ReadInt64LittleEndian(bytes[(i * 8)..]);
-                    values[i] = v is >= int.MinValue and <= int.MaxValue
-                        ? v
-                        : throw new InvalidDataException($"safetensors file '{source}': tensor '{entry.Name}' holds I64 value {v}, outside the int32 range Lepton stores.");
-                }
-
-                break;
-            case "F16":
-                for (int i = 0; i < values.Length; i++)
-                {
-                    values[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes[(i * 2)..]);
-                }
-
-                break;
-            default:
-                for (int i = 0; i < values.Length; i++)
-                {
-                    values[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]) << 16);
-                }
-
-                break;
+            throw new InvalidDataException(
+                $"safetensors file '{source}': tensor '{entry.Name}' has {entry.Count} elements, more than one tensor can hold ({int.MaxValue}).");
         }
+
+        return Tensor.Empty(entry.Shape, device ?? Device.Default, dtype.Value).DetachFromScope();
     }
 
-    private static Tensor ToTensor(SafeTensorEntry entry, float[] values, Device? device)
+    /// <summary>A BOOL tensor's bytes must each be 0 or 1.</summary>
+    private static void CheckBools(SafeTensorEntry entry, ReadOnlySpan<byte> bytes, string source)
     {
-        var dtype = entry.DType is "I32" or "I64" ? DType.Int32 : DType.Float32;
-        return Tensor.FromArray(values, entry.Shape, dtype, device).DetachFromScope();
+        if (entry.DType == "BOOL" && bytes.IndexOfAnyExcept((byte)0, (byte)1) is int at and >= 0)
+        {
+            throw new InvalidDataException($"safetensors file '{source}': BOOL tensor '{entry.Name}' holds the byte {bytes[at]}, which is neither 0 nor 1.");
+        }
     }
 
     private static void Dispose(Dictionary<string, Tensor> tensors)

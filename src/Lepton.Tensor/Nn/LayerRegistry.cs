@@ -38,7 +38,7 @@ public static class LayerRegistry
             c.String("bias_initializer"), c.Bool("reset_after"), c.OptionalULong("seed"), name: c.Name),
         ["Bidirectional"] = c => new Bidirectional((RecurrentLayer)c.Layer("layer"), c.String("merge_mode"), (RecurrentLayer)c.Layer("backward_layer"), name: c.Name),
         ["TimeDistributed"] = c => new TimeDistributed(c.Layer("layer"), name: c.Name),
-        ["InputLayer"] = c => new InputLayer(c.Ints("shape"), c.String("dtype") == "int32" ? DType.Int32 : DType.Float32, c.Name),
+        ["InputLayer"] = c => new InputLayer(c.Ints("shape"), DTypeExtensions.Parse(c.String("dtype")) ?? throw new InvalidDataException($"InputLayer '{c.Name}': dtype '{c.String("dtype")}' is not an element type."), c.Name),
         ["Add"] = c => new Add(c.Name),
         ["Concatenate"] = c => new Concatenate(c.Int("axis"), c.Name),
     };

@@ -78,8 +78,8 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, float
     /// <inheritdoc />
     public override Tensor Compute(Tensor target, Tensor prediction)
     {
-        var labels = target.DType == DType.Int32 ? target : throw new ArgumentException(
-            $"{Name}: targets must be int32 class indices, got {target.DType.Name()} {Shapes.Format(target.ShapeRef)}; use CategoricalCrossentropy for one-hot targets.");
+        var labels = target.DType is DType.Int32 or DType.Int64 ? target : throw new ArgumentException(
+            $"{Name}: targets must be int32 or int64 class indices, got {target.DType.Name()} {Shapes.Format(target.ShapeRef)}; use CategoricalCrossentropy for one-hot targets.");
         CheckTargetShape(target.ShapeRef, prediction.ShapeRef);
         labels = labels.Reshape(-1);
         prediction = prediction.Rank == 2 ? prediction : prediction.Reshape(-1, prediction.ShapeRef[^1]);

@@ -98,6 +98,9 @@ public abstract class Metric
 
     private void AddPending(Tensor value, float weight)
     {
+        // Counts arrive as int64 sums; the running total is float32.
+        using var converted = value.DType == DType.Float32 ? null : value.CastTo(DType.Float32);
+        value = converted ?? value;
         if (!value.IsDense || value.Numel != 1 || (pending is not null && pending.Device != value.Device))
         {
             var contribution = value.Reshape(1);

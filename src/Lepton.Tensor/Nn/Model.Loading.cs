@@ -326,12 +326,12 @@ public partial class Model
         return index >= 0 && index < count ? (int)index : throw new InvalidDataException($"{where} refers to {Describe(node)}, outside 0..{count - 1}.");
     }
 
-    private static DType RequireDType(JsonNode? node, string where) => RequireString(node, where) switch
+    private static DType RequireDType(JsonNode? node, string where)
     {
-        "float32" => DType.Float32,
-        "int32" => DType.Int32,
-        var other => throw new InvalidDataException($"{where} is '{other}'; a saved input is float32 or int32."),
-    };
+        string name = RequireString(node, where);
+        return DTypeExtensions.Parse(name)
+            ?? throw new InvalidDataException($"{where} is '{name}', not an element type ({string.Join(", ", DTypeExtensions.All.Select(t => t.Name()))}).");
+    }
 
     private static string Describe(JsonNode? node)
     {

@@ -143,7 +143,7 @@ internal sealed partial class TrainingPlan
         private readonly int rows, classes;
         private readonly float smoothing;
         private readonly ScaleOp mean;
-        private readonly float[] labels;
+        private readonly int[] labels;
         private readonly int[] broadcast = [0];
         private readonly Tensor probabilities, perExample, sum, seed, scaledSeed, perExampleGradient, logitsGradient;
 
@@ -152,7 +152,7 @@ internal sealed partial class TrainingPlan
             Logits = logits;
             (rows, classes, this.smoothing) = (logits.ShapeRef[0], logits.ShapeRef[1], smoothing);
             mean = new ScaleOp(1f / rows);
-            labels = new float[rows];
+            labels = new int[rows];
             var device = logits.Device;
             probabilities = Keep([rows, classes], device);
             perExample = Keep([rows], device);
@@ -179,7 +179,7 @@ internal sealed partial class TrainingPlan
                 return;
             }
 
-            y.Backend.Download(y.Buffer, 0, labels);
+            y.Backend.DownloadBytes(y.Buffer, 0, System.Runtime.InteropServices.MemoryMarshal.AsBytes(labels.AsSpan()));
             IndexValues.Check(nameof(SparseCategoricalCrossentropy), labels, classes, labels: true);
         }
 

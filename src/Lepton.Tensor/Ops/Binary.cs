@@ -54,35 +54,99 @@ public sealed partial class Tensor
     /// <example><code>var c = 1f / a;</code></example>
     public static Tensor operator /(float s, Tensor a) => Div(a.ScalarLike(s), a);
 
-    /// <summary>1 where a &lt; b, else 0 (float32).</summary>
+    /// <summary>a + s with an integer scalar, which keeps an integer tensor's type.</summary>
+    /// <example><code>var next = ids + 1;</code></example>
+    public static Tensor operator +(Tensor a, long s) => Add(a, a.ScalarLike(s));
+
+    /// <summary>s + a with an integer scalar.</summary>
+    /// <example><code>var next = 1 + ids;</code></example>
+    public static Tensor operator +(long s, Tensor a) => Add(a.ScalarLike(s), a);
+
+    /// <summary>a - s with an integer scalar.</summary>
+    /// <example><code>var previous = ids - 1;</code></example>
+    public static Tensor operator -(Tensor a, long s) => Sub(a, a.ScalarLike(s));
+
+    /// <summary>s - a with an integer scalar.</summary>
+    /// <example><code>var flipped = 9 - ids;</code></example>
+    public static Tensor operator -(long s, Tensor a) => Sub(a.ScalarLike(s), a);
+
+    /// <summary>a * s with an integer scalar.</summary>
+    /// <example><code>var doubled = ids * 2;</code></example>
+    public static Tensor operator *(Tensor a, long s) => Mul(a, a.ScalarLike(s));
+
+    /// <summary>s * a with an integer scalar.</summary>
+    /// <example><code>var doubled = 2 * ids;</code></example>
+    public static Tensor operator *(long s, Tensor a) => Mul(a.ScalarLike(s), a);
+
+    /// <summary>a / s with an integer scalar (truncating on integer tensors).</summary>
+    /// <example><code>var rows = ids / 28;</code></example>
+    public static Tensor operator /(Tensor a, long s) => Div(a, a.ScalarLike(s));
+
+    /// <summary>a % s with an integer scalar: the remainder of truncated division.</summary>
+    /// <example><code>var columns = ids % 28;</code></example>
+    public static Tensor operator %(Tensor a, long s) => Remainder(a, a.ScalarLike(s));
+
+    /// <summary>a % b with broadcasting: the remainder of truncated division, with the sign of a.</summary>
+    /// <example><code>var r = a % b;</code></example>
+    public static Tensor operator %(Tensor a, Tensor b) => Remainder(a, b);
+
+    /// <summary>Element-wise and of bool or integer tensors (bitwise on integers).</summary>
+    /// <example><code>var both = a &amp; b;</code></example>
+    public static Tensor operator &(Tensor a, Tensor b) => Logical(a, b, TypedBinaryOp.And, "And");
+
+    /// <summary>Element-wise or of bool or integer tensors (bitwise on integers).</summary>
+    /// <example><code>var either = a | b;</code></example>
+    public static Tensor operator |(Tensor a, Tensor b) => Logical(a, b, TypedBinaryOp.Or, "Or");
+
+    /// <summary>Element-wise exclusive or of bool or integer tensors (bitwise on integers).</summary>
+    /// <example><code>var one = a ^ b;</code></example>
+    public static Tensor operator ^(Tensor a, Tensor b) => Logical(a, b, TypedBinaryOp.Xor, "Xor");
+
+    /// <summary>True where a &lt; s (an integer scalar), as bool.</summary>
+    /// <example><code>var small = ids &lt; 10;</code></example>
+    public static Tensor operator <(Tensor a, long s) => Compare(a, a.ScalarLike(s), Comparison.Less);
+
+    /// <summary>True where a &gt; s (an integer scalar), as bool.</summary>
+    /// <example><code>var large = ids &gt; 10;</code></example>
+    public static Tensor operator >(Tensor a, long s) => Compare(a, a.ScalarLike(s), Comparison.Greater);
+
+    /// <summary>True where a &lt;= s (an integer scalar), as bool.</summary>
+    /// <example><code>var small = ids &lt;= 10;</code></example>
+    public static Tensor operator <=(Tensor a, long s) => Compare(a, a.ScalarLike(s), Comparison.LessOrEqual);
+
+    /// <summary>True where a &gt;= s (an integer scalar), as bool.</summary>
+    /// <example><code>var large = ids &gt;= 10;</code></example>
+    public static Tensor operator >=(Tensor a, long s) => Compare(a, a.ScalarLike(s), Comparison.GreaterOrEqual);
+
+    /// <summary>True where a &lt; b, as bool.</summary>
     /// <example><code>var mask = a &lt; b;</code></example>
     public static Tensor operator <(Tensor a, Tensor b) => Compare(a, b, Comparison.Less);
 
-    /// <summary>1 where a &gt; b, else 0.</summary>
+    /// <summary>True where a &gt; b, as bool.</summary>
     /// <example><code>var mask = a &gt; b;</code></example>
     public static Tensor operator >(Tensor a, Tensor b) => Compare(a, b, Comparison.Greater);
 
-    /// <summary>1 where a &lt;= b, else 0.</summary>
+    /// <summary>True where a &lt;= b, as bool.</summary>
     /// <example><code>var mask = a &lt;= b;</code></example>
     public static Tensor operator <=(Tensor a, Tensor b) => Compare(a, b, Comparison.LessOrEqual);
 
-    /// <summary>1 where a &gt;= b, else 0.</summary>
+    /// <summary>True where a &gt;= b, as bool.</summary>
     /// <example><code>var mask = a &gt;= b;</code></example>
     public static Tensor operator >=(Tensor a, Tensor b) => Compare(a, b, Comparison.GreaterOrEqual);
 
-    /// <summary>1 where a &lt; s, else 0.</summary>
+    /// <summary>True where a &lt; s, as bool.</summary>
     /// <example><code>var mask = a &lt; 0f;</code></example>
     public static Tensor operator <(Tensor a, float s) => Compare(a, a.ScalarLike(s), Comparison.Less);
 
-    /// <summary>1 where a &gt; s, else 0.</summary>
+    /// <summary>True where a &gt; s, as bool.</summary>
     /// <example><code>var mask = a &gt; 0f;</code></example>
     public static Tensor operator >(Tensor a, float s) => Compare(a, a.ScalarLike(s), Comparison.Greater);
 
-    /// <summary>1 where a &lt;= s, else 0.</summary>
+    /// <summary>True where a &lt;= s, as bool.</summary>
     /// <example><code>var mask = a &lt;= 0f;</code></example>
     public static Tensor operator <=(Tensor a, float s) => Compare(a, a.ScalarLike(s), Comparison.LessOrEqual);
 
-    /// <summary>1 where a &gt;= s, else 0.</summary>
+    /// <summary>True where a &gt;= s, as bool.</summary>
     /// <example><code>var mask = a &gt;= 0f;</code></example>
     public static Tensor operator >=(Tensor a, float s) => Compare(a, a.ScalarLike(s), Comparison.GreaterOrEqual);
 
@@ -90,7 +154,7 @@ public sealed partial class Tensor
     /// <example><code>var c = Tensor.Add(a, b);</code></example>
     public static Tensor Add(Tensor a, Tensor b)
     {
-        var y = BinaryKernel(default(AddOp), "Add", a, b);
+        var y = BinaryKernel(default(AddOp), TypedBinaryOp.Add, "Add", a, b);
         return Record(y, "AddBackward", [a, b], g => [g.SumToShape(a.shape), g.SumToShape(b.shape)]);
     }
 
@@ -98,7 +162,7 @@ public sealed partial class Tensor
     /// <example><code>var c = Tensor.Sub(a, b);</code></example>
     public static Tensor Sub(Tensor a, Tensor b)
     {
-        var y = BinaryKernel(default(SubOp), "Sub", a, b);
+        var y = BinaryKernel(default(SubOp), TypedBinaryOp.Sub, "Sub", a, b);
         return Record(y, "SubBackward", [a, b], g => [g.SumToShape(a.shape), b.RequiresGrad ? (-g).SumToShape(b.shape) : null]);
     }
 
@@ -106,16 +170,19 @@ public sealed partial class Tensor
     /// <example><code>var c = Tensor.Mul(a, b);</code></example>
     public static Tensor Mul(Tensor a, Tensor b)
     {
-        var y = BinaryKernel(default(MulOp), "Mul", a, b);
+        var y = BinaryKernel(default(MulOp), TypedBinaryOp.Mul, "Mul", a, b);
         return Record(y, "MulBackward", [a, b], g =>
             [a.RequiresGrad ? (g * b).SumToShape(a.shape) : null, b.RequiresGrad ? (g * a).SumToShape(b.shape) : null]);
     }
 
-    /// <summary>a / b with broadcasting.</summary>
+    /// <summary>a / b with broadcasting: true division on floating types, truncated toward zero on integers (where a zero
+    /// divisor is an error), in the promoted type of a and b.</summary>
+    /// <param name="a">The dividend.</param>
+    /// <param name="b">The divisor.</param>
     /// <example><code>var c = Tensor.Div(a, b);</code></example>
     public static Tensor Div(Tensor a, Tensor b)
     {
-        var y = BinaryKernel(default(DivOp), "Div", a, b);
+        var y = BinaryKernel(default(DivOp), TypedBinaryOp.Div, "Div", a, b);
         return Record(y, "DivBackward", [a, b], g =>
             [a.RequiresGrad ? (g / b).SumToShape(a.shape) : null, b.RequiresGrad ? (-(g * y) / b).SumToShape(b.shape) : null]);
     }
@@ -124,7 +191,7 @@ public sealed partial class Tensor
     /// <example><code>var c = Tensor.Maximum(a, b);</code></example>
     public static Tensor Maximum(Tensor a, Tensor b)
     {
-        var y = BinaryKernel(default(MaximumOp), "Maximum", a, b);
+        var y = BinaryKernel(default(MaximumOp), TypedBinaryOp.Maximum, "Maximum", a, b);
         return Record(y, "MaximumBackward", [a, b], g => TieSplitGradients(g, a, b, Comparison.Greater));
     }
 
@@ -132,7 +199,7 @@ public sealed partial class Tensor
     /// <example><code>var c = Tensor.Minimum(a, b);</code></example>
     public static Tensor Minimum(Tensor a, Tensor b)
     {
-        var y = BinaryKernel(default(MinimumOp), "Minimum", a, b);
+        var y = BinaryKernel(default(MinimumOp), TypedBinaryOp.Minimum, "Minimum", a, b);
         return Record(y, "MinimumBackward", [a, b], g => TieSplitGradients(g, a, b, Comparison.Less));
     }
 
@@ -141,35 +208,56 @@ public sealed partial class Tensor
     public Tensor Pow(Tensor exponent)
     {
         var a = this;
-        var y = BinaryKernel(default(PowOp), "Pow", a, exponent);
+        var y = BinaryKernel(default(PowOp), null, "Pow", a, exponent);
         return Record(y, "PowBackward", [a, exponent], g =>
             [a.RequiresGrad ? (g * exponent * a.Pow(exponent - 1f)).SumToShape(a.shape) : null,
              exponent.RequiresGrad ? (g * y * a.Log()).SumToShape(exponent.shape) : null]);
     }
 
-    /// <summary>1 where a == b, else 0 (float32).</summary>
+    /// <summary>True where a == b, as bool.</summary>
     /// <example><code>var correct = predicted.Eq(labels).Mean();</code></example>
     public Tensor Eq(Tensor other) => Compare(this, other, Comparison.Equal);
 
-    /// <summary>1 where a != b, else 0 (float32).</summary>
+    /// <summary>True where a != b, as bool.</summary>
     /// <example><code>var changed = a.Ne(b);</code></example>
     public Tensor Ne(Tensor other) => Compare(this, other, Comparison.NotEqual);
 
-    /// <summary>Picks a where condition is non-zero, else b; all three broadcast together.</summary>
+    /// <summary>Picks a where condition is true, else b; all three broadcast together, and a and b promote to one type.</summary>
+    /// <param name="condition">A bool tensor (any other type counts non-zero as true).</param>
+    /// <param name="a">The values where the condition holds.</param>
+    /// <param name="b">The values elsewhere.</param>
     /// <example><code>var y = Tensor.Where(x &gt; 0f, x, x * 0.1f);</code></example>
     public static Tensor Where(Tensor condition, Tensor a, Tensor b)
     {
         CheckSameDevice("Where", condition, a);
         CheckSameDevice("Where", a, b);
         var shape = Shapes.Broadcast("Where", Shapes.Broadcast("Where", condition.shape, a.shape), b.shape);
-        var y = Empty(shape, a.Device, a.DType == DType.Float32 || b.DType == DType.Float32 ? DType.Float32 : a.DType);
-        a.Backend.Where(condition.BroadcastView(shape), a.BroadcastView(shape), b.BroadcastView(shape), y.Buffer, shape);
+        var dtype = a.DType.Promote(b.DType);
+        using var temps = new Temporaries();
+        var y = Empty(shape, a.Device, dtype);
+        a.Backend.Where(temps.As(condition, DType.Bool).BroadcastView(shape), temps.As(a, dtype).BroadcastView(shape), temps.As(b, dtype).BroadcastView(shape), y.Buffer, shape);
         return Record(y, "WhereBackward", [a, b], g =>
         {
             var zero = g.ScalarLike(0f);
             return [a.RequiresGrad ? Where(condition, g, zero).SumToShape(a.shape) : null,
                     b.RequiresGrad ? Where(condition, zero, g).SumToShape(b.shape) : null];
         });
+    }
+
+    /// <summary>The remainder of truncated division with broadcasting (C#'s %, ONNX Mod with fmod = 1): it has a's sign.</summary>
+    /// <param name="a">The dividend.</param>
+    /// <param name="b">The divisor.</param>
+    /// <example><code>var r = Tensor.Remainder(ids, Tensor.Full([], 7L, DType.Int64));</code></example>
+    public static Tensor Remainder(Tensor a, Tensor b)
+    {
+        var (shape, dtype) = Promotion("Remainder", a, b);
+        if (dtype.IsHalf() || dtype == DType.Bool)
+        {
+            throw new ArgumentException($"Remainder: {dtype.Name()} tensors {Shapes.Format(a.shape)} and {Shapes.Format(b.shape)} have no remainder; cast to float32 or an integer type.");
+        }
+
+        using var temps = new Temporaries();
+        return Typed(TypedBinaryOp.Remainder, "Remainder", temps.As(a, dtype), temps.As(b, dtype), shape, dtype);
     }
 
     /// <summary>Sums a broadcast gradient back down to <paramref name="target"/> (the inverse of broadcasting).</summary>
@@ -197,27 +285,119 @@ public sealed partial class Tensor
     internal StridedView BroadcastView(int[] target) =>
         new(Buffer, Offset, target, Shapes.BroadcastStrides(shape, strides, target), DType.Size());
 
-    /// <summary>A one-element tensor on this tensor's device.</summary>
-    internal Tensor ScalarLike(float value) => Full([], value, DType.Float32, Device);
+    /// <summary>A one-element tensor on this tensor's device holding a floating C# scalar, typed so that it does not
+    /// widen this tensor (<see cref="DTypeExtensions.PromoteWithScalar"/>).</summary>
+    internal Tensor ScalarLike(float value) => Full([], value, DType.PromoteWithScalar(floatingScalar: true), Device);
 
-    private static Tensor BinaryKernel<TOp>(TOp op, string name, Tensor a, Tensor b) where TOp : struct, IBinaryOp
+    /// <summary>A one-element tensor holding an integer C# scalar, typed so that it does not widen this tensor.</summary>
+    internal Tensor ScalarLike(long value) => Full([], value, DType.PromoteWithScalar(floatingScalar: false), Device);
+
+    /// <summary>
+    /// Runs an element-wise op in the promoted type of a and b: float32, and the 16-bit floats (computed in float32 and
+    /// rounded back), through the SIMD op <paramref name="op"/>; every other type through the typed kernel
+    /// <paramref name="typed"/> (null: the op has none, and needs a floating type).
+    /// </summary>
+    private static Tensor BinaryKernel<TOp>(TOp op, TypedBinaryOp? typed, string name, Tensor a, Tensor b) where TOp : struct, IBinaryOp
+    {
+        var (shape, dtype) = Promotion(name, a, b);
+        using var temps = new Temporaries();
+        if (dtype == DType.Float32 || dtype.IsHalf())
+        {
+            var y = Empty(shape, a.Device, DType.Float32);
+            a.Backend.Binary(op, temps.As(a, DType.Float32).BroadcastView(shape), temps.As(b, DType.Float32).BroadcastView(shape), y.Buffer, shape);
+            if (dtype == DType.Float32)
+            {
+                return y;
+            }
+
+            using (y)
+            {
+                return y.CastTo(dtype);
+            }
+        }
+
+        if (typed is not TypedBinaryOp kind || (dtype == DType.Bool && kind is TypedBinaryOp.Sub or TypedBinaryOp.Div))
+        {
+            throw new ArgumentException(
+                $"{name}: not defined for {dtype.Name()} (operands {a.DType.Name()} {Shapes.Format(a.shape)} and {b.DType.Name()} {Shapes.Format(b.shape)}); cast to a floating type first.");
+        }
+
+        return Typed(kind, name, temps.As(a, dtype), temps.As(b, dtype), shape, dtype);
+    }
+
+    /// <summary>y = op(a, b) by the typed kernel, a and b already of <paramref name="dtype"/>.</summary>
+    private static Tensor Typed(TypedBinaryOp op, string name, Tensor a, Tensor b, int[] shape, DType dtype)
+    {
+        if (op is TypedBinaryOp.Div or TypedBinaryOp.Remainder)
+        {
+            CheckNoZeroDivisor(name, b, dtype);
+        }
+
+        var y = Empty(shape, a.Device, op.ResultType(dtype));
+        a.Backend.TypedBinary(op, dtype, a.BroadcastView(shape), b.BroadcastView(shape), y.Buffer, shape);
+        return y;
+    }
+
+    /// <summary>The broadcast shape of a and b and their promoted type.</summary>
+    private static (int[] Shape, DType DType) Promotion(string name, Tensor a, Tensor b)
     {
         a.ThrowIfDisposed();
         b.ThrowIfDisposed();
         CheckSameDevice(name, a, b);
-        var shape = Shapes.Broadcast(name, a.shape, b.shape);
-        var dtype = a.DType == DType.Float32 || b.DType == DType.Float32 || op is DivOp or PowOp ? DType.Float32 : a.DType;
-        var y = Empty(shape, a.Device, dtype);
-        a.Backend.Binary(op, a.BroadcastView(shape), b.BroadcastView(shape), y.Buffer, shape);
-        return y;
+        return (Shapes.Broadcast(name, a.shape, b.shape), a.DType.Promote(b.DType));
     }
 
-    private static Tensor Compare(Tensor a, Tensor b, Comparison comparison) =>
-        BinaryKernel(new CompareOp(comparison), comparison.ToString(), a, b);
+    /// <summary>Integer division by zero has no value: it is reported before any kernel runs (one read-back).</summary>
+    private static void CheckNoZeroDivisor(string name, Tensor divisor, DType dtype)
+    {
+        if (!dtype.IsInteger())
+        {
+            return;
+        }
+
+        using var zero = Full([], 0L, dtype, divisor.Device);
+        using var isZero = Empty(divisor.Shape, divisor.Device, DType.Bool);
+        divisor.Backend.TypedBinary(TypedBinaryOp.Equal, dtype, divisor.View, zero.BroadcastView(divisor.shape), isZero.Buffer, divisor.Shape);
+        if (Array.IndexOf(isZero.ToArray<bool>(), true) >= 0)
+        {
+            throw new DivideByZeroException($"{name}: integer division by zero ({dtype.Name()} divisor {Shapes.Format(divisor.shape)}).");
+        }
+    }
+
+    private static Tensor Compare(Tensor a, Tensor b, Comparison comparison)
+    {
+        var (shape, dtype) = Promotion(comparison.ToString(), a, b);
+        var compute = dtype.IsHalf() ? DType.Float32 : dtype;
+        var op = comparison switch
+        {
+            Comparison.Equal => TypedBinaryOp.Equal,
+            Comparison.NotEqual => TypedBinaryOp.NotEqual,
+            Comparison.Less => TypedBinaryOp.Less,
+            Comparison.LessOrEqual => TypedBinaryOp.LessOrEqual,
+            Comparison.Greater => TypedBinaryOp.Greater,
+            _ => TypedBinaryOp.GreaterOrEqual,
+        };
+        using var temps = new Temporaries();
+        return Typed(op, comparison.ToString(), temps.As(a, compute), temps.As(b, compute), shape, compute);
+    }
+
+    private static Tensor Logical(Tensor a, Tensor b, TypedBinaryOp op, string name)
+    {
+        var (shape, dtype) = Promotion(name, a, b);
+        if (dtype != DType.Bool && !dtype.IsInteger())
+        {
+            throw new ArgumentException($"{name}: needs bool or integer tensors, got {a.DType.Name()} {Shapes.Format(a.shape)} and {b.DType.Name()} {Shapes.Format(b.shape)}.");
+        }
+
+        using var temps = new Temporaries();
+        return Typed(op, name, temps.As(a, dtype), temps.As(b, dtype), shape, dtype);
+    }
 
     private static Tensor?[] TieSplitGradients(Tensor g, Tensor a, Tensor b, Comparison wins)
     {
-        var aWins = Compare(a, b, wins) + (Compare(a, b, Comparison.Equal) * 0.5f);
+        using var winsMask = Compare(a, b, wins);
+        using var tieMask = Compare(a, b, Comparison.Equal);
+        var aWins = winsMask.CastTo(DType.Float32) + (tieMask * 0.5f);
         return [a.RequiresGrad ? (g * aWins).SumToShape(a.shape) : null,
                 b.RequiresGrad ? (g * (1f - aWins)).SumToShape(b.shape) : null];
     }

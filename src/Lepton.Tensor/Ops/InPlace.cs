@@ -12,7 +12,14 @@ public sealed partial class Tensor
     public void CopyFrom(Tensor source)
     {
         CheckInPlace("CopyFrom", source);
-        Backend.Copy(source.BroadcastView(shape), View);
+        if (source.DType != DType)
+        {
+            using var converted = source.CastTo(DType);
+            Backend.CopyElements(converted.BroadcastView(shape), View);
+            return;
+        }
+
+        Backend.CopyElements(source.BroadcastView(shape), View);
     }
 
     /// <summary>this += alpha * other (other broadcast to this shape).</summary>
@@ -20,6 +27,8 @@ public sealed partial class Tensor
     public Tensor Add_(Tensor other, float alpha = 1f)
     {
         CheckInPlace("Add_", other);
+        CheckFloat("Add_");
+        other.CheckFloat("Add_");
         using var scaled = alpha == 1f ? other.Detach() : other.Detach() * alpha;
         var target = DenseTarget();
         Backend.Binary(default(AddOp), View, scaled.BroadcastView(shape), target.Buffer, shape);
@@ -31,6 +40,7 @@ public sealed partial class Tensor
     public Tensor Mul_(float factor)
     {
         CheckInPlace("Mul_", this);
+        CheckFloat("Mul_");
         using var s = ScalarLike(factor);
         var target = DenseTarget();
         Backend.Binary(default(MulOp), View, s.BroadcastView(shape), target.Buffer, shape);
@@ -42,8 +52,8 @@ public sealed partial class Tensor
     public Tensor Fill_(float value)
     {
         CheckInPlace("Fill_", this);
-        using var s = ScalarLike(value);
-        Backend.Copy(s.BroadcastView(shape), View);
+        using var s = Full([], value, DType, Device);
+        Backend.CopyElements(s.BroadcastView(shape), View);
         return this;
     }
 

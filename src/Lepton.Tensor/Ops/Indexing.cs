@@ -1,5 +1,7 @@
 // Slicing and indexing as views (backward scatters into zeros through the same view), index
 // selection and gather by integer tensors, and concat/stack.
+using Lepton.Backends;
+
 namespace Lepton;
 
 public sealed partial class Tensor
@@ -118,12 +120,22 @@ public sealed partial class Tensor
         }
 
         CheckIndexValues(op, index, shape[a], labels: false);
+        if (DType.Size() < 4)
+        {
+            // Picked through an exact widening: 16-bit floats in float32 (recorded), small integers and bool in int32.
+            var wide = DType.IsHalf() ? To(DType.Float32) : CastTo(DType.Int32);
+            return wide.IndexSelect(axis, index, op).To(DType);
+        }
+
         var (outer, inner) = OuterInner(shape, a);
         int count = index.Numel;
         var x = DenseData();
-        var ix = index.DenseData();
+        var ix = IndexBuffer(index);
         var y = Empty(outShape, Device, DType);
-        Backend.IndexSelect(x.Buffer, outer, shape[a], inner, ix.Buffer, count, y.Buffer);
+
+        // The kernels move 4-byte lanes: an 8-byte element is two of them.
+        int lanes = DType.Size() / 4;
+        Backend.IndexSelect(x.Buffer, outer, shape[a], inner * lanes, ix.Buffer, count, y.Buffer);
         var inputShape = shape;
         return Record(y, "IndexSelectBackward", [this], g =>
         {
@@ -155,11 +167,25 @@ public sealed partial class Tensor
         }
 
         CheckIndexValues(op, index, shape[a], labels);
+        if (DType.Size() < 4)
+        {
+            var wide = DType.IsHalf() ? To(DType.Float32) : CastTo(DType.Int32);
+            return wide.Gather(axis, index, op, labels).To(DType);
+        }
+
         var (outer, inner) = OuterInner(shape, a);
         var x = DenseData();
-        var ix = index.DenseData();
+        var ix = IndexBuffer(index);
         var y = Empty((int[])index.shape.Clone(), Device, DType);
         int indexAxis = index.shape[a];
+        if (DType.Size() == 8)
+        {
+            // Two 4-byte lanes per element: each index repeated for both lanes of its element.
+            using var pair = ix.Unsqueeze(-1).Expand([.. ix.shape, 2]).Contiguous();
+            Backend.Gather(x.Buffer, outer, shape[a], inner * 2, pair.Buffer, indexAxis, y.Buffer);
+            return y;
+        }
+
         Backend.Gather(x.Buffer, outer, shape[a], inner, ix.Buffer, indexAxis, y.Buffer);
         var inputShape = shape;
         return Record(y, "GatherBackward", [this], g =>
@@ -211,7 +237,13 @@ public sealed partial class Tensor
             throw Shapes.SizeError(op, outShape, $" (joining {tensors.Length} tensors along axis {a})");
         }
 
-        var y = Empty(outShape, first.Device, first.DType);
+        var dtype = first.DType;
+        foreach (var t in tensors)
+        {
+            dtype = dtype.Promote(t.DType);
+        }
+
+        var y = Empty(outShape, first.Device, dtype);
         var offsets = new int[tensors.Length];
         int offset = 0;
         for (int i = 0; i < tensors.Length; i++)
@@ -219,7 +251,11 @@ public sealed partial class Tensor
             offsets[i] = offset;
             var t = tensors[i];
             var dstStrides = y.strides;
-            y.Backend.Copy(t.View, new Backends.StridedView(y.Buffer, offset * dstStrides[a], t.shape, dstStrides));
+            using (var converted = t.DType == dtype ? null : t.CastTo(dtype))
+            {
+                y.Backend.CopyElements((converted ?? t).View, new Backends.StridedView(y.Buffer, offset * dstStrides[a], t.shape, dstStrides, dtype.Size()));
+            }
+
             offset += t.shape[a];
         }
 
@@ -320,12 +356,32 @@ public sealed partial class Tensor
         return (outer, inner);
     }
 
+    /// <summary>
+    /// The index as the dense int32 tensor the kernels read: int32 indices themselves, int64 ones narrowed with saturation
+    /// (a value beyond the int32 range is out of range for any dimension, and stays so).
+    /// </summary>
+    internal static Tensor IndexBuffer(Tensor index)
+    {
+        if (index.DType == DType.Int32)
+        {
+            return index.DenseData();
+        }
+
+        using var low = Full([], int.MinValue, DType.Int64, index.Device);
+        using var high = Full([], int.MaxValue, DType.Int64, index.Device);
+        using var raised = Empty(index.Shape, index.Device, DType.Int64);
+        index.Backend.TypedBinary(TypedBinaryOp.Maximum, DType.Int64, index.View, low.BroadcastView(index.shape), raised.Buffer, index.Shape);
+        using var clamped = Empty(index.Shape, index.Device, DType.Int64);
+        index.Backend.TypedBinary(TypedBinaryOp.Minimum, DType.Int64, raised.View, high.BroadcastView(index.shape), clamped.Buffer, index.Shape);
+        return clamped.CastTo(DType.Int32);
+    }
+
     private static void CheckIndexTensor(string op, Tensor index, int rank)
     {
         index.ThrowIfDisposed();
-        if (index.DType != DType.Int32)
+        if (index.DType is not (DType.Int32 or DType.Int64))
         {
-            throw new ArgumentException($"{op}: the index must be an int32 tensor, got {index.DType.Name()}.");
+            throw new ArgumentException($"{op}: the index must be an int32 or int64 tensor, got {index.DType.Name()} {Shapes.Format(index.shape)}.");
         }
 
         if (index.Rank != rank)
@@ -342,7 +398,7 @@ public sealed partial class Tensor
     {
         if (!index.Backend.ValidatesIndices)
         {
-            IndexValues.Check(op, index.ToArray(), size, labels);
+            IndexValues.Check(op, index.ToArray<long>(), size, labels);
         }
     }
 }

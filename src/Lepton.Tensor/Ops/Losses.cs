@@ -41,7 +41,7 @@ public sealed partial class Tensor
         CheckLabelSmoothing(op, labelSmoothing);
         int classes = logits.shape[1];
         Tensor perExample;
-        if (target.DType == DType.Int32)
+        if (target.DType is DType.Int32 or DType.Int64)
         {
             perExample = FusedCrossEntropy(logits, target, labelSmoothing, op, labels);
         }
@@ -78,9 +78,9 @@ public sealed partial class Tensor
                 $"{op}: expected log-probabilities [N, C] and int32 labels [N], got {Shapes.Format(logProbs.shape)} and {Shapes.Format(target.shape)}.");
         }
 
-        if (target.DType != DType.Int32)
+        if (target.DType is not (DType.Int32 or DType.Int64))
         {
-            throw new ArgumentException($"{op}: labels must be int32 class indices, got {target.DType.Name()}.");
+            throw new ArgumentException($"{op}: labels must be int32 or int64 class indices, got {target.DType.Name()} {Shapes.Format(target.shape)}.");
         }
 
         var picked = -logProbs.Gather(1, target.Unsqueeze(1), op, labels).Squeeze(1);
@@ -125,7 +125,7 @@ public sealed partial class Tensor
         CheckSameDevice(op, logits, target);
         CheckIndexValues(op, target, cols, labels);
         var x = logits.DenseData();
-        var classIndices = target.DenseData();
+        var classIndices = IndexBuffer(target);
         var loss = Empty([rows], logits.Device);
         var probabilities = Empty([rows, cols], logits.Device);
         if (rows > 0 && cols > 0)

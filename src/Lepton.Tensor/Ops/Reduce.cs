@@ -33,6 +33,18 @@ public sealed partial class Tensor
             throw new ArgumentException($"Mean: cannot average over an empty dimension of shape {Shapes.Format(shape)}.");
         }
 
+        if (DType != DType.Float32)
+        {
+            if (!DType.IsFloatingPoint())
+            {
+                throw new ArgumentException($"Mean: needs a floating tensor, got {DType.Name()} {Shapes.Format(shape)}; cast with To(DType.Float32) first.");
+            }
+
+            return DType == DType.Float64
+                ? Sum(normalized, keepDim) / Scalar(count, DType.Float64, Device)
+                : To(DType.Float32).Mean(normalized, keepDim).To(DType);
+        }
+
         // One node: the sum times 1/count, with the products a multiplication by a scalar tensor would give.
         var scale = new ScaleOp(1f / count);
         var sum = ReduceKernel(ReduceKind.Sum, "Mean", normalized, keepDim);
@@ -69,11 +81,16 @@ public sealed partial class Tensor
     /// <example><code>var m = x.Min(0);</code></example>
     public Tensor Min(int axis, bool keepDim = false) => Min([axis], keepDim);
 
-    /// <summary>Index of the first maximum along <paramref name="axis"/> (over the flattened tensor when null); int32.</summary>
+    /// <summary>Index of the first maximum along <paramref name="axis"/> (over the flattened tensor when null), as int64
+    /// like PyTorch; NaN counts as the largest value.</summary>
+    /// <param name="axis">The axis to search (negative counts from the end); null searches the flattened tensor.</param>
+    /// <param name="keepDim">Keep the searched axis with size 1.</param>
     /// <example><code>var predicted = logits.ArgMax(1);</code></example>
     public Tensor ArgMax(int? axis = null, bool keepDim = false) => ArgExtreme(ReduceKind.ArgMax, "ArgMax", axis, keepDim);
 
-    /// <summary>Index of the first minimum along <paramref name="axis"/> (over the flattened tensor when null); int32.</summary>
+    /// <summary>Index of the first minimum along <paramref name="axis"/> (over the flattened tensor when null), as int64.</summary>
+    /// <param name="axis">The axis to search (negative counts from the end); null searches the flattened tensor.</param>
+    /// <param name="keepDim">Keep the searched axis with size 1.</param>
     /// <example><code>var nearest = distances.ArgMin(1);</code></example>
     public Tensor ArgMin(int? axis = null, bool keepDim = false) => ArgExtreme(ReduceKind.ArgMin, "ArgMin", axis, keepDim);
 
@@ -115,7 +132,7 @@ public sealed partial class Tensor
         return Record(y, name + "Backward", [this], g =>
         {
             var keep = KeepDimShape(x.shape, normalized);
-            var hits = x.Eq(y.Reshape(keep));
+            var hits = x.Eq(y.Reshape(keep)).To(DType.Float32);
             var share = hits / hits.Sum(normalized, keepDim: true);
             return [share * g.Reshape(keep)];
         });
@@ -129,11 +146,15 @@ public sealed partial class Tensor
             return keepDim ? flat.Reshape(KeepDimShape(shape, AllAxes())) : flat;
         }
 
-        return ReduceKernel(kind, name, [Shapes.NormalizeAxis(name, axis.Value, Rank)], keepDim, DType.Int32);
+        return ReduceKernel(kind, name, [Shapes.NormalizeAxis(name, axis.Value, Rank)], keepDim);
     }
 
-    /// <summary>Runs the backend reduction once per axis, highest axis first; no autograd.</summary>
-    private Tensor ReduceKernel(ReduceKind kind, string name, int[] axes, bool keepDim, DType? resultType = null)
+    /// <summary>
+    /// Runs the backend reduction once per axis, highest axis first; no autograd. Float32 sums and extremes use the SIMD
+    /// kernels; other types the typed ones (sums of integers and bools in int64, arg-extremes as int64); 16-bit floats
+    /// reduce in float32 and round back.
+    /// </summary>
+    private Tensor ReduceKernel(ReduceKind kind, string name, int[] axes, bool keepDim, bool selectLastIndex = false)
     {
         ThrowIfDisposed();
         foreach (int axis in axes)
@@ -141,6 +162,22 @@ public sealed partial class Tensor
             if (shape[axis] == 0 && kind != ReduceKind.Sum)
             {
                 throw new ArgumentException($"{name}: cannot reduce over the empty dimension {axis} of shape {Shapes.Format(shape)}.");
+            }
+        }
+
+        bool arg = kind is ReduceKind.ArgMax or ReduceKind.ArgMin;
+        if (DType.IsHalf())
+        {
+            using var wide = CastTo(DType.Float32);
+            var reduced = wide.ReduceKernel(kind, name, axes, keepDim, selectLastIndex);
+            if (arg)
+            {
+                return reduced;
+            }
+
+            using (reduced)
+            {
+                return reduced.CastTo(DType);
             }
         }
 
@@ -162,14 +199,20 @@ public sealed partial class Tensor
 
             var nextShape = (int[])currentShape.Clone();
             nextShape[axis] = 1;
-            var next = Empty(nextShape, Device, DType);
+            var type = current.DType;
+            var resultType = arg ? DType.Int64 : kind == ReduceKind.Sum && (type.IsInteger() || type == DType.Bool) ? DType.Int64 : type;
+            var next = Empty(nextShape, Device, resultType);
             if (currentShape[axis] == 0)
             {
-                Backend.Fill(next.Buffer, 0, next.Numel, 0f);
+                Backend.FillBits(next.Buffer, resultType.Size(), 0, next.Numel, 0);
+            }
+            else if (type == DType.Float32 && !arg)
+            {
+                Backend.Reduce(kind, current.Buffer, outer, currentShape[axis], inner, next.Buffer);
             }
             else
             {
-                Backend.Reduce(kind, current.Buffer, outer, currentShape[axis], inner, next.Buffer);
+                Backend.TypedReduce(kind, type, current.Buffer, outer, currentShape[axis], inner, next.Buffer, selectLastIndex);
             }
 
             current.Dispose();
@@ -178,7 +221,7 @@ public sealed partial class Tensor
         }
 
         var finalShape = ReducedShape(shape, axes, keepDim);
-        var result = new Tensor(current.Storage, 0, finalShape, Shapes.ContiguousStrides(finalShape), resultType ?? DType);
+        var result = new Tensor(current.Storage, 0, finalShape, Shapes.ContiguousStrides(finalShape), current.DType);
         current.Dispose();
         return result;
     }
@@ -243,9 +286,9 @@ public sealed partial class Tensor
     {
         var gd = g.DenseData();
         var keep = KeepDimShape(inputShape, axes);
-        var spread = Empty((int[])inputShape.Clone(), g.Device);
-        var source = new StridedView(gd.Buffer, 0, inputShape, Shapes.BroadcastStrides(keep, Shapes.ContiguousStrides(keep), inputShape));
-        g.Backend.Copy(source, spread.View);
+        var spread = Empty((int[])inputShape.Clone(), g.Device, g.DType);
+        var source = new StridedView(gd.Buffer, 0, inputShape, Shapes.BroadcastStrides(keep, Shapes.ContiguousStrides(keep), inputShape), g.DType.Size());
+        g.Backend.CopyElements(source, spread.View);
         return spread;
     }
 

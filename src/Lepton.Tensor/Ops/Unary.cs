@@ -12,11 +12,11 @@ public sealed partial class Tensor
 
     /// <summary>-x.</summary>
     /// <example><code>var y = x.Neg();</code></example>
-    public Tensor Neg() => Unary(default(NegOp), "Neg");
+    public Tensor Neg() => DType is DType.Float32 || DType.IsHalf() ? Unary(default(NegOp), "Neg") : Sub(ScalarLike(0L), this);
 
     /// <summary>|x|.</summary>
     /// <example><code>var y = x.Abs();</code></example>
-    public Tensor Abs() => Unary(default(AbsOp), "Abs");
+    public Tensor Abs() => DType is DType.Float32 || DType.IsHalf() ? Unary(default(AbsOp), "Abs") : Where(this < 0L, Neg(), this);
 
     /// <summary>e^x.</summary>
     /// <example><code>var y = x.Exp();</code></example>
@@ -74,6 +74,12 @@ public sealed partial class Tensor
     /// <example><code>var y = x.Unary(new LeakyReluOp(0.2f), "LeakyRelu");</code></example>
     public Tensor Unary<TOp>(TOp op, string name) where TOp : struct, IUnaryOp
     {
+        if (DType.IsHalf())
+        {
+            // Stored in 16 bits, computed in float32: both casts are recorded, so gradients flow in float32.
+            return To(DType.Float32).Unary(op, name).To(DType);
+        }
+
         CheckFloat(name);
         var x = DenseData();
         var y = Empty((int[])shape.Clone(), Device);

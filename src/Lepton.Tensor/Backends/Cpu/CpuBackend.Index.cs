@@ -10,11 +10,13 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
     {
-        float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
+        float* s = Cpu(src).Pointer, d = Cpu(dst).Pointer;
+        int* ix = Cpu(index).As<int>();
         CpuParallel.For(outer, (long)indexAxis * inner, (srcAxis, inner, indexAxis, (nint)s, (nint)ix, (nint)d), static (in (int SrcAxis, int Inner, int IndexAxis, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
             var (srcAxis, inner, indexAxis, _, _, _) = state;
-            float* s = (float*)state.S, ix = (float*)state.Ix, d = (float*)state.D;
+            float* s = (float*)state.S, d = (float*)state.D;
+            int* ix = (int*)state.Ix;
             for (int o = o0; o < o1; o++)
             {
                 for (int j = 0; j < indexAxis; j++)
@@ -22,7 +24,7 @@ public sealed unsafe partial class CpuBackend
                     long row = ((long)o * indexAxis) + j;
                     for (int i = 0; i < inner; i++)
                     {
-                        int k = (int)ix[(row * inner) + i];
+                        int k = ix[(row * inner) + i];
                         d[(row * inner) + i] = s[((((long)o * srcAxis) + k) * inner) + i];
                     }
                 }
@@ -34,11 +36,13 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
     {
-        float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
+        float* s = Cpu(src).Pointer, d = Cpu(dst).Pointer;
+        int* ix = Cpu(index).As<int>();
         CpuParallel.For(outer, (long)indexAxis * inner, (dstAxis, inner, indexAxis, (nint)s, (nint)ix, (nint)d), static (in (int DstAxis, int Inner, int IndexAxis, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
             var (dstAxis, inner, indexAxis, _, _, _) = state;
-            float* s = (float*)state.S, ix = (float*)state.Ix, d = (float*)state.D;
+            float* s = (float*)state.S, d = (float*)state.D;
+            int* ix = (int*)state.Ix;
             for (int o = o0; o < o1; o++)
             {
                 for (int j = 0; j < indexAxis; j++)
@@ -46,7 +50,7 @@ public sealed unsafe partial class CpuBackend
                     long row = ((long)o * indexAxis) + j;
                     for (int i = 0; i < inner; i++)
                     {
-                        int k = (int)ix[(row * inner) + i];
+                        int k = ix[(row * inner) + i];
                         d[((((long)o * dstAxis) + k) * inner) + i] += s[(row * inner) + i];
                     }
                 }
@@ -58,15 +62,17 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
     {
-        float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
+        float* s = Cpu(src).Pointer, d = Cpu(dst).Pointer;
+        int* ix = Cpu(index).As<int>();
         CpuParallel.For(outer * count, inner, (srcAxis, inner, count, (nint)s, (nint)ix, (nint)d), static (in (int SrcAxis, int Inner, int Count, nint S, nint Ix, nint D) state, int r0, int r1) =>
         {
             var (srcAxis, inner, count, _, _, _) = state;
-            float* s = (float*)state.S, ix = (float*)state.Ix, d = (float*)state.D;
+            float* s = (float*)state.S, d = (float*)state.D;
+            int* ix = (int*)state.Ix;
             for (int r = r0; r < r1; r++)
             {
                 int o = r / count, j = r % count;
-                long from = ((long)o * srcAxis) + (int)ix[j];
+                long from = ((long)o * srcAxis) + ix[j];
                 new ReadOnlySpan<float>(s + (from * inner), inner).CopyTo(new Span<float>(d + ((long)r * inner), inner));
             }
         });
@@ -76,16 +82,18 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
     {
-        float* s = Cpu(src).Pointer, ix = Cpu(index).Pointer, d = Cpu(dst).Pointer;
+        float* s = Cpu(src).Pointer, d = Cpu(dst).Pointer;
+        int* ix = Cpu(index).As<int>();
         CpuParallel.For(outer, (long)count * inner, (dstAxis, inner, count, (nint)s, (nint)ix, (nint)d), static (in (int DstAxis, int Inner, int Count, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
             var (dstAxis, inner, count, _, _, _) = state;
-            float* s = (float*)state.S, ix = (float*)state.Ix, d = (float*)state.D;
+            float* s = (float*)state.S, d = (float*)state.D;
+            int* ix = (int*)state.Ix;
             for (int o = o0; o < o1; o++)
             {
                 for (int j = 0; j < count; j++)
                 {
-                    float* to = d + ((((long)o * dstAxis) + (int)ix[j]) * inner);
+                    float* to = d + ((((long)o * dstAxis) + ix[j]) * inner);
                     float* from = s + ((((long)o * count) + j) * inner);
                     for (int i = 0; i < inner; i++)
                     {

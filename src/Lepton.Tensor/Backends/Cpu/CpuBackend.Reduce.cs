@@ -145,11 +145,13 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SoftmaxCrossEntropy(DeviceBuffer logits, DeviceBuffer labels, int rows, int cols, float smoothing, DeviceBuffer loss, DeviceBuffer probabilities)
     {
-        float* xp = Cpu(logits).Pointer, lp = Cpu(labels).Pointer, outp = Cpu(loss).Pointer, pp = Cpu(probabilities).Pointer;
+        float* xp = Cpu(logits).Pointer, outp = Cpu(loss).Pointer, pp = Cpu(probabilities).Pointer;
+        int* lp = Cpu(labels).As<int>();
         CpuParallel.For(rows, cols * 4L, (cols, smoothing, (nint)xp, (nint)lp, (nint)outp, (nint)pp), static (in (int Cols, float Smoothing, nint Xp, nint Lp, nint Outp, nint Pp) state, int r0, int r1) =>
         {
             var (cols, smoothing, _, _, _, _) = state;
-            float* xp = (float*)state.Xp, lp = (float*)state.Lp, outp = (float*)state.Outp, pp = (float*)state.Pp;
+            float* xp = (float*)state.Xp, outp = (float*)state.Outp, pp = (float*)state.Pp;
+            int* lp = (int*)state.Lp;
             var exp = default(ExpOp);
             int w = Vector<float>.Count;
             for (int r = r0; r < r1; r++)
@@ -195,7 +197,7 @@ public sealed unsafe partial class CpuBackend
 
                 // loss = logsumexp(x) - sum_c target_c * x_c, with target = (1 - s) * onehot + s / C.
                 double logSumExp = max + Math.Log(sumExp);
-                double targetDot = ((1.0 - smoothing) * xr[(int)lp[r]]) + (smoothing * sumX / cols);
+                double targetDot = ((1.0 - smoothing) * xr[lp[r]]) + (smoothing * sumX / cols);
                 outp[r] = (float)(logSumExp - targetDot);
             }
         });
@@ -205,12 +207,14 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SoftmaxCrossEntropyBackward(DeviceBuffer probabilities, DeviceBuffer labels, DeviceBuffer dloss, int rows, int cols, float smoothing, DeviceBuffer dlogits)
     {
-        float* pp = Cpu(probabilities).Pointer, lp = Cpu(labels).Pointer, gp = Cpu(dloss).Pointer, dp = Cpu(dlogits).Pointer;
+        float* pp = Cpu(probabilities).Pointer, gp = Cpu(dloss).Pointer, dp = Cpu(dlogits).Pointer;
+        int* lp = Cpu(labels).As<int>();
         float uniform = smoothing / cols;
         CpuParallel.For(rows, cols, (cols, uniform, smoothing, (nint)pp, (nint)lp, (nint)gp, (nint)dp), static (in (int Cols, float Uniform, float Smoothing, nint Pp, nint Lp, nint Gp, nint Dp) state, int r0, int r1) =>
         {
             var (cols, uniform, smoothing, _, _, _, _) = state;
-            float* pp = (float*)state.Pp, lp = (float*)state.Lp, gp = (float*)state.Gp, dp = (float*)state.Dp;
+            float* pp = (float*)state.Pp, gp = (float*)state.Gp, dp = (float*)state.Dp;
+            int* lp = (int*)state.Lp;
             for (int r = r0; r < r1; r++)
             {
                 float g = gp[r];
@@ -220,7 +224,7 @@ public sealed unsafe partial class CpuBackend
                     dr[c] = g * (pr[c] - uniform);
                 }
 
-                dr[(int)lp[r]] -= g * (1f - smoothing);
+                dr[lp[r]] -= g * (1f - smoothing);
             }
         });
     }

@@ -54,5 +54,10 @@ public sealed class Masking : Layer, IMaskProducer
     }
 
     /// <summary>[batch, time, 1]: 1 where some feature differs from the mask value.</summary>
-    private Tensor StepMask(Tensor input) => input.Ne(Tensor.Full([], MaskValue, device: input.Device)).Max(-1, keepDim: true);
+    private Tensor StepMask(Tensor input)
+    {
+        using var differs = input.Ne(Tensor.Full([], MaskValue, device: input.Device));
+        using var any = differs.Max(-1, keepDim: true);
+        return any.To(DType.Float32);
+    }
 }
