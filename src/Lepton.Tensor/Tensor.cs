@@ -223,6 +223,17 @@ public sealed partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>This tensor as float32 when it is a 16-bit float (a cast recorded for autograd), else itself: the 16-bit
+    /// floats are storage types that ops compute in float32.</summary>
+    internal Tensor Widened => DType.IsHalf() ? To(DType.Float32) : this;
+
+    /// <summary>True when any of the tensors is a 16-bit float.</summary>
+    internal static bool AnyHalf(Tensor? a, Tensor? b = null, Tensor? c = null) =>
+        (a?.DType.IsHalf() ?? false) || (b?.DType.IsHalf() ?? false) || (c?.DType.IsHalf() ?? false);
+
+    /// <summary>A float32 result rounded to <paramref name="dtype"/> when that is a 16-bit float (recorded), else itself.</summary>
+    internal static Tensor Narrowed(Tensor result, DType dtype) => dtype.IsHalf() ? result.To(dtype) : result;
+
     internal void CheckFloat(string op)
     {
         ThrowIfDisposed();

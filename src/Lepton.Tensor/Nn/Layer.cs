@@ -72,6 +72,32 @@ public abstract class Layer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Converts every floating weight of this layer and its sublayers to <paramref name="dtype"/>, like PyTorch's
+    /// <c>module.to(dtype)</c>: bfloat16 or float16 weights take half the memory and are computed in float32 (inputs
+    /// and outputs of float32 stay float32), and the model saves them in that type. Training updates float32 weights only.
+    /// Weights not yet built are created in float32.
+    /// </summary>
+    /// <param name="dtype">A floating element type.</param>
+    /// <example><code>model.CastWeights(DType.BFloat16); model.Save("model-bf16.lepton");</code></example>
+    public void CastWeights(DType dtype)
+    {
+        if (!dtype.IsFloatingPoint())
+        {
+            throw new ArgumentException($"CastWeights: weights are floating; {dtype.Name()} is not a floating type.", nameof(dtype));
+        }
+
+        foreach (var w in ownWeights)
+        {
+            w.CastTo(dtype);
+        }
+
+        foreach (var layer in Sublayers)
+        {
+            layer.CastWeights(dtype);
+        }
+    }
+
     /// <summary>Called after <see cref="Device"/> is set, to move state the layer keeps outside its weights.</summary>
     private protected virtual void OnDeviceChanged(Device newDevice)
     {

@@ -127,7 +127,7 @@ public partial class Model
                 throw new InvalidDataException($"'{source}': weight '{w.Name}' is saved with shape {Shapes.Format(value.ShapeRef)} but the model has {Shapes.Format(w.Value.ShapeRef)}.");
             }
 
-            if (value.DType != w.Value.DType)
+            if (value.DType != w.Value.DType && !(value.DType.IsFloatingPoint() && w.Value.DType.IsFloatingPoint()))
             {
                 throw new InvalidDataException($"'{source}': weight '{w.Name}' is saved as {value.DType.Name()} but the model's weight is {w.Value.DType.Name()}.");
             }
@@ -135,6 +135,8 @@ public partial class Model
 
         foreach (var w in Weights)
         {
+            // A floating weight takes the type it was saved in (a model saved after CastWeights loads the same way).
+            w.CastTo(tensors[w.Name].DType);
             w.Assign(tensors[w.Name]);
         }
     }

@@ -59,6 +59,26 @@ public sealed class Weight : IDisposable
         Value = moved;
     }
 
+    /// <summary>Replaces floating values with a copy converted to <paramref name="dtype"/> (the gradient is dropped);
+    /// integer and bool weights keep their type.</summary>
+    internal void CastTo(DType dtype)
+    {
+        if (Value.DType == dtype || !Value.DType.IsFloatingPoint())
+        {
+            return;
+        }
+
+        Tensor cast;
+        using (Tensor.NoGrad())
+        {
+            cast = Value.To(dtype).DetachFromScope();
+        }
+
+        cast.RequiresGrad = Trainable && dtype != DType.Float64;
+        Dispose();
+        Value = cast;
+    }
+
     /// <summary>Frees the values.</summary>
     public void Dispose()
     {

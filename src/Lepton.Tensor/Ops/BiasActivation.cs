@@ -11,6 +11,11 @@ public sealed partial class Tensor
     /// <example><code>var y = x.BiasActivation(b, axis: 1, default(ReluOp), "BiasRelu"); // relu(x + b[c]) over [N, C, H, W]</code></example>
     public Tensor BiasActivation<TOp>(Tensor? bias, int axis, TOp op, string name) where TOp : struct, IUnaryOp
     {
+        if (AnyHalf(this, bias))
+        {
+            return Narrowed(Widened.BiasActivation(bias?.Widened, axis, op, name), bias is null ? DType : DType.Promote(bias.DType));
+        }
+
         CheckFloat(name);
         int a = Shapes.NormalizeAxis(name, axis, Rank);
         int channels = shape[a];

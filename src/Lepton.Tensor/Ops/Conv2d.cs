@@ -13,6 +13,13 @@ public sealed partial class Tensor
         Tensor weight, Tensor? bias = null, (int H, int W)? stride = null, Padding2d? padding = null,
         (int H, int W)? dilation = null, int groups = 1)
     {
+        if (AnyHalf(this, weight, bias))
+        {
+            // 16-bit operands convolve in float32 with float32 accumulation; the output has the promoted type.
+            var type = bias is null ? DType.Promote(weight.DType) : DType.Promote(weight.DType).Promote(bias.DType);
+            return Narrowed(Widened.Conv2d(weight.Widened, bias?.Widened, stride, padding, dilation, groups), type);
+        }
+
         var g = ConvGeometry(weight, stride, padding, dilation, groups);
         var x = DenseData();
         var w = weight.DenseData();
@@ -41,6 +48,12 @@ public sealed partial class Tensor
     /// </summary>
     internal Tensor Conv2dBiasRelu(Tensor weight, Tensor? bias, (int H, int W) stride, Padding2d padding, (int H, int W) dilation, int groups)
     {
+        if (AnyHalf(this, weight, bias))
+        {
+            var type = bias is null ? DType.Promote(weight.DType) : DType.Promote(weight.DType).Promote(bias.DType);
+            return Narrowed(Widened.Conv2dBiasRelu(weight.Widened, bias?.Widened, stride, padding, dilation, groups), type);
+        }
+
         var (g, x, w, b) = ReluConvOperands(weight, bias, stride, padding, dilation, groups);
         var y = Empty([g.N, g.K, g.P, g.Q], Device);
         if (!Backend.TryConv2dBiasReluForward(g, x.Buffer, w.Buffer, b?.Buffer, y.Buffer))
@@ -73,6 +86,12 @@ public sealed partial class Tensor
         Tensor weight, Tensor? bias, (int H, int W) stride, Padding2d padding, (int H, int W) dilation, int groups,
         (int H, int W) poolSize, (int H, int W) poolStride)
     {
+        if (AnyHalf(this, weight, bias))
+        {
+            var type = bias is null ? DType.Promote(weight.DType) : DType.Promote(weight.DType).Promote(bias.DType);
+            return Narrowed(Widened.Conv2dBiasReluMaxPool(weight.Widened, bias?.Widened, stride, padding, dilation, groups, poolSize, poolStride), type);
+        }
+
         var (g, x, w, b) = ReluConvOperands(weight, bias, stride, padding, dilation, groups);
         var pg = PoolGeometry("MaxPool2d", [g.N, g.K, g.P, g.Q], poolSize, poolStride, null);
         var pooled = Empty([pg.N, pg.C, pg.P, pg.Q], Device);

@@ -4,11 +4,16 @@ namespace Lepton;
 public sealed partial class Tensor
 {
     /// <summary>Looks up rows of <paramref name="weight"/> [V, D]: the result has shape indices.Shape + [D].</summary>
-    /// <param name="indices">Int32 row indices of any shape, each a whole number in [0, V).</param>
+    /// <param name="indices">Int32 or int64 row indices of any shape, each in [0, V).</param>
     /// <param name="weight">The table [V, D].</param>
     /// <example><code>var vectors = Tensor.Embedding(tokenIds, table);</code></example>
     public static Tensor Embedding(Tensor indices, Tensor weight)
     {
+        if (weight.DType.IsHalf())
+        {
+            return Narrowed(Embedding(indices, weight.Widened), weight.DType);
+        }
+
         weight.CheckFloat("Embedding");
         if (weight.Rank != 2)
         {

@@ -10,6 +10,12 @@ public sealed partial class Tensor
     /// <example><code>var y = x.MatMul(w.T); // [N, in] x [in, out]</code></example>
     public Tensor MatMul(Tensor other)
     {
+        if (AnyHalf(this, other))
+        {
+            // 16-bit operands multiply in float32 with float32 accumulation; the product has the promoted type.
+            return Narrowed(Widened.MatMul(other.Widened), DType.Promote(other.DType));
+        }
+
         CheckFloat("MatMul");
         other.CheckFloat("MatMul");
         CheckSameDevice("MatMul", this, other);

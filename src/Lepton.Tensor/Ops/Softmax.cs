@@ -15,6 +15,11 @@ public sealed partial class Tensor
     private Tensor SoftmaxCore(int axis, bool log)
     {
         string name = log ? "LogSoftmax" : "Softmax";
+        if (DType.IsHalf())
+        {
+            return Narrowed(Widened.SoftmaxCore(axis, log), DType);
+        }
+
         CheckFloat(name);
         if (Rank == 0)
         {

@@ -339,7 +339,15 @@ public sealed unsafe partial class CpuBackend
                                 sum += TAcc.CreateTruncating(p[(long)k * s.Inner]);
                             }
 
-                            ((TAcc*)s.Y)[e] = sum;
+                            // Integer sums stay int64; floating ones are stored in their own type.
+                            if (typeof(TAcc) == typeof(long))
+                            {
+                                ((TAcc*)s.Y)[e] = sum;
+                            }
+                            else
+                            {
+                                ((T*)s.Y)[e] = T.CreateTruncating(sum);
+                            }
                             break;
                         }
 

@@ -79,9 +79,9 @@ public sealed class Embedding : Layer, IMaskProducer
     /// <inheritdoc />
     protected override Tensor Forward(Tensor input, bool training)
     {
-        if (input.DType != DType.Int32)
+        if (input.DType is not (DType.Int32 or DType.Int64))
         {
-            throw new ArgumentException($"{Name}: Embedding needs int32 ids, got {input.DType.Name()}.");
+            throw new ArgumentException($"{Name}: Embedding needs int32 or int64 ids, got {input.DType.Name()} {Shapes.Format(input.ShapeRef)}.");
         }
 
         return Tensor.Embedding(input, Embeddings.Value);
@@ -98,7 +98,8 @@ public sealed class Embedding : Layer, IMaskProducer
         using (Tensor.NoGrad())
         {
             var device = input.Device;
-            return Tensor.Where(input.Ne(Tensor.Zeros([], DType.Int32, device)), Tensor.Ones([], device: device), Tensor.Zeros([], device: device));
+            using var nonZero = input.Ne(Tensor.Zeros([], input.DType, device));
+            return nonZero.To(DType.Float32);
         }
     }
 
