@@ -1,5 +1,5 @@
-// Element-wise kernels: fills, unary functions and their derivatives, broadcasting binary functions,
-// select and strided copies. Every kernel is a grid-stride loop, so any launch shape covers any size.
+// Element-wise float32 kernels: fills, unary functions and derivatives, broadcasting binary functions and
+// strided copies (selection is TypedKernels'); grid-stride loops, so any launch shape covers any size.
 namespace Lepton.Kernels;
 
 /// <summary>Element-wise ILGPU kernels.</summary>
@@ -41,15 +41,6 @@ public static class ElementwiseKernels
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
         {
             y[i] = op.Apply(a[sa.Offset(shape, i)], b[sb.Offset(shape, i)]);
-        }
-    }
-
-    /// <summary>y[i] = c[i] != 0 ? a[i] : b[i], all three read through strides; y dense.</summary>
-    public static void Where(ArrayView<float> c, Strides6 sc, ArrayView<float> a, Strides6 sa, ArrayView<float> b, Strides6 sb, ArrayView<float> y, Shape6 shape, int n)
-    {
-        for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
-        {
-            y[i] = c[sc.Offset(shape, i)] != 0f ? a[sa.Offset(shape, i)] : b[sb.Offset(shape, i)];
         }
     }
 
