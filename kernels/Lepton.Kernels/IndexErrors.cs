@@ -3,8 +3,8 @@
 namespace Lepton.Kernels;
 
 /// <summary>
-/// Codes and recording of bad indices (outside [0, size) or not whole numbers). The buffer holds [flag, op, the index's
-/// float bits, size, position], the position being the index's row-major place among the indices.
+/// Codes and recording of bad indices (outside [0, size)). The buffer holds [flag, op, the index, size, position], the
+/// position being the index's row-major place among the indices.
 /// </summary>
 public static class IndexErrors
 {
@@ -14,18 +14,21 @@ public static class IndexErrors
     /// <summary>Ints the error buffer needs.</summary>
     public const int Length = 5;
 
-    /// <summary>Records (op, index, size, position) unless an earlier error is already recorded; the index keeps its bits, so NaN stays NaN.</summary>
-    public static void Report(ArrayView<int> errors, int op, float index, int size, long position)
+    /// <summary>Records (op, index, size, position) unless an earlier error is already recorded.</summary>
+    public static void Report(ArrayView<int> errors, int op, int index, int size, long position)
     {
         if (Atomic.CompareExchange(ref errors[0], compare: 0, value: 1) == 0)
         {
             errors[1] = op;
-            errors[2] = (int)Interop.FloatAsInt(index);
+            errors[2] = index;
             errors[3] = size;
             errors[4] = (int)position;
         }
     }
 
-    /// <summary>True when <paramref name="value"/> is an integral index in [0, size).</summary>
+    /// <summary>True when <paramref name="value"/> is an index in [0, size).</summary>
+    public static bool InRange(int value, int size) => value >= 0 && value < size;
+
+    /// <summary>True when <paramref name="value"/> is an integral index in [0, size) (for indices still held as floats on the host).</summary>
     public static bool InRange(float value, int size) => value >= 0f && value < size && value == MathF.Floor(value);
 }

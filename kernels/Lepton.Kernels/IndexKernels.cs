@@ -1,22 +1,22 @@
-// Picking along an axis, with indices stored as exact floats: gather and index-select read
+// Picking along an axis, with int32 indices: gather and index-select read
 // src[o, index, i] into dst [outer, picks, inner]; their adjoints scatter-add back. The two differ only in
 // where the index of an element lives (one per element for gather, one per pick for index-select).
 // Several indices may name the same destination, so the accumulating kernel uses atomic adds.
 namespace Lepton.Kernels;
 
-/// <summary>Indexing kernels; out-of-range indices are recorded in <c>errors</c> and skipped (NaN where a value is read).</summary>
+/// <summary>Indexing kernels; indices outside [0, axis) are recorded in <c>errors</c> and skipped (NaN where a value is read).</summary>
 public static class IndexKernels
 {
     /// <summary>dst[o, j, i] = src[o, k, i] with k = index[o, j, i] (gather) or index[j] (index-select, <paramref name="perElement"/> = 0).</summary>
     public static void Take(
-        ArrayView<float> src, int srcAxis, ArrayView<float> index, int perElement, ArrayView<float> dst,
+        ArrayView<float> src, int srcAxis, ArrayView<int> index, int perElement, ArrayView<float> dst,
         int outer, int picks, int inner, int op, ArrayView<int> errors)
     {
         long total = (long)outer * picks * inner;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
             long at = IndexOf(e, perElement, picks, inner);
-            float k = index[at];
+            int k = index[at];
             if (IndexErrors.InRange(k, srcAxis))
             {
                 dst[e] = src[SourceOf(e, k, srcAxis, picks, inner)];
@@ -31,14 +31,14 @@ public static class IndexKernels
 
     /// <summary>dst[o, k, i] += src[o, j, i], the adjoint of <see cref="Take"/> (scatter-add or index-add).</summary>
     public static void PutAdd(
-        ArrayView<float> src, ArrayView<float> index, int perElement, ArrayView<float> dst, int dstAxis,
+        ArrayView<float> src, ArrayView<int> index, int perElement, ArrayView<float> dst, int dstAxis,
         int outer, int picks, int inner, int op, ArrayView<int> errors)
     {
         long total = (long)outer * picks * inner;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
             long at = IndexOf(e, perElement, picks, inner);
-            float k = index[at];
+            int k = index[at];
             if (IndexErrors.InRange(k, dstAxis))
             {
                 Atomic.Add(ref dst[SourceOf(e, k, dstAxis, picks, inner)], src[e]);
@@ -54,9 +54,9 @@ public static class IndexKernels
     private static long IndexOf(long e, int perElement, int picks, int inner) => perElement != 0 ? e : e / inner % picks;
 
     /// <summary>Element (o, k, i) of the [outer, axis, inner] tensor for element e = (o, j, i) of the picked one.</summary>
-    private static long SourceOf(long e, float k, int axis, int picks, int inner)
+    private static long SourceOf(long e, int k, int axis, int picks, int inner)
     {
         long o = e / ((long)picks * inner), i = e % inner;
-        return (((o * axis) + (int)k) * inner) + i;
+        return (((o * axis) + k) * inner) + i;
     }
 }

@@ -61,8 +61,8 @@ public struct PoolShape
 /// <summary>Pooling kernels.</summary>
 public static class PoolKernels
 {
-    /// <summary>Max pooling: y and the position of each max within its input plane (padding never wins).</summary>
-    public static void MaxForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> indices, PoolShape g)
+    /// <summary>Max pooling: y and, as int32, the position of each max within its input plane (padding never wins).</summary>
+    public static void MaxForward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> indices, PoolShape g)
     {
         long total = (long)g.Planes * g.P * g.Q;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
@@ -93,7 +93,7 @@ public static class PoolKernels
     }
 
     /// <summary>dx[plane, at] = sum of dy over the outputs whose saved index is at.</summary>
-    public static void MaxBackward(ArrayView<float> dy, ArrayView<float> indices, ArrayView<float> dx, PoolShape g)
+    public static void MaxBackward(ArrayView<float> dy, ArrayView<int> indices, ArrayView<float> dx, PoolShape g)
     {
         long total = (long)g.Planes * g.H * g.W;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
@@ -106,7 +106,7 @@ public static class PoolKernels
                 for (int q = q0; q < q1; q++)
                 {
                     long o = outPlane + (p * g.Q) + q;
-                    if ((int)indices[o] == at)
+                    if (indices[o] == at)
                     {
                         acc += dy[o];
                     }

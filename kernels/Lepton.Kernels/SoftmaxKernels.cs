@@ -58,7 +58,7 @@ public static class SoftmaxKernels
     /// [0, cols) is reported through <paramref name="errors"/> and gives a NaN loss.
     /// </summary>
     public static void CrossEntropy(
-        ArrayView<float> logits, ArrayView<float> labels, ArrayView<float> loss, ArrayView<float> probabilities,
+        ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> loss, ArrayView<float> probabilities,
         int rows, int cols, float smoothing, ArrayView<int> errors)
     {
         var scratch = SharedMemory.GetDynamic<float>();
@@ -83,10 +83,10 @@ public static class SoftmaxKernels
 
             if (Group.IsFirstThread)
             {
-                int label = (int)labels[row];
-                if (!IndexErrors.InRange(labels[row], cols))
+                int label = labels[row];
+                if (!IndexErrors.InRange(label, cols))
                 {
-                    IndexErrors.Report(errors, IndexErrors.CrossEntropy, labels[row], cols, row);
+                    IndexErrors.Report(errors, IndexErrors.CrossEntropy, label, cols, row);
                     loss[row] = float.NaN;
                 }
                 else
@@ -100,7 +100,7 @@ public static class SoftmaxKernels
 
     /// <summary>dlogits[r, c] = dloss[r] * (p[r, c] - target[r, c]) with the smoothed one-hot target.</summary>
     public static void CrossEntropyBackward(
-        ArrayView<float> probabilities, ArrayView<float> labels, ArrayView<float> dloss, ArrayView<float> dlogits,
+        ArrayView<float> probabilities, ArrayView<int> labels, ArrayView<float> dloss, ArrayView<float> dlogits,
         int rows, int cols, float smoothing)
     {
         float uniform = smoothing / cols;
@@ -108,7 +108,7 @@ public static class SoftmaxKernels
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
             int r = (int)(e / cols), c = (int)(e % cols);
-            float target = uniform + ((int)labels[r] == c ? 1f - smoothing : 0f);
+            float target = uniform + (labels[r] == c ? 1f - smoothing : 0f);
             dlogits[e] = dloss[r] * (probabilities[e] - target);
         }
     }

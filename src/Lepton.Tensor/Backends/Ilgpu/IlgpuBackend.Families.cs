@@ -95,8 +95,8 @@ public sealed partial class IlgpuBackend
             return;
         }
 
-        var k = Kernel("SoftmaxCrossEntropy", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, ArrayView<int>>(SoftmaxKernels.CrossEntropy));
-        k(Rows(rows), Gpu(logits).View, Gpu(labels).View, Gpu(loss).View, Gpu(probabilities).View, rows, cols, smoothing, ErrorView());
+        var k = Kernel("SoftmaxCrossEntropy", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, float, ArrayView<int>>(SoftmaxKernels.CrossEntropy));
+        k(Rows(rows), Gpu(logits).View, Gpu(labels).ViewAs<int>(), Gpu(loss).View, Gpu(probabilities).View, rows, cols, smoothing, ErrorView());
     }
 
     /// <inheritdoc />
@@ -107,8 +107,8 @@ public sealed partial class IlgpuBackend
             return;
         }
 
-        var k = Kernel("SoftmaxCrossEntropyBackward", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(SoftmaxKernels.CrossEntropyBackward));
-        k(Elements((long)rows * cols), Gpu(probabilities).View, Gpu(labels).View, Gpu(dloss).View, Gpu(dlogits).View, rows, cols, smoothing);
+        var k = Kernel("SoftmaxCrossEntropyBackward", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, float>(SoftmaxKernels.CrossEntropyBackward));
+        k(Elements((long)rows * cols), Gpu(probabilities).View, Gpu(labels).ViewAs<int>(), Gpu(dloss).View, Gpu(dlogits).View, rows, cols, smoothing);
     }
 
     /// <inheritdoc />
@@ -215,15 +215,15 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc />
     public void MaxPool2dForward(in Pool2dGeometry g, DeviceBuffer x, DeviceBuffer y, DeviceBuffer indices)
     {
-        var k = Kernel("MaxPoolForward", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolShape>(PoolKernels.MaxForward));
-        k(Elements((long)g.N * g.C * g.P * g.Q), Gpu(x).View, Gpu(y).View, Gpu(indices).View, Shape(g));
+        var k = Kernel("MaxPoolForward", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape>(PoolKernels.MaxForward));
+        k(Elements((long)g.N * g.C * g.P * g.Q), Gpu(x).View, Gpu(y).View, Gpu(indices).ViewAs<int>(), Shape(g));
     }
 
     /// <inheritdoc />
     public void MaxPool2dBackward(in Pool2dGeometry g, DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dx)
     {
-        var k = Kernel("MaxPoolBackward", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolShape>(PoolKernels.MaxBackward));
-        k(Elements((long)g.N * g.C * g.H * g.W), Gpu(dy).View, Gpu(indices).View, Gpu(dx).View, Shape(g));
+        var k = Kernel("MaxPoolBackward", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape>(PoolKernels.MaxBackward));
+        k(Elements((long)g.N * g.C * g.H * g.W), Gpu(dy).View, Gpu(indices).ViewAs<int>(), Gpu(dx).View, Shape(g));
     }
 
     /// <inheritdoc />
@@ -314,14 +314,14 @@ public sealed partial class IlgpuBackend
 
     private void Take(DeviceBuffer src, int srcAxis, DeviceBuffer index, bool perElement, DeviceBuffer dst, int outer, int picks, int inner, int op)
     {
-        var k = Kernel("Take", static a => a.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>, int, ArrayView<float>, int, int, int, int, ArrayView<int>>(IndexKernels.Take));
-        k(Elements((long)outer * picks * inner), Gpu(src).View, srcAxis, Gpu(index).View, perElement ? 1 : 0, Gpu(dst).View, outer, picks, inner, op, ErrorView());
+        var k = Kernel("Take", static a => a.LoadStreamKernel<ArrayView<float>, int, ArrayView<int>, int, ArrayView<float>, int, int, int, int, ArrayView<int>>(IndexKernels.Take));
+        k(Elements((long)outer * picks * inner), Gpu(src).View, srcAxis, Gpu(index).ViewAs<int>(), perElement ? 1 : 0, Gpu(dst).View, outer, picks, inner, op, ErrorView());
     }
 
     private void PutAdd(DeviceBuffer src, DeviceBuffer index, bool perElement, DeviceBuffer dst, int dstAxis, int outer, int picks, int inner, int op)
     {
-        var k = Kernel("PutAdd", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, int, int, int, ArrayView<int>>(IndexKernels.PutAdd));
-        k(Elements((long)outer * picks * inner), Gpu(src).View, Gpu(index).View, perElement ? 1 : 0, Gpu(dst).View, dstAxis, outer, picks, inner, op, ErrorView());
+        var k = Kernel("PutAdd", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int, int, int, int, ArrayView<int>>(IndexKernels.PutAdd));
+        k(Elements((long)outer * picks * inner), Gpu(src).View, Gpu(index).ViewAs<int>(), perElement ? 1 : 0, Gpu(dst).View, dstAxis, outer, picks, inner, op, ErrorView());
     }
 
     private static ConvShape Shape(in Conv2dGeometry g) => new()
