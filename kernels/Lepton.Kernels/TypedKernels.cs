@@ -103,9 +103,9 @@ public static class TypedKernels
         }
     }
 
-    /// <summary>y[o, i] = the sum over k of x[o, k, i] in float64: x [outer, axis, inner] -> y [outer, inner] (double).</summary>
+    /// <summary>y[o, i] = the sum over k of x[o, k, i] accumulated in float64 and stored in the element type: x [outer, axis, inner] -> y [outer, inner].</summary>
     /// <remarks>One thread per output adds in index order, as the CPU does, so the rounding is the same.</remarks>
-    public static void SumToDouble<T, TE>(ArrayView<T> x, ArrayView<double> y, int outer, int axis, int inner, TE element)
+    public static void SumFloating<T, TE>(ArrayView<T> x, ArrayView<T> y, int outer, int axis, int inner, TE element)
         where T : unmanaged
         where TE : struct, IElementType<T>
     {
@@ -119,7 +119,7 @@ public static class TypedKernels
                 sum += element.ToDouble(x[start + ((long)k * inner)]);
             }
 
-            y[e] = sum;
+            y[e] = element.FromDouble(sum);
         }
     }
 

@@ -27,7 +27,7 @@ public abstract class ElementTypeTests : BackendTests
 
         var bf16 = Tensor.FromArray(new[] { 1f, 1.00390625f, 3.0e38f }, [3], DType.BFloat16, Device);
         Assert.Equal(DType.BFloat16, bf16.DType);
-        Assert.Equal(new[] { 1f, 1f, 2.9975843e38f }, bf16.ToArray());
+        Assert.Equal(new[] { 1f, 1f, BitConverter.UInt32BitsToSingle(0x7F620000) }, bf16.ToArray());
 
         var grid = Tensor.FromArray(new long[,] { { 1, 2 }, { 3, 1L << 40 } }, Device);
         Assert.Equal(DType.Int64, grid.DType);
@@ -277,7 +277,7 @@ public abstract class ElementTypeTests : BackendTests
     [Fact]
     public void TextShowsValuesInTheirType()
     {
-        Assert.Equal("tensor([16777217, -5], dtype=int32)", Tensor.FromArray(new[] { 16777217, -5 }, [2], Device).ToString());
+        Assert.Equal("tensor([16777217,       -5], dtype=int32)", Tensor.FromArray(new[] { 16777217, -5 }, [2], Device).ToString());
         Assert.Equal("tensor([ True, False], dtype=bool)", Tensor.FromArray(new[] { true, false }, [2], Device).ToString());
         Assert.Equal("tensor([9223372036854775807], dtype=int64)", Tensor.FromArray(new[] { long.MaxValue }, [1], Device).ToString());
         Assert.Equal("tensor([0.5000, 1.2500], dtype=float16)", Tensor.FromArray(new[] { (Half)0.5, (Half)1.25 }, [2], Device).ToString());

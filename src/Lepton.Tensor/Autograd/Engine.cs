@@ -95,11 +95,25 @@ internal static class Engine
     {
         if (leaf.Grad is null)
         {
-            leaf.Grad = owned && gradient.DType == leaf.DType ? gradient.DetachFromScope() : gradient.CopyDense().DetachFromScope();
+            leaf.Grad = owned && gradient.DType == leaf.DType ? gradient.DetachFromScope()
+                : gradient.DType == leaf.DType ? gradient.CopyDense().DetachFromScope()
+                : gradient.CastTo(leaf.DType).DetachFromScope();
             return;
         }
 
         var grad = leaf.Grad;
+        if (grad.DType != DType.Float32 || gradient.DType != DType.Float32)
+        {
+            // 16-bit gradients add in float32 and round back, as every op on them does.
+            using (GradMode.NoGrad())
+            {
+                using var sum = Tensor.Add(grad, gradient);
+                grad.CopyFrom(sum);
+            }
+
+            return;
+        }
+
         grad.Backend.Binary(default(Backends.AddOp), grad.View, gradient.View, grad.Buffer, grad.ShapeRef);
     }
 

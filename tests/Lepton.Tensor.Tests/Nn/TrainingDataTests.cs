@@ -107,7 +107,7 @@ public sealed class TrainingDataTests
 
         var floating = Tensor.FromArray([0f, 1f, 2f, 0f, 1f, 2f, 0f, 1f], [8]);
         var notIndices = Assert.Throws<ArgumentException>(() => model.TrainOnBatch(x, floating));
-        Assert.StartsWith("SparseCategoricalCrossentropy: targets must be int32 or int64 class indices, got float32", notIndices.Message);
+        Assert.StartsWith("sparse_categorical_crossentropy: targets must be int32 or int64 class indices, got float32", notIndices.Message);
     }
 
     [Fact]

@@ -282,7 +282,7 @@ public sealed partial class ParityChecks(Device candidate)
                 Parity([y, dy], [rows * cols], (b, i, o) => b.SoftmaxBackward(i[0], i[1], o[0], rows, cols, log), Summed, $"softmax backward log={log}");
             }
 
-            float[] labels = [.. Enumerable.Range(0, rows).Select(_ => (float)rng.Next(cols))];
+            float[] labels = IntBits([.. Enumerable.Range(0, rows).Select(_ => rng.Next(cols))]);
             float[] dloss = Values(rng, rows);
             foreach (float smoothing in new[] { 0f, 0.1f })
             {
@@ -347,12 +347,12 @@ public sealed partial class ParityChecks(Device candidate)
         var rng = new Random(8);
         int outer = 3, axis = 5, inner = 4, picks = 6;
         float[] src = Values(rng, outer * axis * inner);
-        float[] index = [.. Enumerable.Range(0, outer * picks * inner).Select(_ => (float)rng.Next(axis))];
+        float[] index = IntBits([.. Enumerable.Range(0, outer * picks * inner).Select(_ => rng.Next(axis))]);
         float[] picked = Values(rng, outer * picks * inner);
         Parity([src, index], [outer * picks * inner], (b, i, o) => b.Gather(i[0], outer, axis, inner, i[1], picks, o[0]), 0, "gather");
         Parity([picked, index], Values(rng, outer * axis * inner), (b, i, o) => b.ScatterAdd(i[0], outer, axis, inner, i[1], picks, o[0]), Summed, "scatter-add");
 
-        float[] rows = [4, 0, 4, 2, 1, 4];
+        float[] rows = IntBits([4, 0, 4, 2, 1, 4]);
         Parity([src, rows], [outer * rows.Length * inner], (b, i, o) => b.IndexSelect(i[0], outer, axis, inner, i[1], rows.Length, o[0]), 0, "index-select");
         Parity([Values(rng, outer * rows.Length * inner), rows], Values(rng, outer * axis * inner), (b, i, o) => b.IndexAdd(i[0], outer, axis, inner, i[1], rows.Length, o[0]), Summed, "index-add");
     }
@@ -470,6 +470,9 @@ public sealed partial class ParityChecks(Device candidate)
             }
         }
     }
+
+    /// <summary>Int32 index or label values carried in a float array bit for bit (the primitives read index buffers as int32).</summary>
+    private static float[] IntBits(int[] values) => Array.ConvertAll(values, BitConverter.Int32BitsToSingle);
 
     private static DeviceBuffer Upload(IBackend backend, float[] values)
     {

@@ -231,7 +231,7 @@ public sealed partial class IlgpuBackend
         public static readonly string CastDense = $"CastDense:{typeof(TA)}:{typeof(TB)}";
         public static readonly string Binary = $"TypedBinary:{typeof(TA)}:{typeof(TB)}";
         public static readonly string SumToInt64 = $"SumToInt64:{typeof(TA)}:{typeof(TB)}";
-        public static readonly string SumToDouble = $"SumToDouble:{typeof(TA)}:{typeof(TB)}";
+        public static readonly string SumFloating = $"SumFloating:{typeof(TA)}:{typeof(TB)}";
         public static readonly string Extreme = $"Extreme:{typeof(TA)}:{typeof(TB)}";
         public static readonly string ArgExtreme = $"ArgExtreme:{typeof(TA)}:{typeof(TB)}";
     }

@@ -144,8 +144,8 @@ public sealed partial class IlgpuBackend
         switch (kind)
         {
             case ReduceKind.Sum when floating:
-                var sumDouble = Kernel(TypedNames<T, TE>.SumToDouble, static l => l.LoadStreamKernel<ArrayView<T>, ArrayView<double>, int, int, int, TE>(TypedKernels.SumToDouble));
-                sumDouble(config, xv, Gpu(y).ViewAs<double>(), outer, axis, inner, default);
+                var sumFloating = Kernel(TypedNames<T, TE>.SumFloating, static l => l.LoadStreamKernel<ArrayView<T>, ArrayView<T>, int, int, int, TE>(TypedKernels.SumFloating));
+                sumFloating(config, xv, Gpu(y).ViewAs<T>(), outer, axis, inner, default);
                 break;
             case ReduceKind.Sum:
                 var sumLong = Kernel(TypedNames<T, TE>.SumToInt64, static l => l.LoadStreamKernel<ArrayView<T>, ArrayView<long>, int, int, int, TE>(TypedKernels.SumToInt64));
