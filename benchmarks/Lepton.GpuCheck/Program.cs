@@ -99,9 +99,9 @@ void Timings()
     int batch = quick ? 2 : 64;
     (string Name, Conv2dGeometry G)[] layers =
     [
-        ("conv1 3->32", new Conv2dGeometry(batch, 3, 32, 32, 32, 3, 3, 1, 1, 0, 0, 1, 1, 1)),
-        ("conv2 32->64", new Conv2dGeometry(batch, 32, 15, 15, 64, 3, 3, 1, 1, 0, 0, 1, 1, 1)),
-        ("conv3 64->64", new Conv2dGeometry(batch, 64, 6, 6, 64, 3, 3, 1, 1, 0, 0, 1, 1, 1)),
+        ("conv1 3->32", new Conv2dGeometry(batch, 3, 32, 32, 32, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1)),
+        ("conv2 32->64", new Conv2dGeometry(batch, 32, 15, 15, 64, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1)),
+        ("conv3 64->64", new Conv2dGeometry(batch, 64, 6, 6, 64, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1)),
     ];
     foreach (var (name, g) in layers)
     {

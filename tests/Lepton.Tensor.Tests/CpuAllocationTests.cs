@@ -122,17 +122,17 @@ public sealed class CpuAllocationTests
 
         // Convolutions: the direct first layer (plain and pooled, and its filter gradient), a batch of late layers in
         // chunks of images (plain and pooled, both gradients), one padded layer per image, and batch-1 transposed products.
-        AddConvolution(calls, cpu, "direct", new Conv2dGeometry(4, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0, 1, 1, 1), Random, Zeros);
-        AddConvolution(calls, cpu, "chunked", new Conv2dGeometry(4, 8, 15, 15, 16, 3, 3, 1, 1, 0, 0, 1, 1, 1), Random, Zeros);
-        AddConvolution(calls, cpu, "per-image", new Conv2dGeometry(2, 4, 20, 20, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1), Random, Zeros);
-        AddConvolution(calls, cpu, "batch-1 transposed", new Conv2dGeometry(1, 32, 15, 15, 64, 3, 3, 1, 1, 0, 0, 1, 1, 1), Random, Zeros);
+        AddConvolution(calls, cpu, "direct", new Conv2dGeometry(4, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), Random, Zeros);
+        AddConvolution(calls, cpu, "chunked", new Conv2dGeometry(4, 8, 15, 15, 16, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), Random, Zeros);
+        AddConvolution(calls, cpu, "per-image", new Conv2dGeometry(2, 4, 20, 20, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), Random, Zeros);
+        AddConvolution(calls, cpu, "batch-1 transposed", new Conv2dGeometry(1, 32, 15, 15, 64, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), Random, Zeros);
         return calls;
     }
 
     private static void AddConvolution(
         List<(string, Action)> calls, CpuBackend cpu, string name, Conv2dGeometry g, Func<int, ulong, DeviceBuffer> random, Func<int, DeviceBuffer> zeros)
     {
-        var pool = new Pool2dGeometry(g.N, g.K, g.P, g.Q, 2, 2, 2, 2, 0, 0);
+        var pool = new Pool2dGeometry(g.N, g.K, g.P, g.Q, 2, 2, 2, 2, 0, 0, 0, 0);
         var x = random(g.N * g.C * g.H * g.W, 11);
         var w = random(g.K * g.C * g.R * g.S, 12);
         var bias = random(g.K, 13);
@@ -143,7 +143,7 @@ public sealed class CpuAllocationTests
         var pooled = zeros(g.N * g.K * pool.P * pool.Q);
         var indices = zeros(g.N * g.K * pool.P * pool.Q);
         var pooledGrad = random(g.N * g.K * pool.P * pool.Q, 15);
-        var average = pool with { KernelH = 3, KernelW = 3, PadH = 1, PadW = 1 };
+        var average = pool with { KernelH = 3, KernelW = 3, PadTop = 1, PadBottom = 1, PadLeft = 1, PadRight = 1 };
         var averaged = zeros(g.N * g.K * average.P * average.Q);
         calls.Add(($"{name} convolution", () => cpu.Conv2dForward(g, x, w, y)));
         calls.Add(($"{name} convolution + bias + ReLU", () => cpu.TryConv2dBiasReluForward(g, x, w, bias, y)));

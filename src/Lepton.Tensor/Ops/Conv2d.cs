@@ -1,4 +1,4 @@
-// 2-D convolution (cross-correlation, as in PyTorch) on NCHW tensors with stride, padding,
+// 2-D convolution (cross-correlation, as in PyTorch) on NCHW tensors with stride, padding per side,
 // dilation and groups. Forward and both backward passes are backend kernels; the bias is a
 // broadcast add so its gradient comes from Add's backward.
 using Lepton.Backends;
@@ -8,6 +8,12 @@ namespace Lepton;
 public sealed partial class Tensor
 {
     /// <summary>Convolves x [N, C, H, W] with weight [K, C/groups, R, S], adding bias [K] when given.</summary>
+    /// <param name="weight">Filters [K, C/groups, R, S].</param>
+    /// <param name="bias">Per-filter bias [K], or null.</param>
+    /// <param name="stride">Step between output positions (1, 1 when null).</param>
+    /// <param name="padding">Zero padding: (h, w) on both sides, or any amount per side with <see cref="Padding2d"/>.</param>
+    /// <param name="dilation">Step between a filter's taps (1, 1 when null).</param>
+    /// <param name="groups">Channel groups: input and output channels split into this many independent convolutions.</param>
     /// <example><code>var y = x.Conv2d(w, b, padding: (1, 1)); // 'same' for 3x3</code></example>
     public Tensor Conv2d(
         Tensor weight, Tensor? bias = null, (int H, int W)? stride = null, Padding2d? padding = null,
@@ -193,7 +199,6 @@ public sealed partial class Tensor
         CheckSameDevice("Conv2d", this, weight);
         var (sh, sw) = stride ?? (1, 1);
         var pad = padding ?? (0, 0);
-        int ph = pad.Top, pw = pad.Left;
         var (dh, dw) = dilation ?? (1, 1);
         if (Rank != 4 || weight.Rank != 4)
         {
@@ -202,7 +207,7 @@ public sealed partial class Tensor
 
         if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || !pad.IsValid || groups < 1)
         {
-            throw new ArgumentException($"Conv2d: stride ({sh}, {sw}) and dilation ({dh}, {dw}) must be positive, groups ({groups}) positive, and padding {pad} non-negative with bottom/right at most one more than top/left.");
+            throw new ArgumentException($"Conv2d: stride ({sh}, {sw}) and dilation ({dh}, {dw}) must be positive, groups ({groups}) positive, and padding {pad} non-negative on every side.");
         }
 
         int c = shape[1], k = weight.shape[0];
@@ -231,7 +236,7 @@ public sealed partial class Tensor
             throw Shapes.ExtentError("Conv2d", "the padded input height or width", Math.Max(paddedH, paddedW), Geometry());
         }
 
-        var g = new Conv2dGeometry(shape[0], c, shape[2], shape[3], k, weight.shape[2], weight.shape[3], sh, sw, ph, pw, dh, dw, groups, pad.Bottom - ph, pad.Right - pw);
+        var g = new Conv2dGeometry(shape[0], c, shape[2], shape[3], k, weight.shape[2], weight.shape[3], sh, sw, pad.Top, pad.Bottom, pad.Left, pad.Right, dh, dw, groups);
         if (!Shapes.IsValidSize([g.N, g.K, g.P, g.Q]))
         {
             throw Shapes.SizeError("Conv2d", [g.N, g.K, g.P, g.Q], $" (the output {Geometry()})");

@@ -38,23 +38,32 @@ public sealed partial class ParityChecks(Device candidate)
         yield return ("reductions", c => c.ReductionsAlongContiguousAndStridedAxes());
         yield return ("gemm", c => c.GemmTransposesBatchesAndScales());
         yield return ("softmax and cross-entropy", c => c.SoftmaxAndFusedCrossEntropy());
+        // n, c, h, w, k, r, s, stride, padding top, bottom, left, right, dilation, groups.
         int[][] convolutions =
         [
-            [2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1],
-            [3, 4, 9, 8, 6, 3, 2, 2, 1, 0, 1, 2],
-            [2, 4, 8, 8, 4, 3, 3, 2, 2, 1, 2, 1],
-            [1, 1, 5, 5, 2, 1, 1, 1, 0, 0, 1, 1],
+            [2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1],
+            [3, 4, 9, 8, 6, 3, 2, 2, 1, 1, 1, 1, 1, 2],
+            [2, 4, 8, 8, 4, 3, 3, 2, 2, 3, 2, 3, 2, 1],
+            [1, 1, 5, 5, 2, 1, 1, 1, 0, 0, 0, 0, 1, 1],
+            [2, 3, 6, 7, 4, 3, 2, 1, 2, 0, 0, 3, 1, 1],
+            [2, 2, 5, 6, 2, 1, 1, 1, 0, 2, 0, 1, 1, 1],
         ];
         foreach (var v in convolutions)
         {
-            yield return ($"conv2d n{v[0]} c{v[1]} {v[2]}x{v[3]} k{v[4]} {v[5]}x{v[6]} stride {v[7]} pad {v[8]}+{v[9]} dilation {v[10]} groups {v[11]}",
-                c => c.ConvolutionForwardAndBothGradients(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]));
+            yield return ($"conv2d n{v[0]} c{v[1]} {v[2]}x{v[3]} k{v[4]} {v[5]}x{v[6]} stride {v[7]} pad {v[8]},{v[9]},{v[10]},{v[11]} dilation {v[12]} groups {v[13]}",
+                c => c.ConvolutionForwardAndBothGradients(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], new Padding2d(v[8], v[9], v[10], v[11]), v[12], v[13]));
         }
 
-        int[][] poolings = [[2, 2, 0, 0], [3, 1, 1, 0], [3, 2, 1, 1], [2, 2, 0, 1]];
+        // kernel, stride, padding top, bottom, left, right, dilation, ceil mode.
+        int[][] poolings =
+        [
+            [2, 2, 0, 0, 0, 0, 1, 0], [3, 1, 1, 1, 1, 1, 1, 0], [3, 2, 1, 1, 1, 1, 1, 0], [2, 2, 0, 1, 0, 1, 1, 0],
+            [3, 2, 0, 1, 1, 0, 1, 1], [2, 2, 1, 0, 0, 0, 1, 1], [3, 2, 1, 1, 0, 1, 2, 0], [2, 1, 1, 1, 1, 0, 3, 1],
+        ];
         foreach (var v in poolings)
         {
-            yield return ($"pooling {v[0]}x{v[0]} stride {v[1]} pad {v[2]}+{v[3]}", c => c.PoolingForwardAndBackward(v[0], v[1], v[2], v[3]));
+            yield return ($"pooling {v[0]}x{v[0]} stride {v[1]} pad {v[2]},{v[3]},{v[4]},{v[5]} dilation {v[6]} ceil {v[7]}",
+                c => c.PoolingForwardAndBackward(v[0], v[1], new Padding2d(v[2], v[3], v[4], v[5]), v[6], v[7] != 0));
         }
 
         yield return ("gather, scatter-add, index-select, index-add", c => c.GatherScatterAndIndexSelect());
@@ -293,9 +302,9 @@ public sealed partial class ParityChecks(Device candidate)
         }
     }
 
-    public void ConvolutionForwardAndBothGradients(int n, int c, int h, int w, int k, int r, int s, int stride, int pad, int extraPad, int dilation, int groups)
+    public void ConvolutionForwardAndBothGradients(int n, int c, int h, int w, int k, int r, int s, int stride, Padding2d pad, int dilation, int groups)
     {
-        var g = new Conv2dGeometry(n, c, h, w, k, r, s, stride, stride, pad, pad, dilation, dilation, groups, extraPad, extraPad);
+        var g = new Conv2dGeometry(n, c, h, w, k, r, s, stride, stride, pad.Top, pad.Bottom, pad.Left, pad.Right, dilation, dilation, groups);
         var rng = new Random((n * 31) + k);
         int xs = n * c * h * w, ws = k * (c / groups) * r * s, ys = n * k * g.P * g.Q;
         float[] x = Values(rng, xs), wt = Values(rng, ws), dy = Values(rng, ys);
@@ -326,16 +335,16 @@ public sealed partial class ParityChecks(Device candidate)
         }
     }
 
-    public void PoolingForwardAndBackward(int kernel, int stride, int pad, int extraPad)
+    public void PoolingForwardAndBackward(int kernel, int stride, Padding2d pad, int dilation, bool ceilMode)
     {
-        var g = new Pool2dGeometry(2, 3, 7, 6, kernel, kernel, stride, stride, pad, pad, extraPad, extraPad);
+        var g = new Pool2dGeometry(2, 3, 7, 6, kernel, kernel, stride, stride, pad.Top, pad.Bottom, pad.Left, pad.Right, dilation, dilation, ceilMode);
         var rng = new Random(kernel * 10 + stride);
         int xs = g.N * g.C * g.H * g.W, ys = g.N * g.C * g.P * g.Q;
         float[] x = [.. Enumerable.Range(0, xs).Select(_ => (float)rng.Next(-3, 4))], dy = Values(rng, ys);
         Parity([x], [ys, ys], (b, i, o) => b.MaxPool2dForward(g, i[0], o[0], o[1]), 0, "max pool");
         float[] indices = Run(Cpu, [x], [new float[ys], new float[ys]], (b, i, o) => b.MaxPool2dForward(g, i[0], o[0], o[1]))[1];
         Parity([dy, indices], [xs], (b, i, o) => b.MaxPool2dBackward(g, i[0], i[1], o[0]), Summed, "max pool backward");
-        foreach (bool includePad in new[] { false, true })
+        foreach (bool includePad in dilation == 1 ? new[] { false, true } : [])
         {
             Parity([x], [ys], (b, i, o) => b.AvgPool2dForward(g, includePad, i[0], o[0]), Summed, "avg pool");
             Parity([dy], [xs], (b, i, o) => b.AvgPool2dBackward(g, includePad, i[0], o[0]), Summed, "avg pool backward");

@@ -422,7 +422,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     private static bool IsPointwise(in Conv2dGeometry g) =>
-        g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
+        g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0;
 
     private static void RunOne(in GemmArgs g, float* a, float* b, float* c, int i, bool parallel) =>
         CpuGemm.Run(
@@ -443,7 +443,7 @@ public sealed unsafe partial class CpuBackend
     {
         row1 = row1 < 0 ? g.P : row1;
         int p = row1 - row0, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;
-        int strideH = g.StrideH, strideW = g.StrideW, padH = g.PadH, padW = g.PadW, dilationH = g.DilationH, dilationW = g.DilationW;
+        int strideH = g.StrideH, strideW = g.StrideW, padH = g.PadTop, padW = g.PadLeft, dilationH = g.DilationH, dilationW = g.DilationW;
         float* dst = col;
         if (IsValidUnitStride(g))
         {
@@ -552,7 +552,7 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Whether every tap of every output lies inside the image and steps by one (stride and dilation 1, no padding;
     /// the output may stop short of the image's last rows and columns, as a cropped one does).</summary>
     private static bool IsValidUnitStride(in Conv2dGeometry g) =>
-        g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.PadH == 0 && g.PadW == 0 && g.P <= g.H - g.R + 1 && g.Q <= g.W - g.S + 1;
+        g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.P <= g.H - g.R + 1 && g.Q <= g.W - g.S + 1;
 
     /// <summary>The outputs [start, end) whose input column ow * stride + iw0 lies inside [0, width).</summary>
     private static (int Start, int End) ValidOutputs(int iw0, int stride, int width, int outputs)
@@ -567,7 +567,7 @@ public sealed unsafe partial class CpuBackend
     private static void Col2Im(in Conv2dGeometry g, float* col, long ld, float* x)
     {
         int p = g.P, q = g.Q, channels = g.C, kh = g.R, kw = g.S, height = g.H, width = g.W;
-        int strideH = g.StrideH, strideW = g.StrideW, padH = g.PadH, padW = g.PadW, dilationH = g.DilationH, dilationW = g.DilationW;
+        int strideH = g.StrideH, strideW = g.StrideW, padH = g.PadTop, padW = g.PadLeft, dilationH = g.DilationH, dilationW = g.DilationW;
         if (width <= 16 && IsValidUnitStride(g) && CpuGemm.Isa == CpuIsa.Avx512 && Avx512F.IsSupported)
         {
             ValidUnitStrideCol2Im(channels, height, width, kh, kw, p, q, col, ld, x);

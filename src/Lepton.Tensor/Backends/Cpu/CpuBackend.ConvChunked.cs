@@ -409,11 +409,11 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary><paramref name="g"/> with its output cut to the first <paramref name="rows"/> x <paramref name="columns"/>
-    /// positions (at most its own), through a negative extra padding at the bottom and right.</summary>
+    /// positions (at most its own), through less (possibly negative) padding at the bottom and right.</summary>
     private static Conv2dGeometry Cropped(in Conv2dGeometry g, int rows, int columns) => g with
     {
-        ExtraPadH = g.ExtraPadH - ((g.P - rows) * g.StrideH),
-        ExtraPadW = g.ExtraPadW - ((g.Q - columns) * g.StrideW),
+        PadBottom = g.PadBottom - ((g.P - rows) * g.StrideH),
+        PadRight = g.PadRight - ((g.Q - columns) * g.StrideW),
     };
 
     /// <summary>How many parts <see cref="ChunkPlan"/> gives <see cref="ForEachChunk"/>.</summary>

@@ -30,7 +30,7 @@ public sealed unsafe partial class CpuBackend
     private static bool UseDirectConv(in Conv2dGeometry g) =>
         Fma.IsSupported && CpuGemm.Isa != CpuIsa.Scalar &&
         g.Groups == 1 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 &&
-        g.PadH == 0 && g.PadW == 0 && g.ExtraPadH == 0 && g.ExtraPadW == 0 &&
+        g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0 &&
         g.C * g.R * g.S <= DirectMaxTaps && g.Q >= 8 && g.K % 8 == 0;
 
     /// <summary>The direct convolution; with <paramref name="relu"/>, relu(y + bias[k]) is applied in registers before the store.</summary>

@@ -31,17 +31,17 @@ public sealed unsafe partial class CpuBackend
                 float* idx = ip + ((long)plane * pq);
                 for (int oh = 0; oh < outH; oh++)
                 {
-                    int h0 = (oh * geo.StrideH) - geo.PadH;
-                    int hs = Math.Max(h0, 0), he = Math.Min(h0 + geo.KernelH, geo.H);
+                    var (hs, he) = MaxTaps((oh * geo.StrideH) - geo.PadTop, geo.KernelH, geo.DilationH, geo.H);
                     for (int ow = 0; ow < outW; ow++)
                     {
-                        int w0 = (ow * geo.StrideW) - geo.PadW;
-                        int ws = Math.Max(w0, 0), we = Math.Min(w0 + geo.KernelW, geo.W);
+                        var (ws, we) = MaxTaps((ow * geo.StrideW) - geo.PadLeft, geo.KernelW, geo.DilationW, geo.W);
                         float best = float.NegativeInfinity;
-                        int bestIndex = (hs * geo.W) + ws;
-                        for (int ih = hs; ih < he; ih++)
+
+                        // A window of padding alone (possible with dilation) has no position: -1, skipped by the backward.
+                        int bestIndex = hs < he && ws < we ? (hs * geo.W) + ws : -1;
+                        for (int ih = hs; ih < he; ih += geo.DilationH)
                         {
-                            for (int iw = ws; iw < we; iw++)
+                            for (int iw = ws; iw < we; iw += geo.DilationW)
                             {
                                 // Branch-free: random data makes "is this the new max" unpredictable.
                                 int at = (ih * geo.W) + iw;
@@ -82,7 +82,11 @@ public sealed unsafe partial class CpuBackend
                 new Span<float>(ds, hw).Clear();
                 for (int o = 0; o < pq; o++)
                 {
-                    ds[(int)idx[o]] += gs[o];
+                    int at = (int)idx[o];
+                    if (at >= 0)
+                    {
+                        ds[at] += gs[o];
+                    }
                 }
             }
         });
@@ -161,7 +165,7 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>The common 2x2 window with stride 2 and no padding: every window lies inside the image and none overlap.</summary>
     private static bool IsPlain2x2(in Pool2dGeometry g) =>
-        g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, ExtraPadH: 0, ExtraPadW: 0 };
+        g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadTop: 0, PadBottom: 0, PadLeft: 0, PadRight: 0, DilationH: 1, DilationW: 1, CeilMode: false };
 
     /// <summary>The common 2x2, stride-2, unpadded max pooling: every window is inside the image, so no bounds are computed.</summary>
     private static void MaxPool2x2(int planes, int width, int hw, int outH, int outW, float* xp, float* yp, float* ip) =>
@@ -369,14 +373,25 @@ public sealed unsafe partial class CpuBackend
         best = MathF.Max(best, v);
     }
 
-    /// <summary>The in-image part of a pooling window and its divisor.</summary>
+    /// <summary>
+    /// The in-image taps of a max pooling window along one axis: from <paramref name="start"/>, <paramref name="kernel"/>
+    /// taps <paramref name="dilation"/> apart; returns the first in-image tap and an end past the last (start &gt;= end when none).
+    /// </summary>
+    private static (int Start, int End) MaxTaps(int start, int kernel, int dilation, int size)
+    {
+        int first = start >= 0 ? start : start + ((-start + dilation - 1) / dilation * dilation);
+        return (first, Math.Min(start + ((kernel - 1) * dilation) + 1, size));
+    }
+
+    /// <summary>The in-image part of a pooling window and its divisor (the window clipped at the bottom/right padding,
+    /// or to the image when padding does not count).</summary>
     private static (int Hs, int He, int Ws, int We, float Divisor) AvgWindow(in Pool2dGeometry g, bool countIncludePad, int oh, int ow)
     {
-        int h0 = (oh * g.StrideH) - g.PadH, w0 = (ow * g.StrideW) - g.PadW;
+        int h0 = (oh * g.StrideH) - g.PadTop, w0 = (ow * g.StrideW) - g.PadLeft;
         int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, g.H);
         int ws = Math.Max(w0, 0), we = Math.Min(w0 + g.KernelW, g.W);
         float divisor = countIncludePad
-            ? (Math.Min(h0 + g.KernelH, g.H + g.PadH + g.ExtraPadH) - h0) * (Math.Min(w0 + g.KernelW, g.W + g.PadW + g.ExtraPadW) - w0)
+            ? (Math.Min(h0 + g.KernelH, g.H + g.PadBottom) - h0) * (Math.Min(w0 + g.KernelW, g.W + g.PadRight) - w0)
             : (he - hs) * (we - ws);
         return (hs, he, ws, we, divisor);
     }

@@ -327,13 +327,14 @@ public sealed partial class IlgpuBackend
     private static ConvShape Shape(in Conv2dGeometry g) => new()
     {
         C = g.C, H = g.H, W = g.W, R = g.R, S = g.S, P = g.P, Q = g.Q,
-        StrideH = g.StrideH, StrideW = g.StrideW, PadH = g.PadH, PadW = g.PadW, DilationH = g.DilationH, DilationW = g.DilationW,
+        StrideH = g.StrideH, StrideW = g.StrideW, PadH = g.PadTop, PadW = g.PadLeft, DilationH = g.DilationH, DilationW = g.DilationW,
     };
 
     private static PoolShape Shape(in Pool2dGeometry g) => new()
     {
         Planes = g.N * g.C, H = g.H, W = g.W, P = g.P, Q = g.Q, KernelH = g.KernelH, KernelW = g.KernelW,
-        StrideH = g.StrideH, StrideW = g.StrideW, PadH = g.PadH, PadW = g.PadW, ExtraPadH = g.ExtraPadH, ExtraPadW = g.ExtraPadW,
+        StrideH = g.StrideH, StrideW = g.StrideW, PadTop = g.PadTop, PadBottom = g.PadBottom, PadLeft = g.PadLeft, PadRight = g.PadRight,
+        DilationH = g.DilationH, DilationW = g.DilationW,
     };
 
     /// <summary>Runs <paramref name="body"/> over chunks of images with a column workspace [C*R*S, images*P*Q],
