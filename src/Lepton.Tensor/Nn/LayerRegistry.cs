@@ -16,6 +16,11 @@ public static class LayerRegistry
         ["MaxPooling2D"] = c => new MaxPooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name),
         ["AveragePooling2D"] = c => new AveragePooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name),
         ["GlobalAveragePooling2D"] = c => new GlobalAveragePooling2D(Format(c), name: c.Name),
+        ["Conv1D"] = c => new Conv1D(
+            c.Int("filters"), Single(c, "kernel_size"), Single(c, "strides"), c.String("padding"), Single(c, "dilation_rate"), c.String("activation"),
+            c.Bool("use_bias"), c.String("kernel_initializer"), c.String("bias_initializer"), c.Int("groups"), Format(c), name: c.Name),
+        ["MaxPooling1D"] = c => new MaxPooling1D(Single(c, "pool_size"), Single(c, "strides"), c.String("padding"), Format(c), name: c.Name),
+        ["GlobalAveragePooling1D"] = c => new GlobalAveragePooling1D(Format(c), name: c.Name),
         ["Flatten"] = c => new Flatten(name: c.Name),
         ["Reshape"] = c => new Reshape(c.Ints("target_shape"), name: c.Name),
         ["Dropout"] = c => new Dropout(c.Float("rate"), c.OptionalULong("seed"), name: c.Name),
@@ -76,6 +81,9 @@ public static class LayerRegistry
         var values = c.Ints(key, 2);
         return (values[0], values[1]);
     }
+
+    /// <summary>A saved one-element [n] size (Keras saves 1-D sizes as lists).</summary>
+    private static int Single(LayerConfig c, string key) => c.Ints(key, 1)[0];
 
     /// <summary>A saved [h, w] pair that must be square, for layers whose constructor takes one size.</summary>
     private static int Square(LayerConfig c, string key)

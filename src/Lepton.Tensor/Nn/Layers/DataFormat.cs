@@ -19,6 +19,24 @@ internal static class Layout
 
     public static Tensor FromChannelsFirst(Tensor x, DataFormat format) => format == DataFormat.ChannelsLast ? x.Permute(0, 2, 3, 1) : x;
 
+    /// <summary>A sequence batch as [N, C, L]: from [N, L, C] when channels-last.</summary>
+    public static Tensor SequenceToChannelsFirst(Tensor x, DataFormat format) => format == DataFormat.ChannelsLast ? x.Permute(0, 2, 1) : x;
+
+    /// <summary>A [N, C, L] result back in the layer's layout.</summary>
+    public static Tensor SequenceFromChannelsFirst(Tensor x, DataFormat format) => format == DataFormat.ChannelsLast ? x.Permute(0, 2, 1) : x;
+
+    /// <summary>The padding of a channels-first sequence batch x [N, C, L] for a window: none for "valid", <see cref="Same"/> for "same".</summary>
+    public static Padding1d SequencePaddingFor(string padding, Tensor x, int kernel, int stride, int dilation)
+    {
+        if (padding != "same" || x.Rank != 3)
+        {
+            return 0;
+        }
+
+        var (left, right) = Same(x.ShapeRef[2], kernel, stride, dilation);
+        return new Padding1d(left, right);
+    }
+
     public static DataFormat Parse(string? name) => (name ?? "channels_first").ToLowerInvariant() switch
     {
         "channels_first" => DataFormat.ChannelsFirst,
