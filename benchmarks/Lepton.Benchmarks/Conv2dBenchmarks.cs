@@ -7,7 +7,7 @@ namespace Lepton.Benchmarks;
 
 public class Conv2dBenchmarks : IHasFlops
 {
-    private readonly Conv2dGeometry geometry = new(64, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0, 1, 1, 1);
+    private readonly Conv2dGeometry geometry = new(64, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1);
     private Tensor x = null!;
     private Tensor w = null!;
     private Tensor y = null!;

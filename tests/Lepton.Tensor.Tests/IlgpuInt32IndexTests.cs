@@ -126,7 +126,7 @@ public sealed class IlgpuInt32IndexTests
         // x [1, 2, 4, 5], 2x2 windows, stride 2 -> y [1, 2, 2, 2].
         var rng = new Random(3);
         float[] x = [.. Enumerable.Range(0, 40).Select(_ => (float)rng.Next(-9, 10))];
-        var g = new Pool2dGeometry(1, 2, 4, 5, 2, 2, 2, 2, 0, 0);
+        var g = new Pool2dGeometry(1, 2, 4, 5, 2, 2, 2, 2, 0, 0, 0, 0);
         var y = Gpu.Allocate(8);
         var indices = Gpu.AllocateBytes(8 * sizeof(int));
         Gpu.MaxPool2dForward(g, Floats(x), y, indices);

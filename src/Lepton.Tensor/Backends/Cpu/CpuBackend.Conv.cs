@@ -222,7 +222,7 @@ public sealed unsafe partial class CpuBackend
     /// and positions as the composition), and the convolution's output is never transposed back.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransposedPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, float* indices) =>
+    private static void TransposedPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, int* indices) =>
         ForEachOutputBand(g, pool.P, new TransposedPooledBand { Geo = g, OutH = pool.P, OutW = pool.Q, X = x, W = w, Yt = TransposedOutputs(g), Bias = bias, Pooled = pooled, Indices = indices });
 
     /// <summary>Pooled rows [ph0, ph1) of <see cref="TransposedPooledForward"/>: the product of the convolution rows their windows read, pooled.</summary>
@@ -230,7 +230,8 @@ public sealed unsafe partial class CpuBackend
     {
         public Conv2dGeometry Geo;
         public int OutH, OutW;
-        public float* X, W, Yt, Bias, Pooled, Indices;
+        public float* X, W, Yt, Bias, Pooled;
+        public int* Indices;
 
         public readonly void Run(int ph0, int ph1, bool parallel)
         {
@@ -242,7 +243,7 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>Pooled rows [ph0, ph1) of <see cref="TransposedPooledForward"/> from the transposed product <paramref name="yt"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PoolTransposedRows(int k, int q, int outW, long plane, int ph0, int ph1, float* yt, float* bias, float* pooled, float* indices)
+    private static void PoolTransposedRows(int k, int q, int outW, long plane, int ph0, int ph1, float* yt, float* bias, float* pooled, int* indices)
     {
         float* lanes = stackalloc float[16];
         for (int ph = ph0; ph < ph1; ph++)
@@ -268,7 +269,7 @@ public sealed unsafe partial class CpuBackend
                     for (int j = 0; j < 8; j++)
                     {
                         pooled[((f + j) * plane) + output] = lanes[j];
-                        indices[((f + j) * plane) + output] = lanes[8 + j];
+                        indices[((f + j) * plane) + output] = (int)lanes[8 + j];
                     }
                 }
             }

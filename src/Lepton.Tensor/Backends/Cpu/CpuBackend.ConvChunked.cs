@@ -73,7 +73,7 @@ public sealed unsafe partial class CpuBackend
     /// positions), and the convolution's full-size output is never written.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ChunkedPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, float* indices)
+    private void ChunkedPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, int* indices)
     {
         // Only the outputs the windows cover are computed (see ChunkedPooledBackward); each plane is laid out at the
         // full width again for the pooling, whose indices are positions in the full plane.
@@ -99,7 +99,8 @@ public sealed unsafe partial class CpuBackend
     {
         public Conv2dGeometry Geo;
         public int FullQ, FullPq, OutH, OutW;
-        public float* X, W, Packed, Bias, Pooled, Indices;
+        public float* X, W, Packed, Bias, Pooled;
+        public int* Indices;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int part, bool first, int n0, int images, float* col, float* outputs)
@@ -115,7 +116,8 @@ public sealed unsafe partial class CpuBackend
         {
             int pq = Geo.P * Geo.Q, rows = Geo.P, q = Geo.Q, fullQ = FullQ, fullPq = FullPq, k = Geo.K, outH = OutH, outW = OutW;
             long pooledPlane = (long)outH * outW, cols = (long)images * pq;
-            float* bias = Bias, pooled = Pooled, indices = Indices;
+            float* bias = Bias, pooled = Pooled;
+            int* indices = Indices;
             float* plane = stackalloc float[fullPq];
             for (int i = i0; i < i1; i++)
             {
@@ -229,7 +231,7 @@ public sealed unsafe partial class CpuBackend
     /// <see cref="ChunkedBackwardData"/>'s and <see cref="ChunkedBackwardFilter"/>'s, in the same order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ChunkedPooledBackward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* pooledGrad, float* indices, float* dx, float* dw)
+    private void ChunkedPooledBackward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* pooledGrad, int* indices, float* dx, float* dw)
     {
         // The windows cover the convolution's outputs [0, 2 outH) x [0, 2 outW) only: a last odd row or column
         // (13 x 13 outputs under 6 x 6 windows, say) has no gradient, so both products run on the crop.
@@ -263,7 +265,8 @@ public sealed unsafe partial class CpuBackend
     {
         public Conv2dGeometry Geo;
         public int FullQ, OutH, OutW;
-        public float* X, W, Packed, PooledGrad, Indices, Dx, Dw, Partials;
+        public float* X, W, Packed, PooledGrad, Dx, Dw, Partials;
+        public int* Indices;
         public long Length;
 
         public readonly void Run(int part, bool first, int n0, int images, float* col, float* gradients)
@@ -289,7 +292,8 @@ public sealed unsafe partial class CpuBackend
         {
             int pq = Geo.P * Geo.Q, k = Geo.K, fullQ = FullQ, q = Geo.Q, outH = OutH, outW = OutW;
             long pooledPlane = (long)outH * outW, cols = (long)images * pq;
-            float* pooledGrad = PooledGrad, indices = Indices;
+            float* pooledGrad = PooledGrad;
+            int* indices = Indices;
 
             // An index is its window's top-left corner in the full plane + 0, 1, Q or Q + 1: that offset's place
             // in the crop's window.
@@ -303,14 +307,15 @@ public sealed unsafe partial class CpuBackend
                 {
                     float* plane = gradients + (f * cols) + ((long)i * pq);
                     long at = (((long)(n0 + i) * k) + f) * pooledPlane;
-                    float* from = pooledGrad + at, where = indices + at;
+                    float* from = pooledGrad + at;
+                    int* where = indices + at;
                     new Span<float>(plane, pq).Clear();
                     for (int ph = 0, o = 0; ph < outH; ph++)
                     {
                         int fullTop = 2 * ph * fullQ, top = 2 * ph * q;
                         for (int pw = 0; pw < outW; pw++, o++)
                         {
-                            plane[top + (2 * pw) + inWindow[(int)where[o] - fullTop - (2 * pw)]] = from[o];
+                            plane[top + (2 * pw) + inWindow[where[o] - fullTop - (2 * pw)]] = from[o];
                         }
                     }
                 }

@@ -69,13 +69,13 @@ public sealed unsafe partial class CpuBackend
     {
         if (UseTransposedProduct(g) && IsPlain2x2(pool))
         {
-            TransposedPooledForward(g, pool, Cpu(x).Pointer, Cpu(w).Pointer, bias is null ? null : Cpu(bias).Pointer, Cpu(pooled).Pointer, Cpu(indices).Pointer);
+            TransposedPooledForward(g, pool, Cpu(x).Pointer, Cpu(w).Pointer, bias is null ? null : Cpu(bias).Pointer, Cpu(pooled).Pointer, Cpu(indices).As<int>());
             return true;
         }
 
         if (UseImageChunks(g) && !UseDirectConv(g) && IsPlain2x2(pool))
         {
-            ChunkedPooledForward(g, pool, Cpu(x).Pointer, Cpu(w).Pointer, bias is null ? null : Cpu(bias).Pointer, Cpu(pooled).Pointer, Cpu(indices).Pointer);
+            ChunkedPooledForward(g, pool, Cpu(x).Pointer, Cpu(w).Pointer, bias is null ? null : Cpu(bias).Pointer, Cpu(pooled).Pointer, Cpu(indices).As<int>());
             return true;
         }
 
@@ -87,7 +87,8 @@ public sealed unsafe partial class CpuBackend
 
         var geo = g;
         int outH = pool.P, outW = pool.Q;
-        float* xp = Cpu(x).Pointer, wp = Cpu(w).Pointer, yp = Cpu(pooled).Pointer, ip = Cpu(indices).Pointer;
+        float* xp = Cpu(x).Pointer, wp = Cpu(w).Pointer, yp = Cpu(pooled).Pointer;
+        int* ip = Cpu(indices).As<int>();
         float* bp = bias is null ? null : Cpu(bias).Pointer;
         int* offsets = stackalloc int[g.C * g.R * g.S];
         TapOffsets(g, offsets);
@@ -97,7 +98,8 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(g.N * outH, (long)g.N * outH * perRow < DirectPooledParallelWork ? 0 : perRow, (geo, outH, outW, (nint)xp, (nint)wp, (nint)bp, (nint)offsets, (nint)yp, (nint)ip), static (in (Conv2dGeometry Geo, int OutH, int OutW, nint Xp, nint Wp, nint Bp, nint Offsets, nint Yp, nint Ip) s, int r0, int r1) =>
         {
             var (geo, outH, outW, _, _, _, _, _, _) = s;
-            float* xp = (float*)s.Xp, wp = (float*)s.Wp, bp = (float*)s.Bp, yp = (float*)s.Yp, ip = (float*)s.Ip;
+            float* xp = (float*)s.Xp, wp = (float*)s.Wp, bp = (float*)s.Bp, yp = (float*)s.Yp;
+            int* ip = (int*)s.Ip;
             int* offsets = (int*)s.Offsets;
             for (int row = r0; row < r1; row++)
             {
@@ -123,7 +125,7 @@ public sealed unsafe partial class CpuBackend
         if (UseImageChunks(g) && !UseDirectConv(g))
         {
             ChunkedPooledBackward(
-                g, pool, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(pooledGrad).Pointer, Cpu(indices).Pointer,
+                g, pool, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(pooledGrad).Pointer, Cpu(indices).As<int>(),
                 dx is null ? null : Cpu(dx).Pointer, dw is null ? null : Cpu(dw).Pointer);
             return true;
         }
@@ -133,7 +135,7 @@ public sealed unsafe partial class CpuBackend
             return false;
         }
 
-        var source = new PooledGradient(Cpu(pooledGrad).Pointer, Cpu(indices).Pointer, pool.P, pool.Q);
+        var source = new PooledGradient(Cpu(pooledGrad).Pointer, Cpu(indices).As<int>(), pool.P, pool.Q);
         DirectBackwardFilter(g, Cpu(x).Pointer, null, Cpu(dw).Pointer, source);
         return true;
     }
@@ -144,7 +146,7 @@ public sealed unsafe partial class CpuBackend
     /// position in the convolution's plane, with the same take-rule as <see cref="MaxPool2x2Row"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DirectPooledRow(in Conv2dGeometry g, int outH, int outW, float* x, float* w, float* bias, int* offsets, float* pooled, float* indices, int n, int ph)
+    private static void DirectPooledRow(in Conv2dGeometry g, int outH, int outW, float* x, float* w, float* bias, int* offsets, float* pooled, int* indices, int n, int ph)
     {
         int taps = g.C * g.R * g.S, covered = 2 * outW, width = g.Q;
         long pooledPlane = (long)outH * outW;
@@ -199,7 +201,7 @@ public sealed unsafe partial class CpuBackend
     /// the bottom's: the same outcome as taking the four in order (the first maximum, or the last NaN).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PoolPair(Vector512<float> top, Vector512<float> bottom, Vector512<float> position, float* pooled, float* index)
+    private static void PoolPair(Vector512<float> top, Vector512<float> bottom, Vector512<float> position, float* pooled, int* index)
     {
         var even = Avx512F.PermuteVar16x32x2(top, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), bottom);
         var odd = Avx512F.PermuteVar16x32x2(top, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), bottom);
@@ -209,7 +211,7 @@ public sealed unsafe partial class CpuBackend
         var upper = best.GetUpper();
         var takeBottom = Vector256.GreaterThan(upper, best.GetLower()) | ~Vector256.Equals(upper, upper);
         Vector256.ConditionalSelect(takeBottom, upper, best.GetLower()).Store(pooled);
-        Vector256.ConditionalSelect(takeBottom, at.GetUpper(), at.GetLower()).Store(index);
+        Vector256.ConvertToInt32(Vector256.ConditionalSelect(takeBottom, at.GetUpper(), at.GetLower())).Store(index);
     }
 
     /// <summary>max(a + bias[i], 0), the bias taken as 0 when there is none (bias points at filter k0's entry).</summary>
@@ -469,11 +471,11 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>A max-pooled convolution output's gradient: the pooled gradient, the pooling's indices, the pooled size.</summary>
-    private readonly struct PooledGradient(float* gradient, float* indices, int outH, int outW)
+    private readonly struct PooledGradient(float* gradient, int* indices, int outH, int outW)
     {
         public float* Gradient { get; } = gradient;
 
-        public float* Indices { get; } = indices;
+        public int* Indices { get; } = indices;
 
         public int OutH { get; } = outH;
 

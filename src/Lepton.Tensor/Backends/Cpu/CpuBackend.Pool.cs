@@ -12,7 +12,8 @@ public sealed unsafe partial class CpuBackend
     public void MaxPool2dForward(in Pool2dGeometry g, DeviceBuffer x, DeviceBuffer y, DeviceBuffer indices)
     {
         var geo = g;
-        float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer, ip = Cpu(indices).Pointer;
+        float* xp = Cpu(x).Pointer, yp = Cpu(y).Pointer;
+        int* ip = Cpu(indices).As<int>();
         int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
         if (IsPlain2x2(g))
         {
@@ -23,12 +24,13 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(g.N * g.C, (long)pq * g.KernelH * g.KernelW, (geo, hw, pq, outH, outW, (nint)xp, (nint)yp, (nint)ip), static (in (Pool2dGeometry Geo, int Hw, int Pq, int OutH, int OutW, nint Xp, nint Yp, nint Ip) s, int c0, int c1) =>
         {
             var (geo, hw, pq, outH, outW, _, _, _) = s;
-            float* xp = (float*)s.Xp, yp = (float*)s.Yp, ip = (float*)s.Ip;
+            float* xp = (float*)s.Xp, yp = (float*)s.Yp;
+            int* ip = (int*)s.Ip;
             for (int plane = c0; plane < c1; plane++)
             {
                 float* xs = xp + ((long)plane * hw);
                 float* ys = yp + ((long)plane * pq);
-                float* idx = ip + ((long)plane * pq);
+                int* idx = ip + ((long)plane * pq);
                 for (int oh = 0; oh < outH; oh++)
                 {
                     var (hs, he) = MaxTaps((oh * geo.StrideH) - geo.PadTop, geo.KernelH, geo.DilationH, geo.H);
@@ -61,28 +63,30 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MaxPool2dBackward(in Pool2dGeometry g, DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dx)
     {
-        float* gp = Cpu(dy).Pointer, ip = Cpu(indices).Pointer, dp = Cpu(dx).Pointer;
+        float* gp = Cpu(dy).Pointer, dp = Cpu(dx).Pointer;
+        int* ip = Cpu(indices).As<int>();
         int hw = g.H * g.W, outH = g.P, outW = g.Q, pq = outH * outW;
         if (IsPlain2x2(g) && outW >= 8 && Avx.IsSupported)
         {
             CpuParallel.For(g.N * g.C, hw, (g, (nint)gp, (nint)ip, (nint)dp), static (in (Pool2dGeometry Geo, nint Gp, nint Ip, nint Dp) s, int c0, int c1) =>
-                MaxPool2x2BackwardPlanes(c0, c1, s.Geo.H, s.Geo.W, s.Geo.P, s.Geo.Q, (float*)s.Gp, (float*)s.Ip, (float*)s.Dp));
+                MaxPool2x2BackwardPlanes(c0, c1, s.Geo.H, s.Geo.W, s.Geo.P, s.Geo.Q, (float*)s.Gp, (int*)s.Ip, (float*)s.Dp));
             return;
         }
 
         CpuParallel.For(g.N * g.C, pq, (hw, pq, (nint)gp, (nint)ip, (nint)dp), static (in (int Hw, int Pq, nint Gp, nint Ip, nint Dp) s, int c0, int c1) =>
         {
             var (hw, pq, _, _, _) = s;
-            float* gp = (float*)s.Gp, ip = (float*)s.Ip, dp = (float*)s.Dp;
+            float* gp = (float*)s.Gp, dp = (float*)s.Dp;
+            int* ip = (int*)s.Ip;
             for (int plane = c0; plane < c1; plane++)
             {
                 float* ds = dp + ((long)plane * hw);
                 float* gs = gp + ((long)plane * pq);
-                float* idx = ip + ((long)plane * pq);
+                int* idx = ip + ((long)plane * pq);
                 new Span<float>(ds, hw).Clear();
                 for (int o = 0; o < pq; o++)
                 {
-                    int at = (int)idx[o];
+                    int at = idx[o];
                     if (at >= 0)
                     {
                         ds[at] += gs[o];
@@ -164,23 +168,25 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>The common 2x2 window with stride 2 and no padding: every window lies inside the image and none overlap.</summary>
+    /// <remarks>The vector loops carry positions as float lanes, exact while a plane has fewer than 2^24 elements.</remarks>
     private static bool IsPlain2x2(in Pool2dGeometry g) =>
-        g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadTop: 0, PadBottom: 0, PadLeft: 0, PadRight: 0, DilationH: 1, DilationW: 1, CeilMode: false };
+        g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadTop: 0, PadBottom: 0, PadLeft: 0, PadRight: 0, DilationH: 1, DilationW: 1, CeilMode: false }
+        && (long)g.H * g.W < (1L << 24);
 
     /// <summary>The common 2x2, stride-2, unpadded max pooling: every window is inside the image, so no bounds are computed.</summary>
-    private static void MaxPool2x2(int planes, int width, int hw, int outH, int outW, float* xp, float* yp, float* ip) =>
+    private static void MaxPool2x2(int planes, int width, int hw, int outH, int outW, float* xp, float* yp, int* ip) =>
         CpuParallel.For(planes, (long)outH * outW * 4, (width, hw, outH, outW, (nint)xp, (nint)yp, (nint)ip), static (in (int Width, int Hw, int OutH, int OutW, nint Xp, nint Yp, nint Ip) s, int c0, int c1) =>
-            MaxPool2x2Planes(c0, c1, s.Width, s.Hw, s.OutH, s.OutW, (float*)s.Xp, (float*)s.Yp, (float*)s.Ip));
+            MaxPool2x2Planes(c0, c1, s.Width, s.Hw, s.OutH, s.OutW, (float*)s.Xp, (float*)s.Yp, (int*)s.Ip));
 
     /// <summary>Planes [c0, c1) of <see cref="MaxPool2x2"/>; a plain method so that the loop's values stay in registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MaxPool2x2Planes(int c0, int c1, int width, int hw, int outH, int outW, float* xp, float* yp, float* ip)
+    private static void MaxPool2x2Planes(int c0, int c1, int width, int hw, int outH, int outW, float* xp, float* yp, int* ip)
     {
         for (int plane = c0; plane < c1; plane++)
         {
             float* xs = xp + ((long)plane * hw);
             float* ys = yp + ((long)plane * outH * outW);
-            float* idx = ip + ((long)plane * outH * outW);
+            int* idx = ip + ((long)plane * outH * outW);
             for (int oh = 0; oh < outH; oh++)
             {
                 int top = 2 * oh * width;
@@ -219,7 +225,7 @@ public sealed unsafe partial class CpuBackend
     /// the maximum) runs on whole vectors. Returns how many outputs were written.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int MaxPool2x2Row(float* r0, float* r1, int top, int width, int outW, float* y, float* index)
+    private static int MaxPool2x2Row(float* r0, float* r1, int top, int width, int outW, float* y, int* index)
     {
         int ow = 0;
         var step = Vector256.Create(0f, 2f, 4f, 6f, 8f, 10f, 12f, 14f);
@@ -247,7 +253,7 @@ public sealed unsafe partial class CpuBackend
             TakeLanes(ref best, ref bestAt, e1, position + Vector256.Create((float)width));
             TakeLanes(ref best, ref bestAt, o1, position + Vector256.Create((float)(width + 1)));
             Avx.Store(y + ow, best);
-            Avx.Store(index + ow, bestAt);
+            Avx.Store(index + ow, Avx.ConvertToVector256Int32WithTruncation(bestAt));
             ow += 8;
         }
 
@@ -260,7 +266,7 @@ public sealed unsafe partial class CpuBackend
     /// each input row, so both rows must have that many readable floats.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MaxPool2x2NarrowRow(float* r0, float* r1, int top, int width, int outW, float* y, float* index)
+    private static void MaxPool2x2NarrowRow(float* r0, float* r1, int top, int width, int outW, float* y, int* index)
     {
         var (e0, o0) = EvenOdd(r0);
         var (e1, o1) = EvenOdd(r1);
@@ -272,7 +278,7 @@ public sealed unsafe partial class CpuBackend
         TakeLanes(ref best, ref bestAt, o1, position + Vector256.Create((float)(width + 1)));
         var kept = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(outW)).AsSingle();
         Avx.MaskStore(y, kept, best);
-        Avx.MaskStore(index, kept, bestAt);
+        Avx2.MaskStore(index, kept.AsInt32(), Avx.ConvertToVector256Int32WithTruncation(bestAt));
     }
 
     /// <summary>
@@ -283,7 +289,7 @@ public sealed unsafe partial class CpuBackend
     /// moved back to end at the row's end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MaxPool2x2BackwardPlanes(int c0, int c1, int height, int width, int outH, int outW, float* gp, float* ip, float* dp)
+    private static void MaxPool2x2BackwardPlanes(int c0, int c1, int height, int width, int outH, int outW, float* gp, int* ip, float* dp)
     {
         int hw = height * width, pq = outH * outW, covered = 2 * outW;
         var step = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);
@@ -291,20 +297,20 @@ public sealed unsafe partial class CpuBackend
         {
             float* ds = dp + ((long)plane * hw);
             float* gs = gp + ((long)plane * pq);
-            float* idx = ip + ((long)plane * pq);
+            int* idx = ip + ((long)plane * pq);
             for (int oh = 0; oh < outH; oh++)
             {
                 int top = 2 * oh * width;
                 float* row0 = ds + top;
                 float* row1 = row0 + width;
                 float* g = gs + (oh * outW);
-                float* at = idx + (oh * outW);
+                int* at = idx + (oh * outW);
                 for (int ow = 0; ow < outW; ow += 8)
                 {
                     // The last eight windows are moved back to end at outW; overlapping ones are rewritten with the same values.
                     ow = Math.Min(ow, outW - 8);
                     var (gLow, gHigh) = Widen(Avx.LoadVector256(g + ow));
-                    var (iLow, iHigh) = Widen(Avx.LoadVector256(at + ow));
+                    var (iLow, iHigh) = Widen(Avx.ConvertToVector256Single(Avx.LoadVector256(at + ow)));
                     var p0 = Vector256.Create((float)(top + (2 * ow))) + step;
                     var p1 = p0 + Vector256.Create((float)width);
                     var eight = Vector256.Create(8f);
