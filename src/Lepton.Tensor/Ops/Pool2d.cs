@@ -125,7 +125,7 @@ public sealed partial class Tensor
         var pad = padding ?? (0, 0);
         if (kernel.H < 1 || kernel.W < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1 || !pad.IsValid)
         {
-            throw new ArgumentException($"{op}: kernel ({kernel.H}, {kernel.W}), stride ({sh}, {sw}) and dilation ({dh}, {dw}) must be positive, and padding {pad} non-negative.");
+            throw new ArgumentException($"{op}: kernel ({kernel.H}, {kernel.W}) and stride ({sh}, {sw}) must be positive, as must dilation ({dh}, {dw}), and padding {pad} non-negative.");
         }
 
         if ((long)Math.Max(pad.Top, pad.Bottom) * 2 > kernel.H || (long)Math.Max(pad.Left, pad.Right) * 2 > kernel.W)
