@@ -79,6 +79,80 @@ public sealed partial class Tensor
         return Reshape([.. target]);
     }
 
+    /// <summary>
+    /// Removes the size-1 dimensions at <paramref name="axes"/> (ONNX's Squeeze): negative axes count from the end, and
+    /// an empty list removes every size-1 dimension. Unlike <see cref="Squeeze(int?)"/>, an axis whose size is not 1 is an error.
+    /// </summary>
+    /// <param name="axes">Distinct axes of this tensor, each of size 1.</param>
+    /// <example><code>var v = x.Squeeze([0, -1]); // [1, 3, 1] -> [3]</code></example>
+    public Tensor Squeeze(int[] axes)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        if (axes.Length == 0)
+        {
+            return Squeeze((int?)null);
+        }
+
+        var drop = DistinctAxes("Squeeze", axes, Rank);
+        var target = new List<int>();
+        for (int d = 0; d < Rank; d++)
+        {
+            if (!drop[d])
+            {
+                target.Add(shape[d]);
+            }
+            else if (shape[d] != 1)
+            {
+                throw new ArgumentException($"Squeeze: axis {d} has size {shape[d]}, not 1, in shape {Shapes.Format(shape)}.", nameof(axes));
+            }
+        }
+
+        return Reshape([.. target]);
+    }
+
+    /// <summary>
+    /// Inserts size-1 dimensions so that they sit at <paramref name="axes"/> of the result (ONNX's Unsqueeze): the
+    /// result has rank Rank + axes.Length, and negative axes count from its end.
+    /// </summary>
+    /// <param name="axes">Distinct axes of the result, each in [-(Rank + axes.Length), Rank + axes.Length).</param>
+    /// <example><code>var y = v.Unsqueeze([0, -1]); // [3] -> [1, 3, 1]</code></example>
+    public Tensor Unsqueeze(int[] axes)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        int rank = Rank + axes.Length;
+        var inserted = DistinctAxes("Unsqueeze", axes, rank);
+        var target = new int[rank];
+        for (int d = 0, from = 0; d < rank; d++)
+        {
+            target[d] = inserted[d] ? 1 : shape[from++];
+        }
+
+        return Reshape(target);
+    }
+
+    /// <summary>Marks <paramref name="axes"/> among <paramref name="rank"/> dimensions; errors name the op for an axis out of range or given twice.</summary>
+    private static bool[] DistinctAxes(string op, int[] axes, int rank)
+    {
+        var marked = new bool[rank];
+        foreach (int axis in axes)
+        {
+            int a = axis < 0 ? axis + rank : axis;
+            if (a < 0 || a >= rank)
+            {
+                throw new ArgumentOutOfRangeException(nameof(axes), axis, $"{op}: axis {axis} is out of range for {rank} dimensions (axes [{string.Join(", ", axes)}]).");
+            }
+
+            if (marked[a])
+            {
+                throw new ArgumentException($"{op}: axis {axis} is given twice (axes [{string.Join(", ", axes)}], as dimension {a} of {rank}).", nameof(axes));
+            }
+
+            marked[a] = true;
+        }
+
+        return marked;
+    }
+
     /// <summary>Inserts a size-1 dimension at <paramref name="axis"/>.</summary>
     /// <example><code>var column = v.Unsqueeze(1);</code></example>
     public Tensor Unsqueeze(int axis)

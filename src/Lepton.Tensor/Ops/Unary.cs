@@ -34,7 +34,9 @@ public sealed partial class Tensor
     /// <example><code>var y = x.Pow(2);</code></example>
     public Tensor Pow(float exponent) => Unary(new PowScalarOp(exponent), "Pow");
 
-    /// <summary>Limits values to [min, max].</summary>
+    /// <summary>Limits values to [min, max]; the gradient passes inside [min, max], boundaries included (as PyTorch).</summary>
+    /// <param name="min">The lower bound.</param>
+    /// <param name="max">The upper bound, at least <paramref name="min"/>.</param>
     /// <example><code>var y = x.Clamp(0f, 1f);</code></example>
     public Tensor Clamp(float min, float max)
     {
@@ -44,6 +46,28 @@ public sealed partial class Tensor
         }
 
         return Unary(new ClampOp(min, max), "Clamp");
+    }
+
+    /// <summary>
+    /// Limits values from below, above or both (PyTorch's clamp with either bound None); the gradient passes where
+    /// the value is within the given bounds, boundaries included, and is 0 where it was clipped.
+    /// </summary>
+    /// <param name="min">The lower bound, or null for none.</param>
+    /// <param name="max">The upper bound, or null for none.</param>
+    /// <example><code>var positive = x.Clamp(min: 0f, max: null); var capped = x.Clamp(null, 6f);</code></example>
+    public Tensor Clamp(float? min, float? max)
+    {
+        if (min is null && max is null)
+        {
+            throw new ArgumentException("Clamp: min and max are both null; give at least one bound.");
+        }
+
+        if ((min is { } low && float.IsNaN(low)) || (max is { } high && float.IsNaN(high)))
+        {
+            throw new ArgumentException($"Clamp: a bound is NaN (min {min}, max {max}).");
+        }
+
+        return Clamp(min ?? float.NegativeInfinity, max ?? float.PositiveInfinity);
     }
 
     /// <summary>max(x, 0).</summary>

