@@ -3,7 +3,8 @@
 namespace Lepton.Kernels;
 
 /// <summary>
-/// Codes and recording of bad indices (outside [0, size)). The buffer holds [flag, op, the index, size, position], the
+/// Codes and recording of bad indices (outside [0, size), or [-size, size) where negative ones count from the end). The
+/// buffer holds [flag, op, the index, size, position, whether negatives were allowed], the
 /// position being the index's row-major place among the indices.
 /// </summary>
 public static class IndexErrors
@@ -12,10 +13,10 @@ public static class IndexErrors
     public const int Gather = 1, ScatterAdd = 2, IndexSelect = 3, IndexAdd = 4, CrossEntropy = 5;
 
     /// <summary>Ints the error buffer needs.</summary>
-    public const int Length = 5;
+    public const int Length = 6;
 
-    /// <summary>Records (op, index, size, position) unless an earlier error is already recorded.</summary>
-    public static void Report(ArrayView<int> errors, int op, int index, int size, long position)
+    /// <summary>Records (op, index, size, position, fromEnd) unless an earlier error is already recorded.</summary>
+    public static void Report(ArrayView<int> errors, int op, int index, int size, long position, int fromEnd = 0)
     {
         if (Atomic.CompareExchange(ref errors[0], compare: 0, value: 1) == 0)
         {
@@ -23,12 +24,13 @@ public static class IndexErrors
             errors[2] = index;
             errors[3] = size;
             errors[4] = (int)position;
+            errors[5] = fromEnd;
         }
     }
 
     /// <summary>True when <paramref name="value"/> is an index in [0, size).</summary>
     public static bool InRange(int value, int size) => value >= 0 && value < size;
 
-    /// <summary>True when <paramref name="value"/> is an integral index in [0, size) (for indices still held as floats on the host).</summary>
-    public static bool InRange(float value, int size) => value >= 0f && value < size && value == MathF.Floor(value);
+    /// <summary>True when <paramref name="value"/> is an index in [-size, size) (negative ones count from the end).</summary>
+    public static bool InRangeFromEnd(int value, int size) => value >= -size && value < size;
 }

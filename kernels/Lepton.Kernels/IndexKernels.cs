@@ -4,26 +4,29 @@
 // Several indices may name the same destination, so the accumulating kernel uses atomic adds.
 namespace Lepton.Kernels;
 
-/// <summary>Indexing kernels; indices outside [0, axis) are recorded in <c>errors</c> and skipped (NaN where a value is read).</summary>
+/// <summary>
+/// Indexing kernels; out-of-range indices are recorded in <c>errors</c> and skipped (NaN where a value is read). With
+/// <c>fromEnd</c> != 0 an index in [-size, -1] means size + index (ONNX's Gather); otherwise negative indices are errors.
+/// </summary>
 public static class IndexKernels
 {
     /// <summary>dst[o, j, i] = src[o, k, i] with k = index[o, j, i] (gather) or index[j] (index-select, <paramref name="perElement"/> = 0).</summary>
     public static void Take(
         ArrayView<float> src, int srcAxis, ArrayView<int> index, int perElement, ArrayView<float> dst,
-        int outer, int picks, int inner, int op, ArrayView<int> errors)
+        int outer, int picks, int inner, int op, int fromEnd, ArrayView<int> errors)
     {
         long total = (long)outer * picks * inner;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
             long at = IndexOf(e, perElement, picks, inner);
             int k = index[at];
-            if (IndexErrors.InRange(k, srcAxis))
+            if (Valid(k, srcAxis, fromEnd))
             {
-                dst[e] = src[SourceOf(e, k, srcAxis, picks, inner)];
+                dst[e] = src[SourceOf(e, k < 0 ? k + srcAxis : k, srcAxis, picks, inner)];
             }
             else
             {
-                IndexErrors.Report(errors, op, k, srcAxis, at);
+                IndexErrors.Report(errors, op, k, srcAxis, at, fromEnd);
                 dst[e] = float.NaN;
             }
         }
@@ -32,23 +35,26 @@ public static class IndexKernels
     /// <summary>dst[o, k, i] += src[o, j, i], the adjoint of <see cref="Take"/> (scatter-add or index-add).</summary>
     public static void PutAdd(
         ArrayView<float> src, ArrayView<int> index, int perElement, ArrayView<float> dst, int dstAxis,
-        int outer, int picks, int inner, int op, ArrayView<int> errors)
+        int outer, int picks, int inner, int op, int fromEnd, ArrayView<int> errors)
     {
         long total = (long)outer * picks * inner;
         for (long e = Grid.GlobalIndex.X; e < total; e += Grid.DimX * Group.DimX)
         {
             long at = IndexOf(e, perElement, picks, inner);
             int k = index[at];
-            if (IndexErrors.InRange(k, dstAxis))
+            if (Valid(k, dstAxis, fromEnd))
             {
-                Atomic.Add(ref dst[SourceOf(e, k, dstAxis, picks, inner)], src[e]);
+                Atomic.Add(ref dst[SourceOf(e, k < 0 ? k + dstAxis : k, dstAxis, picks, inner)], src[e]);
             }
             else
             {
-                IndexErrors.Report(errors, op, k, dstAxis, at);
+                IndexErrors.Report(errors, op, k, dstAxis, at, fromEnd);
             }
         }
     }
+
+    /// <summary>Whether index k is valid for an axis of <paramref name="size"/>: in [0, size), or [-size, size) with fromEnd.</summary>
+    private static bool Valid(int k, int size, int fromEnd) => fromEnd != 0 ? IndexErrors.InRangeFromEnd(k, size) : IndexErrors.InRange(k, size);
 
     /// <summary>Where element e's index lives: e itself, or its pick j.</summary>
     private static long IndexOf(long e, int perElement, int picks, int inner) => perElement != 0 ? e : e / inner % picks;

@@ -1,4 +1,6 @@
-// Values used as indices or class labels: each must be a whole number in [0, size). The errors name the op, the position, the value and the size, the same on every backend.
+// Values used as indices or class labels: each must lie in [0, size), or in [-size, size) where negative
+// indices count from the end (Gather, IndexSelect). The errors name the op, the position, the value and the
+// allowed range, the same on every backend.
 using System.Globalization;
 using Lepton.Kernels;
 
@@ -7,22 +9,6 @@ namespace Lepton;
 /// <summary>Checks of index and label values, and the error a bad one raises (on the host or at a device's read-back).</summary>
 internal static class IndexValues
 {
-    /// <summary>Throws for the first value that is not a whole number in [0, <paramref name="size"/>); no allocation otherwise.</summary>
-    /// <param name="op">The op or loss named in the error.</param>
-    /// <param name="values">The values in row-major order (positions count in it).</param>
-    /// <param name="size">The extent the values index (classes for labels).</param>
-    /// <param name="labels">Whether the values are class labels (the error says "label" and counts classes) or indices.</param>
-    public static void Check(string op, ReadOnlySpan<float> values, int size, bool labels)
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (!IndexErrors.InRange(values[i], size))
-            {
-                throw Error(op, i, values[i], size, labels);
-            }
-        }
-    }
-
     /// <summary>Throws for the first int32 value outside [0, <paramref name="size"/>); no allocation otherwise.</summary>
     /// <param name="op">The op or loss named in the error.</param>
     /// <param name="values">The values in row-major order (positions count in it).</param>
@@ -39,18 +25,21 @@ internal static class IndexValues
         }
     }
 
-    /// <summary>Throws for the first integer value outside [0, <paramref name="size"/>).</summary>
+    /// <summary>Throws for the first integer value outside [0, <paramref name="size"/>), or outside [-size, size) when
+    /// negative indices count from the end.</summary>
     /// <param name="op">The op or loss named in the error.</param>
     /// <param name="values">The values in row-major order (positions count in it).</param>
     /// <param name="size">The extent the values index (classes for labels).</param>
     /// <param name="labels">Whether the values are class labels.</param>
-    public static void Check(string op, ReadOnlySpan<long> values, int size, bool labels)
+    /// <param name="negativeFromEnd">Whether indices in [-size, -1] are allowed (they count from the end).</param>
+    public static void Check(string op, ReadOnlySpan<long> values, int size, bool labels, bool negativeFromEnd = false)
     {
+        long low = negativeFromEnd ? -size : 0;
         for (int i = 0; i < values.Length; i++)
         {
-            if ((ulong)values[i] >= (ulong)size)
+            if (values[i] < low || values[i] >= size)
             {
-                throw Error(op, i, values[i], size, labels);
+                throw Error(op, i, values[i], size, labels, negativeFromEnd: negativeFromEnd);
             }
         }
     }
@@ -65,7 +54,8 @@ internal static class IndexValues
     /// <param name="size">The extent the values index.</param>
     /// <param name="labels">Whether the values are class labels.</param>
     /// <param name="where">Appended to the message (e.g. which device found it), or null.</param>
-    public static Exception Error(string op, long position, double value, int size, bool labels, string? where = null)
+    /// <param name="negativeFromEnd">Whether indices in [-size, -1] were allowed (the message gives that range).</param>
+    public static Exception Error(string op, long position, double value, int size, bool labels, string? where = null, bool negativeFromEnd = false)
     {
         string noun = labels ? "label" : "index";
         string shown = value.ToString(CultureInfo.InvariantCulture);
@@ -73,10 +63,11 @@ internal static class IndexValues
         if (!double.IsFinite(value) || value != Math.Floor(value))
         {
             return new ArgumentException(
-                $"{op}: {noun} {shown} at position {position} is not a whole number; {(labels ? "labels" : "indices")} must be integers in [0, {size}){suffix}");
+                $"{op}: {noun} {shown} at position {position} is not a whole number; {(labels ? "labels" : "indices")} must be integers in [{(negativeFromEnd ? -size : 0)}, {size}){suffix}");
         }
 
-        string extent = labels ? (size > 0 ? $"{size} classes (labels 0 to {size - 1})" : "0 classes") : $"a dimension of size {size}";
+        string extent = labels ? (size > 0 ? $"{size} classes (labels 0 to {size - 1})" : "0 classes")
+            : negativeFromEnd ? $"a dimension of size {size} (indices {-size} to {size - 1}, negative ones counting from the end)" : $"a dimension of size {size}";
         return new IndexOutOfRangeException($"{op}: {noun} {shown} at position {position} is out of range for {extent}{suffix}");
     }
 }

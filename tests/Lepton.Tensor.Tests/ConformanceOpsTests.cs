@@ -63,6 +63,38 @@ public abstract class ConformanceOpsTests : BackendTests
         e = Assert.Throws<ArgumentException>(() => x.Clamp(float.NaN, null));
         Assert.Contains("Clamp", e.Message);
     }
+
+    [Fact]
+    public void NegativeIndicesCountFromTheEnd()
+    {
+        var data = Generators.Values([4, 3], 3);
+        var x = T(data);
+
+        // IndexSelect along 0 with -1 (row 3) and -4 (row 0); Gather along 1 with -1 (column 2) and -3 (column 0).
+        var rows = Tensor.FromArray([-1, 0, -4, 2], [4], device: Device);
+        var expectedRows = new Nd([.. new[] { 3, 0, 0, 2 }.SelectMany(r => Enumerable.Range(0, 3).Select(c => data[r, c]))], [4, 3]);
+        Check.Close(expectedRows, x.IndexSelect(0, rows), 0, 0, "index-select");
+        GradCheck.Run(Device, [data], t => t[0].IndexSelect(0, rows), r => new Nd([.. new[] { 3, 0, 0, 2 }.SelectMany(i => Enumerable.Range(0, 3).Select(c => r[0][i, c]))], [4, 3]));
+
+        var columns = Tensor.FromArray([-1, 0, -3, 1], [4, 1], device: Device);
+        Check.Close(new Nd([data[0, 2], data[1, 0], data[2, 0], data[3, 1]], [4, 1]), x.Gather(1, columns), 0, 0, "gather");
+        GradCheck.Run(Device, [data], t => t[0].Gather(1, columns), r => new Nd([r[0][0, 2], r[0][1, 0], r[0][2, 0], r[0][3, 1]], [4, 1]));
+    }
+
+    [Fact]
+    public void IndicesOutsideMinusSizeToSizeStillFail()
+    {
+        var x = Tensor.Zeros([4, 3], device: Device);
+        var e = Assert.Throws<IndexOutOfRangeException>(() => x.IndexSelect(0, Tensor.FromArray([0, -5], [2], device: Device)).ToArray());
+        Assert.StartsWith("IndexSelect: index -5 at position 1 is out of range for a dimension of size 4 (indices -4 to 3", e.Message);
+        e = Assert.Throws<IndexOutOfRangeException>(() => x.Gather(1, Tensor.FromArray([0, 3, -3, 1], [4, 1], device: Device)).ToArray());
+        Assert.StartsWith("Gather: index 3 at position 1 is out of range for a dimension of size 3 (indices -3 to 2", e.Message);
+
+        // Labels and embedding rows have no "from the end".
+        var labels = Tensor.FromArray([0, -1], [2], device: Device);
+        Assert.Throws<IndexOutOfRangeException>(() => Tensor.NllLoss(Tensor.Zeros([2, 3], device: Device), labels).Item());
+        Assert.Throws<IndexOutOfRangeException>(() => Tensor.Embedding(labels, x).ToArray());
+    }
 }
 
 public sealed class ConformanceOpsTestsCpu : ConformanceOpsTests

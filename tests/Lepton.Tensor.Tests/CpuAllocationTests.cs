@@ -102,8 +102,8 @@ public sealed class CpuAllocationTests
         var v = Zeros(n);
         calls.Add(("Adam update", () => cpu.OptimizerStep(new OptimizerUpdate(OptimizerRule.Adam, 1e-3f), y, dy, m, v, n)));
         var index = Zeros(n);
-        calls.Add(("gather", () => cpu.Gather(x, 64, 16, 64, index, 16, y)));
-        calls.Add(("index add", () => cpu.IndexAdd(x, 64, 16, 64, index, 16, y)));
+        calls.Add(("gather", () => cpu.Gather(x, 64, 16, 64, index, 16, y, true)));
+        calls.Add(("index add", () => cpu.IndexAdd(x, 64, 16, 64, index, 16, y, true)));
         calls.Add(("batch-norm statistics", () => cpu.BatchNormStatistics(x, 16, 16, 256, m, v)));
 
         // Recurrent cells over 64 rows of 128 units at step 1 of 3 (with a mask), forward and backward.

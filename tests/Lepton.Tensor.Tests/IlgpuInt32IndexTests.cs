@@ -35,11 +35,11 @@ public sealed class IlgpuInt32IndexTests
         var s = Floats(src);
         var ix = Ints(index);
         var d = Gpu.Allocate(12);
-        Gpu.Gather(s, 2, 4, 3, ix, 2, d);
+        Gpu.Gather(s, 2, 4, 3, ix, 2, d, negativeFromEnd: false);
         Assert.Equal(expected, Read(d, 12));
 
         var back = Floats(new float[24]);
-        Gpu.ScatterAdd(d, 2, 4, 3, ix, 2, back);
+        Gpu.ScatterAdd(d, 2, 4, 3, ix, 2, back, negativeFromEnd: false);
         Assert.Equal(scattered, Read(back, 24));
     }
 
@@ -64,10 +64,10 @@ public sealed class IlgpuInt32IndexTests
         }
 
         var d = Gpu.Allocate(16);
-        Gpu.IndexSelect(Floats(src), 2, 3, 2, Ints(index), 4, d);
+        Gpu.IndexSelect(Floats(src), 2, 3, 2, Ints(index), 4, d, negativeFromEnd: false);
         Assert.Equal(expected, Read(d, 16));
         var back = Floats(new float[12]);
-        Gpu.IndexAdd(d, 2, 3, 2, Ints(index), 4, back);
+        Gpu.IndexAdd(d, 2, 3, 2, Ints(index), 4, back, negativeFromEnd: false);
         Assert.Equal(added, Read(back, 12));
     }
 
@@ -75,12 +75,12 @@ public sealed class IlgpuInt32IndexTests
     public void ABadInt32IndexIsReportedWithItsValue()
     {
         var d = Gpu.Allocate(3);
-        Gpu.IndexSelect(Floats([1f, 2f, 3f, 4f]), 1, 4, 1, Ints([0, 7, -1]), 3, d);
+        Gpu.IndexSelect(Floats([1f, 2f, 3f, 4f]), 1, 4, 1, Ints([0, 7, -1]), 3, d, negativeFromEnd: false);
         var e = Assert.Throws<IndexOutOfRangeException>(() => Read(d, 3));
         Assert.Contains("IndexSelect", e.Message);
         Assert.Contains("index 7 at position 1", e.Message);
 
-        Gpu.Gather(Floats([1f, 2f]), 1, 2, 1, Ints([1, -3]), 2, d);
+        Gpu.Gather(Floats([1f, 2f]), 1, 2, 1, Ints([1, -3]), 2, d, negativeFromEnd: true);
         e = Assert.Throws<IndexOutOfRangeException>(() => Read(d, 2));
         Assert.Contains("index -3 at position 1", e.Message);
         Assert.Equal([2f, 1f], Read(Gather(Floats([1f, 2f]), Ints([1, 0])), 2));
@@ -166,7 +166,7 @@ public sealed class IlgpuInt32IndexTests
     private static DeviceBuffer Gather(DeviceBuffer src, DeviceBuffer index)
     {
         var d = Gpu.Allocate(2);
-        Gpu.Gather(src, 1, 2, 1, index, 2, d);
+        Gpu.Gather(src, 1, 2, 1, index, 2, d, negativeFromEnd: false);
         return d;
     }
 

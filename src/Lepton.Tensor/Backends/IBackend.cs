@@ -161,17 +161,18 @@ public interface IBackend
     /// <summary>dx of average pooling (=).</summary>
     void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, DeviceBuffer dy, DeviceBuffer dx);
 
-    /// <summary>dst[o, j, i] = src[o, index[o, j, i], i]; src is [outer, srcAxis, inner], index and dst [outer, indexAxis, inner].</summary>
-    void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst);
+    /// <summary>dst[o, j, i] = src[o, index[o, j, i], i]; src is [outer, srcAxis, inner], index and dst [outer, indexAxis, inner].
+    /// With <paramref name="negativeFromEnd"/>, an index in [-srcAxis, -1] means srcAxis + index (ONNX); otherwise negatives are bad indices.</summary>
+    void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst, bool negativeFromEnd);
 
-    /// <summary>dst[o, index[o, j, i], i] += src[o, j, i]: the adjoint of <see cref="Gather"/>.</summary>
-    void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst);
+    /// <summary>dst[o, index[o, j, i], i] += src[o, j, i]: the adjoint of <see cref="Gather"/>, negative indices as there.</summary>
+    void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst, bool negativeFromEnd);
 
-    /// <summary>dst[o, j, i] = src[o, index[j], i]; src is [outer, srcAxis, inner], dst [outer, count, inner].</summary>
-    void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst);
+    /// <summary>dst[o, j, i] = src[o, index[j], i]; src is [outer, srcAxis, inner], dst [outer, count, inner]; negative indices as in <see cref="Gather"/>.</summary>
+    void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst, bool negativeFromEnd);
 
-    /// <summary>dst[o, index[j], i] += src[o, j, i]: the adjoint of <see cref="IndexSelect"/>.</summary>
-    void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst);
+    /// <summary>dst[o, index[j], i] += src[o, j, i]: the adjoint of <see cref="IndexSelect"/>, negative indices as there.</summary>
+    void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst, bool negativeFromEnd);
 
     /// <summary>
     /// One step of a fused LSTM cell (i, f, o sigmoid; g tanh) at time <paramref name="t"/> of time-major buffers.

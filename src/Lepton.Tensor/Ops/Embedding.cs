@@ -28,6 +28,6 @@ public sealed partial class Tensor
             throw Shapes.SizeError("Embedding", outShape, $" (indices {Shapes.Format(indices.shape)} into weight {Shapes.Format(weight.shape)})");
         }
 
-        return weight.IndexSelect(0, indices.Reshape(-1), "Embedding").Reshape(outShape);
+        return weight.IndexSelect(0, indices.Reshape(-1), "Embedding", negativeFromEnd: false).Reshape(outShape);
     }
 }

@@ -102,12 +102,13 @@ public sealed partial class Tensor
 
     /// <summary>Rows of <paramref name="axis"/> picked by an int32 index vector (a copy), like <c>torch.index_select</c>.</summary>
     /// <param name="axis">The axis the indices pick along.</param>
-    /// <param name="index">Int32 indices [count], each a whole number in [0, size of the axis).</param>
-    /// <example><code>var batch = images.IndexSelect(0, Tensor.FromArray(new[] { 4, 2, 7 }, [3]));</code></example>
-    public Tensor IndexSelect(int axis, Tensor index) => IndexSelect(axis, index, "IndexSelect");
+    /// <param name="index">Int32 indices [count], each a whole number in [-size, size) of the axis; a negative one counts
+    /// from the end (-1 is the last row), as ONNX's Gather allows.</param>
+    /// <example><code>var batch = images.IndexSelect(0, Tensor.FromArray(new[] { 4, 2, -1 }, [3]));</code></example>
+    public Tensor IndexSelect(int axis, Tensor index) => IndexSelect(axis, index, "IndexSelect", negativeFromEnd: true);
 
-    /// <summary>Index-select with errors naming <paramref name="op"/> (Embedding picks rows through it).</summary>
-    internal Tensor IndexSelect(int axis, Tensor index, string op)
+    /// <summary>Index-select with errors naming <paramref name="op"/> (Embedding picks rows through it, without negative indices).</summary>
+    internal Tensor IndexSelect(int axis, Tensor index, string op, bool negativeFromEnd)
     {
         int a = Shapes.NormalizeAxis(op, axis, Rank);
         CheckIndexTensor(op, index, 1);
@@ -119,12 +120,12 @@ public sealed partial class Tensor
             throw Shapes.SizeError(op, outShape, $" (picking {index.shape[0]} rows of {Shapes.Format(shape)} along axis {a})");
         }
 
-        CheckIndexValues(op, index, shape[a], labels: false);
+        CheckIndexValues(op, index, shape[a], labels: false, negativeFromEnd);
         if (DType.Size() < 4)
         {
             // Picked through an exact widening: 16-bit floats in float32 (recorded), small integers and bool in int32.
             var wide = DType.IsHalf() ? To(DType.Float32) : CastTo(DType.Int32);
-            return wide.IndexSelect(axis, index, op).To(DType);
+            return wide.IndexSelect(axis, index, op, negativeFromEnd).To(DType);
         }
 
         var (outer, inner) = OuterInner(shape, a);
@@ -135,25 +136,27 @@ public sealed partial class Tensor
 
         // The kernels move 4-byte lanes: an 8-byte element is two of them.
         int lanes = DType.Size() / 4;
-        Backend.IndexSelect(x.Buffer, outer, shape[a], inner * lanes, ix.Buffer, count, y.Buffer);
+        Backend.IndexSelect(x.Buffer, outer, shape[a], inner * lanes, ix.Buffer, count, y.Buffer, negativeFromEnd);
         var inputShape = shape;
         return Record(y, "IndexSelectBackward", [this], g =>
         {
             var dx = Zeros(inputShape, DType.Float32, g.Device);
             var gd = g.DenseData();
-            g.Backend.IndexAdd(gd.Buffer, outer, inputShape[a], inner, ix.Buffer, count, dx.Buffer);
+            g.Backend.IndexAdd(gd.Buffer, outer, inputShape[a], inner, ix.Buffer, count, dx.Buffer, negativeFromEnd);
             return [dx];
         });
     }
 
     /// <summary>Values along <paramref name="axis"/> at positions given by an int32 index of the same rank, like <c>torch.gather</c>.</summary>
     /// <param name="axis">The axis the indices pick along.</param>
-    /// <param name="index">Int32 indices, each a whole number in [0, size of the axis); the result has their shape.</param>
+    /// <param name="index">Int32 indices, each a whole number in [-size, size) of the axis (a negative one counts from the
+    /// end, as ONNX's GatherElements allows); the result has their shape.</param>
     /// <example><code>var picked = logProbs.Gather(1, labels.Unsqueeze(1));</code></example>
-    public Tensor Gather(int axis, Tensor index) => Gather(axis, index, "Gather", labels: false);
+    public Tensor Gather(int axis, Tensor index) => Gather(axis, index, "Gather", labels: false, negativeFromEnd: true);
 
-    /// <summary>Gather with errors naming <paramref name="op"/>, calling the values labels when <paramref name="labels"/> (NllLoss).</summary>
-    internal Tensor Gather(int axis, Tensor index, string op, bool labels)
+    /// <summary>Gather with errors naming <paramref name="op"/>, calling the values labels when <paramref name="labels"/>;
+    /// negative values count from the end only when <paramref name="negativeFromEnd"/> (not for NllLoss's class indices).</summary>
+    internal Tensor Gather(int axis, Tensor index, string op, bool labels, bool negativeFromEnd)
     {
         int a = Shapes.NormalizeAxis(op, axis, Rank);
         CheckIndexTensor(op, index, Rank);
@@ -166,11 +169,11 @@ public sealed partial class Tensor
             }
         }
 
-        CheckIndexValues(op, index, shape[a], labels);
+        CheckIndexValues(op, index, shape[a], labels, negativeFromEnd);
         if (DType.Size() < 4)
         {
             var wide = DType.IsHalf() ? To(DType.Float32) : CastTo(DType.Int32);
-            return wide.Gather(axis, index, op, labels).To(DType);
+            return wide.Gather(axis, index, op, labels, negativeFromEnd).To(DType);
         }
 
         var (outer, inner) = OuterInner(shape, a);
@@ -182,17 +185,17 @@ public sealed partial class Tensor
         {
             // Two 4-byte lanes per element: each index repeated for both lanes of its element.
             using var pair = ix.Unsqueeze(-1).Expand([.. ix.shape, 2]).Contiguous();
-            Backend.Gather(x.Buffer, outer, shape[a], inner * 2, pair.Buffer, indexAxis, y.Buffer);
+            Backend.Gather(x.Buffer, outer, shape[a], inner * 2, pair.Buffer, indexAxis, y.Buffer, negativeFromEnd);
             return y;
         }
 
-        Backend.Gather(x.Buffer, outer, shape[a], inner, ix.Buffer, indexAxis, y.Buffer);
+        Backend.Gather(x.Buffer, outer, shape[a], inner, ix.Buffer, indexAxis, y.Buffer, negativeFromEnd);
         var inputShape = shape;
         return Record(y, "GatherBackward", [this], g =>
         {
             var dx = Zeros(inputShape, DType.Float32, g.Device);
             var gd = g.DenseData();
-            g.Backend.ScatterAdd(gd.Buffer, outer, inputShape[a], inner, ix.Buffer, indexAxis, dx.Buffer);
+            g.Backend.ScatterAdd(gd.Buffer, outer, inputShape[a], inner, ix.Buffer, indexAxis, dx.Buffer, negativeFromEnd);
             return [dx];
         });
     }
@@ -391,14 +394,14 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// Every index a whole number in [0, size), checked here on backends that do not check inside their kernels (those
-    /// report a bad index, with the same message, at their next read-back).
+    /// Every index a whole number in [0, size) (or [-size, size) when <paramref name="negativeFromEnd"/>), checked here on
+    /// backends that do not check inside their kernels (those report a bad index, with the same message, at their next read-back).
     /// </summary>
-    private static void CheckIndexValues(string op, Tensor index, int size, bool labels)
+    private static void CheckIndexValues(string op, Tensor index, int size, bool labels, bool negativeFromEnd = false)
     {
         if (!index.Backend.ValidatesIndices)
         {
-            IndexValues.Check(op, index.ToArray<long>(), size, labels);
+            IndexValues.Check(op, index.ToArray<long>(), size, labels, negativeFromEnd);
         }
     }
 }

@@ -83,7 +83,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"{op}: labels must be int32 or int64 class indices, got {target.DType.Name()} {Shapes.Format(target.shape)}.");
         }
 
-        var picked = -logProbs.Gather(1, target.Unsqueeze(1), op, labels).Squeeze(1);
+        var picked = -logProbs.Gather(1, target.Unsqueeze(1), op, labels, negativeFromEnd: false).Squeeze(1);
         return Reduce(picked, reduction);
     }
 

@@ -356,14 +356,30 @@ public sealed partial class ParityChecks(Device candidate)
         var rng = new Random(8);
         int outer = 3, axis = 5, inner = 4, picks = 6;
         float[] src = Values(rng, outer * axis * inner);
-        float[] index = IntBits([.. Enumerable.Range(0, outer * picks * inner).Select(_ => rng.Next(axis))]);
+        int[] indexValues = [.. Enumerable.Range(0, outer * picks * inner).Select(_ => rng.Next(axis))];
+        float[] index = IntBits(indexValues);
         float[] picked = Values(rng, outer * picks * inner);
-        Parity([src, index], [outer * picks * inner], (b, i, o) => b.Gather(i[0], outer, axis, inner, i[1], picks, o[0]), 0, "gather");
-        Parity([picked, index], Values(rng, outer * axis * inner), (b, i, o) => b.ScatterAdd(i[0], outer, axis, inner, i[1], picks, o[0]), Summed, "scatter-add");
-
         float[] rows = IntBits([4, 0, 4, 2, 1, 4]);
-        Parity([src, rows], [outer * rows.Length * inner], (b, i, o) => b.IndexSelect(i[0], outer, axis, inner, i[1], rows.Length, o[0]), 0, "index-select");
-        Parity([Values(rng, outer * rows.Length * inner), rows], Values(rng, outer * axis * inner), (b, i, o) => b.IndexAdd(i[0], outer, axis, inner, i[1], rows.Length, o[0]), Summed, "index-add");
+
+        // Negative indices count from the end where allowed: the same picks written as index - axis in places.
+        float[] fromEnd = IntBits([.. indexValues.Select((k, i) => i % 3 == 0 ? k - axis : k)]);
+        float[] rowsFromEnd = IntBits([-1, 0, 4, -3, 1, -1]);
+        foreach (bool negative in new[] { false, true })
+        {
+            float[] ix = negative ? fromEnd : index, rx = negative ? rowsFromEnd : rows;
+            Parity([src, ix], [outer * picks * inner], (b, i, o) => b.Gather(i[0], outer, axis, inner, i[1], picks, o[0], negative), 0, $"gather (negative {negative})");
+            Parity([picked, ix], Values(rng, outer * axis * inner), (b, i, o) => b.ScatterAdd(i[0], outer, axis, inner, i[1], picks, o[0], negative), Summed, $"scatter-add (negative {negative})");
+            Parity([src, rx], [outer * rows.Length * inner], (b, i, o) => b.IndexSelect(i[0], outer, axis, inner, i[1], rows.Length, o[0], negative), 0, $"index-select (negative {negative})");
+            Parity([Values(rng, outer * rows.Length * inner), rx], Values(rng, outer * axis * inner), (b, i, o) => b.IndexAdd(i[0], outer, axis, inner, i[1], rows.Length, o[0], negative), Summed, $"index-add (negative {negative})");
+        }
+
+        // The same picks either way.
+        float[] plain = Run(Cpu, [src, index], [new float[outer * picks * inner]], (b, i, o) => b.Gather(i[0], outer, axis, inner, i[1], picks, o[0], false))[0];
+        float[] wrapped = Run(Gpu, [src, fromEnd], [new float[outer * picks * inner]], (b, i, o) => b.Gather(i[0], outer, axis, inner, i[1], picks, o[0], true))[0];
+        if (!plain.SequenceEqual(wrapped))
+        {
+            throw new InvalidOperationException("gather: negative indices did not pick the same elements as their positive equivalents.");
+        }
     }
 
     public void BatchNormStatisticsForwardAndBackward()

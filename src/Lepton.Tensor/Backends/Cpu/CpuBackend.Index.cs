@@ -8,13 +8,14 @@ public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
+    public void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst, bool negativeFromEnd)
     {
         float* s = Cpu(src).Pointer, d = Cpu(dst).Pointer;
         int* ix = Cpu(index).As<int>();
-        CpuParallel.For(outer, (long)indexAxis * inner, (srcAxis, inner, indexAxis, (nint)s, (nint)ix, (nint)d), static (in (int SrcAxis, int Inner, int IndexAxis, nint S, nint Ix, nint D) state, int o0, int o1) =>
+        int wrap = negativeFromEnd ? srcAxis : 0;
+        CpuParallel.For(outer, (long)indexAxis * inner, (srcAxis, inner, indexAxis, wrap, (nint)s, (nint)ix, (nint)d), static (in (int SrcAxis, int Inner, int IndexAxis, int Wrap, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
-            var (srcAxis, inner, indexAxis, _, _, _) = state;
+            var (srcAxis, inner, indexAxis, wrap, _, _, _) = state;
             float* s = (float*)state.S, d = (float*)state.D;
             int* ix = (int*)state.Ix;
             for (int o = o0; o < o1; o++)
@@ -24,7 +25,7 @@ public sealed unsafe partial class CpuBackend
                     long row = ((long)o * indexAxis) + j;
                     for (int i = 0; i < inner; i++)
                     {
-                        int k = ix[(row * inner) + i];
+                        int k = FromEnd(ix[(row * inner) + i], wrap);
                         d[(row * inner) + i] = s[((((long)o * srcAxis) + k) * inner) + i];
                     }
                 }
@@ -34,13 +35,14 @@ public sealed unsafe partial class CpuBackend
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst)
+    public void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst, bool negativeFromEnd)
     {
         float* s = Cpu(src).Pointer, d = Cpu(dst).Pointer;
         int* ix = Cpu(index).As<int>();
-        CpuParallel.For(outer, (long)indexAxis * inner, (dstAxis, inner, indexAxis, (nint)s, (nint)ix, (nint)d), static (in (int DstAxis, int Inner, int IndexAxis, nint S, nint Ix, nint D) state, int o0, int o1) =>
+        int wrap = negativeFromEnd ? dstAxis : 0;
+        CpuParallel.For(outer, (long)indexAxis * inner, (dstAxis, inner, indexAxis, wrap, (nint)s, (nint)ix, (nint)d), static (in (int DstAxis, int Inner, int IndexAxis, int Wrap, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
-            var (dstAxis, inner, indexAxis, _, _, _) = state;
+            var (dstAxis, inner, indexAxis, wrap, _, _, _) = state;
             float* s = (float*)state.S, d = (float*)state.D;
             int* ix = (int*)state.Ix;
             for (int o = o0; o < o1; o++)
@@ -50,7 +52,7 @@ public sealed unsafe partial class CpuBackend
                     long row = ((long)o * indexAxis) + j;
                     for (int i = 0; i < inner; i++)
                     {
-                        int k = ix[(row * inner) + i];
+                        int k = FromEnd(ix[(row * inner) + i], wrap);
                         d[((((long)o * dstAxis) + k) * inner) + i] += s[(row * inner) + i];
                     }
                 }
@@ -60,19 +62,20 @@ public sealed unsafe partial class CpuBackend
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
+    public void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst, bool negativeFromEnd)
     {
         float* s = Cpu(src).Pointer, d = Cpu(dst).Pointer;
         int* ix = Cpu(index).As<int>();
-        CpuParallel.For(outer * count, inner, (srcAxis, inner, count, (nint)s, (nint)ix, (nint)d), static (in (int SrcAxis, int Inner, int Count, nint S, nint Ix, nint D) state, int r0, int r1) =>
+        int wrap = negativeFromEnd ? srcAxis : 0;
+        CpuParallel.For(outer * count, inner, (srcAxis, inner, count, wrap, (nint)s, (nint)ix, (nint)d), static (in (int SrcAxis, int Inner, int Count, int Wrap, nint S, nint Ix, nint D) state, int r0, int r1) =>
         {
-            var (srcAxis, inner, count, _, _, _) = state;
+            var (srcAxis, inner, count, wrap, _, _, _) = state;
             float* s = (float*)state.S, d = (float*)state.D;
             int* ix = (int*)state.Ix;
             for (int r = r0; r < r1; r++)
             {
                 int o = r / count, j = r % count;
-                long from = ((long)o * srcAxis) + ix[j];
+                long from = ((long)o * srcAxis) + FromEnd(ix[j], wrap);
                 new ReadOnlySpan<float>(s + (from * inner), inner).CopyTo(new Span<float>(d + ((long)r * inner), inner));
             }
         });
@@ -80,20 +83,21 @@ public sealed unsafe partial class CpuBackend
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst)
+    public void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst, bool negativeFromEnd)
     {
         float* s = Cpu(src).Pointer, d = Cpu(dst).Pointer;
         int* ix = Cpu(index).As<int>();
-        CpuParallel.For(outer, (long)count * inner, (dstAxis, inner, count, (nint)s, (nint)ix, (nint)d), static (in (int DstAxis, int Inner, int Count, nint S, nint Ix, nint D) state, int o0, int o1) =>
+        int wrap = negativeFromEnd ? dstAxis : 0;
+        CpuParallel.For(outer, (long)count * inner, (dstAxis, inner, count, wrap, (nint)s, (nint)ix, (nint)d), static (in (int DstAxis, int Inner, int Count, int Wrap, nint S, nint Ix, nint D) state, int o0, int o1) =>
         {
-            var (dstAxis, inner, count, _, _, _) = state;
+            var (dstAxis, inner, count, wrap, _, _, _) = state;
             float* s = (float*)state.S, d = (float*)state.D;
             int* ix = (int*)state.Ix;
             for (int o = o0; o < o1; o++)
             {
                 for (int j = 0; j < count; j++)
                 {
-                    float* to = d + ((((long)o * dstAxis) + ix[j]) * inner);
+                    float* to = d + ((((long)o * dstAxis) + FromEnd(ix[j], wrap)) * inner);
                     float* from = s + ((((long)o * count) + j) * inner);
                     for (int i = 0; i < inner; i++)
                     {
@@ -103,6 +107,10 @@ public sealed unsafe partial class CpuBackend
             }
         });
     }
+
+    /// <summary>A checked index (the op validated it on the host), negative ones counting back from <paramref name="wrap"/> (the axis's size, or 0 when they are not allowed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int FromEnd(int index, int wrap) => index < 0 ? index + wrap : index;
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -241,20 +241,20 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc />
-    public void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst) =>
-        Take(src, srcAxis, index, perElement: true, dst, outer, indexAxis, inner, IndexErrors.Gather);
+    public void Gather(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst, bool negativeFromEnd) =>
+        Take(src, srcAxis, index, perElement: true, dst, outer, indexAxis, inner, IndexErrors.Gather, negativeFromEnd);
 
     /// <inheritdoc />
-    public void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst) =>
-        PutAdd(src, index, perElement: true, dst, dstAxis, outer, indexAxis, inner, IndexErrors.ScatterAdd);
+    public void ScatterAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int indexAxis, DeviceBuffer dst, bool negativeFromEnd) =>
+        PutAdd(src, index, perElement: true, dst, dstAxis, outer, indexAxis, inner, IndexErrors.ScatterAdd, negativeFromEnd);
 
     /// <inheritdoc />
-    public void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst) =>
-        Take(src, srcAxis, index, perElement: false, dst, outer, count, inner, IndexErrors.IndexSelect);
+    public void IndexSelect(DeviceBuffer src, int outer, int srcAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst, bool negativeFromEnd) =>
+        Take(src, srcAxis, index, perElement: false, dst, outer, count, inner, IndexErrors.IndexSelect, negativeFromEnd);
 
     /// <inheritdoc />
-    public void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst) =>
-        PutAdd(src, index, perElement: false, dst, dstAxis, outer, count, inner, IndexErrors.IndexAdd);
+    public void IndexAdd(DeviceBuffer src, int outer, int dstAxis, int inner, DeviceBuffer index, int count, DeviceBuffer dst, bool negativeFromEnd) =>
+        PutAdd(src, index, perElement: false, dst, dstAxis, outer, count, inner, IndexErrors.IndexAdd, negativeFromEnd);
 
     /// <inheritdoc />
     public void BatchNormStatistics(DeviceBuffer x, int n, int channels, int inner, DeviceBuffer mean, DeviceBuffer variance)
@@ -312,16 +312,16 @@ public sealed partial class IlgpuBackend
         k(Elements(length), Gpu(param).View, Gpu(grad).View, Optional(state1), Optional(state2), Optional(gradientScale), length, step);
     }
 
-    private void Take(DeviceBuffer src, int srcAxis, DeviceBuffer index, bool perElement, DeviceBuffer dst, int outer, int picks, int inner, int op)
+    private void Take(DeviceBuffer src, int srcAxis, DeviceBuffer index, bool perElement, DeviceBuffer dst, int outer, int picks, int inner, int op, bool fromEnd)
     {
-        var k = Kernel("Take", static a => a.LoadStreamKernel<ArrayView<float>, int, ArrayView<int>, int, ArrayView<float>, int, int, int, int, ArrayView<int>>(IndexKernels.Take));
-        k(Elements((long)outer * picks * inner), Gpu(src).View, srcAxis, Gpu(index).ViewAs<int>(), perElement ? 1 : 0, Gpu(dst).View, outer, picks, inner, op, ErrorView());
+        var k = Kernel("Take", static a => a.LoadStreamKernel<ArrayView<float>, int, ArrayView<int>, int, ArrayView<float>, int, int, int, int, int, ArrayView<int>>(IndexKernels.Take));
+        k(Elements((long)outer * picks * inner), Gpu(src).View, srcAxis, Gpu(index).ViewAs<int>(), perElement ? 1 : 0, Gpu(dst).View, outer, picks, inner, op, fromEnd ? 1 : 0, ErrorView());
     }
 
-    private void PutAdd(DeviceBuffer src, DeviceBuffer index, bool perElement, DeviceBuffer dst, int dstAxis, int outer, int picks, int inner, int op)
+    private void PutAdd(DeviceBuffer src, DeviceBuffer index, bool perElement, DeviceBuffer dst, int dstAxis, int outer, int picks, int inner, int op, bool fromEnd)
     {
-        var k = Kernel("PutAdd", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int, int, int, int, ArrayView<int>>(IndexKernels.PutAdd));
-        k(Elements((long)outer * picks * inner), Gpu(src).View, Gpu(index).ViewAs<int>(), perElement ? 1 : 0, Gpu(dst).View, dstAxis, outer, picks, inner, op, ErrorView());
+        var k = Kernel("PutAdd", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int, int, int, int, int, ArrayView<int>>(IndexKernels.PutAdd));
+        k(Elements((long)outer * picks * inner), Gpu(src).View, Gpu(index).ViewAs<int>(), perElement ? 1 : 0, Gpu(dst).View, dstAxis, outer, picks, inner, op, fromEnd ? 1 : 0, ErrorView());
     }
 
     private static ConvShape Shape(in Conv2dGeometry g) => new()

@@ -421,7 +421,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
             IndexErrors.IndexAdd => "IndexSelectBackward",
             _ => "CrossEntropy",
         };
-        throw IndexValues.Error(op, e[4], e[2], e[3], labels: false, $"found on {Name} when its queued work was read back");
+        throw IndexValues.Error(op, e[4], e[2], e[3], labels: false, $"found on {Name} when its queued work was read back", negativeFromEnd: e[5] != 0);
     }
 
     private ArrayView<int> ErrorView()
