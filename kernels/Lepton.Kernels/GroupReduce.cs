@@ -55,14 +55,15 @@ internal static class GroupReduce
         return result;
     }
 
-    /// <summary>The first position of the maximum (or minimum); a NaN counts as the extreme, as on the CPU.</summary>
-    public static int ArgExtreme(float value, int index, bool min, ArrayView<float> scratch)
+    /// <summary>The first (or, with <paramref name="last"/>, the last) position of the maximum (or minimum); a NaN counts
+    /// as the extreme, as on the CPU. A thread that saw no element passes index int.MaxValue.</summary>
+    public static int ArgExtreme(float value, int index, bool min, bool last, ArrayView<float> scratch)
     {
         for (int delta = Warp.WarpSize / 2; delta > 0; delta /= 2)
         {
             float otherValue = Warp.ShuffleDown(value, delta);
             int otherIndex = Warp.ShuffleDown(index, delta);
-            if (Better(otherValue, otherIndex, value, index, min))
+            if (Better(otherValue, otherIndex, value, index, min, last))
             {
                 value = otherValue;
                 index = otherIndex;
@@ -81,7 +82,7 @@ internal static class GroupReduce
         int bestIndex = (int)scratch[warps];
         for (int w = 1; w < warps; w++)
         {
-            if (Better(scratch[w], (int)scratch[warps + w], bestValue, bestIndex, min))
+            if (Better(scratch[w], (int)scratch[warps + w], bestValue, bestIndex, min, last))
             {
                 bestValue = scratch[w];
                 bestIndex = (int)scratch[warps + w];
@@ -163,18 +164,30 @@ internal static class GroupReduce
         return min ? MathF.Min(a, b) : MathF.Max(a, b);
     }
 
-    /// <summary>Whether (v, i) beats (best, bestIndex): larger (smaller), else NaN over number, ties to the lower index.</summary>
-    internal static bool Better(float v, int i, float best, int bestIndex, bool min)
+    /// <summary>Whether (v, i) beats (best, bestIndex): larger (smaller), else NaN over number, ties to the lower index (the
+    /// higher with <paramref name="last"/>). Index int.MaxValue (or a negative one) marks "no element yet", which never wins.</summary>
+    internal static bool Better(float v, int i, float best, int bestIndex, bool min, bool last)
     {
+        if (i < 0 || i == int.MaxValue)
+        {
+            return false;
+        }
+
+        if (bestIndex < 0 || bestIndex == int.MaxValue)
+        {
+            return true;
+        }
+
         bool vNaN = float.IsNaN(v), bestNaN = float.IsNaN(best);
+        bool tieWins = last ? i > bestIndex : i < bestIndex;
         if (vNaN || bestNaN)
         {
-            return vNaN && (!bestNaN || i < bestIndex);
+            return vNaN && (!bestNaN || tieWins);
         }
 
         if (v == best)
         {
-            return i < bestIndex;
+            return tieWins;
         }
 
         return min ? v < best : v > best;

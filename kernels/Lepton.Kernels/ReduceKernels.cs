@@ -6,8 +6,8 @@ namespace Lepton.Kernels;
 /// <summary>What a reduction kernel computes (the same order as the backend contract's kinds).</summary>
 public static class ReduceCode
 {
-    /// <summary>Sum, max, min, argmax, argmin.</summary>
-    public const int Sum = 0, Max = 1, Min = 2, ArgMax = 3, ArgMin = 4;
+    /// <summary>Sum, max, min, argmax, argmin (first index on ties), argmax and argmin (last index on ties).</summary>
+    public const int Sum = 0, Max = 1, Min = 2, ArgMax = 3, ArgMin = 4, ArgMaxLast = 5, ArgMinLast = 6;
 }
 
 /// <summary>Axis reductions.</summary>
@@ -17,7 +17,8 @@ public static class ReduceKernels
     public static void Rows(ArrayView<float> x, ArrayView<float> y, int rows, int cols, int kind)
     {
         var scratch = SharedMemory.GetDynamic<float>();
-        bool min = kind == ReduceCode.Min || kind == ReduceCode.ArgMin;
+        bool min = kind == ReduceCode.Min || kind == ReduceCode.ArgMin || kind == ReduceCode.ArgMinLast;
+        bool last = kind == ReduceCode.ArgMaxLast || kind == ReduceCode.ArgMinLast;
         for (int row = Grid.IdxX; row < rows; row += Grid.DimX)
         {
             long start = (long)row * cols;
@@ -52,20 +53,20 @@ public static class ReduceKernels
             }
             else
             {
-                // Threads own ascending positions, so a strict comparison keeps each thread's first best.
+                // Threads own ascending positions, so a strict comparison keeps each thread's first best (a non-strict one its last).
                 float best = min ? float.PositiveInfinity : float.NegativeInfinity;
                 int bestIndex = int.MaxValue;
                 for (int c = Group.IdxX; c < cols; c += Group.DimX)
                 {
                     float v = x[start + c];
-                    if (bestIndex == int.MaxValue || GroupReduce.Better(v, c, best, bestIndex, min))
+                    if (bestIndex == int.MaxValue || GroupReduce.Better(v, c, best, bestIndex, min, last))
                     {
                         best = v;
                         bestIndex = c;
                     }
                 }
 
-                bestIndex = GroupReduce.ArgExtreme(best, bestIndex, min, scratch);
+                bestIndex = GroupReduce.ArgExtreme(best, bestIndex, min, last, scratch);
                 if (Group.IsFirstThread)
                 {
                     y[row] = bestIndex;
@@ -77,7 +78,8 @@ public static class ReduceKernels
     /// <summary>y[o, i] = reduce over a of x[o, a, i]; one thread per output.</summary>
     public static void Columns(ArrayView<float> x, ArrayView<float> y, int outer, int axis, int inner, int kind)
     {
-        bool min = kind == ReduceCode.Min || kind == ReduceCode.ArgMin;
+        bool min = kind == ReduceCode.Min || kind == ReduceCode.ArgMin || kind == ReduceCode.ArgMinLast;
+        bool last = kind == ReduceCode.ArgMaxLast || kind == ReduceCode.ArgMinLast;
         int outputs = outer * inner;
         for (int e = Grid.GlobalIndex.X; e < outputs; e += Grid.DimX * Group.DimX)
         {
@@ -111,7 +113,7 @@ public static class ReduceKernels
                 for (int a = 1; a < axis; a++)
                 {
                     float v = x[start + ((long)a * inner)];
-                    if (GroupReduce.Better(v, a, best, bestIndex, min))
+                    if (GroupReduce.Better(v, a, best, bestIndex, min, last))
                     {
                         best = v;
                         bestIndex = a;

@@ -95,6 +95,95 @@ public abstract class ConformanceOpsTests : BackendTests
         Assert.Throws<IndexOutOfRangeException>(() => Tensor.NllLoss(Tensor.Zeros([2, 3], device: Device), labels).Item());
         Assert.Throws<IndexOutOfRangeException>(() => Tensor.Embedding(labels, x).ToArray());
     }
+
+    [Fact]
+    public void ArgMaxAndArgMinCanSelectTheLastIndex()
+    {
+        // Ties along both a contiguous and a strided axis; rows long enough for the GPU's group reduction.
+        var rng = new Random(7);
+        foreach (int cols in new[] { 5, 70 })
+        {
+            float[] values = [.. Enumerable.Range(0, 3 * cols).Select(_ => (float)rng.Next(-2, 3))];
+            var x = T(values, 3, cols);
+            foreach (bool last in new[] { false, true })
+            {
+                Assert.Equal(ArgRef(values, 3, cols, max: true, last), x.ArgMax(1, selectLastIndex: last).ToInt32Array());
+                Assert.Equal(ArgRef(values, 3, cols, max: false, last), x.ArgMin(1, selectLastIndex: last).ToInt32Array());
+                var transposed = Transpose(values, 3, cols);
+                Assert.Equal(ArgRef(values, 3, cols, max: true, last), T(transposed, cols, 3).ArgMax(0, selectLastIndex: last).ToInt32Array());
+                Assert.Equal(ArgRef(values, 3, cols, max: false, last), T(transposed, cols, 3).ArgMin(0, selectLastIndex: last).ToInt32Array());
+            }
+        }
+
+        var ties = T([1f, 3f, 3f, 0f, 0f, 3f], 6);
+        Assert.Equal([5], ties.ArgMax(selectLastIndex: true).ToInt32Array());
+        Assert.Equal([1], ties.ArgMax().ToInt32Array());
+        Assert.Equal([4], ties.ArgMin(selectLastIndex: true).ToInt32Array());
+        Assert.Equal([3], ties.ArgMin().ToInt32Array());
+        Assert.Equal([0], T([float.NegativeInfinity, float.NegativeInfinity], 2).ArgMax().ToInt32Array());
+        Assert.Equal([1], T([float.NegativeInfinity, float.NegativeInfinity], 2).ArgMax(selectLastIndex: true).ToInt32Array());
+        Assert.Equal([2], T([1f, float.NaN, float.NaN, 4f], 4).ArgMax(selectLastIndex: true).ToInt32Array());
+    }
+
+    [Theory]
+    [InlineData(1e4)]
+    [InlineData(1e5)]
+    [InlineData(-3e4)]
+    public void LogSoftmaxKeepsItsPrecisionAtLargeInputs(double center)
+    {
+        // Inputs near the center, exactly representable as floats; the float64 reference uses the same inputs.
+        var rng = new Random(11);
+        float[] values = [.. Enumerable.Range(0, 4 * 33).Select(_ => (float)(center + (rng.NextDouble() * 8) - 4))];
+        var y = T(values, 4, 33).LogSoftmax(1).ToArray();
+        for (int r = 0; r < 4; r++)
+        {
+            double max = Enumerable.Range(0, 33).Max(c => (double)values[(r * 33) + c]);
+            double logSum = Math.Log(Enumerable.Range(0, 33).Sum(c => Math.Exp(values[(r * 33) + c] - max)));
+            for (int c = 0; c < 33; c++)
+            {
+                double expected = values[(r * 33) + c] - max - logSum;
+
+                // The result is O(1) with float spacing ~1e-7: allow a few ulps of it, far below the 2.4e-4 of max + log(sum).
+                Assert.True(Math.Abs(y[(r * 33) + c] - expected) <= 1e-6 * Math.Max(1, Math.Abs(expected)), $"row {r} col {c}: {y[(r * 33) + c]} vs {expected}");
+            }
+        }
+    }
+
+
+    private static int[] ArgRef(float[] values, int rows, int cols, bool max, bool last)
+    {
+        var result = new int[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            int best = 0;
+            for (int c = 1; c < cols; c++)
+            {
+                float v = values[(r * cols) + c], b = values[(r * cols) + best];
+                if ((max ? v > b : v < b) || (last && v == b))
+                {
+                    best = c;
+                }
+            }
+
+            result[r] = best;
+        }
+
+        return result;
+    }
+
+    private static float[] Transpose(float[] values, int rows, int cols)
+    {
+        var t = new float[values.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < cols; c++)
+            {
+                t[(c * rows) + r] = values[(r * cols) + c];
+            }
+        }
+
+        return t;
+    }
 }
 
 public sealed class ConformanceOpsTestsCpu : ConformanceOpsTests

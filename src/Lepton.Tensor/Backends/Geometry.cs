@@ -73,4 +73,10 @@ public enum ReduceKind
 
     /// <summary>Index of the first smallest element.</summary>
     ArgMin,
+
+    /// <summary>Index of the last largest element (ONNX's select_last_index).</summary>
+    ArgMaxLast,
+
+    /// <summary>Index of the last smallest element.</summary>
+    ArgMinLast,
 }

@@ -85,14 +85,19 @@ public sealed partial class Tensor
     /// like PyTorch; NaN counts as the largest value.</summary>
     /// <param name="axis">The axis to search (negative counts from the end); null searches the flattened tensor.</param>
     /// <param name="keepDim">Keep the searched axis with size 1.</param>
-    /// <example><code>var predicted = logits.ArgMax(1);</code></example>
-    public Tensor ArgMax(int? axis = null, bool keepDim = false) => ArgExtreme(ReduceKind.ArgMax, "ArgMax", axis, keepDim);
+    /// <param name="selectLastIndex">Return the last index of the maximum on ties instead of the first (ONNX's select_last_index).</param>
+    /// <example><code>var predicted = logits.ArgMax(1); var lastBest = scores.ArgMax(1, selectLastIndex: true);</code></example>
+    public Tensor ArgMax(int? axis = null, bool keepDim = false, bool selectLastIndex = false) =>
+        ArgExtreme(ReduceKind.ArgMax, "ArgMax", axis, keepDim, selectLastIndex);
 
-    /// <summary>Index of the first minimum along <paramref name="axis"/> (over the flattened tensor when null), as int64.</summary>
+    /// <summary>Index of the first minimum along <paramref name="axis"/> (over the flattened tensor when null), as int64;
+    /// a NaN counts as the minimum (NaN propagates, as in PyTorch).</summary>
     /// <param name="axis">The axis to search (negative counts from the end); null searches the flattened tensor.</param>
     /// <param name="keepDim">Keep the searched axis with size 1.</param>
+    /// <param name="selectLastIndex">Return the last index of the minimum on ties instead of the first (ONNX's select_last_index).</param>
     /// <example><code>var nearest = distances.ArgMin(1);</code></example>
-    public Tensor ArgMin(int? axis = null, bool keepDim = false) => ArgExtreme(ReduceKind.ArgMin, "ArgMin", axis, keepDim);
+    public Tensor ArgMin(int? axis = null, bool keepDim = false, bool selectLastIndex = false) =>
+        ArgExtreme(ReduceKind.ArgMin, "ArgMin", axis, keepDim, selectLastIndex);
 
     /// <summary>Variance over <paramref name="axes"/>; <paramref name="correction"/> 1 gives the unbiased estimate (PyTorch's default).</summary>
     /// <example><code>var v = x.Var([0], correction: 0);</code></example>
@@ -138,15 +143,15 @@ public sealed partial class Tensor
         });
     }
 
-    private Tensor ArgExtreme(ReduceKind kind, string name, int? axis, bool keepDim)
+    private Tensor ArgExtreme(ReduceKind kind, string name, int? axis, bool keepDim, bool selectLastIndex)
     {
         if (axis is null)
         {
-            var flat = Reshape(-1).ArgExtreme(kind, name, 0, false);
+            var flat = Reshape(-1).ArgExtreme(kind, name, 0, false, selectLastIndex);
             return keepDim ? flat.Reshape(KeepDimShape(shape, AllAxes())) : flat;
         }
 
-        return ReduceKernel(kind, name, [Shapes.NormalizeAxis(name, axis.Value, Rank)], keepDim);
+        return ReduceKernel(kind, name, [Shapes.NormalizeAxis(name, axis.Value, Rank)], keepDim, selectLastIndex);
     }
 
     /// <summary>

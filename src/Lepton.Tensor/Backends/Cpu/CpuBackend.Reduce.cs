@@ -81,10 +81,12 @@ public sealed unsafe partial class CpuBackend
                 sum += Vector.Sum(sumV);
                 if (log)
                 {
-                    float shift = max + MathF.Log(sum);
+                    // (x - max) - log(sum), as the GPU kernel: x - (max + log(sum)) would round log(sum) away
+                    // against a large max (at 1e4 a float's spacing is 1e-3).
+                    float logSum = MathF.Log(sum);
                     for (int j = 0; j < cols; j++)
                     {
-                        yr[j] = xr[j] - shift;
+                        yr[j] = (xr[j] - max) - logSum;
                     }
                 }
                 else
@@ -229,18 +231,31 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
+    /// <summary>Whether a later element v takes the arg-extreme from bestValue: larger (smaller), or equal when the last
+    /// index wins ties; a NaN counts as the extreme (the first NaN, or the last one when the last index wins).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Better(float v, float bestValue, bool max, bool last)
+    {
+        if (float.IsNaN(v) || float.IsNaN(bestValue))
+        {
+            return float.IsNaN(v) && (last || !float.IsNaN(bestValue));
+        }
+
+        return max ? v > bestValue || (last && v == bestValue) : v < bestValue || (last && v == bestValue);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float ReduceRow(ReduceKind kind, float* x, int n)
     {
-        if (kind is ReduceKind.ArgMax or ReduceKind.ArgMin)
+        if (kind is ReduceKind.ArgMax or ReduceKind.ArgMin or ReduceKind.ArgMaxLast or ReduceKind.ArgMinLast)
         {
+            bool max = kind is ReduceKind.ArgMax or ReduceKind.ArgMaxLast, last = kind is ReduceKind.ArgMaxLast or ReduceKind.ArgMinLast;
             int best = 0;
             float bestValue = x[0];
             for (int i = 1; i < n; i++)
             {
                 float v = x[i];
-                bool better = kind == ReduceKind.ArgMax ? v > bestValue : v < bestValue;
-                if (better || (float.IsNaN(v) && !float.IsNaN(bestValue)))
+                if (Better(v, bestValue, max, last))
                 {
                     best = i;
                     bestValue = v;
@@ -300,8 +315,9 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReduceColumns(ReduceKind kind, float* x, int axis, int inner, float* y)
     {
-        if (kind is ReduceKind.ArgMax or ReduceKind.ArgMin)
+        if (kind is ReduceKind.ArgMax or ReduceKind.ArgMin or ReduceKind.ArgMaxLast or ReduceKind.ArgMinLast)
         {
+            bool max = kind is ReduceKind.ArgMax or ReduceKind.ArgMaxLast, last = kind is ReduceKind.ArgMaxLast or ReduceKind.ArgMinLast;
             for (int i = 0; i < inner; i++)
             {
                 int best = 0;
@@ -309,8 +325,7 @@ public sealed unsafe partial class CpuBackend
                 for (int a = 1; a < axis; a++)
                 {
                     float v = x[((long)a * inner) + i];
-                    bool better = kind == ReduceKind.ArgMax ? v > bestValue : v < bestValue;
-                    if (better || (float.IsNaN(v) && !float.IsNaN(bestValue)))
+                    if (Better(v, bestValue, max, last))
                     {
                         best = a;
                         bestValue = v;
