@@ -1,6 +1,7 @@
 // Ops and options that ONNX/PyTorch conformance testing asked for: squeeze/unsqueeze over several axes,
 // one-sided clamp, negative gather indices, argmax/argmin of the last extreme, log-softmax at large
 // inputs, and batch norm's running-variance rule; each against exact or float64 references.
+using Lepton.Nn.Layers;
 using Lepton.Tests.Support;
 
 namespace Lepton.Tests;
@@ -149,6 +150,26 @@ public abstract class ConformanceOpsTests : BackendTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void BatchNormalizationUpdatesTheRunningVarianceAsAsked(bool unbiased)
+    {
+        // One channel, four values: mean 2.5, biased variance 1.25, unbiased 5/3.
+        var bn = new BatchNormalization(momentum: 0.5f, unbiasedRunningVariance: unbiased, inputShape: [1]) { Device = Device };
+        var x = T([1f, 2f, 3f, 4f], 4, 1);
+        var y = bn.Call(x, training: true);
+        double batchVariance = unbiased ? 5.0 / 3.0 : 1.25;
+        Assert.Equal(0.5 * (1 + batchVariance), bn.MovingVariance.Value.ToArray()[0], 5);
+        Assert.Equal(0.5 * 2.5, bn.MovingMean.Value.ToArray()[0], 5);
+
+        // The batch itself is normalized with the biased variance either way.
+        double scale = 1 / Math.Sqrt(1.25 + bn.Epsilon);
+        Check.Close(new Nd([-1.5 * scale, -0.5 * scale, 0.5 * scale, 1.5 * scale], [4, 1]), y, 1e-5, 1e-5, "normalized batch");
+        var saved = System.Text.Json.JsonSerializer.SerializeToElement(bn.GetConfig());
+        var loaded = Assert.IsType<BatchNormalization>(Lepton.Nn.LayerRegistry.Create(new Lepton.Nn.LayerConfig("BatchNormalization", saved)));
+        Assert.Equal(unbiased, loaded.UnbiasedRunningVariance);
+    }
 
     private static int[] ArgRef(float[] values, int rows, int cols, bool max, bool last)
     {

@@ -1,15 +1,29 @@
 // Batch normalization over the channel axis (dim 1) of [N, C] or [N, C, ...] inputs, as fused
 // backend kernels. Training uses the batch statistics (biased variance) and updates the running
-// ones in place with the unbiased variance, as PyTorch does; inference uses the running statistics.
+// ones in place with the unbiased variance, as PyTorch does (or the biased one, on request);
+// inference uses the running statistics.
 namespace Lepton;
 
 public sealed partial class Tensor
 {
-    /// <summary>Normalizes each channel, then scales by <paramref name="weight"/> and shifts by <paramref name="bias"/>.</summary>
+    /// <summary>
+    /// Normalizes each channel, then scales by <paramref name="weight"/> and shifts by <paramref name="bias"/>. In training
+    /// the batch is normalized with its biased variance (divided by the count m), and the running variance is updated with
+    /// the unbiased one (divided by m - 1), as PyTorch does, unless <paramref name="unbiasedRunningVariance"/> is false.
+    /// </summary>
+    /// <param name="runningMean">Running mean [C], updated in place in training; read in inference.</param>
+    /// <param name="runningVar">Running variance [C], updated in place in training; read in inference.</param>
+    /// <param name="weight">Per-channel scale (gamma) [C], or null.</param>
+    /// <param name="bias">Per-channel shift (beta) [C], or null.</param>
+    /// <param name="training">Normalize with the batch statistics and update the running ones (else use the running ones).</param>
+    /// <param name="momentum">PyTorch's momentum: running = (1 - momentum) * running + momentum * batch.</param>
+    /// <param name="eps">Added to the variance before the square root.</param>
+    /// <param name="unbiasedRunningVariance">Update the running variance with the unbiased batch variance (PyTorch) rather
+    /// than the biased one the batch is normalized with.</param>
     /// <example><code>var y = x.BatchNorm(runningMean, runningVar, gamma, beta, training: true);</code></example>
     public Tensor BatchNorm(
         Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
-        bool training = false, float momentum = 0.1f, float eps = 1e-5f)
+        bool training = false, float momentum = 0.1f, float eps = 1e-5f, bool unbiasedRunningVariance = true)
     {
         CheckFloat("BatchNorm");
         if (Rank < 2)
@@ -36,7 +50,7 @@ public sealed partial class Tensor
         if (training)
         {
             int count = n * inner;
-            if (count < 2)
+            if (count < 2 && unbiasedRunningVariance)
             {
                 throw new ArgumentException($"BatchNorm: training needs more than one value per channel, got input {Shapes.Format(shape)}.");
             }
@@ -47,7 +61,8 @@ public sealed partial class Tensor
             using (NoGrad())
             {
                 runningMean?.CopyFrom((runningMean * (1f - momentum)) + (mean * momentum));
-                runningVar?.CopyFrom((runningVar * (1f - momentum)) + (variance * (momentum * count / (count - 1))));
+                float correction = unbiasedRunningVariance ? (float)count / (count - 1) : 1f;
+                runningVar?.CopyFrom((runningVar * (1f - momentum)) + (variance * (momentum * correction)));
             }
         }
         else

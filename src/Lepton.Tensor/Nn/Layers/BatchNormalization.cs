@@ -1,10 +1,16 @@
 // Batch normalization over the channel axis (axis 1 for channels-first images and for [N, F]
 // features; the last axis for channels-last). Running statistics are non-trainable weights,
-// updated with Keras's momentum convention: running = momentum * running + (1 - momentum) * batch.
+// updated with Keras's momentum convention: running = momentum * running + (1 - momentum) * batch,
+// the variance's batch value being the unbiased estimate (as PyTorch) unless asked otherwise.
 namespace Lepton.Nn.Layers;
 
 /// <summary>Normalizes each channel with batch statistics in training and running statistics in inference.</summary>
-/// <example><code>var bn = new BatchNormalization();</code></example>
+/// <remarks>
+/// In training a batch is normalized with its biased variance (the mean squared deviation over the m values of a
+/// channel), while the running variance is updated with the unbiased batch variance (times m / (m - 1)), as PyTorch
+/// does. Pass <c>unbiasedRunningVariance: false</c> to update it with the biased variance instead.
+/// </remarks>
+/// <example><code>var bn = new BatchNormalization(); var biased = new BatchNormalization(unbiasedRunningVariance: false);</code></example>
 public sealed class BatchNormalization : Layer
 {
     private Weight? gamma;
@@ -13,9 +19,18 @@ public sealed class BatchNormalization : Layer
     private Weight? movingVariance;
 
     /// <summary>Creates the layer; <paramref name="momentum"/> is Keras's (0.99 keeps 99% of the running value).</summary>
+    /// <param name="momentum">Weight of the running value in each update, in [0, 1].</param>
+    /// <param name="epsilon">Added to the variance before the square root; positive.</param>
+    /// <param name="center">Whether a learned offset (beta) is added.</param>
+    /// <param name="scale">Whether a learned scale (gamma) multiplies.</param>
+    /// <param name="dataFormat">Which axis holds the channels of rank-4 inputs.</param>
+    /// <param name="inputShape">The per-example input shape, to build the layer at once.</param>
+    /// <param name="name">The layer's name.</param>
+    /// <param name="unbiasedRunningVariance">Update the running variance with the unbiased batch variance (PyTorch's
+    /// rule, the default) or, when false, with the biased one the batch is normalized with.</param>
     public BatchNormalization(
         float momentum = 0.99f, float epsilon = 1e-3f, bool center = true, bool scale = true,
-        DataFormat dataFormat = DataFormat.ChannelsFirst, int[]? inputShape = null, string? name = null)
+        DataFormat dataFormat = DataFormat.ChannelsFirst, int[]? inputShape = null, string? name = null, bool unbiasedRunningVariance = true)
         : base(name, inputShape)
     {
         if (!(momentum >= 0 && momentum <= 1))
@@ -33,6 +48,7 @@ public sealed class BatchNormalization : Layer
         Center = center;
         Scale = scale;
         DataFormat = dataFormat;
+        UnbiasedRunningVariance = unbiasedRunningVariance;
         BuildIfDeclared();
     }
 
@@ -51,6 +67,9 @@ public sealed class BatchNormalization : Layer
     /// <summary>The image layout (which axis holds channels for rank-4 inputs).</summary>
     public DataFormat DataFormat { get; }
 
+    /// <summary>Whether the running variance is updated with the unbiased batch variance (else the biased one).</summary>
+    public bool UnbiasedRunningVariance { get; }
+
     /// <summary>The running mean.</summary>
     public Weight MovingMean => movingMean ?? throw new InvalidOperationException($"{Name} is not built yet.");
 
@@ -66,6 +85,7 @@ public sealed class BatchNormalization : Layer
         config["center"] = Center;
         config["scale"] = Scale;
         config["data_format"] = Layout.Name(DataFormat);
+        config["unbiased_running_variance"] = UnbiasedRunningVariance;
         return config;
     }
 
@@ -91,7 +111,7 @@ public sealed class BatchNormalization : Layer
         var x = channelsLast ? Layout.ToChannelsFirst(input, DataFormat) : input;
         // Frozen layers normalize with their running statistics, as Keras does since 2.1.
         bool useBatchStatistics = training && Trainable;
-        var y = x.BatchNorm(MovingMean.Value, MovingVariance.Value, gamma?.Value, beta?.Value, useBatchStatistics, 1f - Momentum, Epsilon);
+        var y = x.BatchNorm(MovingMean.Value, MovingVariance.Value, gamma?.Value, beta?.Value, useBatchStatistics, 1f - Momentum, Epsilon, UnbiasedRunningVariance);
         return channelsLast ? Layout.FromChannelsFirst(y, DataFormat) : y;
     }
 }
