@@ -15,12 +15,20 @@ public interface IHasFlops
     double Flops(string method);
 }
 
+/// <summary>A benchmark that knows how many bytes of memory one invocation reads and writes.</summary>
+public interface IHasBytes
+{
+    /// <summary>Bytes read plus bytes written in one call of the benchmark method (for the current parameters).</summary>
+    double Bytes(string method);
+}
+
 public sealed class LeptonConfig : ManualConfig
 {
     public LeptonConfig()
     {
         AddColumnProvider(DefaultColumnProviders.Instance);
-        AddColumn(new GflopsColumn());
+        AddColumn(new RateColumn("GFLOPS", "GFLOP/s", "Floating-point operations per second, from the mean time", (b, m) => (b as IHasFlops)?.Flops(m) ?? 0));
+        AddColumn(new RateColumn("GBPS", "GB/s", "Bytes read and written per second, from the mean time", (b, m) => (b as IHasBytes)?.Bytes(m) ?? 0));
         AddDiagnoser(MemoryDiagnoser.Default);
         AddLogger(BenchmarkDotNet.Loggers.ConsoleLogger.Default);
         AddExporter(BenchmarkDotNet.Exporters.MarkdownExporter.GitHub);
@@ -28,12 +36,12 @@ public sealed class LeptonConfig : ManualConfig
     }
 }
 
-/// <summary>GFLOP/s computed from the mean time and the benchmark's own flop count.</summary>
-public sealed class GflopsColumn : IColumn
+/// <summary>A count per second (in billions) from the mean time and the count the benchmark reports for one call.</summary>
+public sealed class RateColumn(string id, string name, string legend, Func<object, string, double> count) : IColumn
 {
-    public string Id => "GFLOPS";
+    public string Id => id;
 
-    public string ColumnName => "GFLOP/s";
+    public string ColumnName => name;
 
     public bool AlwaysShow => true;
 
@@ -45,14 +53,14 @@ public sealed class GflopsColumn : IColumn
 
     public UnitType UnitType => UnitType.Dimensionless;
 
-    public string Legend => "Floating-point operations per second, from the mean time";
+    public string Legend => legend;
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
         var report = summary[benchmarkCase];
-        if (report?.ResultStatistics is null || Activator.CreateInstance(benchmarkCase.Descriptor.Type) is not IHasFlops instance)
+        if (report?.ResultStatistics is null || Activator.CreateInstance(benchmarkCase.Descriptor.Type) is not { } instance)
         {
             return "-";
         }
@@ -63,9 +71,9 @@ public sealed class GflopsColumn : IColumn
             benchmarkCase.Descriptor.Type.GetField(parameter.Name)?.SetValue(instance, parameter.Value);
         }
 
-        double flops = instance.Flops(benchmarkCase.Descriptor.WorkloadMethod.Name);
+        double n = count(instance, benchmarkCase.Descriptor.WorkloadMethod.Name);
         double seconds = report.ResultStatistics.Mean * 1e-9;
-        return flops <= 0 ? "-" : (flops / seconds / 1e9).ToString("F1");
+        return n <= 0 ? "-" : (n / seconds / 1e9).ToString("F1");
     }
 
     public bool IsAvailable(Summary summary) => true;

@@ -151,7 +151,7 @@ internal readonly struct B8 : IElement<byte>
     public static byte FromInt64(long x) => x != 0 ? (byte)1 : (byte)0;
 }
 
-/// <summary>Vectorized float32 to bfloat16 and back, the conversions that run at memory speed.</summary>
+/// <summary>Vectorized conversions between float32 and the 16-bit floats, so that casts of weights run at memory speed.</summary>
 internal static class HalfConversions
 {
     /// <summary>Converts x into y with a vector loop where the pair of types has one; false otherwise.</summary>
@@ -166,19 +166,43 @@ internal static class HalfConversions
             return true;
         }
 
+        if (typeof(TFrom) == typeof(float) && typeof(TTo) == typeof(Half))
+        {
+            ToHalf(System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, uint>(x), System.Runtime.InteropServices.MemoryMarshal.Cast<TTo, ushort>(y));
+            return true;
+        }
+
+        if (typeof(TFrom) == typeof(Half) && typeof(TTo) == typeof(float))
+        {
+            FromHalf(System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, ushort>(x), System.Runtime.InteropServices.MemoryMarshal.Cast<TTo, uint>(y));
+            return true;
+        }
+
         if (typeof(TFrom) == typeof(ushort) && typeof(TTo) == typeof(float))
         {
-            var src = System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, ushort>(x);
-            var dst = System.Runtime.InteropServices.MemoryMarshal.Cast<TTo, uint>(y);
-            for (int i = 0; i < src.Length; i++)
-            {
-                dst[i] = (uint)src[i] << 16;
-            }
-
+            FromBFloat16(System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, ushort>(x), System.Runtime.InteropServices.MemoryMarshal.Cast<TTo, uint>(y));
             return true;
         }
 
         return false;
+    }
+
+    /// <summary>bfloat16 bits to float32 bits: the upper half of the float, exact.</summary>
+    private static void FromBFloat16(ReadOnlySpan<ushort> x, Span<uint> y)
+    {
+        int i = 0;
+        int w = Vector<ushort>.Count;
+        for (; i <= x.Length - w; i += w)
+        {
+            Vector.Widen(new Vector<ushort>(x[i..]), out var lo, out var hi);
+            Vector.ShiftLeft(lo, 16).CopyTo(y[i..]);
+            Vector.ShiftLeft(hi, 16).CopyTo(y[(i + (w / 2))..]);
+        }
+
+        for (; i < x.Length; i++)
+        {
+            y[i] = (uint)x[i] << 16;
+        }
     }
 
     private static void ToBFloat16(ReadOnlySpan<uint> x, Span<ushort> y)
@@ -204,6 +228,110 @@ internal static class HalfConversions
         {
             y[i] = ElementConversions.ToBFloat16(BitConverter.UInt32BitsToSingle(x[i]));
         }
+    }
+
+    /// <summary>
+    /// float32 bits to float16 bits, rounding to nearest even: values past the largest half (or rounding up to it) become
+    /// infinity, values below the smallest normal half round to a subnormal through one float addition that does the
+    /// shifting and rounding, and a block holding a NaN is converted element by element (as <see cref="Half"/> does).
+    /// </summary>
+    private static void ToHalf(ReadOnlySpan<uint> x, Span<ushort> y)
+    {
+        int i = 0;
+        int w = Vector<uint>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var absMask = new Vector<uint>(0x7FFFFFFFu);
+            var inf32 = new Vector<uint>(0x7F800000u);
+            var overflow = new Vector<uint>(0x47800000u);
+            var smallest = new Vector<uint>(0x38800000u);
+            var magic = new Vector<uint>(0x3F000000u);
+            var rebias = new Vector<uint>(0xC8000FFFu);
+            var one = Vector<uint>.One;
+            var inf16 = new Vector<uint>(0x7C00u);
+            for (; i <= x.Length - (2 * w); i += 2 * w)
+            {
+                var a = new Vector<uint>(x[i..]);
+                var b = new Vector<uint>(x[(i + w)..]);
+                if (Vector.GreaterThanAny(a & absMask, inf32) || Vector.GreaterThanAny(b & absMask, inf32))
+                {
+                    for (int k = i; k < i + (2 * w); k++)
+                    {
+                        y[k] = BitConverter.HalfToUInt16Bits((Half)BitConverter.UInt32BitsToSingle(x[k]));
+                    }
+
+                    continue;
+                }
+
+                Vector.Narrow(HalfBits(a, absMask, overflow, smallest, magic, rebias, one, inf16), HalfBits(b, absMask, overflow, smallest, magic, rebias, one, inf16)).CopyTo(y[i..]);
+            }
+        }
+
+        for (; i < x.Length; i++)
+        {
+            y[i] = BitConverter.HalfToUInt16Bits((Half)BitConverter.UInt32BitsToSingle(x[i]));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<uint> HalfBits(
+        Vector<uint> bits, Vector<uint> absMask, Vector<uint> overflow, Vector<uint> smallest, Vector<uint> magic, Vector<uint> rebias, Vector<uint> one, Vector<uint> inf16)
+    {
+        var f = bits & absMask;
+        var sign = Vector.ShiftRightLogical(bits ^ f, 16);
+        var subnormal = Vector.AsVectorUInt32(Vector.AsVectorSingle(f) + Vector.AsVectorSingle(magic)) - magic;
+        var normal = Vector.ShiftRightLogical(f + rebias + (Vector.ShiftRightLogical(f, 13) & one), 13);
+        var result = Vector.ConditionalSelect(Vector.LessThan(f, smallest), subnormal, normal);
+        return Vector.ConditionalSelect(Vector.GreaterThanOrEqual(f, overflow), inf16, result) | sign;
+    }
+
+    /// <summary>float16 bits to float32 bits (exact): exponent rebias for normals, one float subtraction that normalizes
+    /// subnormals, and a block holding an infinity or NaN converted element by element (as <see cref="Half"/> does).</summary>
+    private static void FromHalf(ReadOnlySpan<ushort> x, Span<uint> y)
+    {
+        int i = 0;
+        int w = Vector<ushort>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var expMask = new Vector<ushort>(0x7C00);
+            var absMask = new Vector<uint>(0x7FFFu);
+            var rebias = new Vector<uint>(112u << 23);
+            var magic = new Vector<uint>(113u << 23);
+            var expBits = new Vector<uint>(0x7C00u << 13);
+            for (; i <= x.Length - w; i += w)
+            {
+                var h = new Vector<ushort>(x[i..]);
+                if (Vector.EqualsAny(h & expMask, expMask))
+                {
+                    for (int k = i; k < i + w; k++)
+                    {
+                        y[k] = BitConverter.SingleToUInt32Bits((float)BitConverter.UInt16BitsToHalf(x[k]));
+                    }
+
+                    continue;
+                }
+
+                Vector.Widen(h, out var lo, out var hi);
+                FloatBits(lo, absMask, rebias, magic, expBits).CopyTo(y[i..]);
+                FloatBits(hi, absMask, rebias, magic, expBits).CopyTo(y[(i + (w / 2))..]);
+            }
+        }
+
+        for (; i < x.Length; i++)
+        {
+            y[i] = BitConverter.SingleToUInt32Bits((float)BitConverter.UInt16BitsToHalf(x[i]));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<uint> FloatBits(Vector<uint> h, Vector<uint> absMask, Vector<uint> rebias, Vector<uint> magic, Vector<uint> expBits)
+    {
+        var magnitude = Vector.ShiftLeft(h & absMask, 13);
+        var sign = Vector.ShiftLeft(h ^ (h & absMask), 16);
+        var normal = magnitude + rebias;
+        var subnormal = Vector.AsVectorUInt32(Vector.AsVectorSingle(normal + magic - rebias) - Vector.AsVectorSingle(magic));
+        var isSubnormal = Vector.Equals(magnitude & expBits, Vector<uint>.Zero);
+        return Vector.ConditionalSelect(isSubnormal, subnormal, normal) | sign;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
