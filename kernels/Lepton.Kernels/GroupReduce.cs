@@ -55,44 +55,6 @@ internal static class GroupReduce
         return result;
     }
 
-    /// <summary>The first (or, with <paramref name="last"/>, the last) position of the maximum (or minimum); a NaN counts
-    /// as the extreme, as on the CPU. A thread that saw no element passes index int.MaxValue.</summary>
-    public static int ArgExtreme(float value, int index, bool min, bool last, ArrayView<float> scratch)
-    {
-        for (int delta = Warp.WarpSize / 2; delta > 0; delta /= 2)
-        {
-            float otherValue = Warp.ShuffleDown(value, delta);
-            int otherIndex = Warp.ShuffleDown(index, delta);
-            if (Better(otherValue, otherIndex, value, index, min, last))
-            {
-                value = otherValue;
-                index = otherIndex;
-            }
-        }
-
-        int warps = Group.DimX / Warp.WarpSize;
-        if (Warp.IsFirstLane)
-        {
-            scratch[Warp.WarpIdx] = value;
-            scratch[warps + Warp.WarpIdx] = index;
-        }
-
-        Group.Barrier();
-        float bestValue = scratch[0];
-        int bestIndex = (int)scratch[warps];
-        for (int w = 1; w < warps; w++)
-        {
-            if (Better(scratch[w], (int)scratch[warps + w], bestValue, bestIndex, min, last))
-            {
-                bestValue = scratch[w];
-                bestIndex = (int)scratch[warps + w];
-            }
-        }
-
-        Group.Barrier();
-        return bestIndex;
-    }
-
     /// <summary>Combines per-thread online softmax state (running max m, sum of exp(x - m)) across the group.</summary>
     public static void MaxSumExp(ref float max, ref float sum, ArrayView<float> scratch)
     {
@@ -162,34 +124,5 @@ internal static class GroupReduce
         }
 
         return min ? MathF.Min(a, b) : MathF.Max(a, b);
-    }
-
-    /// <summary>Whether (v, i) beats (best, bestIndex): larger (smaller), else NaN over number, ties to the lower index (the
-    /// higher with <paramref name="last"/>). Index int.MaxValue (or a negative one) marks "no element yet", which never wins.</summary>
-    internal static bool Better(float v, int i, float best, int bestIndex, bool min, bool last)
-    {
-        if (i < 0 || i == int.MaxValue)
-        {
-            return false;
-        }
-
-        if (bestIndex < 0 || bestIndex == int.MaxValue)
-        {
-            return true;
-        }
-
-        bool vNaN = float.IsNaN(v), bestNaN = float.IsNaN(best);
-        bool tieWins = last ? i > bestIndex : i < bestIndex;
-        if (vNaN || bestNaN)
-        {
-            return vNaN && (!bestNaN || tieWins);
-        }
-
-        if (v == best)
-        {
-            return tieWins;
-        }
-
-        return min ? v < best : v > best;
     }
 }

@@ -124,6 +124,17 @@ public abstract class ConformanceOpsTests : BackendTests
         Assert.Equal([0], T([float.NegativeInfinity, float.NegativeInfinity], 2).ArgMax().ToInt32Array());
         Assert.Equal([1], T([float.NegativeInfinity, float.NegativeInfinity], 2).ArgMax(selectLastIndex: true).ToInt32Array());
         Assert.Equal([2], T([1f, float.NaN, float.NaN, 4f], 4).ArgMax(selectLastIndex: true).ToInt32Array());
+
+        // A NaN wins either extreme, the first NaN or with selectLastIndex the last, along a strided axis too.
+        var nan = T([1f, float.NaN, float.NaN, 4f], 4);
+        Assert.Equal([1], nan.ArgMax().ToInt32Array());
+        Assert.Equal([1], nan.ArgMin().ToInt32Array());
+        Assert.Equal([2], nan.ArgMin(selectLastIndex: true).ToInt32Array());
+        var columns = T([1f, float.NaN, float.NaN, 2f, 3f, float.NaN], 3, 2);
+        Assert.Equal([1, 0], columns.ArgMax(0).ToInt32Array());
+        Assert.Equal([1, 0], columns.ArgMin(0).ToInt32Array());
+        Assert.Equal([1, 2], columns.ArgMax(0, selectLastIndex: true).ToInt32Array());
+        Assert.Equal([1, 2], columns.ArgMin(0, selectLastIndex: true).ToInt32Array());
     }
 
     [Theory]

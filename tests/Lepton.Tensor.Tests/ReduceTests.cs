@@ -1,6 +1,7 @@
 // Reductions along any axes with keepDim: forward against float64 references on FsCheck shapes,
-// gradients by finite differences, argmax/argmin semantics and bad input.
+// gradients by finite differences, argmax/argmin semantics, bad input and the float primitive's kinds.
 using FsCheck.Fluent;
+using Lepton.Backends;
 using Lepton.Tests.Support;
 
 namespace Lepton.Tests;
@@ -68,6 +69,27 @@ public abstract class ReduceTests : BackendTests
             var expected = x.Reduce([axis], false, v => v.Select((e, i) => (e, i)).Aggregate((p, q) => q.e > p.e ? q : p).i);
             Check.Close(expected, T(x).ArgMax(axis), 0, 0, "argmax");
         });
+    }
+
+    [Fact]
+    public void FloatReducePrimitiveTakesOnlySumMaxAndMin()
+    {
+        // Arg-extremes have one implementation, the typed reduction behind ArgMax and ArgMin.
+        var backend = Device.Backend;
+        var buffer = backend.Allocate(8);
+        try
+        {
+            foreach (var kind in new[] { ReduceKind.ArgMax, ReduceKind.ArgMin })
+            {
+                var e = Assert.Throws<ArgumentException>(() => backend.Reduce(kind, buffer, 2, 4, 1, buffer));
+                Assert.Contains("Reduce", e.Message);
+                Assert.Contains(kind.ToString(), e.Message);
+            }
+        }
+        finally
+        {
+            backend.Pool.Return(buffer);
+        }
     }
 
     [Fact]

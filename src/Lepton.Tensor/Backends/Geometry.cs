@@ -68,15 +68,9 @@ public enum ReduceKind
     /// <summary>Smallest element.</summary>
     Min,
 
-    /// <summary>Index of the first largest element.</summary>
+    /// <summary>Index of the largest element (the first, or the last with <c>selectLastIndex</c>); typed reductions only.</summary>
     ArgMax,
 
-    /// <summary>Index of the first smallest element.</summary>
+    /// <summary>Index of the smallest element (the first, or the last with <c>selectLastIndex</c>); typed reductions only.</summary>
     ArgMin,
-
-    /// <summary>Index of the last largest element (ONNX's select_last_index).</summary>
-    ArgMaxLast,
-
-    /// <summary>Index of the last smallest element.</summary>
-    ArgMinLast,
 }

@@ -97,7 +97,10 @@ public interface IBackend
     /// <summary>y = cond ? a : b with a bool cond and a, b of any one element size, all expanded to <paramref name="shape"/>; y is dense.</summary>
     void Where(in StridedView cond, in StridedView a, in StridedView b, DeviceBuffer y, int[] shape);
 
-    /// <summary>Reduces x viewed as [outer, axis, inner] along its middle dimension into y [outer, inner].</summary>
+    /// <summary>
+    /// Reduces float32 x viewed as [outer, axis, inner] along its middle dimension into float32 y [outer, inner]; the kind
+    /// is Sum, Max or Min (arg-extremes go through <see cref="TypedReduce"/>), any other throws ArgumentException.
+    /// </summary>
     void Reduce(ReduceKind kind, DeviceBuffer x, int outer, int axis, int inner, DeviceBuffer y);
 
     /// <summary>Strided batched matrix product; see <see cref="GemmArgs"/>.</summary>

@@ -10,6 +10,11 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Reduce(ReduceKind kind, DeviceBuffer x, int outer, int axis, int inner, DeviceBuffer y)
     {
+        if (kind is not (ReduceKind.Sum or ReduceKind.Max or ReduceKind.Min))
+        {
+            throw new ArgumentException($"Reduce: {kind} is not a float32 reduction; it takes Sum, Max or Min (arg-extremes go through TypedReduce).", nameof(kind));
+        }
+
         float* xp = Cpu(x).Pointer;
         float* yp = Cpu(y).Pointer;
         if (inner == 1)
@@ -231,40 +236,9 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
-    /// <summary>Whether a later element v takes the arg-extreme from bestValue: larger (smaller), or equal when the last
-    /// index wins ties; a NaN counts as the extreme (the first NaN, or the last one when the last index wins).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Better(float v, float bestValue, bool max, bool last)
-    {
-        if (float.IsNaN(v) || float.IsNaN(bestValue))
-        {
-            return float.IsNaN(v) && (last || !float.IsNaN(bestValue));
-        }
-
-        return max ? v > bestValue || (last && v == bestValue) : v < bestValue || (last && v == bestValue);
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float ReduceRow(ReduceKind kind, float* x, int n)
     {
-        if (kind is ReduceKind.ArgMax or ReduceKind.ArgMin or ReduceKind.ArgMaxLast or ReduceKind.ArgMinLast)
-        {
-            bool max = kind is ReduceKind.ArgMax or ReduceKind.ArgMaxLast, last = kind is ReduceKind.ArgMaxLast or ReduceKind.ArgMinLast;
-            int best = 0;
-            float bestValue = x[0];
-            for (int i = 1; i < n; i++)
-            {
-                float v = x[i];
-                if (Better(v, bestValue, max, last))
-                {
-                    best = i;
-                    bestValue = v;
-                }
-            }
-
-            return best;
-        }
-
         int w = Vector<float>.Count;
         int k = 0;
         float result;
@@ -315,29 +289,6 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReduceColumns(ReduceKind kind, float* x, int axis, int inner, float* y)
     {
-        if (kind is ReduceKind.ArgMax or ReduceKind.ArgMin or ReduceKind.ArgMaxLast or ReduceKind.ArgMinLast)
-        {
-            bool max = kind is ReduceKind.ArgMax or ReduceKind.ArgMaxLast, last = kind is ReduceKind.ArgMaxLast or ReduceKind.ArgMinLast;
-            for (int i = 0; i < inner; i++)
-            {
-                int best = 0;
-                float bestValue = x[i];
-                for (int a = 1; a < axis; a++)
-                {
-                    float v = x[((long)a * inner) + i];
-                    if (Better(v, bestValue, max, last))
-                    {
-                        best = a;
-                        bestValue = v;
-                    }
-                }
-
-                y[i] = best;
-            }
-
-            return;
-        }
-
         new ReadOnlySpan<float>(x, inner).CopyTo(new Span<float>(y, inner));
         int w = Vector<float>.Count;
         for (int a = 1; a < axis; a++)

@@ -28,6 +28,11 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc />
     public void Reduce(ReduceKind kind, DeviceBuffer x, int outer, int axis, int inner, DeviceBuffer y)
     {
+        if (kind is not (ReduceKind.Sum or ReduceKind.Max or ReduceKind.Min))
+        {
+            throw new ArgumentException($"Reduce: {kind} is not a float32 reduction; it takes Sum, Max or Min (arg-extremes go through TypedReduce).", nameof(kind));
+        }
+
         if ((long)outer * inner == 0)
         {
             return;
