@@ -130,8 +130,9 @@ void Timings()
     {
         int cols = 1000;
         var logits = Random(rows * cols, 6);
-        var labels = backend.Allocate(rows);
-        backend.Upload([.. Enumerable.Range(0, rows).Select(i => (float)(i * 7 % cols))], labels, 0);
+        var labels = backend.AllocateBytes(4L * rows);
+        int[] labelValues = [.. Enumerable.Range(0, rows).Select(i => i * 7 % cols)];
+        backend.UploadBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(labelValues.AsSpan()), labels, 0);
         var loss = backend.Allocate(rows);
         var probabilities = backend.Allocate(rows * cols);
         var dloss = Random(rows, 7);
