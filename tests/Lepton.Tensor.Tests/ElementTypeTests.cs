@@ -275,6 +275,27 @@ public abstract class ElementTypeTests : BackendTests
     }
 
     [Fact]
+    public void Int64LabelsTrainAndScoreLikeInt32Ones()
+    {
+        var (x, y) = Nn.ModelTests.Blobs(48, 3);
+        x = x.To(Device);
+        Dictionary<string, double> Run(Tensor labels)
+        {
+            var model = new Sequential([new InputLayer([4]), new Dense(8, activation: "relu", seed: 1), new Dense(3, seed: 2)]) { Device = Device };
+            model.Compile(new Lepton.Nn.Optimizers.Adam(0.05f), new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
+            model.Fit(x, labels, batchSize: 16, epochs: 3, shuffle: false, verbose: 0);
+            return model.Evaluate(x, labels);
+        }
+
+        var int32 = Run(y.To(Device));
+        var int64 = Run(y.To(DType.Int64).To(Device));
+        Assert.Equal(int32["loss"], int64["loss"], 5);
+        Assert.Equal(int32["accuracy"], int64["accuracy"]);
+        Assert.True(int64["accuracy"] > 0.5, $"accuracy {int64["accuracy"]}");
+        Assert.Equal(new[] { 0L, 1L, 2L }, Tensor.Arange(3, DType.Int64, Device).ToArray<long>());
+    }
+
+    [Fact]
     public void TextShowsValuesInTheirType()
     {
         Assert.Equal("tensor([16777217,       -5], dtype=int32)", Tensor.FromArray(new[] { 16777217, -5 }, [2], Device).ToString());

@@ -172,7 +172,7 @@ public sealed class ConfusionMatrix
         int? known = null;
         using (Tensor.NoGrad())
         {
-            if (predictions.DType == DType.Int32)
+            if (predictions.DType.IsInteger())
             {
                 predicted = predictions.Reshape(-1).ToInt32Array();
             }
@@ -189,7 +189,7 @@ public sealed class ConfusionMatrix
                 predicted = above.ToInt32Array();
             }
 
-            int[] trueClasses = labels.DType != DType.Int32 && labels.Rank >= 2 && labels.Shape[^1] > 1
+            int[] trueClasses = !labels.DType.IsInteger() && labels.Rank >= 2 && labels.Shape[^1] > 1
                 ? ArgMaxRows(labels)
                 : labels.Reshape(-1).ToInt32Array();
             if (trueClasses.Length != predicted.Length)

@@ -156,7 +156,7 @@ public sealed class Accuracy : Metric
     {
         if (prediction.Rank >= 2 && prediction.ShapeRef[^1] > 1)
         {
-            return target.DType == DType.Int32 || target.Numel * prediction.ShapeRef[^1] == prediction.Numel
+            return target.DType.IsInteger() || target.Numel * prediction.ShapeRef[^1] == prediction.Numel
                 ? SparseTopKOnDevice(target, prediction, 1)
                 : SparseTopKOnDevice(target.ArgMax(-1), prediction, 1);
         }
@@ -197,7 +197,7 @@ public sealed class TopKAccuracy(int k = 5) : Metric
 
     /// <inheritdoc />
     protected override (Tensor Sum, double Count) MeasureOnDevice(Tensor target, Tensor prediction) =>
-        SparseTopKOnDevice(target.DType == DType.Int32 ? target : target.ArgMax(-1), prediction, K);
+        SparseTopKOnDevice(target.DType.IsInteger() ? target : target.ArgMax(-1), prediction, K);
 }
 
 /// <summary>The running mean of a scalar (the loss in logs).</summary>

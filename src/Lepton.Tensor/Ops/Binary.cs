@@ -7,146 +7,218 @@ namespace Lepton;
 public sealed partial class Tensor
 {
     /// <summary>a + b with broadcasting.</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var c = a + b;</code></example>
     public static Tensor operator +(Tensor a, Tensor b) => Add(a, b);
 
     /// <summary>a - b with broadcasting.</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var c = a - b;</code></example>
     public static Tensor operator -(Tensor a, Tensor b) => Sub(a, b);
 
     /// <summary>a * b with broadcasting.</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var c = a * b;</code></example>
     public static Tensor operator *(Tensor a, Tensor b) => Mul(a, b);
 
     /// <summary>a / b with broadcasting.</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var c = a / b;</code></example>
     public static Tensor operator /(Tensor a, Tensor b) => Div(a, b);
 
     /// <summary>a + s.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var c = a + 1f;</code></example>
     public static Tensor operator +(Tensor a, float s) => Add(a, a.ScalarLike(s));
 
     /// <summary>s + a.</summary>
+    /// <param name="s">The scalar.</param>
+    /// <param name="a">The tensor.</param>
     /// <example><code>var c = 1f + a;</code></example>
     public static Tensor operator +(float s, Tensor a) => Add(a.ScalarLike(s), a);
 
     /// <summary>a - s.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var c = a - 1f;</code></example>
     public static Tensor operator -(Tensor a, float s) => Sub(a, a.ScalarLike(s));
 
     /// <summary>s - a.</summary>
+    /// <param name="s">The scalar.</param>
+    /// <param name="a">The tensor.</param>
     /// <example><code>var c = 1f - a;</code></example>
     public static Tensor operator -(float s, Tensor a) => Sub(a.ScalarLike(s), a);
 
     /// <summary>a * s.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var c = a * 0.5f;</code></example>
     public static Tensor operator *(Tensor a, float s) => Mul(a, a.ScalarLike(s));
 
     /// <summary>s * a.</summary>
+    /// <param name="s">The scalar.</param>
+    /// <param name="a">The tensor.</param>
     /// <example><code>var c = 0.5f * a;</code></example>
     public static Tensor operator *(float s, Tensor a) => Mul(a.ScalarLike(s), a);
 
     /// <summary>a / s.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var c = a / 2f;</code></example>
     public static Tensor operator /(Tensor a, float s) => Div(a, a.ScalarLike(s));
 
     /// <summary>s / a.</summary>
+    /// <param name="s">The scalar.</param>
+    /// <param name="a">The tensor.</param>
     /// <example><code>var c = 1f / a;</code></example>
     public static Tensor operator /(float s, Tensor a) => Div(a.ScalarLike(s), a);
 
     /// <summary>a + s with an integer scalar, which keeps an integer tensor's type.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var next = ids + 1;</code></example>
     public static Tensor operator +(Tensor a, long s) => Add(a, a.ScalarLike(s));
 
     /// <summary>s + a with an integer scalar.</summary>
+    /// <param name="s">The scalar.</param>
+    /// <param name="a">The tensor.</param>
     /// <example><code>var next = 1 + ids;</code></example>
     public static Tensor operator +(long s, Tensor a) => Add(a.ScalarLike(s), a);
 
     /// <summary>a - s with an integer scalar.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var previous = ids - 1;</code></example>
     public static Tensor operator -(Tensor a, long s) => Sub(a, a.ScalarLike(s));
 
     /// <summary>s - a with an integer scalar.</summary>
+    /// <param name="s">The scalar.</param>
+    /// <param name="a">The tensor.</param>
     /// <example><code>var flipped = 9 - ids;</code></example>
     public static Tensor operator -(long s, Tensor a) => Sub(a.ScalarLike(s), a);
 
     /// <summary>a * s with an integer scalar.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var doubled = ids * 2;</code></example>
     public static Tensor operator *(Tensor a, long s) => Mul(a, a.ScalarLike(s));
 
     /// <summary>s * a with an integer scalar.</summary>
+    /// <param name="s">The scalar.</param>
+    /// <param name="a">The tensor.</param>
     /// <example><code>var doubled = 2 * ids;</code></example>
     public static Tensor operator *(long s, Tensor a) => Mul(a.ScalarLike(s), a);
 
     /// <summary>a / s with an integer scalar (truncating on integer tensors).</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var rows = ids / 28;</code></example>
     public static Tensor operator /(Tensor a, long s) => Div(a, a.ScalarLike(s));
 
     /// <summary>a % s with an integer scalar: the remainder of truncated division.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var columns = ids % 28;</code></example>
     public static Tensor operator %(Tensor a, long s) => Remainder(a, a.ScalarLike(s));
 
     /// <summary>a % b with broadcasting: the remainder of truncated division, with the sign of a.</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var r = a % b;</code></example>
     public static Tensor operator %(Tensor a, Tensor b) => Remainder(a, b);
 
     /// <summary>Element-wise and of bool or integer tensors (bitwise on integers).</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var both = a &amp; b;</code></example>
     public static Tensor operator &(Tensor a, Tensor b) => Logical(a, b, TypedBinaryOp.And, "And");
 
     /// <summary>Element-wise or of bool or integer tensors (bitwise on integers).</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var either = a | b;</code></example>
     public static Tensor operator |(Tensor a, Tensor b) => Logical(a, b, TypedBinaryOp.Or, "Or");
 
     /// <summary>Element-wise exclusive or of bool or integer tensors (bitwise on integers).</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var one = a ^ b;</code></example>
     public static Tensor operator ^(Tensor a, Tensor b) => Logical(a, b, TypedBinaryOp.Xor, "Xor");
 
     /// <summary>True where a &lt; s (an integer scalar), as bool.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var small = ids &lt; 10;</code></example>
     public static Tensor operator <(Tensor a, long s) => Compare(a, a.ScalarLike(s), Comparison.Less);
 
     /// <summary>True where a &gt; s (an integer scalar), as bool.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var large = ids &gt; 10;</code></example>
     public static Tensor operator >(Tensor a, long s) => Compare(a, a.ScalarLike(s), Comparison.Greater);
 
     /// <summary>True where a &lt;= s (an integer scalar), as bool.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var small = ids &lt;= 10;</code></example>
     public static Tensor operator <=(Tensor a, long s) => Compare(a, a.ScalarLike(s), Comparison.LessOrEqual);
 
     /// <summary>True where a &gt;= s (an integer scalar), as bool.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var large = ids &gt;= 10;</code></example>
     public static Tensor operator >=(Tensor a, long s) => Compare(a, a.ScalarLike(s), Comparison.GreaterOrEqual);
 
     /// <summary>True where a &lt; b, as bool.</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var mask = a &lt; b;</code></example>
     public static Tensor operator <(Tensor a, Tensor b) => Compare(a, b, Comparison.Less);
 
     /// <summary>True where a &gt; b, as bool.</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var mask = a &gt; b;</code></example>
     public static Tensor operator >(Tensor a, Tensor b) => Compare(a, b, Comparison.Greater);
 
     /// <summary>True where a &lt;= b, as bool.</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var mask = a &lt;= b;</code></example>
     public static Tensor operator <=(Tensor a, Tensor b) => Compare(a, b, Comparison.LessOrEqual);
 
     /// <summary>True where a &gt;= b, as bool.</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
     /// <example><code>var mask = a &gt;= b;</code></example>
     public static Tensor operator >=(Tensor a, Tensor b) => Compare(a, b, Comparison.GreaterOrEqual);
 
     /// <summary>True where a &lt; s, as bool.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var mask = a &lt; 0f;</code></example>
     public static Tensor operator <(Tensor a, float s) => Compare(a, a.ScalarLike(s), Comparison.Less);
 
     /// <summary>True where a &gt; s, as bool.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var mask = a &gt; 0f;</code></example>
     public static Tensor operator >(Tensor a, float s) => Compare(a, a.ScalarLike(s), Comparison.Greater);
 
     /// <summary>True where a &lt;= s, as bool.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var mask = a &lt;= 0f;</code></example>
     public static Tensor operator <=(Tensor a, float s) => Compare(a, a.ScalarLike(s), Comparison.LessOrEqual);
 
     /// <summary>True where a &gt;= s, as bool.</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="s">The scalar.</param>
     /// <example><code>var mask = a &gt;= 0f;</code></example>
     public static Tensor operator >=(Tensor a, float s) => Compare(a, a.ScalarLike(s), Comparison.GreaterOrEqual);
 

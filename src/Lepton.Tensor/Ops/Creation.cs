@@ -84,18 +84,33 @@ public sealed partial class Tensor
         }
 
         int count = (int)steps;
-        var values = new float[count];
+        var values = new double[count];
         for (int i = 0; i < count; i++)
         {
-            values[i] = (float)(start + (i * (double)step));
+            values[i] = start + (i * (double)step);
         }
 
-        return FromArray(values, [count], dtype, device);
+        // Computed in float64, so integer ranges stay exact past 2^24; then converted as a cast converts.
+        using var exact = FromArray(values, [count], device);
+        return exact.CastTo(dtype);
     }
 
-    /// <summary>Values 0, 1, ..., end - 1.</summary>
+    /// <summary>Values 0, 1, ..., end - 1, exact in every type that holds them.</summary>
+    /// <param name="end">The first value not included (0 or more).</param>
+    /// <param name="dtype">The element type.</param>
+    /// <param name="device">The device (default: <see cref="Device.Default"/>).</param>
     /// <example><code>var idx = Tensor.Arange(10, DType.Int32);</code></example>
-    public static Tensor Arange(int end, DType dtype = DType.Float32, Device? device = null) => Arange(0, end, 1, dtype, device);
+    public static Tensor Arange(int end, DType dtype = DType.Float32, Device? device = null)
+    {
+        var values = new long[Math.Max(end, 0)];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = i;
+        }
+
+        using var exact = FromArray(values, [values.Length], device);
+        return exact.CastTo(dtype);
+    }
 
     /// <summary>A tensor from a flat float array and a shape, converted to <paramref name="dtype"/> as a cast converts
     /// (toward zero and saturating for integer types; bfloat16 and float16 round to nearest even).</summary>
