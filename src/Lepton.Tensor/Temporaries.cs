@@ -4,7 +4,7 @@ namespace Lepton;
 /// <summary>Holds the temporary conversions of one op call and disposes them together.</summary>
 internal sealed class Temporaries : IDisposable
 {
-    private readonly List<Tensor> made = new(2);
+    private List<Tensor>? made;
 
     /// <summary><paramref name="tensor"/> itself when it already has <paramref name="dtype"/>, else a converted copy
     /// that this object disposes.</summary>
@@ -16,12 +16,17 @@ internal sealed class Temporaries : IDisposable
         }
 
         var converted = tensor.CastTo(dtype);
-        made.Add(converted);
+        (made ??= new List<Tensor>(2)).Add(converted);
         return converted;
     }
 
     public void Dispose()
     {
+        if (made is null)
+        {
+            return;
+        }
+
         foreach (var t in made)
         {
             t.Dispose();
