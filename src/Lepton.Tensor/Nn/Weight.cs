@@ -1,5 +1,7 @@
 // A named variable of a layer: a leaf tensor that the layer owns, trainable or not (batch-norm
 // running statistics are not). Assigning replaces the values in place, keeping the same tensor.
+using Lepton.Backends;
+
 namespace Lepton.Nn;
 
 /// <summary>A named, layer-owned tensor (Keras's variable).</summary>
@@ -24,6 +26,21 @@ public sealed class Weight : IDisposable
 
     /// <summary>The shape.</summary>
     public int[] Shape => Value.Shape;
+
+    /// <summary>
+    /// The pruning mask (1 keeps a value, 0 prunes it; the weight's shape and type), or null when the weight is not
+    /// pruned. Set by <see cref="Pruning"/>; every optimizer step ends with <see cref="ApplyPruningMask"/>.
+    /// </summary>
+    internal Tensor? PruningMask { get; set; }
+
+    /// <summary>Multiplies the values by the pruning mask in place (nothing when there is none); allocates nothing.</summary>
+    internal void ApplyPruningMask()
+    {
+        if (PruningMask is { } mask)
+        {
+            Value.Backend.Binary(default(MulOp), Value.View, mask.View, Value.Buffer, Value.ShapeRef);
+        }
+    }
 
     /// <summary>Overwrites the values (shapes must match), outside autograd.</summary>
     /// <example><code>layer.Weights[0].Assign(Tensor.Zeros(layer.Weights[0].Shape));</code></example>
@@ -55,8 +72,11 @@ public sealed class Weight : IDisposable
         }
 
         moved.RequiresGrad = Trainable;
+        var mask = PruningMask;
+        PruningMask = null;
         Dispose();
         Value = moved;
+        PruningMask = mask is null ? null : Replace(mask, mask.To(device));
     }
 
     /// <summary>Replaces floating values with a copy converted to <paramref name="dtype"/> (the gradient is dropped);
@@ -75,15 +95,28 @@ public sealed class Weight : IDisposable
         }
 
         cast.RequiresGrad = Trainable && dtype != DType.Float64;
+        var mask = PruningMask;
+        PruningMask = null;
         Dispose();
         Value = cast;
+        PruningMask = mask is null ? null : Replace(mask, mask.To(dtype));
     }
 
-    /// <summary>Frees the values.</summary>
+    /// <summary>Frees the values (and the pruning mask).</summary>
     public void Dispose()
     {
         Value.ZeroGrad();
         Value.Dispose();
+        PruningMask?.Dispose();
+        PruningMask = null;
+    }
+
+    /// <summary>Keeps <paramref name="replacement"/> (made from <paramref name="old"/> under no-grad or not) and frees the old tensor.</summary>
+    private static Tensor Replace(Tensor old, Tensor replacement)
+    {
+        var kept = replacement.DetachFromScope();
+        old.Dispose();
+        return kept;
     }
 
     /// <inheritdoc />

@@ -119,6 +119,9 @@ public abstract class Optimizer : IDisposable
 
             var (first, second) = State(w);
             w.Value.Backend.OptimizerStep(Update(lr, Iterations), w.Value.Buffer, grad.Buffer, first?.Buffer, second?.Buffer, w.Value.Numel, scale?.DenseData().Buffer);
+
+            // A pruned weight stays exactly zero where its mask is: the one place both eager and planned steps pass.
+            w.ApplyPruningMask();
             if (gradients is null)
             {
                 w.Value.ZeroGrad();
@@ -212,6 +215,26 @@ public abstract class Optimizer : IDisposable
             {
                 throw new InvalidDataException(
                     $"'{source}': optimizer state '{name}' is saved as {value.DType.Name()} {Shapes.Format(value.ShapeRef)} but weight '{weight.Name}' is {weight.Value.DType.Name()} {Shapes.Format(weight.Value.ShapeRef)}.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Zeroes this optimizer's state (momentum, moments) where <paramref name="weight"/>'s pruning mask is 0, so
+    /// accumulated momentum cannot move a pruned value once its mask is lifted or changed.
+    /// </summary>
+    internal void MaskState(Weight weight)
+    {
+        if (weight.PruningMask is not { } mask || !state.TryGetValue(weight, out var s))
+        {
+            return;
+        }
+
+        foreach (var slot in new[] { s.First, s.Second })
+        {
+            if (slot is not null)
+            {
+                slot.Backend.Binary(default(MulOp), slot.View, mask.View, slot.Buffer, slot.ShapeRef);
             }
         }
     }
