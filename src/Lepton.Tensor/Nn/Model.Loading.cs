@@ -86,6 +86,7 @@ public partial class Model
                     DisposeAll(weights);
                 }
 
+                LoadPruningMasks(model, zip, path, file.Length);
                 LoadCompile(model, config, zip, path, file.Length);
                 return model;
             }
@@ -94,6 +95,44 @@ public partial class Model
                 model.Dispose();
                 throw;
             }
+        }
+    }
+
+    /// <summary>Attaches the pruning masks a pruned model was saved with (each named as its weight, same shape).</summary>
+    private static void LoadPruningMasks(Model model, ZipArchive zip, string path, long fileLength)
+    {
+        if (zip.GetEntry(PruningMasksEntry) is null)
+        {
+            return;
+        }
+
+        string source = $"{path}!{PruningMasksEntry}";
+        var masks = SafeTensors.Read(ReadEntry(zip, PruningMasksEntry, path, fileLength), source, model.Device);
+        try
+        {
+            var byName = model.Weights.ToDictionary(w => w.Name, StringComparer.Ordinal);
+            foreach (var (name, mask) in masks)
+            {
+                if (!byName.TryGetValue(name, out var weight))
+                {
+                    throw new InvalidDataException($"'{source}' has a pruning mask for '{name}', which is not a weight of the model.");
+                }
+
+                if (!Shapes.SameShape(mask.ShapeRef, weight.Value.ShapeRef))
+                {
+                    throw new InvalidDataException($"'{source}': the pruning mask of '{name}' is saved with shape {Shapes.Format(mask.ShapeRef)} but the weight is {Shapes.Format(weight.Value.ShapeRef)}.");
+                }
+
+                weight.PruningMask?.Dispose();
+                using (Tensor.NoGrad())
+                {
+                    weight.PruningMask = mask.To(weight.Value.DType).DetachFromScope();
+                }
+            }
+        }
+        finally
+        {
+            DisposeAll(masks);
         }
     }
 

@@ -1,6 +1,7 @@
 // Saving and loading. Save writes one zip file holding config.json (the architecture and the
 // compile settings), model.safetensors (the weights, readable by other tools) and
-// optimizer.safetensors (the optimizer state), so Load restores a model that can keep training.
+// optimizer.safetensors (the optimizer state), and for a pruned model pruning_masks.safetensors (each
+// masked weight's 0/1 mask under the weight's name), so Load restores a model that can keep training.
 // All writes are atomic: a crash or a failed save never destroys the previous file. Loading is in
 // Model.Loading.cs.
 using System.IO.Compression;
@@ -15,6 +16,7 @@ public partial class Model
 {
     private const string FormatName = "lepton.model";
     private const string WeightOrderKey = "lepton.weight_order";
+    private const string PruningMasksEntry = "pruning_masks.safetensors";
 
     /// <summary>Saves architecture, weights and optimizer state to one file (Sequential and functional models).</summary>
     /// <example><code>model.Save("mnist.lepton");</code></example>
@@ -48,6 +50,12 @@ public partial class Model
             {
                 using var entry = zip.CreateEntry("optimizer.safetensors").Open();
                 SafeTensors.Write(entry, Optimizer.StateTensors());
+            }
+
+            if (Weights.Any(w => w.PruningMask is not null))
+            {
+                using var entry = zip.CreateEntry(PruningMasksEntry).Open();
+                SafeTensors.Write(entry, Weights.Where(w => w.PruningMask is not null).Select(w => (w.Name, w.PruningMask!)));
             }
         });
     }
@@ -184,7 +192,7 @@ public partial class Model
     }
 
     /// <summary>Builds a Sequential model whose first layer declares its input shape.</summary>
-    private void BuildIfInputKnown()
+    internal void BuildIfInputKnown()
     {
         if (!Built && this is Sequential { DeclaredShape: { } shape })
         {
