@@ -121,10 +121,10 @@ public readonly struct Float32Element : IElementType<float>, INumberOps<float>
     public float Multiply(float a, float b) => a * b;
 
     /// <inheritdoc />
-    public float Divide(float a, float b) => b == -1f ? 0f - a : a / b;
+    public float Divide(float a, float b) => a / b;
 
     /// <inheritdoc />
-    public float Remainder(float a, float b) => b == -1f ? 0f : a % b;
+    public float Remainder(float a, float b) => a % b;
 
     /// <inheritdoc />
     public bool IsNaN(float x) => float.IsNaN(x);
@@ -167,10 +167,10 @@ public readonly struct Float64Element : IElementType<double>, INumberOps<double>
     public double Multiply(double a, double b) => a * b;
 
     /// <inheritdoc />
-    public double Divide(double a, double b) => b == -1.0 ? 0.0 - a : a / b;
+    public double Divide(double a, double b) => a / b;
 
     /// <inheritdoc />
-    public double Remainder(double a, double b) => b == -1.0 ? 0.0 : a % b;
+    public double Remainder(double a, double b) => a % b;
 
     /// <inheritdoc />
     public bool IsNaN(double x) => double.IsNaN(x);

@@ -67,6 +67,12 @@ internal static class Engine
                             $"{node.Name} returned a gradient of shape {Shapes.Format(inputGrad.ShapeRef)} for an input of shape {Shapes.Format(input.ShapeRef)}.");
                     }
 
+                    if (inputGrad.DType != input.DType)
+                    {
+                        // A gradient takes its input's type (an op that mixed float32 with float64 or 16-bit operands).
+                        inputGrad = inputGrad.CastTo(input.DType);
+                    }
+
                     if (input.IsLeaf)
                     {
                         Accumulate(input, inputGrad, !retainGraph && OwnedByThisNode(inputGrad, grad, inputGrads, before));

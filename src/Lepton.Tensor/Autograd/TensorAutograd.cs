@@ -33,6 +33,15 @@ public sealed partial class Tensor
             throw new ArgumentException(
                 $"Backward: the gradient's shape {Shapes.Format(gradient.ShapeRef)} does not match the tensor's shape {Shapes.Format(shape)}.");
         }
+        else if (gradient.DType != DType)
+        {
+            if (!gradient.DType.IsFloatingPoint())
+            {
+                throw new ArgumentException($"Backward: the gradient is {gradient.DType.Name()}; a gradient of this {DType.Name()} tensor must be floating.");
+            }
+
+            gradient = gradient.CastTo(DType);
+        }
 
         Engine.Run(this, gradient.Detach(), retainGraph);
     }

@@ -15,7 +15,7 @@ public static class SafeTensors
     public const string DataChecksumKey = "lepton.data_crc32";
 
     /// <summary>
-    /// Writes tensors (float32 as F32, int32 as I32) to a stream. The header's metadata also records the CRC-32 of the
+    /// Writes tensors of every element type (F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL) to a stream. The header's metadata also records the CRC-32 of the
     /// data section under <see cref="DataChecksumKey"/>, so reading the file back detects damaged data (other tools
     /// ignore the entry).
     /// </summary>

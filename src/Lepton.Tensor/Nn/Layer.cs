@@ -82,9 +82,9 @@ public abstract class Layer : IDisposable
     /// <example><code>model.CastWeights(DType.BFloat16); model.Save("model-bf16.lepton");</code></example>
     public void CastWeights(DType dtype)
     {
-        if (!dtype.IsFloatingPoint())
+        if (dtype is not (DType.Float32 or DType.Float16 or DType.BFloat16))
         {
-            throw new ArgumentException($"CastWeights: weights are floating; {dtype.Name()} is not a floating type.", nameof(dtype));
+            throw new ArgumentException($"CastWeights: layers compute with float32, float16 or bfloat16 weights, not {dtype.Name()}.", nameof(dtype));
         }
 
         foreach (var w in ownWeights)

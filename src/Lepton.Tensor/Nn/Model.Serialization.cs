@@ -143,8 +143,10 @@ public partial class Model
 
         foreach (var w in Weights)
         {
-            // A floating weight takes the type it was saved in (a model saved after CastWeights loads the same way).
-            w.CastTo(tensors[w.Name].DType);
+            // A model saved after CastWeights loads the same way: a floating weight saved in 16 bits takes that type; any
+            // other saved type converts to the model's (a float64 file loads into float32 weights).
+            var saved = tensors[w.Name].DType;
+            w.CastTo(saved.IsHalf() ? saved : DType.Float32);
             w.Assign(tensors[w.Name]);
         }
     }

@@ -330,6 +330,15 @@ public partial class Model
     private IReadOnlyList<Weight> RequireGradOnTrainable()
     {
         var trainable = TrainableWeights;
+        foreach (var w in trainable)
+        {
+            if (w.Value.DType != DType.Float32)
+            {
+                throw new InvalidOperationException(
+                    $"{Name}: weight '{w.Name}' is {w.Value.DType.Name()}; training updates float32 weights. Call CastWeights(DType.Float32) before training, or freeze the layer.");
+            }
+        }
+
         foreach (var w in Weights)
         {
             bool train = false;

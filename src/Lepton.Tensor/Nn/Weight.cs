@@ -94,7 +94,7 @@ public sealed class Weight : IDisposable
             cast = Value.To(dtype).DetachFromScope();
         }
 
-        cast.RequiresGrad = Trainable && dtype != DType.Float64;
+        cast.RequiresGrad = Trainable && dtype == DType.Float32;
         var mask = PruningMask;
         PruningMask = null;
         Dispose();

@@ -304,7 +304,7 @@ public sealed partial class Tensor
         CheckSameDevice("Where", condition, a);
         CheckSameDevice("Where", a, b);
         var shape = Shapes.Broadcast("Where", Shapes.Broadcast("Where", condition.shape, a.shape), b.shape);
-        var dtype = a.DType.Promote(b.DType);
+        var dtype = ResultType(a, b);
         using var temps = new Temporaries();
         var y = Empty(shape, a.Device, dtype);
         a.Backend.Where(temps.As(condition, DType.Bool).BroadcastView(shape), temps.As(a, dtype).BroadcastView(shape), temps.As(b, dtype).BroadcastView(shape), y.Buffer, shape);
@@ -329,7 +329,11 @@ public sealed partial class Tensor
         }
 
         using var temps = new Temporaries();
-        return Typed(TypedBinaryOp.Remainder, "Remainder", temps.As(a, dtype), temps.As(b, dtype), shape, dtype);
+        var y = Typed(TypedBinaryOp.Remainder, "Remainder", temps.As(a, dtype), temps.As(b, dtype), shape, dtype);
+
+        // a - b * trunc(a / b): the gradient is g for a, and -g * trunc(a / b) = -g * (a - y) / b for b.
+        return Record(y, "RemainderBackward", [a, b], g =>
+            [a.RequiresGrad ? g.SumToShape(a.shape) : null, b.RequiresGrad ? (-(g * ((a - y) / b))).SumToShape(b.shape) : null]);
     }
 
     /// <summary>Sums a broadcast gradient back down to <paramref name="target"/> (the inverse of broadcasting).</summary>
@@ -357,12 +361,33 @@ public sealed partial class Tensor
     internal StridedView BroadcastView(int[] target) =>
         new(Buffer, Offset, target, Shapes.BroadcastStrides(shape, strides, target), DType.Size());
 
-    /// <summary>A one-element tensor on this tensor's device holding a floating C# scalar, typed so that it does not
-    /// widen this tensor (<see cref="DTypeExtensions.PromoteWithScalar"/>).</summary>
-    internal Tensor ScalarLike(float value) => Full([], value, DType.PromoteWithScalar(floatingScalar: true), Device);
+    /// <summary>
+    /// A one-element tensor holding a floating C# scalar as an operand of this tensor: it keeps its value (float32, or
+    /// float64 beside a float64 tensor) and is marked so that it does not widen this tensor's type
+    /// (<see cref="DTypeExtensions.PromoteWithScalar"/>).
+    /// </summary>
+    internal Tensor ScalarLike(float value)
+    {
+        var scalar = Full([], value, DType == DType.Float64 ? DType.Float64 : DType.Float32, Device);
+        scalar.IsScalarOperand = true;
+        return scalar;
+    }
 
-    /// <summary>A one-element tensor holding an integer C# scalar, typed so that it does not widen this tensor.</summary>
-    internal Tensor ScalarLike(long value) => Full([], value, DType.PromoteWithScalar(floatingScalar: false), Device);
+    /// <summary>A one-element int64 tensor holding an integer C# scalar as an operand of this tensor, marked so that it does
+    /// not widen this tensor's type; an op whose integer result type cannot hold it throws.</summary>
+    internal Tensor ScalarLike(long value)
+    {
+        var scalar = Full([], value, DType.Int64, Device);
+        scalar.IsScalarOperand = true;
+        scalar.ScalarInteger = value;
+        return scalar;
+    }
+
+    /// <summary>True for a tensor made from a C# scalar by <see cref="ScalarLike(float)"/> or <see cref="ScalarLike(long)"/>.</summary>
+    internal bool IsScalarOperand { get; private set; }
+
+    /// <summary>The value of an integer scalar operand, for the range check of the op it enters.</summary>
+    internal long? ScalarInteger { get; private set; }
 
     /// <summary>
     /// Runs an element-wise op in the promoted type of a and b: float32, and the 16-bit floats (computed in float32 and
@@ -410,14 +435,40 @@ public sealed partial class Tensor
         return y;
     }
 
-    /// <summary>The broadcast shape of a and b and their promoted type.</summary>
+    /// <summary>The broadcast shape of a and b and their result type: the promoted type, where a C# scalar operand does not
+    /// widen the tensor's type, and an integer scalar must fit an integer result.</summary>
     private static (int[] Shape, DType DType) Promotion(string name, Tensor a, Tensor b)
     {
         a.ThrowIfDisposed();
         b.ThrowIfDisposed();
         CheckSameDevice(name, a, b);
-        return (Shapes.Broadcast(name, a.shape, b.shape), a.DType.Promote(b.DType));
+        var dtype = ResultType(a, b);
+        foreach (var t in (ReadOnlySpan<Tensor>)[a, b])
+        {
+            if (t.ScalarInteger is long v && dtype.IsInteger() && !Fits(v, dtype))
+            {
+                throw new ArgumentException(
+                    $"{name}: the scalar {v} does not fit {dtype.Name()} (operands {a.DType.Name()} {Shapes.Format(a.shape)} and {b.DType.Name()} {Shapes.Format(b.shape)}); cast the tensor to a wider type first.");
+            }
+        }
+
+        return (Shapes.Broadcast(name, a.shape, b.shape), dtype);
     }
+
+    /// <summary>The type of an op on a and b, a C# scalar operand leaving the other operand's type as it is.</summary>
+    private static DType ResultType(Tensor a, Tensor b) =>
+        b.IsScalarOperand && !a.IsScalarOperand ? a.DType.PromoteWithScalar(b.DType.IsFloatingPoint())
+        : a.IsScalarOperand && !b.IsScalarOperand ? b.DType.PromoteWithScalar(a.DType.IsFloatingPoint())
+        : a.DType.Promote(b.DType);
+
+    private static bool Fits(long v, DType dtype) => dtype switch
+    {
+        DType.Int8 => v is >= sbyte.MinValue and <= sbyte.MaxValue,
+        DType.UInt8 => v is >= byte.MinValue and <= byte.MaxValue,
+        DType.Int16 => v is >= short.MinValue and <= short.MaxValue,
+        DType.Int32 => v is >= int.MinValue and <= int.MaxValue,
+        _ => true,
+    };
 
     /// <summary>Integer division by zero has no value: it is reported before any kernel runs (one read-back).</summary>
     private static void CheckNoZeroDivisor(string name, Tensor divisor, DType dtype)
@@ -438,7 +489,13 @@ public sealed partial class Tensor
 
     private static Tensor Compare(Tensor a, Tensor b, Comparison comparison)
     {
-        var (shape, dtype) = Promotion(comparison.ToString(), a, b);
+        // Compared exactly in the wider of the two real types: a scalar operand counts with its own type here (uint8 < 256
+        // compares in int64, float16 < 0.1f in float32).
+        a.ThrowIfDisposed();
+        b.ThrowIfDisposed();
+        CheckSameDevice(comparison.ToString(), a, b);
+        var shape = Shapes.Broadcast(comparison.ToString(), a.shape, b.shape);
+        var dtype = a.DType.Promote(b.DType);
         var compute = dtype.IsHalf() ? DType.Float32 : dtype;
         var op = comparison switch
         {

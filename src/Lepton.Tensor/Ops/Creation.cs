@@ -399,7 +399,7 @@ public sealed partial class Tensor
         ThrowIfDisposed();
         if (dtype == DType)
         {
-            return ViewAs(shape, strides, Offset);
+            return Record(ViewAs(shape, strides, Offset), "CastBackward", [this], g => [g]);
         }
 
         var result = CastTo(dtype);

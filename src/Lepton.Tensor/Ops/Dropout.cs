@@ -8,6 +8,11 @@ public sealed partial class Tensor
     /// <example><code>var h = x.Dropout(0.5f, training: true, generator: new Generator(0));</code></example>
     public Tensor Dropout(float p, bool training, Generator? generator = null)
     {
+        if (DType.IsHalf())
+        {
+            return Narrowed(Widened.Dropout(p, training, generator), DType);
+        }
+
         CheckFloat("Dropout");
         if (p < 0f || p > 1f || float.IsNaN(p))
         {

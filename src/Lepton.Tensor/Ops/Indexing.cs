@@ -124,8 +124,14 @@ public sealed partial class Tensor
         if (DType.Size() < 4)
         {
             // Picked through an exact widening: 16-bit floats in float32 (recorded), small integers and bool in int32.
-            var wide = DType.IsHalf() ? To(DType.Float32) : CastTo(DType.Int32);
-            return wide.IndexSelect(axis, index, op, negativeFromEnd).To(DType);
+            if (DType.IsHalf())
+            {
+                return Narrowed(Widened.IndexSelect(axis, index, op, negativeFromEnd), DType);
+            }
+
+            using var wide = CastTo(DType.Int32);
+            using var picked = wide.IndexSelect(axis, index, op, negativeFromEnd);
+            return picked.CastTo(DType);
         }
 
         var (outer, inner) = OuterInner(shape, a);
@@ -172,8 +178,14 @@ public sealed partial class Tensor
         CheckIndexValues(op, index, shape[a], labels, negativeFromEnd);
         if (DType.Size() < 4)
         {
-            var wide = DType.IsHalf() ? To(DType.Float32) : CastTo(DType.Int32);
-            return wide.Gather(axis, index, op, labels, negativeFromEnd).To(DType);
+            if (DType.IsHalf())
+            {
+                return Narrowed(Widened.Gather(axis, index, op, labels, negativeFromEnd), DType);
+            }
+
+            using var wide = CastTo(DType.Int32);
+            using var picked = wide.Gather(axis, index, op, labels, negativeFromEnd);
+            return picked.CastTo(DType);
         }
 
         var (outer, inner) = OuterInner(shape, a);
@@ -184,8 +196,10 @@ public sealed partial class Tensor
         if (DType.Size() == 8)
         {
             // Two 4-byte lanes per element: each index repeated for both lanes of its element.
+            // 8-byte types never require gradients, so nothing keeps the index.
             using var pair = ix.Unsqueeze(-1).Expand([.. ix.shape, 2]).Contiguous();
             Backend.Gather(x.Buffer, outer, shape[a], inner * 2, pair.Buffer, indexAxis, y.Buffer, negativeFromEnd);
+            ix.Dispose();
             return y;
         }
 
@@ -336,9 +350,9 @@ public sealed partial class Tensor
         var inputShape = shape;
         return Record(y, name + "Backward", [this], g =>
         {
-            var dx = Zeros(inputShape, DType.Float32, g.Device);
+            var dx = Zeros(inputShape, g.DType, g.Device);
             var (_, dStrides, dOffset) = SliceLayout(dx.strides, 0, spec);
-            g.Backend.Copy(g.View, new Backends.StridedView(dx.Buffer, dOffset, newShape, dStrides));
+            g.Backend.CopyElements(g.View, new Backends.StridedView(dx.Buffer, dOffset, newShape, dStrides, g.DType.Size()));
             return [dx];
         });
     }

@@ -30,7 +30,7 @@ public sealed partial class Tensor
         }
 
         var (values, indices) = MaxPool1dCore(kernelSize, stride, padding, dilation, ceilMode);
-        return (values, indices.Detach());
+        return (values, indices.CastTo(DType.Int64));
     }
 
     /// <summary>Average pooling over windows of x [N, C, L]; padded positions count in the divisor when <paramref name="countIncludePad"/>.</summary>

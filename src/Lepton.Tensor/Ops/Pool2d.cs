@@ -20,7 +20,7 @@ public sealed partial class Tensor
 
     /// <summary>
     /// Max pooling that also returns where each maximum came from, as PyTorch's <c>return_indices=True</c>: the index of
-    /// the maximum within its flattened H*W input plane, as an integer tensor of the output's shape (-1 for a window that
+    /// the maximum within its flattened H*W input plane, as an int64 tensor of the output's shape (-1 for a window that
     /// lies in the padding alone, which dilation allows).
     /// </summary>
     /// <param name="kernelSize">Window height and width.</param>
@@ -41,14 +41,20 @@ public sealed partial class Tensor
 
         var (values, indices) = MaxPool2dCore("MaxPool2d", kernelSize, stride, padding, dilation, ceilMode);
 
-        // A view: disposing it leaves the backward's copy alone.
-        return (values, indices.Detach());
+        // The kernels keep int32 positions for the backward; the caller gets its own int64 copy, as PyTorch returns.
+        return (values, indices.CastTo(DType.Int64));
     }
 
     /// <summary>Max pooling with errors naming <paramref name="op"/> (MaxPool1d runs through it); the values and the saved indices.</summary>
     internal (Tensor Values, Tensor Indices) MaxPool2dCore(
         string op, (int H, int W) kernelSize, (int H, int W)? stride, Padding2d? padding, (int H, int W)? dilation, bool ceilMode)
     {
+        if (DType.IsHalf())
+        {
+            var (wide, where) = Widened.MaxPool2dCore(op, kernelSize, stride, padding, dilation, ceilMode);
+            return (Narrowed(wide, DType), where);
+        }
+
         var g = PoolGeometry(op, kernelSize, stride, padding, dilation, ceilMode);
         var x = DenseData();
         var y = Empty([g.N, g.C, g.P, g.Q], Device);
@@ -80,6 +86,11 @@ public sealed partial class Tensor
     /// <summary>Average pooling with errors naming <paramref name="op"/> (AvgPool1d runs through it).</summary>
     internal Tensor AvgPool2d(string op, (int H, int W) kernelSize, (int H, int W)? stride, Padding2d? padding, bool countIncludePad, bool ceilMode)
     {
+        if (DType.IsHalf())
+        {
+            return Narrowed(Widened.AvgPool2d(op, kernelSize, stride, padding, countIncludePad, ceilMode), DType);
+        }
+
         var g = PoolGeometry(op, kernelSize, stride, padding, null, ceilMode);
         var x = DenseData();
         var y = Empty([g.N, g.C, g.P, g.Q], Device);

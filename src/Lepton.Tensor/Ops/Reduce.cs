@@ -40,9 +40,13 @@ public sealed partial class Tensor
                 throw new ArgumentException($"Mean: needs a floating tensor, got {DType.Name()} {Shapes.Format(shape)}; cast with To(DType.Float32) first.");
             }
 
-            return DType == DType.Float64
-                ? Sum(normalized, keepDim) / Scalar(count, DType.Float64, Device)
-                : To(DType.Float32).Mean(normalized, keepDim).To(DType);
+            if (DType.IsHalf())
+            {
+                return Narrowed(Widened.Mean(normalized, keepDim), DType);
+            }
+
+            using var divisor = Scalar(count, DType.Float64, Device);
+            return Sum(normalized, keepDim) / divisor;
         }
 
         // One node: the sum times 1/count, with the products a multiplication by a scalar tensor would give.

@@ -450,18 +450,22 @@ public sealed unsafe partial class CpuBackend
         public static T Apply(T a, T b) => a * b;
     }
 
-    /// <summary>Division; the smallest signed integer divided by -1 wraps to itself instead of trapping.</summary>
+    /// <summary>Division; for integers the smallest signed value divided by -1 wraps to itself instead of trapping.</summary>
     private readonly struct DivT<T> : IZip<T, T>
         where T : INumber<T>
     {
-        public static T Apply(T a, T b) => T.IsNegative(b) && b == -T.One ? T.Zero - a : a / b;
+        public static T Apply(T a, T b) => !IsFloating<T>() && T.IsNegative(b) && b == -T.One ? T.Zero - a : a / b;
     }
 
+    /// <summary>Truncated remainder; for integers the smallest signed value modulo -1 is 0 instead of trapping.</summary>
     private readonly struct RemT<T> : IZip<T, T>
         where T : INumber<T>
     {
-        public static T Apply(T a, T b) => T.IsNegative(b) && b == -T.One ? T.Zero : a % b;
+        public static T Apply(T a, T b) => !IsFloating<T>() && T.IsNegative(b) && b == -T.One ? T.Zero : a % b;
     }
+
+    /// <summary>True for the floating element types (a constant per specialization).</summary>
+    private static bool IsFloating<T>() => typeof(T) == typeof(float) || typeof(T) == typeof(double);
 
     private readonly struct MaxT<T> : IZip<T, T>
         where T : INumber<T>
