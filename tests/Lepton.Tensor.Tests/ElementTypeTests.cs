@@ -296,6 +296,48 @@ public abstract class ElementTypeTests : BackendTests
     }
 
     [Fact]
+    public void GradientsTakeTheirInputsTypeWhateverTheOpMixed()
+    {
+        var x = Tensor.FromArray([-1f, 2f], [2], device: Device).RequiresGrad_();
+        (x.Relu() + Tensor.FromArray(new[] { 0.0, 0.0 }, [2], Device)).Sum().Backward();
+        Assert.Equal(DType.Float32, x.Grad!.DType);
+        Assert.Equal(new[] { 0f, 1f }, x.Grad.ToArray());
+
+        var w = Tensor.FromArray([1f, 2f, 3f, 4f, 5f, 6f], [3, 2], DType.BFloat16, Device).RequiresGrad_();
+        w[1].Sum().Backward();
+        Assert.Equal(DType.BFloat16, w.Grad!.DType);
+        Assert.Equal(new[] { 0f, 0f, 1f, 1f, 0f, 0f }, w.Grad.ToArray());
+    }
+
+    [Fact]
+    public void ScalarsKeepTheirValueAndMustFitIntegerResults()
+    {
+        var half = Tensor.FromArray(new[] { (Half)60000 }, [1], Device);
+        Assert.Equal((Half)0.6, (half / 100000f).Item<Half>());
+        Assert.Equal(DType.Float16, (half / 100000f).DType);
+        Assert.True((Tensor.FromArray(new byte[] { 200 }, [1], Device) < 256L).Item<bool>());
+        var e = Assert.Throws<ArgumentException>(() => Tensor.FromArray(new sbyte[] { 1 }, [1], Device) + 300L);
+        Assert.StartsWith("Add: the scalar 300 does not fit int8", e.Message);
+        Assert.Equal(0.5f, (Tensor.FromArray([2.5f], [1], device: Device) % Tensor.FromArray([-1f], [1], device: Device)).Item());
+        Assert.Equal(new[] { 0.5, -0.5 }, (Tensor.FromArray(new[] { 2.5, -2.5 }, [2], Device) % Tensor.FromArray(new[] { -1.0, 1.0 }, [2], Device)).ToArray<double>());
+    }
+
+    [Fact]
+    public void SixteenBitWeightsPredictButDoNotTrain()
+    {
+        var model = new Sequential([new InputLayer([3]), new Dense(4, activation: "relu", seed: 1), new Dense(2, seed: 2)]) { Device = Device };
+        model.Compile(new Lepton.Nn.Optimizers.Adam(0.01f), new SparseCategoricalCrossentropy(fromLogits: true));
+        model.CastWeights(DType.Float16);
+        var x = Tensor.FromArray([0.5f, -1f, 2f], [1, 3], device: Device);
+        Assert.Equal(DType.Float32, model.Predict(x).DType);
+        var e = Assert.Throws<InvalidOperationException>(() => model.TrainOnBatch(x, Tensor.FromArray(new[] { 1 }, [1], Device)));
+        Assert.Contains("is float16; training updates float32 weights", e.Message);
+        model.CastWeights(DType.Float32);
+        model.TrainOnBatch(x, Tensor.FromArray(new[] { 1 }, [1], Device));
+        Assert.Throws<ArgumentException>(() => model.CastWeights(DType.Float64));
+    }
+
+    [Fact]
     public void TextShowsValuesInTheirType()
     {
         Assert.Equal("tensor([16777217,       -5], dtype=int32)", Tensor.FromArray(new[] { 16777217, -5 }, [2], Device).ToString());
