@@ -313,7 +313,7 @@ public partial class Model
         }
 
         var prediction = Call(x, training: true);
-        var loss = Loss!.Compute(y, prediction);
+        var loss = ComputeTrainingLoss(x, y, prediction);
         loss.Backward();
         Optimizer!.Step(trainable);
         lossMean.Add(loss, x.ShapeRef[0]);
@@ -322,6 +322,23 @@ public partial class Model
             m.Update(y, prediction);
         }
     }
+
+    /// <summary>
+    /// The scalar one training step minimizes, from the batch and the model's training-mode prediction; by default the
+    /// compiled <see cref="Loss"/> of the targets and the prediction. Override it to train on more than that loss (as
+    /// <see cref="Distiller"/> adds the teacher's soft targets); the step's backward pass, optimizer step, loss mean and
+    /// metrics (on <paramref name="prediction"/>) stay the base's. Evaluate and TestOnBatch report the compiled loss
+    /// alone. A model that overrides it always trains eagerly, never through a training plan.
+    /// </summary>
+    /// <param name="x">The batch's inputs, on the model's device.</param>
+    /// <param name="y">The batch's targets, on the model's device.</param>
+    /// <param name="prediction">The model's output for <paramref name="x"/> in training mode, with its autograd graph.</param>
+    /// <returns>A scalar tensor to differentiate.</returns>
+    /// <example><code>
+    /// protected override Tensor ComputeTrainingLoss(Tensor x, Tensor y, Tensor prediction) =>
+    ///     base.ComputeTrainingLoss(x, y, prediction) + (prediction * prediction).Mean() * 1e-3f;
+    /// </code></example>
+    protected virtual Tensor ComputeTrainingLoss(Tensor x, Tensor y, Tensor prediction) => Loss!.Compute(y, prediction);
 
     /// <summary>
     /// The trainable weights, after making them the only ones that require a gradient: a frozen layer's weights
