@@ -113,6 +113,42 @@ public abstract class NnFunctionTests : BackendTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Tensor.CrossEntropy(logits, Tensor.FromArray(new[] { 0, 1, 2, 0 }, [4], Device), labelSmoothing: 2f));
     }
 
+    [Fact]
+    public void KLDivergenceSumsTheLastAxisAndAveragesTheRest()
+    {
+        var loss = new KLDivergence();
+        Generators.ForAll(Generators.Shape(1, 4, 5).Seeded(), c =>
+        {
+            // Values from 0 (clipped to 1e-7, as Keras clips) to 1.
+            var target = Generators.Values(c.Case, c.Seed, 0, 1);
+            var prediction = Generators.Values(c.Case, c.Seed + 1, 0, 1);
+            var value = loss.Compute(T(target), T(prediction));
+            Assert.Equal(Array.Empty<int>(), value.Shape);
+            Check.Close(KLDivergenceRef(Nd.From(T(target)), Nd.From(T(prediction))), value, 1e-5, 1e-5, "kl_divergence");
+        });
+
+        // Away from the clipping edges, the gradient with respect to both distributions.
+        var p = Generators.Values([3, 4], 3, 0.05, 1);
+        var q = Generators.Values([3, 4], 4, 0.05, 1);
+        GradCheck.Run(Device, [p, q], t => loss.Compute(t[0], t[1]), r => KLDivergenceRef(r[0], r[1]));
+        Assert.Same(typeof(KLDivergence), Loss.FromName("kl_divergence").GetType());
+        var e = Assert.Throws<ArgumentException>(() => loss.Compute(T(p), T(Generators.Values([4, 3], 1, 0, 1))));
+        Assert.StartsWith("KLDivergence: targets [3, 4] do not fit predictions [4, 3]", e.Message);
+    }
+
+    private static Nd KLDivergenceRef(Nd target, Nd prediction)
+    {
+        int rows = target.Length / target.Shape[^1];
+        double total = 0;
+        for (int i = 0; i < target.Length; i++)
+        {
+            double t = Math.Clamp(target.Data[i], 1e-7, 1), p = Math.Clamp(prediction.Data[i], 1e-7, 1);
+            total += t * (Math.Log(t) - Math.Log(p));
+        }
+
+        return new Nd([total / rows], []);
+    }
+
     internal static Nd SoftmaxRef(Nd x, int axis, bool log)
     {
         var max = x.Reduce([axis], true, v => v.Max());

@@ -16,7 +16,9 @@ public abstract class Loss
         "categorical_crossentropy" => new CategoricalCrossentropy(),
         "binary_crossentropy" => new BinaryCrossentropy(),
         "mean_squared_error" or "mse" => new MeanSquaredError(),
-        _ => throw new ArgumentException($"Unknown loss '{name}'; use sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy or mean_squared_error."),
+        "kl_divergence" or "kld" => new KLDivergence(),
+        _ => throw new ArgumentException(
+            $"Unknown loss '{name}'; use sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy, mean_squared_error or kl_divergence."),
     };
 
     /// <summary>The mean loss over the batch.</summary>
@@ -206,5 +208,39 @@ public sealed class MeanSquaredError : Loss
         CheckTargetShape(target.ShapeRef, prediction.ShapeRef);
         var t = Shapes.SameShape(target.ShapeRef, prediction.ShapeRef) ? target : target.Reshape(prediction.Shape);
         return Tensor.MseLoss(prediction, t);
+    }
+}
+
+/// <summary>
+/// Kullback-Leibler divergence of the predicted distribution from the target one, as Keras's <c>kl_divergence</c>: the sum
+/// over the last axis of t * (log t - log p), averaged over the other axes, with both clipped to [1e-7, 1] first.
+/// Both are probabilities (e.g. softmax outputs) of the same shape.
+/// </summary>
+/// <example><code>var loss = new KLDivergence().Compute(teacherLogits.Softmax(-1), studentLogits.Softmax(-1));</code></example>
+public sealed class KLDivergence : Loss
+{
+    private const float Epsilon = 1e-7f;
+
+    /// <inheritdoc />
+    public override string Name => "kl_divergence";
+
+    /// <inheritdoc />
+    public override Tensor Compute(Tensor target, Tensor prediction)
+    {
+        CheckTargetShape(target.ShapeRef, prediction.ShapeRef);
+        var t = (target.DType == DType.Float32 ? target : target * 1f).Clamp(Epsilon, 1f);
+        var p = prediction.Clamp(Epsilon, 1f);
+        return (t * (t.Log() - p.Log())).Sum(-1).Mean();
+    }
+
+    /// <summary>Target distributions of the predictions' shape.</summary>
+    internal override void CheckTargetShape(int[] target, int[]? prediction)
+    {
+        if (prediction is not null && (prediction.Length == 0 || !Shapes.SameShape(target, prediction)))
+        {
+            throw new ArgumentException(
+                $"{nameof(KLDivergence)}: targets {Shapes.Format(target)} do not fit predictions {Shapes.Format(prediction)}; " +
+                "expected probability distributions of the same shape, batch first.");
+        }
     }
 }
