@@ -153,6 +153,12 @@ public partial class Model
 
     private JsonObject ArchitectureConfig()
     {
+        if (this is Distiller distiller)
+        {
+            throw new NotSupportedException(
+                $"{Name}: a Distiller is not saved; save the model it trained with distiller.Student.Save(path) ({distiller.Student.Name}).");
+        }
+
         if (this is not Sequential && !IsFunctional)
         {
             throw new NotSupportedException($"{Name}: a subclassed model's architecture is code; save it with SaveWeights and rebuild it with its constructor before LoadWeights.");
