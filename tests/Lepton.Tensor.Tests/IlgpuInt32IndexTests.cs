@@ -75,7 +75,7 @@ public sealed class IlgpuInt32IndexTests
     public void ABadInt32IndexIsReportedWithItsValue()
     {
         var d = Gpu.Allocate(3);
-        Gpu.IndexSelect(Floats([1f, 2f, 3f, 4f]), 1, 4, 1, Ints([0, 7, -1]), 3, d, negativeFromEnd: false);
+        Gpu.IndexSelect(Floats([1f, 2f, 3f, 4f]), 1, 4, 1, Ints([0, 7, 1]), 3, d, negativeFromEnd: false);
         var e = Assert.Throws<IndexOutOfRangeException>(() => Read(d, 3));
         Assert.Contains("IndexSelect", e.Message);
         Assert.Contains("index 7 at position 1", e.Message);
