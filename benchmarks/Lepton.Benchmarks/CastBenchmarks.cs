@@ -10,7 +10,7 @@ public class CastBenchmarks : IHasBytes
     private Tensor source = null!;
 
     /// <summary>"from->to", or "copy" for a float32 copy.</summary>
-    [Params("copy", "float32->bfloat16", "bfloat16->float32", "float32->float16", "float16->float32", "float32->int8")]
+    [Params("copy", "float32->bfloat16", "bfloat16->float32", "float32->float16", "float16->float32", "float32->int8", "int8->float32")]
     public string Cast { get; set; } = "copy";
 
     [GlobalSetup]

@@ -1,5 +1,6 @@
-// The CPU backend's vectorized float32 <-> float16 and bfloat16 casts give the bits of the scalar conversions
-// (System.Half, round to nearest even) for every half value and for float32 values across all ranges.
+// The CPU backend's vectorized casts give the scalar conversions' results: float32 <-> float16 and bfloat16 the bits
+// of System.Half's (round to nearest even) for every half value and for float32 values across all ranges, and
+// float32 <-> int8 the saturating truncation of ElementConversions.
 namespace Lepton.Tests;
 
 public sealed class CpuHalfConversionTests
@@ -49,5 +50,35 @@ public sealed class CpuHalfConversionTests
         {
             Assert.Equal(BitConverter.HalfToUInt16Bits((Half)values[i]), BitConverter.HalfToUInt16Bits(halves[i]));
         }
+    }
+
+    [Fact]
+    public void Int8CastsSaturateAndTruncateLikeTheScalarRule()
+    {
+        var rng = new Random(23);
+        var values = new float[(1 << 16) + 7];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = (i % 3) switch
+            {
+                0 => (float)((rng.NextDouble() - 0.5) * 400),
+                1 => BitConverter.UInt32BitsToSingle((uint)rng.NextInt64(0, 1L << 32)),
+                _ => rng.Next(-130, 130) + (rng.Next(2) == 0 ? 0f : 0.5f),
+            };
+        }
+
+        values[0] = float.NaN;
+        values[1] = float.NegativeInfinity;
+        values[2] = 127.99f;
+        values[3] = -128.5f;
+        values[4] = -0.9f;
+        var q = Tensor.FromArray(values, [values.Length], DType.Int8, Device.Cpu).ToArray<sbyte>();
+        for (int i = 0; i < values.Length; i++)
+        {
+            Assert.Equal((sbyte)Lepton.Backends.ElementConversions.SaturateToInteger(values[i], sbyte.MinValue, sbyte.MaxValue), q[i]);
+        }
+
+        var back = Tensor.FromArray(q, [q.Length], Device.Cpu).To(DType.Float32).ToArray();
+        Assert.Equal(Array.ConvertAll(q, v => (float)v), back);
     }
 }

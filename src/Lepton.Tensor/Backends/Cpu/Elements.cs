@@ -178,6 +178,18 @@ internal static class HalfConversions
             return true;
         }
 
+        if (typeof(TFrom) == typeof(float) && typeof(TTo) == typeof(sbyte))
+        {
+            ToInt8(System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, float>(x), System.Runtime.InteropServices.MemoryMarshal.Cast<TTo, sbyte>(y));
+            return true;
+        }
+
+        if (typeof(TFrom) == typeof(sbyte) && typeof(TTo) == typeof(float))
+        {
+            FromInt8(System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, sbyte>(x), System.Runtime.InteropServices.MemoryMarshal.Cast<TTo, float>(y));
+            return true;
+        }
+
         if (typeof(TFrom) == typeof(ushort) && typeof(TTo) == typeof(float))
         {
             FromBFloat16(System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, ushort>(x), System.Runtime.InteropServices.MemoryMarshal.Cast<TTo, uint>(y));
@@ -185,6 +197,62 @@ internal static class HalfConversions
         }
 
         return false;
+    }
+
+    /// <summary>float32 to int8 as a cast converts: NaN to 0, then clamped to [-128, 127] and truncated toward zero.</summary>
+    private static void ToInt8(ReadOnlySpan<float> x, Span<sbyte> y)
+    {
+        int i = 0;
+        int w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var low = new Vector<float>(sbyte.MinValue);
+            var high = new Vector<float>(sbyte.MaxValue);
+            for (; i <= x.Length - (4 * w); i += 4 * w)
+            {
+                var a = Truncate(new Vector<float>(x[i..]), low, high);
+                var b = Truncate(new Vector<float>(x[(i + w)..]), low, high);
+                var c = Truncate(new Vector<float>(x[(i + (2 * w))..]), low, high);
+                var d = Truncate(new Vector<float>(x[(i + (3 * w))..]), low, high);
+                Vector.Narrow(Vector.Narrow(a, b), Vector.Narrow(c, d)).CopyTo(y[i..]);
+            }
+        }
+
+        for (; i < x.Length; i++)
+        {
+            y[i] = (sbyte)ElementConversions.SaturateToInteger(x[i], sbyte.MinValue, sbyte.MaxValue);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<int> Truncate(Vector<float> v, Vector<float> low, Vector<float> high)
+    {
+        // NaN lanes become 0 first (a NaN fails every comparison), then the clamp keeps the conversion in range.
+        var finite = Vector.ConditionalSelect(Vector.Equals(v, v), v, Vector<float>.Zero);
+        return Vector.ConvertToInt32(Vector.Min(Vector.Max(finite, low), high));
+    }
+
+    /// <summary>int8 to float32, exact.</summary>
+    private static void FromInt8(ReadOnlySpan<sbyte> x, Span<float> y)
+    {
+        int i = 0;
+        int w = Vector<sbyte>.Count;
+        int q = w / 4;
+        for (; i <= x.Length - w; i += w)
+        {
+            Vector.Widen(new Vector<sbyte>(x[i..]), out var lo, out var hi);
+            Vector.Widen(lo, out var a, out var b);
+            Vector.Widen(hi, out var c, out var d);
+            Vector.ConvertToSingle(a).CopyTo(y[i..]);
+            Vector.ConvertToSingle(b).CopyTo(y[(i + q)..]);
+            Vector.ConvertToSingle(c).CopyTo(y[(i + (2 * q))..]);
+            Vector.ConvertToSingle(d).CopyTo(y[(i + (3 * q))..]);
+        }
+
+        for (; i < x.Length; i++)
+        {
+            y[i] = x[i];
+        }
     }
 
     /// <summary>bfloat16 bits to float32 bits: the upper half of the float, exact.</summary>
