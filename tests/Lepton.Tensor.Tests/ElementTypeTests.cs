@@ -323,6 +323,21 @@ public abstract class ElementTypeTests : BackendTests
     }
 
     [Fact]
+    public void BatchNormalizationPredictsWithSixteenBitStatistics()
+    {
+        var model = new Sequential([new InputLayer([3]), new Dense(4, seed: 1), new BatchNormalization(), new Dense(2, seed: 2)]) { Device = Device };
+        model.Compile(new Lepton.Nn.Optimizers.Adam(0.01f), new SparseCategoricalCrossentropy(fromLogits: true));
+        var x = Tensor.FromArray([0.5f, -1f, 2f, 1f, 0f, -0.5f, 3f, 1f, 1f], [3, 3], device: Device);
+        model.TrainOnBatch(x, Tensor.FromArray(new[] { 1, 0, 1 }, [3], Device));
+        var expected = model.Predict(x).ToArray();
+        model.CastWeights(DType.BFloat16);
+        Assert.All(model.Weights, w => Assert.Equal(DType.BFloat16, w.Value.DType));
+        Support.Check.Close(Array.ConvertAll(expected, v => (double)v), model.Predict(x).ToArray(), 0.05, 0.05, "bfloat16 batch norm");
+        var e = Assert.Throws<ArgumentException>(() => Tensor.Zeros([3, 4], device: Device).BatchNorm(model.Weights[4].Value, model.Weights[5].Value, training: true));
+        Assert.StartsWith("BatchNorm: training updates float32 running statistics", e.Message);
+    }
+
+    [Fact]
     public void SixteenBitWeightsPredictButDoNotTrain()
     {
         var model = new Sequential([new InputLayer([3]), new Dense(4, activation: "relu", seed: 1), new Dense(2, seed: 2)]) { Device = Device };

@@ -25,6 +25,21 @@ public sealed partial class Tensor
         Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
         bool training = false, float momentum = 0.1f, float eps = 1e-5f, bool unbiasedRunningVariance = true)
     {
+        if (AnyHalf(this, runningMean, runningVar) || AnyHalf(weight, bias))
+        {
+            if (training)
+            {
+                throw new ArgumentException(
+                    "BatchNorm: training updates float32 running statistics and parameters; convert 16-bit ones with To(DType.Float32) first.");
+            }
+
+            // Inference reads 16-bit statistics and parameters in float32; the output has the input's type.
+            using var wideMean = runningMean?.CastTo(DType.Float32);
+            using var wideVariance = runningVar?.CastTo(DType.Float32);
+            return Narrowed(
+                Widened.BatchNorm(wideMean, wideVariance, weight?.Widened, bias?.Widened, training: false, momentum, eps, unbiasedRunningVariance), DType);
+        }
+
         CheckFloat("BatchNorm");
         if (Rank < 2)
         {
