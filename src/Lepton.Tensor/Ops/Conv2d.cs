@@ -22,8 +22,7 @@ public sealed partial class Tensor
         if (AnyHalf(this, weight, bias))
         {
             // 16-bit operands convolve in float32 with float32 accumulation; the output has the promoted type.
-            var type = bias is null ? DType.Promote(weight.DType) : DType.Promote(weight.DType).Promote(bias.DType);
-            return Narrowed(Widened.Conv2d(weight.Widened, bias?.Widened, stride, padding, dilation, groups), type);
+            return Narrowed(Widened.Conv2d(weight.Widened, bias?.Widened, stride, padding, dilation, groups), ConvResultType(weight, bias));
         }
 
         var g = ConvGeometry(weight, stride, padding, dilation, groups);
@@ -56,8 +55,7 @@ public sealed partial class Tensor
     {
         if (AnyHalf(this, weight, bias))
         {
-            var type = bias is null ? DType.Promote(weight.DType) : DType.Promote(weight.DType).Promote(bias.DType);
-            return Narrowed(Widened.Conv2dBiasRelu(weight.Widened, bias?.Widened, stride, padding, dilation, groups), type);
+            return Narrowed(Widened.Conv2dBiasRelu(weight.Widened, bias?.Widened, stride, padding, dilation, groups), ConvResultType(weight, bias));
         }
 
         var (g, x, w, b) = ReluConvOperands(weight, bias, stride, padding, dilation, groups);
@@ -94,8 +92,7 @@ public sealed partial class Tensor
     {
         if (AnyHalf(this, weight, bias))
         {
-            var type = bias is null ? DType.Promote(weight.DType) : DType.Promote(weight.DType).Promote(bias.DType);
-            return Narrowed(Widened.Conv2dBiasReluMaxPool(weight.Widened, bias?.Widened, stride, padding, dilation, groups, poolSize, poolStride), type);
+            return Narrowed(Widened.Conv2dBiasReluMaxPool(weight.Widened, bias?.Widened, stride, padding, dilation, groups, poolSize, poolStride), ConvResultType(weight, bias));
         }
 
         var (g, x, w, b) = ReluConvOperands(weight, bias, stride, padding, dilation, groups);
@@ -144,6 +141,10 @@ public sealed partial class Tensor
             return bias is null ? [null, null] : [null, null, dbias];
         });
     }
+
+    /// <summary>The type a convolution of this input with <paramref name="weight"/> and <paramref name="bias"/> returns.</summary>
+    private DType ConvResultType(Tensor weight, Tensor? bias) =>
+        bias is null ? DType.Promote(weight.DType) : DType.Promote(weight.DType).Promote(bias.DType);
 
     /// <summary>The checked geometry and dense operands of a fused convolution + bias + ReLU.</summary>
     private (Conv2dGeometry G, Tensor X, Tensor W, Tensor? B) ReluConvOperands(
