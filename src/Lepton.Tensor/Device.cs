@@ -22,7 +22,7 @@ public sealed class Device
     public Device(string name, IBackend backend)
     {
         Name = name;
-        Backend = backend;
+        RealBackend = backend;
     }
 
     /// <summary>The SIMD, multithreaded CPU backend.</summary>
@@ -47,8 +47,12 @@ public sealed class Device
     /// <summary>The device's name, e.g. <c>cpu</c>.</summary>
     public string Name { get; }
 
-    /// <summary>The kernels that run on this device.</summary>
-    public IBackend Backend { get; }
+    /// <summary>The kernels that run on this device (while a model's step is being captured on this thread, a backend
+    /// that also records each call).</summary>
+    public IBackend Backend => Capture.StepCapture.BackendFor(this, RealBackend);
+
+    /// <summary>The device's backend itself, never a recorder.</summary>
+    internal IBackend RealBackend { get; }
 
     /// <summary>CUDA GPU number <paramref name="ordinal"/>, created on first use and shared afterwards.</summary>
     /// <exception cref="InvalidOperationException">No such GPU (the message says how many there are).</exception>

@@ -9,6 +9,50 @@ namespace Lepton;
 /// <summary>Checks of index and label values, and the error a bad one raises (on the host or at a device's read-back).</summary>
 internal static class IndexValues
 {
+    /// <summary>Reads <paramref name="count"/> int32 or int64 values from the start of <paramref name="buffer"/> and checks them
+    /// as <see cref="Check(string, ReadOnlySpan{long}, int, bool, bool)"/> does, without allocating once warm.</summary>
+    /// <param name="backend">The backend holding the buffer.</param>
+    /// <param name="buffer">The values.</param>
+    /// <param name="dtype">Int32 or Int64.</param>
+    /// <param name="count">How many values.</param>
+    /// <param name="op">The op or loss named in the error.</param>
+    /// <param name="size">The extent the values index.</param>
+    /// <param name="labels">Whether the values are class labels.</param>
+    /// <param name="negativeFromEnd">Whether indices in [-size, -1] are allowed.</param>
+    public static void Check(Backends.IBackend backend, Backends.DeviceBuffer buffer, DType dtype, int count, string op, int size, bool labels, bool negativeFromEnd)
+    {
+        int bytes = count * dtype.Size();
+        byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(bytes, 1));
+        try
+        {
+            var span = rented.AsSpan(0, bytes);
+            backend.DownloadBytes(buffer, 0, span);
+            if (dtype == DType.Int64)
+            {
+                Check(op, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(span), size, labels, negativeFromEnd);
+            }
+            else if (!negativeFromEnd)
+            {
+                Check(op, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(span), size, labels);
+            }
+            else
+            {
+                var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(span);
+                for (int i = 0; i < values.Length; i++)
+                {
+                    if (values[i] < -size || values[i] >= size)
+                    {
+                        throw Error(op, i, values[i], size, labels, negativeFromEnd: true);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     /// <summary>Throws for the first int32 value outside [0, <paramref name="size"/>); no allocation otherwise.</summary>
     /// <param name="op">The op or loss named in the error.</param>
     /// <param name="values">The values in row-major order (positions count in it).</param>

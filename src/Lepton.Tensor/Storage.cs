@@ -9,10 +9,22 @@ internal sealed class Storage
 {
     private int references;
 
+    /// <summary>Set for a storage over memory someone else owns (a captured step's buffer): it is never given back.</summary>
+    private readonly bool borrowed;
+
     public Storage(Device device, long bytes)
     {
         Device = device;
         Buffer = device.Backend.AllocateBytes(bytes);
+    }
+
+    /// <summary>A storage over <paramref name="buffer"/>, which stays its owner's: releasing the storage frees nothing.</summary>
+    public Storage(Device device, DeviceBuffer buffer)
+    {
+        Device = device;
+        Buffer = buffer;
+        borrowed = true;
+        GC.SuppressFinalize(this);
     }
 
     /// <summary>Tensors that were never disposed still give their buffer back once collected.</summary>
@@ -35,7 +47,7 @@ internal sealed class Storage
 
     public void Release()
     {
-        if (Interlocked.Decrement(ref references) == 0)
+        if (Interlocked.Decrement(ref references) == 0 && !borrowed)
         {
             GC.SuppressFinalize(this);
             Device.Backend.Pool.Return(Buffer);

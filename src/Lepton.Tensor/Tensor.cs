@@ -202,6 +202,10 @@ public sealed partial class Tensor : IDisposable
         return new Tensor(storage, 0, shape, Shapes.ContiguousStrides(shape), dtype);
     }
 
+    /// <summary>A dense tensor over a buffer its owner keeps (a captured step's): disposing the tensor frees nothing.</summary>
+    internal static Tensor Borrow(DeviceBuffer buffer, int[] shape, Device device, DType dtype) =>
+        new(new Storage(device, buffer), 0, shape, Shapes.ContiguousStrides(shape), dtype);
+
     /// <summary>True when the data is dense and starts at the buffer's first element.</summary>
     internal bool IsDense => Offset == 0 && IsContiguous;
 

@@ -146,13 +146,21 @@ public sealed class CpuAllocationTests
         var average = pool with { KernelH = 3, KernelW = 3, PadTop = 1, PadBottom = 1, PadLeft = 1, PadRight = 1 };
         var averaged = zeros(g.N * g.K * average.P * average.Q);
         calls.Add(($"{name} convolution", () => cpu.Conv2dForward(g, x, w, y)));
-        calls.Add(($"{name} convolution + bias + ReLU", () => cpu.TryConv2dBiasReluForward(g, x, w, bias, y)));
+        calls.Add(($"{name} convolution + bias + ReLU", () => cpu.Conv2dBiasReluForward(g, x, w, bias, y)));
         calls.Add(($"{name} convolution data gradient", () => cpu.Conv2dBackwardData(g, dy, w, dx)));
         calls.Add(($"{name} convolution filter gradient", () => cpu.Conv2dBackwardFilter(g, x, dy, dw)));
         calls.Add(($"{name} max pooling", () => cpu.MaxPool2dForward(pool, y, pooled, indices)));
         calls.Add(($"{name} max pooling backward", () => cpu.MaxPool2dBackward(pool, pooledGrad, indices, y)));
         calls.Add(($"{name} average pooling", () => cpu.AvgPool2dForward(average, false, y, averaged)));
-        calls.Add(($"{name} convolution + max pooling", () => cpu.TryConv2dBiasReluMaxPoolForward(g, pool, x, w, bias, pooled, indices)));
-        calls.Add(($"{name} pooled convolution gradients", () => cpu.TryConv2dPooledBackward(g, pool, x, w, pooledGrad, indices, g.C == 1 ? null : dx, dw)));
+        if (cpu.SupportsConv2dBiasReluMaxPool(g, pool))
+        {
+            calls.Add(($"{name} convolution + max pooling", () => cpu.Conv2dBiasReluMaxPoolForward(g, pool, x, w, bias, pooled, indices)));
+        }
+
+        var pooledDx = g.C == 1 ? null : dx;
+        if (cpu.SupportsConv2dPooledBackward(g, pool, pooledDx is not null, dw: true))
+        {
+            calls.Add(($"{name} pooled convolution gradients", () => cpu.Conv2dPooledBackward(g, pool, x, w, pooledGrad, indices, pooledDx, dw)));
+        }
     }
 }

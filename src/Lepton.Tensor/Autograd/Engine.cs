@@ -11,11 +11,27 @@ internal static class Engine
     [ThreadStatic]
     private static Workspace? idle;
 
+    /// <summary>
+    /// Called on this thread, during a backward pass, for each leaf that requires a gradient as soon as its gradient is
+    /// final (every node that feeds it has run), while the rest of the pass still runs.
+    /// </summary>
+    [ThreadStatic]
+    private static Action<Tensor>? leafReady;
+
+    /// <summary>Sets the gradient-ready callback of this thread's backward passes; returns the one it replaces.</summary>
+    internal static Action<Tensor>? SetLeafReady(Action<Tensor>? callback)
+    {
+        var previous = leafReady;
+        leafReady = callback;
+        return previous;
+    }
+
     public static void Run(Tensor root, Tensor gradient, bool retainGraph)
     {
         if (root.IsLeaf)
         {
             Accumulate(root, gradient);
+            leafReady?.Invoke(root);
             return;
         }
 
@@ -37,6 +53,12 @@ internal static class Engine
     {
         var order = TopologicalOrder(root, workspace);
         var grads = workspace.Grads;
+        var ready = leafReady;
+        if (ready is not null)
+        {
+            CountLeafUses(order, workspace.LeafUses);
+        }
+
         grads[root] = gradient;
         using (GradMode.NoGrad())
         {
@@ -46,6 +68,11 @@ internal static class Engine
                 var node = tensor.GradFn!;
                 if (!grads.Remove(tensor, out var grad))
                 {
+                    if (ready is not null)
+                    {
+                        LeafUsesDone(node.Inputs, workspace.LeafUses, ready);
+                    }
+
                     continue;
                 }
 
@@ -87,9 +114,46 @@ internal static class Engine
                     }
                 }
 
+                if (ready is not null)
+                {
+                    LeafUsesDone(inputs, workspace.LeafUses, ready);
+                }
+
                 if (!retainGraph)
                 {
                     node.Release();
+                }
+            }
+        }
+    }
+
+    /// <summary>How many edges of the graph lead into each leaf that requires a gradient.</summary>
+    private static void CountLeafUses(List<Tensor> order, Dictionary<Tensor, int> uses)
+    {
+        foreach (var tensor in order)
+        {
+            foreach (var input in tensor.GradFn!.Inputs)
+            {
+                if (input.IsLeaf && input.RequiresGrad)
+                {
+                    uses[input] = uses.GetValueOrDefault(input) + 1;
+                }
+            }
+        }
+    }
+
+    /// <summary>Counts one node's edges into leaves as done; a leaf whose last edge this was has its final gradient.</summary>
+    private static void LeafUsesDone(IReadOnlyList<Tensor> inputs, Dictionary<Tensor, int> uses, Action<Tensor> ready)
+    {
+        for (int k = 0; k < inputs.Count; k++)
+        {
+            var input = inputs[k];
+            if (input.IsLeaf && input.RequiresGrad && uses.TryGetValue(input, out int left))
+            {
+                uses[input] = --left;
+                if (left == 0 && input.Grad is not null)
+                {
+                    ready(input);
                 }
             }
         }
@@ -182,6 +246,7 @@ internal static class Engine
         public readonly HashSet<Tensor> Visited = new(ReferenceEqualityComparer.Instance);
         public readonly Stack<(Tensor Tensor, int Next)> Stack = new();
         public readonly Dictionary<Tensor, Tensor> Grads = new(ReferenceEqualityComparer.Instance);
+        public readonly Dictionary<Tensor, int> LeafUses = new(ReferenceEqualityComparer.Instance);
 
         public void Clear()
         {
@@ -189,6 +254,7 @@ internal static class Engine
             Visited.Clear();
             Stack.Clear();
             Grads.Clear();
+            LeafUses.Clear();
         }
     }
 }

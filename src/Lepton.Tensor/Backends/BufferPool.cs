@@ -20,6 +20,19 @@ public sealed class BufferPool
     private int collecting;
     private long collections;
 
+    /// <summary>The source of <see cref="DeviceBuffer.Lease"/> numbers, shared by every pool.</summary>
+    private static long leases;
+
+    /// <summary>The arena of the step being captured on this thread, if any: it sees every rent and keeps what is returned.</summary>
+    [ThreadStatic]
+    private static Capture.CaptureArena? arena;
+
+    internal static Capture.CaptureArena? Arena
+    {
+        get => arena;
+        set => arena = value;
+    }
+
     /// <summary>Creates a pool over a backend's raw allocate and free.</summary>
     /// <param name="allocate">Makes a new buffer of the given number of bytes.</param>
     /// <param name="free">Releases a buffer the pool does not keep.</param>
@@ -109,13 +122,13 @@ public sealed class BufferPool
             if (cached.TryGetValue(bytes, out var stack) && stack.Count > 0)
             {
                 cachedBytes -= bytes;
-                return stack.Pop();
+                return Leased(stack.Pop());
             }
         }
 
         try
         {
-            return allocate(bytes);
+            return Leased(allocate(bytes));
         }
         catch
         {
@@ -132,6 +145,13 @@ public sealed class BufferPool
     /// <param name="buffer">A buffer this pool handed out.</param>
     public void Return(DeviceBuffer buffer)
     {
+        if (arena is { } a && a.Hold(this, buffer))
+        {
+            // A step being captured keeps what it frees: its calls will run on these buffers again.
+            return;
+        }
+
+        buffer.Lease = 0;
         long bytes = buffer.ByteLength;
         lock (gate)
         {
@@ -151,6 +171,14 @@ public sealed class BufferPool
         }
 
         free(buffer);
+    }
+
+    /// <summary>Numbers a rental, and shows it to the arena of a step being captured on this thread.</summary>
+    private DeviceBuffer Leased(DeviceBuffer buffer)
+    {
+        buffer.Lease = Interlocked.Increment(ref leases);
+        arena?.Rented(this, buffer);
+        return buffer;
     }
 
     /// <summary>

@@ -16,6 +16,10 @@ public abstract class DeviceBuffer
     /// <summary>The usable size in bytes.</summary>
     public long ByteLength { get; }
 
+    /// <summary>Which rental from its pool this buffer is on (0 while it sits in the pool): a captured step checks that
+    /// the buffers it reads and writes but does not own are still rented to the same owners.</summary>
+    internal long Lease;
+
     /// <summary>The number of whole float32 elements (what float32 kernels may touch), at most <see cref="int.MaxValue"/>.</summary>
     public int Length => (int)Math.Min(ByteLength / sizeof(float), int.MaxValue);
 

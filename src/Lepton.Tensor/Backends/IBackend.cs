@@ -7,7 +7,8 @@ namespace Lepton.Backends;
 /// size, its buffers hold float32 elements and its sizes and offsets count float32 elements, and its index, label and
 /// pooling-index buffers hold int32 elements.
 /// </summary>
-/// <remarks>Outputs are written (=) unless the method name says it accumulates (+=).</remarks>
+/// <remarks>Outputs are written (=) unless the method name says it accumulates (+=). Fused kernels that combine these
+/// primitives are an optional capability, <see cref="IFusedKernels"/>.</remarks>
 public interface IBackend
 {
     /// <summary>The backend's name.</summary>
@@ -123,28 +124,6 @@ public interface IBackend
 
     /// <summary>y = conv2d(x, w); x [N,C,H,W], w [K,C/g,R,S] -> y [N,K,P,Q].</summary>
     void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y);
-
-    /// <summary>
-    /// y = relu(conv2d(x, w) + bias[k]) in one pass where this backend has a fused kernel for the geometry
-    /// (bias may be null); returns false, writing nothing, where it has none.
-    /// </summary>
-    bool TryConv2dBiasReluForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y);
-
-    /// <summary>
-    /// pooled, indices = max_pool2d(relu(conv2d(x, w) + bias[k])) (as <see cref="MaxPool2dForward"/> would
-    /// produce them) without writing the convolution's output, where this backend has a fused kernel for the
-    /// pair of geometries; returns false, writing nothing, where it has none.
-    /// </summary>
-    bool TryConv2dBiasReluMaxPoolForward(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer pooled, DeviceBuffer indices);
-
-    /// <summary>
-    /// dx and/or dw (either may be null, not both) of a convolution whose output was max-pooled, from the pooled
-    /// output's gradient pooledGrad (any activation's mask already applied) and the pooling's indices, without
-    /// writing the full-size gradient of the convolution's output, where this backend has a kernel for the pair
-    /// and the gradients asked; returns false, writing nothing, where it has none.
-    /// </summary>
-    bool TryConv2dPooledBackward(
-        in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer pooledGrad, DeviceBuffer indices, DeviceBuffer? dx, DeviceBuffer? dw);
 
     /// <summary>dx = conv2d input gradient (=); dy [N,K,P,Q], w [K,C/g,R,S] -> dx [N,C,H,W].</summary>
     void Conv2dBackwardData(in Conv2dGeometry g, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx);

@@ -38,6 +38,10 @@ public readonly struct StridedView
     /// <summary>True when the view is dense row-major.</summary>
     public bool IsContiguous => Shapes.IsContiguous(Shape, Strides);
 
+    /// <summary>The same window on another buffer (a captured step's calls moved to other memory).</summary>
+    /// <param name="buffer">The buffer viewed instead.</param>
+    internal StridedView On(DeviceBuffer buffer) => new(buffer, Offset, Shape, Strides, ElementSize);
+
     /// <summary>A dense row-major view of a whole buffer.</summary>
     /// <param name="buffer">The buffer viewed.</param>
     /// <param name="shape">Extent of each dimension.</param>

@@ -13,6 +13,7 @@ public abstract class Metric
     private double count;
     private Tensor? pending;
     private Tensor? weighted;
+    private bool pendingAdds;
 
     /// <summary>The name in logs and history, e.g. <c>accuracy</c>.</summary>
     public abstract string Name { get; }
@@ -32,11 +33,12 @@ public abstract class Metric
     /// <summary>The value so far (reads the device-side sum back, if batches were added since the last read).</summary>
     public double Result()
     {
-        if (pending is not null)
+        if (pending is not null && pendingAdds)
         {
+            // The device-side sum is read and zeroed, not freed: a captured step keeps adding into the same buffer.
             total += pending.Item();
-            pending.Dispose();
-            pending = null;
+            pending.Backend.Fill(pending.Buffer, 0, 1, 0f);
+            pendingAdds = false;
         }
 
         return count == 0 ? 0 : total / count;
@@ -45,10 +47,12 @@ public abstract class Metric
     /// <summary>Forgets all updates (called at the start of each epoch).</summary>
     public void Reset()
     {
-        pending?.Dispose();
-        pending = null;
-        weighted?.Dispose();
-        weighted = null;
+        if (pending is not null && pendingAdds)
+        {
+            pending.Backend.Fill(pending.Buffer, 0, 1, 0f);
+        }
+
+        pendingAdds = false;
         total = 0;
         count = 0;
     }
@@ -60,7 +64,7 @@ public abstract class Metric
         {
             var (sum, n) = MeasureOnDevice(target, prediction);
             AddPending(sum, 1f);
-            count += n;
+            Count(n);
         }
     }
 
@@ -70,9 +74,26 @@ public abstract class Metric
         using (Tensor.NoGrad())
         {
             AddPending(value, (float)weight);
-            count += weight;
+            Count(weight);
         }
     }
+
+    /// <summary>Counts examples now and, in a captured step, at every replay.</summary>
+    private void Count(double n)
+    {
+        count += n;
+        pendingAdds = true;
+        if (Capture.StepCapture.Recording)
+        {
+            RecordCount(n);
+        }
+    }
+
+    private void RecordCount(double n) => Capture.StepCapture.RecordHost(Name, () =>
+    {
+        count += n;
+        pendingAdds = true;
+    });
 
     /// <summary>The batch's summed value as a one-element tensor on the batch's device, and how many examples it covers.</summary>
     /// <remarks>A metric that is easier to compute from host values derives from <see cref="HostMetric"/> instead.</remarks>
@@ -101,7 +122,16 @@ public abstract class Metric
         // Counts arrive as int64 sums; the running total is float32.
         using var converted = value.DType == DType.Float32 ? null : value.CastTo(DType.Float32);
         value = converted ?? value;
-        if (!value.IsDense || value.Numel != 1 || (pending is not null && pending.Device != value.Device))
+        if (pending is not null && pending.Device != value.Device)
+        {
+            // The model moved: what was summed on the old device joins the host total.
+            Result();
+            pending.Dispose();
+            weighted?.Dispose();
+            (pending, weighted) = (null, null);
+        }
+
+        if (!value.IsDense || value.Numel != 1)
         {
             var contribution = value.Reshape(1);
             if (pending is null)
@@ -116,17 +146,16 @@ public abstract class Metric
             return;
         }
 
-        // The products and the sum a multiplication by a scalar and Add_ compute, without their tensors.
+        // The products and the sum a multiplication by a scalar and Add_ compute, without their tensors. Both buffers are
+        // made (and the sum zeroed) at the first update, so every later step runs the same calls on the same memory.
         var backend = value.Backend;
-        if (pending is null)
+        using (Capture.StepCapture.Suppress())
         {
-            pending = Tensor.Empty([1], value.Device).DetachFromScope();
-            backend.Unary(new ScaleOp(weight), value.Buffer, pending.Buffer, 1);
-            return;
+            pending ??= Tensor.Zeros([1], device: value.Device).DetachFromScope();
+            weighted ??= Tensor.Empty([1], value.Device).DetachFromScope();
         }
 
-        weighted ??= Tensor.Empty([1], value.Device).DetachFromScope();
-        backend.Unary(new ScaleOp(weight), value.Buffer, weighted.Buffer, 1);
+        backend.Unary(new ScaleOp(weight), value.Buffer, weighted!.Buffer, 1);
         backend.Binary(default(AddOp), pending.View, weighted.View, pending.Buffer, pending.ShapeRef);
     }
 }

@@ -1,5 +1,6 @@
 // Fit, Evaluate, Predict, TrainOnBatch and TestOnBatch. Every step runs in a tensor scope, so all of
 // a step's intermediates are freed when it ends and a long run keeps flat memory.
+using Lepton.Autograd;
 using Lepton.Data;
 using Lepton.Nn.Callbacks;
 
@@ -22,10 +23,12 @@ public partial class Model
     /// <param name="verbose">0 silent, 1 progress line (redrawn on a terminal), 2 one line per epoch.</param>
     /// <param name="seed">Seed for shuffling.</param>
     /// <param name="cancellationToken">Stops training between batches.</param>
+    /// <param name="gradientAccumulation">Batches whose gradients are averaged into one optimizer update (1: update every batch).</param>
     /// <example><code>var history = model.Fit(x, y, epochs: 3, batchSize: 64, validationSplit: 0.1f);</code></example>
     public History Fit(
         Tensor x, Tensor y, int epochs = 1, int batchSize = 32, (Tensor X, Tensor Y)? validationData = null, float validationSplit = 0f,
-        bool shuffle = true, IEnumerable<Callback>? callbacks = null, int verbose = 1, ulong? seed = null, CancellationToken cancellationToken = default)
+        bool shuffle = true, IEnumerable<Callback>? callbacks = null, int verbose = 1, ulong? seed = null, CancellationToken cancellationToken = default,
+        int gradientAccumulation = 1)
     {
         if (validationSplit is < 0 or >= 1)
         {
@@ -50,7 +53,7 @@ public partial class Model
 
         var trainLoader = new DataLoader(train, batchSize, shuffle, seed ?? Generator.Seed, device: Device);
         var validationLoader = validation is null ? null : new DataLoader(validation, batchSize, device: Device);
-        return Fit(trainLoader, epochs, validationLoader, callbacks, verbose, cancellationToken);
+        return Fit(trainLoader, epochs, validationLoader, callbacks, verbose, cancellationToken, gradientAccumulation);
     }
 
     /// <summary>Trains on batches from a data loader (shuffling and augmentation are the loader's).</summary>
@@ -60,15 +63,25 @@ public partial class Model
     /// <param name="callbacks">Hooks such as EarlyStopping.</param>
     /// <param name="verbose">0 silent, 1 progress line (redrawn on a terminal), 2 one line per epoch.</param>
     /// <param name="cancellationToken">Stops training between batches.</param>
+    /// <param name="gradientAccumulation">
+    /// Batches whose gradients are averaged into one optimizer update (1: update every batch): with k, the optimizer steps
+    /// after every k-th batch on the mean of the k gradients, as one batch k times larger would give for equal batches.
+    /// Gradients of a last incomplete group are dropped when Fit returns.
+    /// </param>
     /// <example><code>model.Fit(new DataLoader(train, 64, shuffle: true), epochs: 10, validation: new DataLoader(test, 256));</code></example>
     public History Fit(
         DataLoader train, int epochs = 1, DataLoader? validation = null, IEnumerable<Callback>? callbacks = null, int verbose = 1,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, int gradientAccumulation = 1)
     {
         RequireCompiled("Fit");
         if (epochs < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Fit: epochs cannot be negative.");
+        }
+
+        if (gradientAccumulation < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(gradientAccumulation), gradientAccumulation, "Fit: gradientAccumulation must be at least 1.");
         }
 
         RequireExamples("Fit", "the training data", train);
@@ -85,7 +98,9 @@ public partial class Model
         }
 
         StopTraining = false;
-        var lossMean = ResetMetrics();
+        accumulation = gradientAccumulation;
+        accumulated = 0;
+        var lossMean = ResetMetrics(trainLoss);
         var logs = new Dictionary<string, double>();
         foreach (var c in all)
         {
@@ -102,7 +117,7 @@ public partial class Model
                     c.OnEpochBegin(epoch);
                 }
 
-                lossMean = ResetMetrics();
+                lossMean = ResetMetrics(trainLoss);
                 epochExamples = 0;
 
                 var progress = verbose > 0 ? new ProgressBar(Output, epoch, epochs, train.Count, verbose) : null;
@@ -143,6 +158,8 @@ public partial class Model
         }
         finally
         {
+            accumulation = 1;
+            accumulated = 0;
             foreach (var c in all)
             {
                 c.OnTrainEnd(logs);
@@ -169,14 +186,19 @@ public partial class Model
     {
         RequireCompiled("Evaluate");
         RequireExamples("Evaluate", "the data", data);
-        var lossMean = ResetMetrics();
+        var lossMean = ResetMetrics(testLoss);
 
         foreach (var (x, y) in data.Batches(cancellationToken))
         {
             using (Tensor.NewScope())
             using (Tensor.NoGrad())
             {
-                TestStep(x, y, lossMean);
+                CheckTargets(x, y);
+                LastStepReplayed = false;
+                if (!TryCapturedTestStep(x, y, lossMean))
+                {
+                    TestStep(x, y, lossMean);
+                }
             }
 
             x.Dispose();
@@ -220,7 +242,9 @@ public partial class Model
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = Tensor.NewScope();
             using var noGrad = Tensor.NoGrad();
-            outputs.Add(Call(x.Narrow(0, start, Math.Min(batchSize, n - start)).To(Device), training: false).Contiguous().MoveToOuter());
+            var batch = x.Narrow(0, start, Math.Min(batchSize, n - start)).To(Device);
+            LastStepReplayed = false;
+            outputs.Add((TryCapturedPredict(batch) ?? Call(batch, training: false).Contiguous()).MoveToOuter());
         }
 
         var result = outputs.Count == 1 ? outputs[0] : Tensor.Concat([.. outputs]);
@@ -237,7 +261,7 @@ public partial class Model
     public Dictionary<string, double> TrainOnBatch(Tensor x, Tensor y)
     {
         RequireCompiled("TrainOnBatch");
-        var lossMean = ResetMetrics();
+        var lossMean = ResetMetrics(trainLoss);
 
         using (Tensor.NewScope())
         {
@@ -258,12 +282,14 @@ public partial class Model
     public Dictionary<string, double> TestOnBatch(Tensor x, Tensor y)
     {
         RequireCompiled("TestOnBatch");
-        var lossMean = ResetMetrics();
+        var lossMean = ResetMetrics(testLoss);
 
         using (Tensor.NewScope())
         using (Tensor.NoGrad())
         {
-            TestStep(x.To(Device), y.To(Device), lossMean);
+            var (input, target) = (x.To(Device), y.To(Device));
+            CheckTargets(input, target);
+            TestStep(input, target, lossMean);
         }
 
         return CurrentLogs(lossMean);
@@ -296,26 +322,53 @@ public partial class Model
         }
     }
 
+    /// <summary>
+    /// One training step on a batch: replayed from its capture where one fits (see Model.Capture.cs), else eagerly. With
+    /// gradient accumulation the step adds its gradients to the accumulated ones and every k-th applies their mean.
+    /// </summary>
     internal void TrainStep(Tensor x, Tensor y, MeanMetric lossMean, IReadOnlyList<Weight> trainable)
     {
         CheckTargets(x, y);
-        var planned = PlannedStep(x, y, trainable);
-        LastStepPlanned = planned is not null;
-        if (planned is { } plan)
+        int phase = accumulation == 1 ? 0 : ++accumulated % accumulation == 0 ? 2 : 1;
+        LastStepReplayed = false;
+        if (!TryCapturedTrainStep(x, y, lossMean, trainable, phase))
         {
-            lossMean.Add(plan.LossValue, x.ShapeRef[0]);
-            foreach (var m in Metrics)
-            {
-                m.Update(y, plan.Prediction);
-            }
-
-            return;
+            EagerTrainStep(x, y, lossMean, trainable, phase);
         }
+    }
 
+    /// <summary>The step through autograd: forward, loss, backward (with the gradient-ready hook), update, loss and metrics.</summary>
+    /// <param name="x">The batch's inputs.</param>
+    /// <param name="y">The batch's targets.</param>
+    /// <param name="lossMean">The running mean of the loss.</param>
+    /// <param name="trainable">The weights to update.</param>
+    /// <param name="phase">0 without accumulation; 1 to accumulate this batch's gradients; 2 to accumulate and apply.</param>
+    private void EagerTrainStep(Tensor x, Tensor y, MeanMetric lossMean, IReadOnlyList<Weight> trainable, int phase)
+    {
         var prediction = Call(x, training: true);
         var loss = ComputeTrainingLoss(x, y, prediction);
-        loss.Backward();
-        Optimizer!.Step(trainable);
+        var previous = GradientReady is null ? null : Engine.SetLeafReady(leafReady ??= OnLeafReady);
+        try
+        {
+            loss.Backward();
+        }
+        finally
+        {
+            if (GradientReady is not null)
+            {
+                Engine.SetLeafReady(previous);
+            }
+        }
+
+        if (phase == 0)
+        {
+            Optimizer!.Step(trainable);
+        }
+        else
+        {
+            AccumulateGradients(trainable, apply: phase == 2);
+        }
+
         lossMean.Add(loss, x.ShapeRef[0]);
         foreach (var m in Metrics)
         {
@@ -328,7 +381,7 @@ public partial class Model
     /// compiled <see cref="Loss"/> of the targets and the prediction. Override it to train on more than that loss (as
     /// <see cref="Distiller"/> adds the teacher's soft targets); the step's backward pass, optimizer step, loss mean and
     /// metrics (on <paramref name="prediction"/>) stay the base's. Evaluate and TestOnBatch report the compiled loss
-    /// alone. A model that overrides it always trains eagerly, never through a training plan.
+    /// alone. Steps of a model that overrides it are captured and replayed like any other.
     /// </summary>
     /// <param name="x">The batch's inputs, on the model's device.</param>
     /// <param name="y">The batch's targets, on the model's device.</param>
@@ -376,7 +429,6 @@ public partial class Model
 
     private void TestStep(Tensor x, Tensor y, MeanMetric lossMean)
     {
-        CheckTargets(x, y);
         var prediction = Call(x, training: false);
         lossMean.Add(Loss!.Compute(y, prediction), x.ShapeRef[0]);
         foreach (var m in Metrics)
@@ -385,15 +437,17 @@ public partial class Model
         }
     }
 
-    /// <summary>Clears the compiled metrics and returns a fresh running mean for the loss.</summary>
-    private MeanMetric ResetMetrics()
+    /// <summary>Clears the compiled metrics and <paramref name="loss"/>, which it returns.</summary>
+    /// <remarks>The metrics keep their device buffers, so captured steps go on adding into them.</remarks>
+    private MeanMetric ResetMetrics(MeanMetric loss)
     {
         foreach (var m in Metrics)
         {
             m.Reset();
         }
 
-        return new MeanMetric("loss");
+        loss.Reset();
+        return loss;
     }
 
     internal Dictionary<string, double> CurrentLogs(MeanMetric lossMean)

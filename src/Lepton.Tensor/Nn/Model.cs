@@ -94,9 +94,10 @@ public partial class Model : Layer
     public bool StopTraining { get; set; }
 
     /// <summary>
-    /// Trains through autograd step by step (Keras's run_eagerly) instead of through a training plan. A Sequential model
-    /// of the layers a plan covers otherwise trains, from its first step on, through a plan laid out for its batch
-    /// shape: the same kernels and results, without the per-step graph and with no managed allocation.
+    /// Runs every step through autograd (Keras's run_eagerly) instead of replaying captured steps. Otherwise Fit,
+    /// TrainOnBatch, Evaluate and Predict run the first step of each batch shape eagerly, capture the second one's backend
+    /// calls and replay them for the rest: the same kernels and results, without the per-step graph and with no managed
+    /// allocation.
     /// </summary>
     /// <example><code>model.RunEagerly = true; // e.g. to step through a layer's Forward in a debugger</code></example>
     public bool RunEagerly { get; set; }
@@ -116,7 +117,7 @@ public partial class Model : Layer
     /// <example><code>model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());</code></example>
     public void Compile(Optimizer optimizer, Loss loss, params Metric[] metrics)
     {
-        DropPlan();
+        DropCaptures();
         Optimizer = optimizer;
         Loss = loss;
         Metrics = metrics;
@@ -135,7 +136,7 @@ public partial class Model : Layer
     /// <inheritdoc />
     private protected override void OnDeviceChanged(Device newDevice)
     {
-        DropPlan();
+        DropCaptures();
         Optimizer?.MoveState(newDevice);
     }
 
@@ -148,7 +149,13 @@ public partial class Model : Layer
         }
 
         Optimizer?.Dispose();
-        DropPlan();
+        DropCaptures();
+        foreach (var sum in accumulators.Values)
+        {
+            sum.Dispose();
+        }
+
+        accumulators.Clear();
         base.Dispose();
     }
 

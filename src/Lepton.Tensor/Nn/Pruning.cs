@@ -21,7 +21,7 @@ public static class Pruning
     /// <summary>
     /// Attaches a pruning mask (all ones at first) to each pruned kernel of <paramref name="model"/> and returns the
     /// callback that, at each step <paramref name="schedule"/> prunes, zeroes the smallest-magnitude fraction of them.
-    /// Masked values stay exactly 0 through every optimizer step (eager or planned), and the optimizer's state is
+    /// Masked values stay exactly 0 through every optimizer step (eager or replayed), and the optimizer's state is
     /// zeroed where a mask is 0. Kernels that already carry a mask (a loaded pruned model) keep it.
     /// </summary>
     /// <param name="model">A built model.</param>

@@ -1,7 +1,5 @@
 // A plain stack of layers, each feeding the next. Shapes are inferred on first use, or right away
 // when the first layer declares its input shape (an InputLayer or inputShape: on any layer).
-using Lepton.Nn.Layers;
-
 namespace Lepton.Nn;
 
 /// <summary>A linear stack of layers.</summary>
@@ -82,19 +80,10 @@ public class Sequential : Model
     {
         var x = input;
         Tensor? mask = null;
-        for (int i = 0; i < layers.Count; i++)
+        foreach (var layer in layers)
         {
-            // A ReLU convolution followed by max pooling runs as one operation (same result, less memory traffic).
-            if (i + 1 < layers.Count && layers[i] is Conv2D conv && layers[i + 1] is MaxPooling2D pool &&
-                conv.TryCallWithMaxPool(x, pool) is { } pooled)
-            {
-                x = pooled;
-                i++;
-                continue;
-            }
-
             // A padding mask (Embedding with maskZero, Masking) goes on to the layers after it; see MaskFlow.
-            x = MaskFlow.Call(layers[i], [x], mask, training, out mask);
+            x = MaskFlow.Call(layer, [x], mask, training, out mask);
         }
 
         return x;

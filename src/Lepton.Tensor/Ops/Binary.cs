@@ -478,13 +478,28 @@ public sealed partial class Tensor
             return;
         }
 
-        using var zero = Full([], 0L, dtype, divisor.Device);
-        using var isZero = Empty(divisor.Shape, divisor.Device, DType.Bool);
-        divisor.Backend.TypedBinary(TypedBinaryOp.Equal, dtype, divisor.View, zero.BroadcastView(divisor.shape), isZero.Buffer, divisor.Shape);
-        if (Array.IndexOf(isZero.ToArray<bool>(), true) >= 0)
+        // Read on the host, also at every replay of a captured step: an integer is zero when all its bytes are.
+        var dense = divisor.DenseData();
+        int bytes = dense.Numel * dtype.Size();
+        Capture.StepCapture.Dynamic(name, dense.Backend, [dense.Buffer], 0, (b, s) =>
         {
-            throw new DivideByZeroException($"{name}: integer division by zero ({dtype.Name()} divisor {Shapes.Format(divisor.shape)}).");
-        }
+            byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(bytes, 1));
+            try
+            {
+                b.DownloadBytes(s[0]!, 0, rented.AsSpan(0, bytes));
+                for (int i = 0; i < bytes; i += dtype.Size())
+                {
+                    if (rented.AsSpan(i, dtype.Size()).IndexOfAnyExcept((byte)0) < 0)
+                    {
+                        throw new DivideByZeroException($"{name}: integer division by zero ({dtype.Name()} divisor {Shapes.Format(dense.shape)}).");
+                    }
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+        });
     }
 
     private static Tensor Compare(Tensor a, Tensor b, Comparison comparison)

@@ -48,8 +48,9 @@ public sealed partial class Tensor
 
     /// <summary>
     /// relu(conv2d(x, weight) + bias[k]): bias and ReLU applied as the convolution writes its output where the
-    /// backend can (the CPU, for every geometry), else the convolution then the fused bias + ReLU. Its backward
-    /// needs only the output (ReLU's slope is y &gt; 0), so the pre-activation is never stored.
+    /// backend has that fused kernel (<see cref="IFusedKernels"/>; the CPU, for every geometry), else the convolution
+    /// then the fused bias + ReLU. Its backward needs only the output (ReLU's slope is y &gt; 0), so the
+    /// pre-activation is never stored.
     /// </summary>
     internal Tensor Conv2dBiasRelu(Tensor weight, Tensor? bias, (int H, int W) stride, Padding2d padding, (int H, int W) dilation, int groups)
     {
@@ -59,13 +60,13 @@ public sealed partial class Tensor
         }
 
         var (g, x, w, b) = ReluConvOperands(weight, bias, stride, padding, dilation, groups);
-        var y = Empty([g.N, g.K, g.P, g.Q], Device);
-        if (!Backend.TryConv2dBiasReluForward(g, x.Buffer, w.Buffer, b?.Buffer, y.Buffer))
+        if (Backend is not IFusedKernels fused || !fused.SupportsConv2dBiasRelu(g))
         {
-            y.Dispose();
             return Conv2d(weight, null, stride, padding, dilation, groups).BiasActivation(bias, 1, default(ReluOp), "BiasRelu");
         }
 
+        var y = Empty([g.N, g.K, g.P, g.Q], Device);
+        fused.Conv2dBiasReluForward(g, x.Buffer, w.Buffer, b?.Buffer, y.Buffer);
         var input = this;
         return Record(y, "Conv2dBiasReluBackward", bias is null ? [this, weight] : [this, weight, bias], grad =>
         {
@@ -76,69 +77,6 @@ public sealed partial class Tensor
             grad.Backend.BiasActivationBackward(default(ReluOp), y.Buffer, null, y.Buffer, gd.Buffer, g.N, g.K, g.P * g.Q, dz.Buffer, dbias?.Buffer);
             var (dx, dw) = ConvGradients(g, input, weight, x, w, dz);
             return bias is null ? [dx, dw] : [dx, dw, dbias];
-        });
-    }
-
-    /// <summary>
-    /// maxpool(relu(conv2d(x, weight) + bias[k])) for valid max pooling. The forward pools in registers where the
-    /// backend has a kernel for it (the CPU's first layers), else runs the fused convolution, pools, and frees the
-    /// convolution's output at once: the backward takes ReLU's mask on the pooled
-    /// output (each window's gradient goes to its argmax, whose convolution output is the pooled value), so it
-    /// masks and sums the bias gradient over the pooled tensor instead of the four-times larger convolution output.
-    /// </summary>
-    internal Tensor Conv2dBiasReluMaxPool(
-        Tensor weight, Tensor? bias, (int H, int W) stride, Padding2d padding, (int H, int W) dilation, int groups,
-        (int H, int W) poolSize, (int H, int W) poolStride)
-    {
-        if (AnyHalf(this, weight, bias))
-        {
-            return Narrowed(Widened.Conv2dBiasReluMaxPool(weight.Widened, bias?.Widened, stride, padding, dilation, groups, poolSize, poolStride), ConvResultType(weight, bias));
-        }
-
-        var (g, x, w, b) = ReluConvOperands(weight, bias, stride, padding, dilation, groups);
-        var pg = PoolGeometry("MaxPool2d", [g.N, g.K, g.P, g.Q], poolSize, poolStride, null);
-        var pooled = Empty([pg.N, pg.C, pg.P, pg.Q], Device);
-        var indices = Empty([pg.N, pg.C, pg.P, pg.Q], Device, DType.Int32);
-        if (!Backend.TryConv2dBiasReluMaxPoolForward(g, pg, x.Buffer, w.Buffer, b?.Buffer, pooled.Buffer, indices.Buffer))
-        {
-            // The convolution's output is written, pooled, and freed at once (the backward does not need it).
-            var y = Empty([g.N, g.K, g.P, g.Q], Device);
-            if (!Backend.TryConv2dBiasReluForward(g, x.Buffer, w.Buffer, b?.Buffer, y.Buffer))
-            {
-                y.Dispose();
-                pooled.Dispose();
-                indices.Dispose();
-                return Conv2dBiasRelu(weight, bias, stride, padding, dilation, groups).MaxPool2d(poolSize, poolStride);
-            }
-
-            Backend.MaxPool2dForward(pg, y.Buffer, pooled.Buffer, indices.Buffer);
-            y.Dispose();
-        }
-
-        var input = this;
-        return Record(pooled, "Conv2dBiasReluMaxPoolBackward", bias is null ? [this, weight] : [this, weight, bias], grad =>
-        {
-            var gd = grad.DenseData();
-            var masked = Empty([pg.N, pg.C, pg.P, pg.Q], grad.Device);
-            var dbias = bias is { RequiresGrad: true } ? Empty([g.K], grad.Device) : null;
-            grad.Backend.BiasActivationBackward(default(ReluOp), pooled.Buffer, null, pooled.Buffer, gd.Buffer, pg.N, pg.C, pg.P * pg.Q, masked.Buffer, dbias?.Buffer);
-            if (input.RequiresGrad || weight.RequiresGrad)
-            {
-                // Where the backend can, from the pooled gradient without the full-size one.
-                var dx = input.RequiresGrad ? Empty([g.N, g.C, g.H, g.W], grad.Device) : null;
-                var dw = weight.RequiresGrad ? Empty([g.K, g.CPerGroup, g.R, g.S], grad.Device) : null;
-                if (grad.Backend.TryConv2dPooledBackward(g, pg, x.Buffer, w.Buffer, masked.Buffer, indices.Buffer, dx?.Buffer, dw?.Buffer))
-                {
-                    return bias is null ? [dx, dw] : [dx, dw, dbias];
-                }
-
-                var dz = Empty([g.N, g.K, g.P, g.Q], grad.Device);
-                grad.Backend.MaxPool2dBackward(pg, masked.Buffer, indices.Buffer, dz.Buffer);
-                WriteConvGradients(g, x, w, dz, dx, dw);
-                return bias is null ? [dx, dw] : [dx, dw, dbias];
-            }
-
-            return bias is null ? [null, null] : [null, null, dbias];
         });
     }
 

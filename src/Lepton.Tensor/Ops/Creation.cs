@@ -271,10 +271,15 @@ public sealed partial class Tensor
     private static Tensor Uniform(string op, int[] shape, float low, float high, Generator? generator, Device? device)
     {
         Shapes.CheckShape(op, shape);
-        generator ??= Generator.Default;
         var result = Empty((int[])shape.Clone(), device ?? Device.Default);
         int n = result.Numel;
-        result.Backend.RandomUniform(result.Buffer, n, generator.Seed, generator.Advance(n), low, high);
+
+        // The counter is taken when the call runs, so a replayed step draws new numbers (from the default generator of then).
+        Capture.StepCapture.Dynamic(nameof(Backends.IBackend.RandomUniform), result.Backend, [result.Buffer], 1, (b, s) =>
+        {
+            var g = generator ?? Generator.Default;
+            b.RandomUniform(s[0]!, n, g.Seed, g.Advance(n), low, high);
+        });
         return result;
     }
 
@@ -283,10 +288,13 @@ public sealed partial class Tensor
     public static Tensor RandN(int[] shape, Generator? generator = null, Device? device = null, float mean = 0f, float std = 1f)
     {
         Shapes.CheckShape("RandN", shape);
-        generator ??= Generator.Default;
         var result = Empty((int[])shape.Clone(), device ?? Device.Default);
         int n = result.Numel;
-        result.Backend.RandomNormal(result.Buffer, n, generator.Seed, generator.Advance(n + (long)(n & 1)), mean, std);
+        Capture.StepCapture.Dynamic(nameof(Backends.IBackend.RandomNormal), result.Backend, [result.Buffer], 1, (b, s) =>
+        {
+            var g = generator ?? Generator.Default;
+            b.RandomNormal(s[0]!, n, g.Seed, g.Advance(n + (long)(n & 1)), mean, std);
+        });
         return result;
     }
 
@@ -300,6 +308,7 @@ public sealed partial class Tensor
         }
 
         int n = Shapes.CheckShape("RandInt", shape);
+        Capture.StepCapture.Break("draws random integers on the host (RandInt)");
         generator ??= Generator.Default;
         ulong start = generator.Advance(n);
         var values = new int[n];

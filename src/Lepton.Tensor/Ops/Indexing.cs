@@ -413,9 +413,15 @@ public sealed partial class Tensor
     /// </summary>
     private static void CheckIndexValues(string op, Tensor index, int size, bool labels, bool negativeFromEnd = false)
     {
-        if (!index.Backend.ValidatesIndices)
+        if (index.Backend.ValidatesIndices)
         {
-            IndexValues.Check(op, index.ToArray<long>(), size, labels, negativeFromEnd);
+            return;
         }
+
+        // A check that a captured step repeats on every replay's indices.
+        var dense = index.DenseData();
+        var dtype = dense.DType;
+        int count = dense.Numel;
+        Capture.StepCapture.Dynamic(op, dense.Backend, [dense.Buffer], 0, (b, s) => IndexValues.Check(b, s[0]!, dtype, count, op, size, labels, negativeFromEnd));
     }
 }

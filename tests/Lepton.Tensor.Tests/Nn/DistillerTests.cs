@@ -57,7 +57,7 @@ public abstract class DistillerTests : BackendTests
         distiller.Compile(new Adam(0.05f), new SparseCategoricalCrossentropy(fromLogits: true), null, new SparseCategoricalAccuracy());
         var history = distiller.Fit(x, y, epochs: 2, batchSize: 16, validationSplit: 0.25f, verbose: 0, seed: 5);
         Assert.Equal(2, history["val_sparse_categorical_accuracy"].Count);
-        Assert.False(distiller.LastStepPlanned);
+        Assert.False(distiller.LastStepReplayed);
         for (int i = 0; i < teacherBefore.Length; i++)
         {
             Assert.Equal(teacherBefore[i], teacher.Weights[i].Value.ToArray());

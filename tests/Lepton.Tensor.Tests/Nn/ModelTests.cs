@@ -1,6 +1,5 @@
 // Models end to end: the three ways to define one, Compile/Fit/Evaluate/Predict/TrainOnBatch,
 // Summary's table, freezing, progress output, and the errors users hit first.
-using Lepton.Autograd;
 using Lepton.Nn;
 using Lepton.Nn.Layers;
 using Lepton.Nn.Optimizers;
@@ -52,72 +51,6 @@ public sealed class ModelTests
         var logs = model.TrainOnBatch(x.Narrow(0, 0, 10), y.Narrow(0, 0, 10));
         Assert.Contains("loss", logs.Keys);
         Assert.Contains("accuracy", model.TestOnBatch(x, y).Keys);
-    }
-
-    [Theory]
-    [InlineData(DataFormat.ChannelsFirst)]
-    [InlineData(DataFormat.ChannelsLast)]
-    public void SequentialRunsReluConvolutionAndMaxPoolingAsOneOpWithTheSameResults(DataFormat format)
-    {
-        // From the second call on, Sequential runs Conv2D(relu) + MaxPooling2D as one op; calling the layers
-        // one by one gives the reference (the first call itself goes through each layer).
-        Generator.ManualSeed(4);
-        int[] image = format == DataFormat.ChannelsFirst ? [2, 11, 12] : [11, 12, 2];
-        var conv = new Conv2D(6, 3, activation: "relu", padding: "same", dataFormat: format);
-        var pool = new MaxPooling2D(2, dataFormat: format);
-        var dense = new Dense(3);
-        var model = new Sequential([new InputLayer(image), conv, pool, new Flatten(), dense]);
-        var x = Tensor.RandN([4, .. image]);
-        var target = Tensor.RandN([4, 3]);
-        model.Call(x, training: true).Dispose();
-
-        var fused = model.Call(x, training: true);
-        Assert.Contains("Conv2dBiasReluMaxPoolBackward", OpsBehind(fused));
-        ((fused - target) * (fused - target)).Sum().Backward();
-        var fusedGrads = model.TrainableWeights.Select(w => w.Value.Grad!.ToArray()).ToArray();
-        foreach (var w in model.TrainableWeights)
-        {
-            w.Value.ZeroGrad();
-        }
-
-        var h = x;
-        foreach (var layer in model.Layers)
-        {
-            h = layer.Call(h, training: true);
-        }
-
-        Assert.Equal(h.ToArray(), fused.ToArray());
-        ((h - target) * (h - target)).Sum().Backward();
-        var weights = model.TrainableWeights.ToArray();
-        for (int i = 0; i < weights.Length; i++)
-        {
-            var expected = weights[i].Value.Grad!.ToArray();
-            for (int j = 0; j < expected.Length; j++)
-            {
-                Assert.True(Math.Abs(expected[j] - fusedGrads[i][j]) <= 1e-4 * (1 + Math.Abs(expected[j])), $"{weights[i].Name}[{j}]: {fusedGrads[i][j]} vs {expected[j]}");
-            }
-        }
-    }
-
-    /// <summary>The names of the recorded operations that produced t.</summary>
-    private static HashSet<string> OpsBehind(Tensor t)
-    {
-        var names = new HashSet<string>();
-        var visited = new HashSet<GradNode>(ReferenceEqualityComparer.Instance);
-        var pending = new Stack<Tensor>([t]);
-        while (pending.TryPop(out var next))
-        {
-            if (next.GradFn is { } node && visited.Add(node))
-            {
-                names.Add(node.Name);
-                foreach (var input in node.Inputs)
-                {
-                    pending.Push(input);
-                }
-            }
-        }
-
-        return names;
     }
 
     [Fact]

@@ -68,18 +68,18 @@ public sealed class PruningTests
     [InlineData("adam", true)]
     [InlineData("sgd", false)]
     [InlineData("sgd", true)]
-    public void FitKeepsPrunedWeightsExactlyZeroOnAnEagerFunctionalModel(string optimizer, bool global)
+    public void FitKeepsPrunedWeightsExactlyZeroOnAReplayedFunctionalModel(string optimizer, bool global)
     {
         var input = Keras.Input([12]);
         var hidden = new BatchNormalization().Apply(new Dense(16, activation: "relu", seed: 1).Apply(input));
         var model = new Model(input, new Dense(4, seed: 2).Apply(hidden)) { Output = TextWriter.Null };
         model.Compile(Optimizer(optimizer), new SparseCategoricalCrossentropy(fromLogits: true));
-        var (x, y) = TrainingPlanTests.Batch("mlp", 64, 4);
+        var (x, y) = CaptureTests.Batch("mlp", 64, 4);
 
         var pruning = Pruning.LowMagnitude(model, new PolynomialDecay(0, 0.75, beginStep: 0, endStep: 6, frequency: 2), globalThreshold: global);
         model.Fit(x, y, epochs: 1, batchSize: 8, callbacks: [pruning], verbose: 0);
 
-        Assert.False(model.LastStepPlanned);
+        Assert.True(model.LastStepReplayed);
         AssertPruned(model, 0.75, global);
         Assert.Equal(2, pruning.PrunedWeights.Count);
         Assert.All(model.Weights.Where(w => !w.Name.EndsWith("/kernel", StringComparison.Ordinal)), w => Assert.Null(w.PruningMask));
@@ -90,21 +90,21 @@ public sealed class PruningTests
     [InlineData("sgd")]
     public void FitKeepsPrunedWeightsExactlyZeroOnAPlannedCnn(string optimizer)
     {
-        var model = TrainingPlanTests.Make("mnist", Optimizer(optimizer));
+        var model = CaptureTests.Make("mnist", Optimizer(optimizer));
         model.Output = TextWriter.Null;
-        var (x, y) = TrainingPlanTests.Batch("mnist", 48, 5);
+        var (x, y) = CaptureTests.Batch("mnist", 48, 5);
         var pruning = Pruning.LowMagnitude(model, new ConstantSparsity(0.6, beginStep: 2, frequency: 3));
         model.Fit(x, y, epochs: 1, batchSize: 8, callbacks: [pruning], verbose: 0);
 
-        Assert.True(model.LastStepPlanned);
+        Assert.True(model.LastStepReplayed);
         AssertPruned(model, 0.6, global: false);
     }
 
     [Fact]
     public void AChangedMaskZeroesTheOptimizerStateThere()
     {
-        var model = TrainingPlanTests.Make("mlp", new Sgd(0.05f, momentum: 0.9f));
-        var (x, y) = TrainingPlanTests.Batch("mlp", 8, 6);
+        var model = CaptureTests.Make("mlp", new Sgd(0.05f, momentum: 0.9f));
+        var (x, y) = CaptureTests.Batch("mlp", 8, 6);
         var pruning = Pruning.LowMagnitude(model, new ConstantSparsity(0.5, 0));
         for (int step = 0; step < 3; step++)
         {
@@ -128,8 +128,8 @@ public sealed class PruningTests
     [Fact]
     public void StripLeavesPlainLayersWithTheirZerosThatSaveAsAPlainModel()
     {
-        var model = TrainingPlanTests.Make("mlp");
-        var (x, y) = TrainingPlanTests.Batch("mlp", 8, 7);
+        var model = CaptureTests.Make("mlp");
+        var (x, y) = CaptureTests.Batch("mlp", 8, 7);
         Pruning.LowMagnitude(model, new ConstantSparsity(0.5, 0)).UpdateMasks(0.5);
         model.TrainOnBatch(x, y);
         Pruning.Strip(model);
@@ -151,7 +151,7 @@ public sealed class PruningTests
 
             using var loaded = Model.Load(path);
             Assert.All(loaded.Weights, w => Assert.Null(w.PruningMask));
-            TrainingPlanTests.AssertSameWeights(model, loaded, "stripped");
+            CaptureTests.AssertSameWeights(model, loaded, "stripped");
         }
         finally
         {
@@ -162,8 +162,8 @@ public sealed class PruningTests
     [Fact]
     public void SaveAndLoadKeepTheMasksAndTrainingKeepsThem()
     {
-        var model = TrainingPlanTests.Make("mlp", new Adam(1e-2f));
-        var (x, y) = TrainingPlanTests.Batch("mlp", 8, 8);
+        var model = CaptureTests.Make("mlp", new Adam(1e-2f));
+        var (x, y) = CaptureTests.Batch("mlp", 8, 8);
         Pruning.LowMagnitude(model, new ConstantSparsity(0.5, 0), layers: [model.Layers[1].Name, model.Layers[3].Name]).UpdateMasks(0.5);
         model.TrainOnBatch(x, y);
 

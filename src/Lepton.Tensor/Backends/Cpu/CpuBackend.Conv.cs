@@ -41,11 +41,11 @@ public sealed unsafe partial class CpuBackend
 
     /// <inheritdoc />
     /// <remarks>Every geometry: the direct kernel applies bias and ReLU in registers, the GEMM paths while each image's output is still in cache.</remarks>
-    public bool TryConv2dBiasReluForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
-    {
+    public bool SupportsConv2dBiasRelu(in Conv2dGeometry g) => true;
+
+    /// <inheritdoc />
+    public void Conv2dBiasReluForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) =>
         Forward(g, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(y).Pointer, bias is null ? null : Cpu(bias).Pointer, relu: true);
-        return true;
-    }
 
     /// <summary>The convolution; with <paramref name="relu"/>, y = relu(conv + bias[k]) (bias may be null).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -61,28 +61,31 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc />
-    /// <remarks>First layers (the direct kernel's geometries) with AVX-512 and 2x2, stride-2 pooling over rows of at
-    /// least 16; one image through a late layer that runs as a transposed product, and a batch through a late layer
-    /// that runs in chunks of images, each with 2x2, stride-2 pooling.</remarks>
+    /// <remarks>With 2x2, stride-2 pooling: first layers (the direct kernel's geometries) with AVX-512 over pooled rows
+    /// of at least 8; one image through a late layer that runs as a transposed product; a batch through a late layer
+    /// that runs in chunks of images.</remarks>
+    public bool SupportsConv2dBiasReluMaxPool(in Conv2dGeometry g, in Pool2dGeometry pool) =>
+        IsPlain2x2(pool) && (UseTransposedProduct(g) || UseChunkedPooling(g) || UseDirectPooledForward(g, pool));
+
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public bool TryConv2dBiasReluMaxPoolForward(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer pooled, DeviceBuffer indices)
+    public void Conv2dBiasReluMaxPoolForward(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer pooled, DeviceBuffer indices)
     {
-        if (UseTransposedProduct(g) && IsPlain2x2(pool))
+        if (!SupportsConv2dBiasReluMaxPool(g, pool))
+        {
+            throw Unsupported(nameof(Conv2dBiasReluMaxPoolForward), nameof(SupportsConv2dBiasReluMaxPool), g, pool, "Conv2dBiasReluForward then MaxPool2dForward");
+        }
+
+        if (UseTransposedProduct(g))
         {
             TransposedPooledForward(g, pool, Cpu(x).Pointer, Cpu(w).Pointer, bias is null ? null : Cpu(bias).Pointer, Cpu(pooled).Pointer, Cpu(indices).As<int>());
-            return true;
+            return;
         }
 
-        if (UseImageChunks(g) && !UseDirectConv(g) && IsPlain2x2(pool))
+        if (UseChunkedPooling(g))
         {
             ChunkedPooledForward(g, pool, Cpu(x).Pointer, Cpu(w).Pointer, bias is null ? null : Cpu(bias).Pointer, Cpu(pooled).Pointer, Cpu(indices).As<int>());
-            return true;
-        }
-
-        if (!UseDirectConv(g) || CpuGemm.Isa != CpuIsa.Avx512 || !Avx2.IsSupported || 2 * pool.Q < 16 || pool.P < 1 ||
-            !IsPlain2x2(pool))
-        {
-            return false;
+            return;
         }
 
         var geo = g;
@@ -106,7 +109,6 @@ public sealed unsafe partial class CpuBackend
                 DirectPooledRow(geo, outH, outW, xp, wp, bp, offsets, yp, ip, row / outH, row % outH);
             }
         });
-        return true;
     }
 
     /// <inheritdoc />
@@ -114,31 +116,47 @@ public sealed unsafe partial class CpuBackend
     /// pooled rows of at least 8 (each image's gradient planes are rebuilt from the pooled gradient eight filters at a
     /// time in a buffer that stays in L1, and read from there); either gradient or both of late layers that run in
     /// chunks of images.</remarks>
-    public bool TryConv2dPooledBackward(
+    public bool SupportsConv2dPooledBackward(in Conv2dGeometry g, in Pool2dGeometry pool, bool dx, bool dw) =>
+        IsPlain2x2(pool) && (dx || dw) && (UseChunkedPooling(g) || (!dx && UseDirectPooledFilter(g, pool)));
+
+    /// <inheritdoc />
+    public void Conv2dPooledBackward(
         in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer pooledGrad, DeviceBuffer indices, DeviceBuffer? dx, DeviceBuffer? dw)
     {
-        if (!IsPlain2x2(pool) || (dx is null && dw is null))
+        if (!SupportsConv2dPooledBackward(g, pool, dx is not null, dw is not null))
         {
-            return false;
+            throw Unsupported(
+                nameof(Conv2dPooledBackward), nameof(SupportsConv2dPooledBackward), g, pool, "MaxPool2dBackward then Conv2dBackwardData and Conv2dBackwardFilter",
+                $" and the gradients asked (input: {dx is not null}, filter: {dw is not null})");
         }
 
-        if (UseImageChunks(g) && !UseDirectConv(g))
+        if (UseChunkedPooling(g))
         {
             ChunkedPooledBackward(
                 g, pool, Cpu(x).Pointer, Cpu(w).Pointer, Cpu(pooledGrad).Pointer, Cpu(indices).As<int>(),
                 dx is null ? null : Cpu(dx).Pointer, dw is null ? null : Cpu(dw).Pointer);
-            return true;
-        }
-
-        if (dx is not null || dw is null || !UseDirectFilter(g) || pool.Q < 8 || !Avx.IsSupported)
-        {
-            return false;
+            return;
         }
 
         var source = new PooledGradient(Cpu(pooledGrad).Pointer, Cpu(indices).As<int>(), pool.P, pool.Q);
-        DirectBackwardFilter(g, Cpu(x).Pointer, null, Cpu(dw).Pointer, source);
-        return true;
+        DirectBackwardFilter(g, Cpu(x).Pointer, null, Cpu(dw!).Pointer, source);
     }
+
+    /// <summary>A late layer over a batch, which runs in chunks of images: each chunk's product is pooled (and its
+    /// gradient rebuilt from the pooled one) while in cache.</summary>
+    private static bool UseChunkedPooling(in Conv2dGeometry g) => UseImageChunks(g) && !UseDirectConv(g);
+
+    /// <summary>A first layer pooled in registers: the direct kernel's geometries with AVX-512 over pooled rows of at least 8.</summary>
+    private static bool UseDirectPooledForward(in Conv2dGeometry g, in Pool2dGeometry pool) =>
+        UseDirectConv(g) && CpuGemm.Isa == CpuIsa.Avx512 && Avx2.IsSupported && 2 * pool.Q >= 16 && pool.P >= 1;
+
+    /// <summary>A first layer's filter gradient from the pooled gradient: the direct filter gradient's geometries over pooled rows of at least 8.</summary>
+    private static bool UseDirectPooledFilter(in Conv2dGeometry g, in Pool2dGeometry pool) =>
+        UseDirectFilter(g) && pool.Q >= 8 && Avx.IsSupported;
+
+    /// <summary>The error a fused method raises for geometries its query refuses; it names the unfused calls to run instead.</summary>
+    private static NotSupportedException Unsupported(string method, string query, in Conv2dGeometry g, in Pool2dGeometry pool, string unfused, string asked = "") =>
+        new($"CpuBackend.{method}: no fused kernel for convolution {g} with max pooling {pool}{asked}; call it only where {query} is true, and otherwise run {unfused}.");
 
     /// <summary>
     /// Pooled row ph of image n for every filter: the convolution rows 2ph and 2ph + 1 in registers (sixteen

@@ -56,7 +56,8 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc />
     public void Cast(in StridedView src, DType from, DeviceBuffer dst, DType to)
     {
-        var strides = Shapes.ContiguousStrides(src.Shape);
+        // The output is dense: a dense source's strides are its strides (and cost no allocation).
+        var strides = src.IsContiguous ? src.Strides : Shapes.ContiguousStrides(src.Shape);
         switch (from)
         {
             case DType.Float32: CastFrom<float, F32>(src, to, dst, strides); break;

@@ -9,7 +9,7 @@ using System.Runtime.CompilerServices;
 namespace Lepton.Backends.Cpu;
 
 /// <summary>Runs every primitive on the host with SIMD and multiple threads.</summary>
-public sealed unsafe partial class CpuBackend : IBackend
+public sealed unsafe partial class CpuBackend : IBackend, IFusedKernels
 {
     /// <summary>Creates the backend with its own buffer pool, sized from the memory this process may use.</summary>
     public CpuBackend()

@@ -117,16 +117,6 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc />
-    public bool TryConv2dBiasReluForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) => false;
-
-    /// <inheritdoc />
-    public bool TryConv2dBiasReluMaxPoolForward(in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer pooled, DeviceBuffer indices) => false;
-
-    /// <inheritdoc />
-    public bool TryConv2dPooledBackward(
-        in Conv2dGeometry g, in Pool2dGeometry pool, DeviceBuffer x, DeviceBuffer w, DeviceBuffer pooledGrad, DeviceBuffer indices, DeviceBuffer? dx, DeviceBuffer? dw) => false;
-
-    /// <inheritdoc />
     public void Conv2dForward(in Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y)
     {
         if (Convolution == ConvolutionAlgorithm.ImplicitGemm)

@@ -2,7 +2,7 @@
 // (loss, metrics, val_*), and batch end. Callbacks can stop training or change the learning rate.
 namespace Lepton.Nn.Callbacks;
 
-/// <summary>Called by <see cref="Model.Fit(Tensor, Tensor, int, int, ValueTuple{Tensor, Tensor}?, float, bool, IEnumerable{Callback}?, int, ulong?, CancellationToken)"/> at the points of training.</summary>
+/// <summary>Called by <see cref="Model.Fit(Tensor, Tensor, int, int, ValueTuple{Tensor, Tensor}?, float, bool, IEnumerable{Callback}?, int, ulong?, CancellationToken, int)"/> at the points of training.</summary>
 public abstract class Callback
 {
     /// <summary>The model being trained (set when training starts).</summary>

@@ -157,28 +157,6 @@ public sealed class Conv2D : Layer
         return Layout.FromChannelsFirst(biasActivation(y, bias?.Value, 1), DataFormat);
     }
 
-    /// <summary>
-    /// This layer followed by <paramref name="pool"/> as one operation, for a ReLU convolution and a "valid" max
-    /// pooling in the same layout, once both layers are built (the first call goes through each layer); null
-    /// when the pair does not qualify. The result is the same: only the gradient's ReLU mask is taken on the
-    /// pooled output instead of the convolution's, and the convolution's output is not kept for the backward.
-    /// </summary>
-    internal Tensor? TryCallWithMaxPool(Tensor input, MaxPooling2D pool)
-    {
-        if (!FusesWithMaxPool(pool) || input.Rank != 4)
-        {
-            return null;
-        }
-
-        var x = Layout.ToChannelsFirst(input, DataFormat);
-        var y = x.Conv2dBiasReluMaxPool(Kernel.Value, bias?.Value, Strides, PaddingFor(x), DilationRate, Groups, pool.PoolSize, pool.Strides);
-        return Layout.FromChannelsFirst(y, DataFormat);
-    }
-
-    /// <summary>Whether this layer and <paramref name="pool"/> run as one operation (<see cref="TryCallWithMaxPool"/>).</summary>
-    internal bool FusesWithMaxPool(MaxPooling2D pool) =>
-        IsRelu && Built && OutputShape is not null && pool.Built && pool.OutputShape is not null && pool.DataFormat == DataFormat && pool.Padding == "valid";
-
     /// <summary>Whether the activation is ReLU, which the convolution applies as it writes its output.</summary>
     internal bool IsRelu => string.Equals(ActivationName, "relu", StringComparison.OrdinalIgnoreCase);
 

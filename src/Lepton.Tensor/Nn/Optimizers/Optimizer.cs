@@ -74,7 +74,7 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>
     /// <see cref="Step(IReadOnlyList{Weight})"/> with the gradients given instead of read from each weight's Grad (one
-    /// per weight, null to skip it), which are then left as they are: a training plan's gradient buffers.
+    /// per weight, null to skip it), which are then left as they are: accumulated gradients.
     /// </summary>
     internal void Step(IReadOnlyList<Weight> weights, IReadOnlyList<Tensor?>? gradients)
     {
@@ -99,8 +99,7 @@ public abstract class Optimizer : IDisposable
             globalScale = sumSquares is null ? null : ClipFactor(sumSquares.Sqrt(), maxGlobal);
         }
 
-        float lr = LearningRate;
-        Iterations++;
+        BeginStep(weights);
         for (int i = 0; i < weights.Count; i++)
         {
             var w = weights[i];
@@ -117,16 +116,45 @@ public abstract class Optimizer : IDisposable
                 scale = scale is null ? ClipFactor(norm, maxNorm) : scale * ClipFactor(norm * scale, maxNorm);
             }
 
-            var (first, second) = State(w);
-            w.Value.Backend.OptimizerStep(Update(lr, Iterations), w.Value.Buffer, grad.Buffer, first?.Buffer, second?.Buffer, w.Value.Numel, scale?.DenseData().Buffer);
+            ApplyUpdate(w, grad, scale);
 
-            // A pruned weight stays exactly zero where its mask is: the one place both eager and planned steps pass.
+            // A pruned weight stays exactly zero where its mask is: the one place every step passes.
             w.ApplyPruningMask();
             if (gradients is null)
             {
                 w.Value.ZeroGrad();
             }
         }
+    }
+
+    /// <summary>The learning rate of the step being applied (read before <see cref="Iterations"/> counts it).</summary>
+    private protected float StepRate { get; private set; }
+
+    /// <summary>Counts the step and fixes its learning rate; a captured step does the same at every replay.</summary>
+    /// <param name="weights">The weights the step updates.</param>
+    private protected virtual void BeginStep(IReadOnlyList<Weight> weights)
+    {
+        AdvanceStep();
+        Capture.StepCapture.RecordHost("optimizer step", advance ??= AdvanceStep);
+    }
+
+    private Action? advance;
+
+    private void AdvanceStep()
+    {
+        StepRate = LearningRate;
+        Iterations++;
+    }
+
+    /// <summary>Updates one weight from its gradient, times <paramref name="scale"/> (a one-element tensor) when given.</summary>
+    private protected virtual void ApplyUpdate(Weight weight, Tensor gradient, Tensor? scale)
+    {
+        // The update's arguments (learning rate, step) are read when it runs, so a replayed step uses each step's own.
+        var (first, second) = State(weight);
+        int length = weight.Value.Numel;
+        Capture.StepCapture.Dynamic(
+            nameof(Backends.IBackend.OptimizerStep), weight.Value.Backend, [weight.Value.Buffer, gradient.Buffer, first?.Buffer, second?.Buffer, scale?.DenseData().Buffer],
+            0b1101, (b, s) => b.OptimizerStep(Update(StepRate, Iterations), s[0]!, s[1]!, s[2], s[3], length, s[4]));
     }
 
     private static Tensor? GradientOf(IReadOnlyList<Weight> weights, IReadOnlyList<Tensor?>? gradients, int i) =>

@@ -1,0 +1,430 @@
+// Captured steps: Fit, TrainOnBatch, Evaluate and Predict run a step of each batch shape eagerly
+// once (lazily made state such as optimizer slots comes into being), capture the next one's backend
+// calls while it runs, and replay that record for every later batch of the same shape: the batch is
+// copied into the captured input buffers and the recorded calls run again, with no autograd graph,
+// no tensors and no managed allocation. A step that reads a device value on the host cannot be
+// replayed: the model then trains eagerly, after one warning that names the call.
+using Lepton.Autograd;
+using Lepton.Backends;
+using Lepton.Capture;
+using Lepton.Nn.Optimizers;
+
+namespace Lepton.Nn;
+
+public partial class Model
+{
+    /// <summary>The most captured steps a model keeps (by kind and batch shape); the least recently used goes first.</summary>
+    private const int MaxCapturedSteps = 6;
+
+    private readonly List<StepSlot> capturedSteps = [];
+
+    /// <summary>Held while a thread runs a captured step: a step another thread starts meanwhile runs eagerly.</summary>
+    private readonly object captureGate = new();
+    private long stepClock;
+    private string? captureBreak;
+
+    /// <summary>The passes over captured steps (fusion, memory planning), on by default.</summary>
+    public CaptureSettings Capture { get; } = new();
+
+    /// <summary>Whether the last step of any kind replayed a captured step.</summary>
+    internal bool LastStepReplayed { get; private set; }
+
+    /// <summary>What the most recently captured step holds, or null before any.</summary>
+    internal CaptureStatistics? LastCaptureStatistics { get; private set; }
+
+    /// <summary>Why this model's steps run eagerly after a capture failed, or null.</summary>
+    internal string? CaptureBreak => captureBreak;
+
+    private enum StepKind
+    {
+        Train,
+        Test,
+        Predict,
+    }
+
+    /// <summary>Frees every captured step (the next steps capture again).</summary>
+    private void DropCaptures()
+    {
+        foreach (var slot in capturedSteps)
+        {
+            slot.Dispose();
+        }
+
+        capturedSteps.Clear();
+        captureBreak = null;
+    }
+
+    /// <summary>Whether steps on these inputs may be captured at all.</summary>
+    private bool MayCapture(Tensor x, Tensor? y) =>
+        !RunEagerly && captureBreak is null && Built && x.Device == Device && !x.RequiresGrad && x.Rank >= 1 && x.Numel > 0 &&
+        (y is null || (y.Device == Device && !y.RequiresGrad && y.Numel > 0));
+
+    /// <summary>The slot for this kind of step on inputs shaped like these, made (evicting the stalest) when new.</summary>
+    private StepSlot SlotFor(StepKind kind, int phase, Tensor x, Tensor? y)
+    {
+        stepClock++;
+        foreach (var slot in capturedSteps)
+        {
+            if (slot.Matches(kind, phase, x, y))
+            {
+                slot.LastUsed = stepClock;
+                return slot;
+            }
+        }
+
+        if (capturedSteps.Count >= MaxCapturedSteps)
+        {
+            var stalest = capturedSteps[0];
+            foreach (var slot in capturedSteps)
+            {
+                stalest = slot.LastUsed < stalest.LastUsed ? slot : stalest;
+            }
+
+            stalest.Dispose();
+            capturedSteps.Remove(stalest);
+        }
+
+        var made = new StepSlot(kind, phase, x, y) { LastUsed = stepClock };
+        capturedSteps.Add(made);
+        return made;
+    }
+
+    /// <summary>Runs one training step, replaying its capture where one fits; see <see cref="TrainStep"/>.</summary>
+    private bool TryCapturedTrainStep(Tensor x, Tensor y, MeanMetric lossMean, IReadOnlyList<Weight> trainable, int phase)
+    {
+        if (!MayCapture(x, y) || !GradMode.IsEnabled || Optimizer is null || AnyGradient(trainable) || !Monitor.TryEnter(captureGate))
+        {
+            return false;
+        }
+
+        try
+        {
+            return CapturedTrainStep(x, y, lossMean, trainable, phase);
+        }
+        finally
+        {
+            Monitor.Exit(captureGate);
+        }
+    }
+
+    private bool CapturedTrainStep(Tensor x, Tensor y, MeanMetric lossMean, IReadOnlyList<Weight> trainable, int phase)
+    {
+        var slot = SlotFor(StepKind.Train, phase, x, y);
+        if (slot.TryReplay(this, x, y, trainable))
+        {
+            return true;
+        }
+
+        if (slot.Seen++ == 0)
+        {
+            // The first step of a shape runs eagerly: state made lazily (optimizer slots, metric sums) exists after it.
+            return false;
+        }
+
+        var (cx, cy) = slot.Bind(x, y);
+        var capture = StepCapture.Begin(Device);
+        CapturedStep? step;
+        string? reason;
+        bool broken;
+        try
+        {
+            using (Tensor.NewScope())
+            {
+                EagerTrainStep(cx, cy!, lossMean, trainable, phase);
+            }
+
+            step = capture.End([], Capture, out reason, out broken);
+        }
+        finally
+        {
+            capture.Dispose();
+        }
+
+        slot.Captured(this, step, trainable);
+        Captured(step, reason, broken);
+        return true;
+    }
+
+    /// <summary>Runs one evaluation step, replaying its capture where one fits.</summary>
+    private bool TryCapturedTestStep(Tensor x, Tensor y, MeanMetric lossMean)
+    {
+        if (!MayCapture(x, y) || !Monitor.TryEnter(captureGate))
+        {
+            return false;
+        }
+
+        try
+        {
+            return CapturedTestStep(x, y, lossMean);
+        }
+        finally
+        {
+            Monitor.Exit(captureGate);
+        }
+    }
+
+    private bool CapturedTestStep(Tensor x, Tensor y, MeanMetric lossMean)
+    {
+        var slot = SlotFor(StepKind.Test, 0, x, y);
+        if (slot.TryReplay(this, x, y, []))
+        {
+            return true;
+        }
+
+        if (slot.Seen++ == 0)
+        {
+            return false;
+        }
+
+        var (cx, cy) = slot.Bind(x, y);
+        var capture = StepCapture.Begin(Device);
+        CapturedStep? step;
+        string? reason;
+        bool broken;
+        try
+        {
+            using (Tensor.NewScope())
+            {
+                TestStep(cx, cy!, lossMean);
+            }
+
+            step = capture.End([], Capture, out reason, out broken);
+        }
+        finally
+        {
+            capture.Dispose();
+        }
+
+        slot.Captured(this, step, []);
+        Captured(step, reason, broken);
+        return true;
+    }
+
+    /// <summary>The model's output for one batch through a captured forward pass, or null where it runs eagerly.</summary>
+    private Tensor? TryCapturedPredict(Tensor x)
+    {
+        if (!MayCapture(x, null) || !Monitor.TryEnter(captureGate))
+        {
+            return null;
+        }
+
+        try
+        {
+            return CapturedPredict(x);
+        }
+        finally
+        {
+            Monitor.Exit(captureGate);
+        }
+    }
+
+    private Tensor? CapturedPredict(Tensor x)
+    {
+        var slot = SlotFor(StepKind.Predict, 0, x, null);
+        if (slot.TryReplay(this, x, null, []))
+        {
+            return slot.CopyOutput();
+        }
+
+        if (slot.Seen++ == 0)
+        {
+            return null;
+        }
+
+        var (cx, _) = slot.Bind(x, null);
+        var capture = StepCapture.Begin(Device);
+        CapturedStep? step;
+        string? reason;
+        bool broken;
+        try
+        {
+            using (Tensor.NewScope())
+            {
+                slot.Output = Call(cx, training: false).DenseData().DetachFromScope();
+            }
+
+            step = capture.End([slot.Output.Buffer], Capture, out reason, out broken);
+        }
+        finally
+        {
+            capture.Dispose();
+        }
+
+        // The output buffer stays the slot's; the caller gets a copy in its own scope.
+        var result = slot.CopyOutput();
+        slot.Captured(this, step, []);
+        Captured(step, reason, broken);
+        return result;
+    }
+
+    /// <summary>Records what a capture made: its statistics, or the warning of a capture that cannot replay.</summary>
+    private void Captured(CapturedStep? step, string? reason, bool broken)
+    {
+        if (step is not null)
+        {
+            LastCaptureStatistics = step.Statistics;
+        }
+        else if (broken && captureBreak is null)
+        {
+            captureBreak = reason;
+            Output.WriteLine($"Warning: {Name}: a step of this model cannot be captured: it {reason}. It runs eagerly from now on (set RunEagerly = true to say so and silence this).");
+        }
+    }
+
+    private static bool AnyGradient(IReadOnlyList<Weight> trainable)
+    {
+        for (int i = 0; i < trainable.Count; i++)
+        {
+            if (trainable[i].Value.Grad is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>One kind of step on one batch shape: its input buffers and, once captured, the step.</summary>
+    private sealed class StepSlot : IDisposable
+    {
+        private readonly StepKind kind;
+        private readonly int phase;
+        private readonly int[] xShape;
+        private readonly DType xType;
+        private readonly int[]? yShape;
+        private readonly DType yType;
+        private Tensor? x;
+        private Tensor? y;
+        private CapturedStep? step;
+        private Optimizer? optimizer;
+        private Loss? loss;
+        private float? clipNorm;
+        private float? globalClipNorm;
+        private Weight[] trainable = [];
+        private IReadOnlyList<Metric> metrics = [];
+
+        public StepSlot(StepKind kind, int phase, Tensor x, Tensor? y)
+        {
+            this.kind = kind;
+            this.phase = phase;
+            xShape = x.Shape;
+            xType = x.DType;
+            yShape = y?.Shape;
+            yType = y?.DType ?? DType.Float32;
+        }
+
+        public long LastUsed { get; set; }
+
+        /// <summary>Eager steps seen before a capture (the first one warms lazily made state).</summary>
+        public int Seen { get; set; }
+
+        /// <summary>A prediction step's output buffer, read after each replay.</summary>
+        public Tensor? Output { get; set; }
+
+        public bool Matches(StepKind kind, int phase, Tensor x, Tensor? y) =>
+            kind == this.kind && phase == this.phase && x.DType == xType && Shapes.SameShape(x.ShapeRef, xShape) &&
+            (y is null ? yShape is null : yShape is not null && y.DType == yType && Shapes.SameShape(y.ShapeRef, yShape));
+
+        /// <summary>The slot's input tensors, holding copies of <paramref name="batchX"/> and <paramref name="batchY"/>.</summary>
+        public (Tensor X, Tensor? Y) Bind(Tensor batchX, Tensor? batchY)
+        {
+            using (Tensor.NoGrad())
+            {
+                x ??= Tensor.Empty(xShape, batchX.Device, xType).DetachFromScope();
+                if (batchY is not null)
+                {
+                    y ??= Tensor.Empty(yShape!, batchY.Device, yType).DetachFromScope();
+                }
+            }
+
+            Copy(batchX, batchY);
+            return (x, y);
+        }
+
+        /// <summary>Keeps a captured step (or none) with the configuration it was captured under.</summary>
+        public void Captured(Model model, CapturedStep? captured, IReadOnlyList<Weight> weights)
+        {
+            step?.Dispose();
+            step = captured;
+            optimizer = model.Optimizer;
+            loss = model.Loss;
+            metrics = model.Metrics;
+            clipNorm = model.Optimizer?.ClipNorm;
+            globalClipNorm = model.Optimizer?.GlobalClipNorm;
+            trainable = [.. weights];
+            if (captured is null)
+            {
+                Output?.Dispose();
+                Output = null;
+            }
+        }
+
+        /// <summary>Replays the captured step on this batch if it still fits the model; false when the step must run otherwise.</summary>
+        public bool TryReplay(Model model, Tensor batchX, Tensor? batchY, IReadOnlyList<Weight> weights)
+        {
+            if (step is null)
+            {
+                return false;
+            }
+
+            if (!Fits(model, weights) || !step.IsValid())
+            {
+                step.Dispose();
+                step = null;
+                return false;
+            }
+
+            Copy(batchX, batchY);
+            step.Replay();
+            model.LastStepReplayed = true;
+            return true;
+        }
+
+        /// <summary>A new tensor with the output of the last replay.</summary>
+        public Tensor CopyOutput()
+        {
+            var output = Output!;
+            var result = Tensor.Empty(output.Shape, output.Device, output.DType);
+            output.Device.RealBackend.CopyElements(output.View, result.View);
+            return result;
+        }
+
+        private bool Fits(Model model, IReadOnlyList<Weight> weights)
+        {
+            if (!ReferenceEquals(model.Optimizer, optimizer) || !ReferenceEquals(model.Loss, loss) || !ReferenceEquals(model.Metrics, metrics) ||
+                model.Optimizer?.ClipNorm != clipNorm || model.Optimizer?.GlobalClipNorm != globalClipNorm || weights.Count != trainable.Length)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < trainable.Length; i++)
+            {
+                if (!ReferenceEquals(weights[i], trainable[i]) || !weights[i].Value.RequiresGrad)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private void Copy(Tensor batchX, Tensor? batchY)
+        {
+            batchX.Device.RealBackend.CopyElements(batchX.View, x!.View);
+            if (batchY is not null)
+            {
+                batchY.Device.RealBackend.CopyElements(batchY.View, y!.View);
+            }
+        }
+
+        public void Dispose()
+        {
+            step?.Dispose();
+            step = null;
+            x?.Dispose();
+            y?.Dispose();
+            Output?.Dispose();
+            (x, y, Output) = (null, null, null);
+        }
+    }
+}
