@@ -1,5 +1,12 @@
 // Entry point of the benchmark suite: BenchmarkDotNet's switcher, so any class or case can be
-// picked with --filter, e.g. dotnet run -c Release -- --filter '*Gemm*'.
+// picked with --filter, e.g. dotnet run -c Release -- --filter '*Gemm*'; --capture-memory prints the
+// pool's peak per training step with and without memory planning.
 using BenchmarkDotNet.Running;
+
+if (args is ["--capture-memory"])
+{
+    Lepton.Benchmarks.CaptureMemory.Run();
+    return;
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Lepton.Benchmarks.GemmBenchmarks).Assembly).Run(args, new Lepton.Benchmarks.LeptonConfig());

@@ -6,7 +6,6 @@ using System.Diagnostics;
 using Lepton;
 using Lepton.Data;
 using Lepton.Nn;
-using Lepton.Nn.Layers;
 using Lepton.Nn.Optimizers;
 using Lepton.Samples;
 
@@ -34,18 +33,8 @@ var test = new DataLoader(new TensorDataset(cifar.TestImages, cifar.TestLabels),
 Generator.ManualSeed(7);
 Model model = modelName switch
 {
-    "seed" => new Sequential([
-        new InputLayer([3, 32, 32]),
-        new Conv2D(32, 3, activation: "relu"),
-        new MaxPooling2D(2),
-        new Conv2D(64, 3, activation: "relu"),
-        new MaxPooling2D(2),
-        new Conv2D(64, 3, activation: "relu"),
-        new Flatten(),
-        new Dense(64, activation: "relu"),
-        new Dense(10),
-    ]),
-    "resnet" => ResNet([3, 32, 32], widths: [32, 64, 128], blocksPerStage: 2),
+    "seed" => Architectures.CifarSeed(),
+    "resnet" => Architectures.CifarResNet([32, 64, 128], blocksPerStage: 2),
     _ => throw new ArgumentException($"Unknown model '{modelName}'.\n{usage}"),
 };
 long steps = (long)epochs * train.Count;
@@ -66,34 +55,3 @@ double perEpoch = clock.Elapsed.TotalSeconds / Math.Max(epochs, 1);
 Console.WriteLine($"time per epoch: {perEpoch:F1} s, {trainSet.Count / perEpoch:F0} samples/s, {Lepton.Backends.Cpu.CpuBackend.Threads} CPU threads");
 report.Write(history, model, test, Cifar10.ClassNames);
 Console.WriteLine($"test accuracy: {result["accuracy"]:F4}");
-
-// A ResNet for 32x32 images: a stem convolution, then stages of two-convolution residual blocks;
-// the first block of each later stage halves the resolution and projects the shortcut with a 1x1 conv.
-static Model ResNet(int[] inputShape, int[] widths, int blocksPerStage)
-{
-    var input = Keras.Input(inputShape);
-    var x = ConvBnRelu(input, widths[0], stride: 1);
-    for (int stage = 0; stage < widths.Length; stage++)
-    {
-        for (int block = 0; block < blocksPerStage; block++)
-        {
-            int stride = stage > 0 && block == 0 ? 2 : 1;
-            var shortcut = x;
-            var h = ConvBnRelu(x, widths[stage], stride);
-            h = new BatchNormalization().Apply(new Conv2D(widths[stage], 3, padding: "same", useBias: false, kernelInitializer: "he_normal").Apply(h));
-            if (stride != 1 || shortcut.Shape[0] != widths[stage])
-            {
-                shortcut = new BatchNormalization().Apply(new Conv2D(widths[stage], 1, strides: stride, useBias: false, kernelInitializer: "he_normal").Apply(shortcut));
-            }
-
-            x = new ReLU().Apply(new Add().Apply(h, shortcut));
-        }
-    }
-
-    var output = new Dense(10).Apply(new GlobalAveragePooling2D().Apply(x));
-    return new Model(input, output, "resnet");
-}
-
-static SymbolicTensor ConvBnRelu(SymbolicTensor x, int filters, int stride) =>
-    new ReLU().Apply(new BatchNormalization().Apply(
-        new Conv2D(filters, 3, strides: stride, padding: "same", useBias: false, kernelInitializer: "he_normal").Apply(x)));

@@ -5,7 +5,6 @@ using System.Diagnostics;
 using Lepton;
 using Lepton.Data;
 using Lepton.Nn;
-using Lepton.Nn.Layers;
 using Lepton.Nn.Optimizers;
 using Lepton.Samples;
 
@@ -28,28 +27,8 @@ var test = new DataLoader(new TensorDataset(mnist.TestImages, mnist.TestLabels),
 Generator.ManualSeed(42);
 Sequential model = modelName switch
 {
-    "seed" => new Sequential([
-        new InputLayer([1, 28, 28]),
-        new Conv2D(32, 3, activation: "relu"),
-        new MaxPooling2D(2),
-        new Flatten(),
-        new Dense(128, activation: "relu"),
-        new Dense(10, activation: "softmax"),
-    ]),
-    "strong" => new Sequential([
-        new InputLayer([1, 28, 28]),
-        new Conv2D(32, 3, padding: "same", useBias: false), new BatchNormalization(), new ReLU(),
-        new Conv2D(32, 3, padding: "same", useBias: false), new BatchNormalization(), new ReLU(),
-        new MaxPooling2D(2),
-        new Conv2D(64, 3, padding: "same", useBias: false), new BatchNormalization(), new ReLU(),
-        new Conv2D(64, 3, padding: "same", useBias: false), new BatchNormalization(), new ReLU(),
-        new MaxPooling2D(2),
-        new Flatten(),
-        new Dropout(0.3f),
-        new Dense(128, activation: "relu"),
-        new Dropout(0.3f),
-        new Dense(10),
-    ]),
+    "seed" => Architectures.MnistSeed(),
+    "strong" => Architectures.MnistStrong(),
     _ => throw new ArgumentException($"Unknown model '{modelName}'.\n{usage}"),
 };
 Optimizer optimizer = new Adam(new OneCycle(modelName == "seed" ? 6e-3f : 3e-3f, (long)epochs * train.Count, pctStart: 0.25f));

@@ -114,7 +114,8 @@ public sealed class DeviceTests
     public void TrainingStepsDoNotWaitForTheDevice()
     {
         // Reads back per epoch (history, progress) are fine; per step there must be none, gradient clipping
-        // included, so an epoch of 12 batches reads back exactly as often as one of 3.
+        // included, so an epoch of 12 batches reads back exactly as often as one of 3, whose last steps
+        // replay a captured step.
         long ReadBacksFor(int samples)
         {
             using var backend = IlgpuDevices.CreateCpu("ilgpu-cpu-counted");
@@ -127,6 +128,7 @@ public sealed class DeviceTests
             ]) { Device = device, Output = TextWriter.Null };
             model.Compile(new Adam(0.01f) { ClipNorm = 1f, GlobalClipNorm = 2f }, "sparse_categorical_crossentropy", "accuracy");
             model.Fit(x, y, epochs: 1, batchSize: 4, verbose: 0);
+            Assert.True(model.LastStepReplayed);
             return backend.ReadBacks;
         }
 

@@ -19,6 +19,7 @@ public sealed class BufferPool
     private long collectAbove;
     private int collecting;
     private long collections;
+    private long peakLiveBytes;
 
     /// <summary>The source of <see cref="DeviceBuffer.Lease"/> numbers, shared by every pool.</summary>
     private static long leases;
@@ -49,6 +50,18 @@ public sealed class BufferPool
 
     /// <summary>Bytes in buffers handed out and not yet returned.</summary>
     public long LiveBytes => Interlocked.Read(ref liveBytes);
+
+    /// <summary>The most bytes live at once since the pool was made or <see cref="ResetPeak"/> was last called.</summary>
+    public long PeakLiveBytes => Interlocked.Read(ref peakLiveBytes);
+
+    /// <summary>Starts <see cref="PeakLiveBytes"/> again from the bytes live now.</summary>
+    public void ResetPeak()
+    {
+        lock (gate)
+        {
+            peakLiveBytes = liveBytes;
+        }
+    }
 
     /// <summary>Bytes held for reuse.</summary>
     public long CachedBytes => Interlocked.Read(ref cachedBytes);
@@ -119,6 +132,7 @@ public sealed class BufferPool
         lock (gate)
         {
             liveBytes += bytes;
+            peakLiveBytes = Math.Max(peakLiveBytes, liveBytes);
             if (cached.TryGetValue(bytes, out var stack) && stack.Count > 0)
             {
                 cachedBytes -= bytes;

@@ -89,65 +89,25 @@ public partial class Model
         return made;
     }
 
-    /// <summary>Runs one training step, replaying its capture where one fits; see <see cref="TrainStep"/>.</summary>
-    private bool TryCapturedTrainStep(Tensor x, Tensor y, MeanMetric lossMean, IReadOnlyList<Weight> trainable, int phase)
+    /// <summary>Runs one training step, replaying its capture where one fits; false where the caller runs it eagerly.</summary>
+    private bool TryCapturedTrainStep(Tensor x, Tensor y, MeanMetric lossMean, IReadOnlyList<Weight> trainable, int phase) =>
+        GradMode.IsEnabled && Optimizer is not null && !AnyGradient(trainable) && TryCaptured(StepKind.Train, phase, x, y, trainable, lossMean, out _);
+
+    /// <summary>Runs one evaluation step, replaying its capture where one fits; false where the caller runs it eagerly.</summary>
+    private bool TryCapturedTestStep(Tensor x, Tensor y, MeanMetric lossMean) => TryCaptured(StepKind.Test, 0, x, y, [], lossMean, out _);
+
+    /// <summary>The model's output for one batch through a captured forward pass, or null where the caller runs it eagerly.</summary>
+    private Tensor? TryCapturedPredict(Tensor x) => TryCaptured(StepKind.Predict, 0, x, null, [], null, out var output) ? output : null;
+
+    /// <summary>
+    /// Runs a step of this kind on this batch through its slot: replays the slot's capture where it still fits, else
+    /// captures this step while running it (after one eager step per slot, which makes lazily created state). False, having
+    /// run nothing, where the step should run eagerly: capture is off, the batch does not qualify, another thread is
+    /// running a captured step of this model, or the slot is still warming up.
+    /// </summary>
+    private bool TryCaptured(StepKind kind, int phase, Tensor x, Tensor? y, IReadOnlyList<Weight> weights, MeanMetric? lossMean, out Tensor? output)
     {
-        if (!MayCapture(x, y) || !GradMode.IsEnabled || Optimizer is null || AnyGradient(trainable) || !Monitor.TryEnter(captureGate))
-        {
-            return false;
-        }
-
-        try
-        {
-            return CapturedTrainStep(x, y, lossMean, trainable, phase);
-        }
-        finally
-        {
-            Monitor.Exit(captureGate);
-        }
-    }
-
-    private bool CapturedTrainStep(Tensor x, Tensor y, MeanMetric lossMean, IReadOnlyList<Weight> trainable, int phase)
-    {
-        var slot = SlotFor(StepKind.Train, phase, x, y);
-        if (slot.TryReplay(this, x, y, trainable))
-        {
-            return true;
-        }
-
-        if (slot.Seen++ == 0)
-        {
-            // The first step of a shape runs eagerly: state made lazily (optimizer slots, metric sums) exists after it.
-            return false;
-        }
-
-        var (cx, cy) = slot.Bind(x, y);
-        var capture = StepCapture.Begin(Device);
-        CapturedStep? step;
-        string? reason;
-        bool broken;
-        try
-        {
-            using (Tensor.NewScope())
-            {
-                EagerTrainStep(cx, cy!, lossMean, trainable, phase);
-            }
-
-            step = capture.End([], Capture, out reason, out broken);
-        }
-        finally
-        {
-            capture.Dispose();
-        }
-
-        slot.Captured(this, step, trainable);
-        Captured(step, reason, broken);
-        return true;
-    }
-
-    /// <summary>Runs one evaluation step, replaying its capture where one fits.</summary>
-    private bool TryCapturedTestStep(Tensor x, Tensor y, MeanMetric lossMean)
-    {
+        output = null;
         if (!MayCapture(x, y) || !Monitor.TryEnter(captureGate))
         {
             return false;
@@ -155,106 +115,59 @@ public partial class Model
 
         try
         {
-            return CapturedTestStep(x, y, lossMean);
-        }
-        finally
-        {
-            Monitor.Exit(captureGate);
-        }
-    }
+            var slot = SlotFor(kind, phase, x, y);
+            if (slot.TryReplay(this, x, y, weights, lossMean))
+            {
+                output = kind == StepKind.Predict ? slot.CopyOutput() : null;
+                return true;
+            }
 
-    private bool CapturedTestStep(Tensor x, Tensor y, MeanMetric lossMean)
-    {
-        var slot = SlotFor(StepKind.Test, 0, x, y);
-        if (slot.TryReplay(this, x, y, []))
-        {
+            if (slot.Seen++ == 0)
+            {
+                return false;
+            }
+
+            var (cx, cy) = slot.Bind(x, y);
+            var capture = StepCapture.Begin(Device);
+            CapturedStep? step;
+            string? reason;
+            bool broken;
+            try
+            {
+                using (Tensor.NewScope())
+                {
+                    switch (kind)
+                    {
+                        case StepKind.Train:
+                            EagerTrainStep(cx, cy!, lossMean!, weights, phase);
+                            break;
+                        case StepKind.Test:
+                            TestStep(cx, cy!, lossMean!);
+                            break;
+                        default:
+                            slot.Output?.Dispose();
+                            slot.Output = Call(cx, training: false).DenseData().DetachFromScope();
+                            break;
+                    }
+                }
+
+                step = capture.End(slot.Output is { } o ? [o.Buffer] : [], Capture, out reason, out broken);
+            }
+            finally
+            {
+                capture.Dispose();
+            }
+
+            // A prediction's output buffer stays the slot's; the caller gets a copy in its own scope.
+            output = kind == StepKind.Predict ? slot.CopyOutput() : null;
+            slot.Captured(this, step, weights, lossMean);
+            Captured(step, reason, broken);
             return true;
         }
-
-        if (slot.Seen++ == 0)
-        {
-            return false;
-        }
-
-        var (cx, cy) = slot.Bind(x, y);
-        var capture = StepCapture.Begin(Device);
-        CapturedStep? step;
-        string? reason;
-        bool broken;
-        try
-        {
-            using (Tensor.NewScope())
-            {
-                TestStep(cx, cy!, lossMean);
-            }
-
-            step = capture.End([], Capture, out reason, out broken);
-        }
-        finally
-        {
-            capture.Dispose();
-        }
-
-        slot.Captured(this, step, []);
-        Captured(step, reason, broken);
-        return true;
-    }
-
-    /// <summary>The model's output for one batch through a captured forward pass, or null where it runs eagerly.</summary>
-    private Tensor? TryCapturedPredict(Tensor x)
-    {
-        if (!MayCapture(x, null) || !Monitor.TryEnter(captureGate))
-        {
-            return null;
-        }
-
-        try
-        {
-            return CapturedPredict(x);
-        }
         finally
         {
             Monitor.Exit(captureGate);
         }
-    }
-
-    private Tensor? CapturedPredict(Tensor x)
-    {
-        var slot = SlotFor(StepKind.Predict, 0, x, null);
-        if (slot.TryReplay(this, x, null, []))
-        {
-            return slot.CopyOutput();
-        }
-
-        if (slot.Seen++ == 0)
-        {
-            return null;
-        }
-
-        var (cx, _) = slot.Bind(x, null);
-        var capture = StepCapture.Begin(Device);
-        CapturedStep? step;
-        string? reason;
-        bool broken;
-        try
-        {
-            using (Tensor.NewScope())
-            {
-                slot.Output = Call(cx, training: false).DenseData().DetachFromScope();
-            }
-
-            step = capture.End([slot.Output.Buffer], Capture, out reason, out broken);
-        }
-        finally
-        {
-            capture.Dispose();
-        }
-
-        // The output buffer stays the slot's; the caller gets a copy in its own scope.
-        var result = slot.CopyOutput();
-        slot.Captured(this, step, []);
-        Captured(step, reason, broken);
-        return result;
     }
 
     /// <summary>Records what a capture made: its statistics, or the warning of a capture that cannot replay.</summary>
@@ -302,6 +215,7 @@ public partial class Model
         private float? globalClipNorm;
         private Weight[] trainable = [];
         private IReadOnlyList<Metric> metrics = [];
+        private MeanMetric? lossMean;
 
         public StepSlot(StepKind kind, int phase, Tensor x, Tensor? y)
         {
@@ -342,8 +256,9 @@ public partial class Model
         }
 
         /// <summary>Keeps a captured step (or none) with the configuration it was captured under.</summary>
-        public void Captured(Model model, CapturedStep? captured, IReadOnlyList<Weight> weights)
+        public void Captured(Model model, CapturedStep? captured, IReadOnlyList<Weight> weights, MeanMetric? lossMean)
         {
+            this.lossMean = lossMean;
             step?.Dispose();
             step = captured;
             optimizer = model.Optimizer;
@@ -360,14 +275,14 @@ public partial class Model
         }
 
         /// <summary>Replays the captured step on this batch if it still fits the model; false when the step must run otherwise.</summary>
-        public bool TryReplay(Model model, Tensor batchX, Tensor? batchY, IReadOnlyList<Weight> weights)
+        public bool TryReplay(Model model, Tensor batchX, Tensor? batchY, IReadOnlyList<Weight> weights, MeanMetric? loss)
         {
             if (step is null)
             {
                 return false;
             }
 
-            if (!Fits(model, weights) || !step.IsValid())
+            if (!ReferenceEquals(loss, lossMean) || !Fits(model, weights) || !step.IsValid())
             {
                 step.Dispose();
                 step = null;
