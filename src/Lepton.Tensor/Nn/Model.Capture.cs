@@ -213,6 +213,7 @@ public partial class Model
         private Loss? loss;
         private float? clipNorm;
         private float? globalClipNorm;
+        private bool hooked;
         private Weight[] trainable = [];
         private IReadOnlyList<Metric> metrics = [];
         private MeanMetric? lossMean;
@@ -266,6 +267,7 @@ public partial class Model
             metrics = model.Metrics;
             clipNorm = model.Optimizer?.ClipNorm;
             globalClipNorm = model.Optimizer?.GlobalClipNorm;
+            hooked = model.GradientReady is not null;
             trainable = [.. weights];
             if (captured is null)
             {
@@ -306,8 +308,11 @@ public partial class Model
 
         private bool Fits(Model model, IReadOnlyList<Weight> weights)
         {
+            // A training step captured without a GradientReady handler recorded no call to one: once a handler is set,
+            // it is captured again (one captured with a handler checks for it at each replay).
             if (!ReferenceEquals(model.Optimizer, optimizer) || !ReferenceEquals(model.Loss, loss) || !ReferenceEquals(model.Metrics, metrics) ||
-                model.Optimizer?.ClipNorm != clipNorm || model.Optimizer?.GlobalClipNorm != globalClipNorm || weights.Count != trainable.Length)
+                model.Optimizer?.ClipNorm != clipNorm || model.Optimizer?.GlobalClipNorm != globalClipNorm || weights.Count != trainable.Length ||
+                (kind == StepKind.Train && !hooked && model.GradientReady is not null))
             {
                 return false;
             }
