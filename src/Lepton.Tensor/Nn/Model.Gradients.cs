@@ -73,6 +73,22 @@ public partial class Model
         });
     }
 
+    /// <summary>Zeroes the gradients of an incomplete group, so that they do not reach the next Fit's first update.</summary>
+    /// <remarks>The accumulators are kept (not freed): captured steps add into their buffers.</remarks>
+    private void DropAccumulatedGradients()
+    {
+        if (accumulated % accumulation == 0)
+        {
+            return;
+        }
+
+        using var noGrad = Tensor.NoGrad();
+        foreach (var sum in accumulators.Values)
+        {
+            sum.Fill_(0f);
+        }
+    }
+
     /// <summary>Adds each trainable weight's gradient to its accumulator; with <paramref name="apply"/>, steps on their mean.</summary>
     private void AccumulateGradients(IReadOnlyList<Weight> trainable, bool apply)
     {

@@ -158,6 +158,7 @@ public partial class Model
         }
         finally
         {
+            DropAccumulatedGradients();
             accumulation = 1;
             accumulated = 0;
             foreach (var c in all)
