@@ -38,6 +38,8 @@ public partial class Model : Layer
     }
 
     /// <summary>For subclasses and <see cref="Sequential"/>.</summary>
+    /// <remarks>A subclass is built on first use by calling its Forward once on one zero example (training false), which
+    /// builds the layers it calls, as Keras builds a subclassed model.</remarks>
     protected Model(string? name = null, int[]? inputShape = null)
         : base(name, inputShape)
     {
@@ -162,7 +164,16 @@ public partial class Model : Layer
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<int[]> inputShapes)
     {
-        if (graphInputs is not null && inputShapes.Count == graphInputs.Length)
+        if (graphInputs is null)
+        {
+            // A subclassed model's layers are built when its Forward first calls them. Calling it here on one zero
+            // example (as Keras's build does) makes their weights exist before a training step collects the trainable
+            // ones: otherwise the first step updates nothing and leaves its gradients to be added to the next step's.
+            InferOutput(inputShapes, [.. inputShapes.Select((_, i) => BuildInputTypes is { } types && i < types.Count ? types[i] : DeclaredInputType)]);
+            return;
+        }
+
+        if (inputShapes.Count == graphInputs.Length)
         {
             for (int i = 0; i < inputShapes.Count; i++)
             {

@@ -111,6 +111,34 @@ public sealed class ModelTests
         Assert.Throws<NotSupportedException>(() => model.Save(Path.Combine(Path.GetTempPath(), "never.lepton")));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ASubclassedModelTrainsFromItsFirstStepLikeTheSameSequentialModel(bool fit)
+    {
+        // The subclassed model's layers are built on first use: its first step must still update them, and must not
+        // leave its gradients to be added to the next step's.
+        var subclassed = new TwoLayer();
+        var sequential = new Sequential([new InputLayer([4]), new Dense(12, activation: "tanh", seed: 4), new Dense(3, seed: 5)]);
+        var (x, y) = Blobs(24, 6);
+        foreach (var model in new Model[] { subclassed, sequential })
+        {
+            model.Compile(new Sgd(0.2f, momentum: 0.9f), new SparseCategoricalCrossentropy(fromLogits: true));
+            if (fit)
+            {
+                model.Fit(x, y, epochs: 1, batchSize: 8, shuffle: false, verbose: 0);
+            }
+            else
+            {
+                model.TrainOnBatch(x, y);
+                model.TrainOnBatch(x, y);
+            }
+        }
+
+        Assert.Equal(sequential.Weights.Select(w => w.Value.ToArray()), subclassed.Weights.Select(w => w.Value.ToArray()));
+        Assert.Equal(sequential.Optimizer!.Iterations, subclassed.Optimizer!.Iterations);
+    }
+
     [Fact]
     public void FrozenLayersKeepTheirWeights()
     {
