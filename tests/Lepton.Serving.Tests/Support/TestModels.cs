@@ -38,6 +38,9 @@ public static class TestModels
         }
 
         ((Delay)model.Layers[1]).Milliseconds = delayMs;
+
+        // The delay is host code in Forward, which a replayed (captured) prediction would skip.
+        model.RunEagerly = true;
         return model;
     }
 
