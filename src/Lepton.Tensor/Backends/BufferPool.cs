@@ -159,13 +159,15 @@ public sealed class BufferPool
     /// <param name="buffer">A buffer this pool handed out.</param>
     public void Return(DeviceBuffer buffer)
     {
+        // A freed buffer is no longer its last renter's, even when a capture keeps it: steps captured before that use it
+        // see the lease change.
+        buffer.Lease = 0;
         if (arena is { } a && a.Hold(this, buffer))
         {
             // A step being captured keeps what it frees: its calls will run on these buffers again.
             return;
         }
 
-        buffer.Lease = 0;
         long bytes = buffer.ByteLength;
         lock (gate)
         {

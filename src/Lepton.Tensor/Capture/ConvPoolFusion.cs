@@ -136,7 +136,16 @@ internal static class ConvPoolFusion
             return false;
         }
 
+        // The fused backward reads the pooled gradient where ReLU's backward ran, not where the pooling's did.
         DeviceBuffer pooledGrad = calls[mb]!.Buffers[0]!;
+        for (int i = mb + 1; i < back; i++)
+        {
+            if (calls[i] is { } c && Array.IndexOf(c.Buffers, pooledGrad) is int s && s >= 0 && c.WritesSlot(s))
+            {
+                return false;
+            }
+        }
+
         var masked = pool.RentBytes(pooled.ByteLength);
         owned.Add(masked);
         ownedSet.Add(masked);

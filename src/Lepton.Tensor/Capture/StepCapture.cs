@@ -27,6 +27,9 @@ internal sealed class StepCapture : IDisposable
         arena = new CaptureArena(Inner.Pool);
     }
 
+    /// <summary>Whether a step is being captured on this thread.</summary>
+    public static bool Active => current is not null;
+
     /// <summary>Whether backend calls on this thread are being recorded now (outside dynamic sections).</summary>
     public static bool Recording => current is { suppressed: 0, BreakReason: null };
 
@@ -207,7 +210,16 @@ internal sealed class StepCapture : IDisposable
             return null;
         }
 
-        return new CapturedStep(Device, Inner, calls, arena.Held, arena.RentedDuringCapture, pinned, settings);
+        try
+        {
+            return new CapturedStep(Device, Inner, calls, arena.Held, arena.RentedDuringCapture, pinned, settings);
+        }
+        catch
+        {
+            // The passes failed (out of memory, say): the held buffers go back instead of leaking.
+            ReleaseHeld();
+            throw;
+        }
     }
 
     private static bool Contains(IReadOnlyList<DeviceBuffer> buffers, DeviceBuffer buffer)

@@ -38,7 +38,27 @@ public abstract class Layer : IDisposable
     public string Name { get; protected set; }
 
     /// <summary>When false, the layer's weights are frozen: optimizers skip them.</summary>
-    public bool Trainable { get; set; } = true;
+    public bool Trainable
+    {
+        get => trainable;
+        set
+        {
+            if (trainable != value)
+            {
+                trainable = value;
+
+                // Layers read it in Forward (batch norm's statistics): captured steps made before the change are stale.
+                Interlocked.Increment(ref trainableChanges);
+            }
+        }
+    }
+
+    private bool trainable = true;
+
+    /// <summary>How many times any layer's <see cref="Trainable"/> has changed.</summary>
+    private static long trainableChanges;
+
+    internal static long TrainableChanges => Interlocked.Read(ref trainableChanges);
 
     /// <summary>True once the weights exist.</summary>
     public bool Built

@@ -42,21 +42,35 @@ public partial class Model
         Predict,
     }
 
+    /// <summary>
+    /// Frees this model's captured steps, so the next steps of each batch shape run eagerly and capture again, and
+    /// forgets a capture failure. Call it after changing a value your own code reads on the host inside a step (a loss
+    /// weight read in an overridden <c>ComputeTrainingLoss</c>, a layer's setting read in <c>Forward</c>): a replay runs
+    /// the calls made with the value it had when the step was captured, as a traced <c>tf.function</c> does. Changes
+    /// of optimizer, loss, metrics, clipping, trainable layers, pruning masks, device and weights are detected without it.
+    /// </summary>
+    /// <example><code>klWeight = 0.5f; model.ClearCapturedSteps();</code></example>
+    public void ClearCapturedSteps() => DropCaptures();
+
     /// <summary>Frees every captured step (the next steps capture again).</summary>
     private void DropCaptures()
     {
-        foreach (var slot in capturedSteps)
+        lock (captureGate)
         {
-            slot.Dispose();
-        }
+            foreach (var slot in capturedSteps)
+            {
+                slot.Dispose();
+            }
 
-        capturedSteps.Clear();
-        captureBreak = null;
+            capturedSteps.Clear();
+            captureBreak = null;
+        }
     }
 
-    /// <summary>Whether steps on these inputs may be captured at all.</summary>
+    /// <summary>Whether steps on these inputs may be captured at all (never inside another model's step being captured:
+    /// the nested step runs eagerly and the outer capture records it).</summary>
     private bool MayCapture(Tensor x, Tensor? y) =>
-        !RunEagerly && captureBreak is null && Built && x.Device == Device && !x.RequiresGrad && x.Rank >= 1 && x.Numel > 0 &&
+        !RunEagerly && captureBreak is null && !StepCapture.Active && Built && x.Device == Device && !x.RequiresGrad && x.Rank >= 1 && x.Numel > 0 &&
         (y is null || (y.Device == Device && !y.RequiresGrad && y.Numel > 0));
 
     /// <summary>The slot for this kind of step on inputs shaped like these, made (evicting the stalest) when new.</summary>
@@ -159,9 +173,18 @@ public partial class Model
             }
 
             // A prediction's output buffer stays the slot's; the caller gets a copy in its own scope.
-            output = kind == StepKind.Predict ? slot.CopyOutput() : null;
-            slot.Captured(this, step, weights, lossMean);
-            Captured(step, reason, broken);
+            try
+            {
+                output = kind == StepKind.Predict ? slot.CopyOutput() : null;
+            }
+            finally
+            {
+                slot.Captured(this, step, weights, lossMean);
+            }
+
+            // A capture refused for a reason that comes back every step (state made anew each step) stops being retried.
+            slot.Rejections = step is null ? slot.Rejections + 1 : 0;
+            Captured(step, reason, broken || slot.Rejections >= 3);
             return true;
         }
         finally
@@ -217,6 +240,9 @@ public partial class Model
         private Weight[] trainable = [];
         private IReadOnlyList<Metric> metrics = [];
         private MeanMetric? lossMean;
+        private Tensor?[] masks = [];
+        private int accumulation;
+        private long trainableChanges;
 
         public StepSlot(StepKind kind, int phase, Tensor x, Tensor? y)
         {
@@ -232,6 +258,9 @@ public partial class Model
 
         /// <summary>Eager steps seen before a capture (the first one warms lazily made state).</summary>
         public int Seen { get; set; }
+
+        /// <summary>Captures in a row that could not be kept.</summary>
+        public int Rejections { get; set; }
 
         /// <summary>A prediction step's output buffer, read after each replay.</summary>
         public Tensor? Output { get; set; }
@@ -269,6 +298,9 @@ public partial class Model
             globalClipNorm = model.Optimizer?.GlobalClipNorm;
             hooked = model.GradientReady is not null;
             trainable = [.. weights];
+            masks = Array.ConvertAll(trainable, w => w.PruningMask);
+            accumulation = model.accumulation;
+            trainableChanges = Layer.TrainableChanges;
             if (captured is null)
             {
                 Output?.Dispose();
@@ -312,6 +344,7 @@ public partial class Model
             // it is captured again (one captured with a handler checks for it at each replay).
             if (!ReferenceEquals(model.Optimizer, optimizer) || !ReferenceEquals(model.Loss, loss) || !ReferenceEquals(model.Metrics, metrics) ||
                 model.Optimizer?.ClipNorm != clipNorm || model.Optimizer?.GlobalClipNorm != globalClipNorm || weights.Count != trainable.Length ||
+                (kind == StepKind.Train && model.accumulation != accumulation) || Layer.TrainableChanges != trainableChanges ||
                 (kind == StepKind.Train && !hooked && model.GradientReady is not null))
             {
                 return false;
@@ -319,7 +352,7 @@ public partial class Model
 
             for (int i = 0; i < trainable.Length; i++)
             {
-                if (!ReferenceEquals(weights[i], trainable[i]) || !weights[i].Value.RequiresGrad)
+                if (!ReferenceEquals(weights[i], trainable[i]) || !weights[i].Value.RequiresGrad || !ReferenceEquals(weights[i].PruningMask, masks[i]))
                 {
                     return false;
                 }
