@@ -343,6 +343,20 @@ public sealed class CaptureHookTests
     }
 
     /// <summary>SGD from tensor ops; it also keeps the rate and step it read, to show what a replay read.</summary>
+    [Fact]
+    public void DisposingACustomOptimizerFreesItsSlotsAndScalars()
+    {
+        var optimizer = new TensorMomentum(0.01f, 0.9f);
+        var model = CaptureTests.Make("mlp", optimizer);
+        var (x, y) = CaptureTests.Batch("mlp", 8, 31);
+        model.TrainOnBatch(x, y);
+        long slotBytes = model.TrainableWeights.Sum(w => 4L * w.Value.Numel);
+        long before = Device.Cpu.Backend.Pool.LiveBytes;
+        optimizer.Dispose();
+        long freed = before - Device.Cpu.Backend.Pool.LiveBytes;
+        Assert.True(freed >= slotBytes + 8, $"freed {freed} bytes, the velocity slots and the two scalars hold at least {slotBytes + 8}");
+    }
+
     private sealed class TensorSgd : CustomOptimizer
     {
         public TensorSgd(float learningRate)

@@ -101,6 +101,21 @@ public abstract class CustomOptimizer : Optimizer
         Capture.StepCapture.Dynamic("optimizer scalars", rate.Backend, [rate.Buffer, iterations!.Buffer], 0b11, refill);
     }
 
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        foreach (var slot in slots.Values)
+        {
+            slot.Dispose();
+        }
+
+        slots.Clear();
+        rate?.Dispose();
+        iterations?.Dispose();
+        (rate, iterations) = (null, null);
+        base.Dispose(disposing);
+    }
+
     private protected override void ApplyUpdate(Weight weight, Tensor gradient, Tensor? scale)
     {
         using var scope = Tensor.NewScope();

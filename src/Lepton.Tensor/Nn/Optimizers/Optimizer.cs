@@ -270,6 +270,14 @@ public abstract class Optimizer : IDisposable
     /// <summary>Frees the state buffers.</summary>
     public void Dispose()
     {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees the state buffers; a subclass that keeps tensors of its own frees them too.</summary>
+    /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
         foreach (var (first, second) in state.Values)
         {
             first?.Dispose();
@@ -277,7 +285,6 @@ public abstract class Optimizer : IDisposable
         }
 
         state.Clear();
-        GC.SuppressFinalize(this);
     }
 
     internal static Optimizer FromConfig(IReadOnlyDictionary<string, object?> c)
