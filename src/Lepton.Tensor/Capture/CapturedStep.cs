@@ -17,7 +17,7 @@ internal sealed class CapturedStep : IDisposable
 
     public CapturedStep(
         Device device, IBackend backend, List<CapturedCall> recorded, List<DeviceBuffer> held, HashSet<DeviceBuffer> rentedDuringCapture,
-        IReadOnlyList<DeviceBuffer> pinned, CaptureSettings settings)
+        HashSet<DeviceBuffer> pinned, CaptureSettings settings)
     {
         Device = device;
         this.backend = backend;
@@ -40,7 +40,7 @@ internal sealed class CapturedStep : IDisposable
         if (settings.MemoryPlanning)
         {
             // Only buffers the step itself rented are planned: one it freed but rented before may carry data it reads.
-            owned = MemoryPlanner.Plan(calls, owned, b => rentedDuringCapture.Contains(b) && !Contains(pinned, b), pool);
+            owned = MemoryPlanner.Plan(calls, owned, b => rentedDuringCapture.Contains(b) && !pinned.Contains(b), pool);
         }
 
         long after = 0;
@@ -110,18 +110,5 @@ internal sealed class CapturedStep : IDisposable
         }
 
         owned = [];
-    }
-
-    private static bool Contains(IReadOnlyList<DeviceBuffer> buffers, DeviceBuffer buffer)
-    {
-        foreach (var b in buffers)
-        {
-            if (ReferenceEquals(b, buffer))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

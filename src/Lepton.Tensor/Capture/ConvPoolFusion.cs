@@ -72,7 +72,7 @@ internal static class ConvPoolFusion
         DeviceBuffer pooled = calls[m]!.Buffers[1]!, indices = calls[m]!.Buffers[2]!;
         var (outer, channels, inner) = ((int, int, int))calls[back]!.Args!;
         if (pg.KernelH != pg.StrideH || pg.KernelW != pg.StrideW || outer != g.N || channels != g.K || inner != g.P * g.Q ||
-            !kernels.SupportsConv2dBiasReluMaxPool(g, pg) || WrittenAfter(calls, pooled, m) || WrittenAfter(calls, indices, m))
+            !kernels.SupportsConv2dBiasReluMaxPool(g, pg) || Written(calls, pooled, m, calls.Count) || Written(calls, indices, m, calls.Count))
         {
             return false;
         }
@@ -138,12 +138,9 @@ internal static class ConvPoolFusion
 
         // The fused backward reads the pooled gradient where ReLU's backward ran, not where the pooling's did.
         DeviceBuffer pooledGrad = calls[mb]!.Buffers[0]!;
-        for (int i = mb + 1; i < back; i++)
+        if (Written(calls, pooledGrad, mb, back))
         {
-            if (calls[i] is { } c && Array.IndexOf(c.Buffers, pooledGrad) is int s && s >= 0 && c.WritesSlot(s))
-            {
-                return false;
-            }
+            return false;
         }
 
         var masked = pool.RentBytes(pooled.ByteLength);
@@ -185,9 +182,10 @@ internal static class ConvPoolFusion
         return true;
     }
 
-    private static bool WrittenAfter(List<CapturedCall> calls, DeviceBuffer buffer, int index)
+    /// <summary>Whether a call after <paramref name="index"/> and before <paramref name="end"/> writes <paramref name="buffer"/>.</summary>
+    private static bool Written(List<CapturedCall> calls, DeviceBuffer buffer, int index, int end)
     {
-        for (int i = index + 1; i < calls.Count; i++)
+        for (int i = index + 1; i < end; i++)
         {
             if (calls[i] is not { } c)
             {

@@ -181,6 +181,7 @@ internal sealed class StepCapture : IDisposable
     public CapturedStep? End(IReadOnlyList<DeviceBuffer> pinned, CaptureSettings settings, out string? reason, out bool broken)
     {
         Stop();
+        var pinnedSet = new HashSet<DeviceBuffer>(pinned, ReferenceEqualityComparer.Instance);
         broken = BreakReason is not null;
         reason = BreakReason ?? (arena.ForeignRent ? "uses memory of a second device" : null);
         if (reason is null)
@@ -190,7 +191,7 @@ internal sealed class StepCapture : IDisposable
             {
                 foreach (var buffer in call.Buffers)
                 {
-                    if (buffer is not null && !held.Contains(buffer) && arena.RentedDuringCapture.Contains(buffer) && !Contains(pinned, buffer))
+                    if (buffer is not null && !held.Contains(buffer) && arena.RentedDuringCapture.Contains(buffer) && !pinnedSet.Contains(buffer))
                     {
                         reason = $"keeps state first made during the step ({call.Name})";
                         break;
@@ -212,7 +213,7 @@ internal sealed class StepCapture : IDisposable
 
         try
         {
-            return new CapturedStep(Device, Inner, calls, arena.Held, arena.RentedDuringCapture, pinned, settings);
+            return new CapturedStep(Device, Inner, calls, arena.Held, arena.RentedDuringCapture, pinnedSet, settings);
         }
         catch
         {
@@ -220,19 +221,6 @@ internal sealed class StepCapture : IDisposable
             ReleaseHeld();
             throw;
         }
-    }
-
-    private static bool Contains(IReadOnlyList<DeviceBuffer> buffers, DeviceBuffer buffer)
-    {
-        foreach (var b in buffers)
-        {
-            if (ReferenceEquals(b, buffer))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private void Stop()

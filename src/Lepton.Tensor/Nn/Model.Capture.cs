@@ -330,13 +330,7 @@ public partial class Model
         }
 
         /// <summary>A new tensor with the output of the last replay.</summary>
-        public Tensor CopyOutput()
-        {
-            var output = Output!;
-            var result = Tensor.Empty(output.Shape, output.Device, output.DType);
-            output.Device.RealBackend.CopyElements(output.View, result.View);
-            return result;
-        }
+        public Tensor CopyOutput() => Output!.CopyDense();
 
         private bool Fits(Model model, IReadOnlyList<Weight> weights)
         {
