@@ -92,12 +92,27 @@ public partial class Model
 
         var history = new History();
         var all = new List<Callback>(callbacks ?? []) { history };
+        var group = DataParallelGroup;
+        if (group is not null)
+        {
+            (train, validation, verbose, all) = ForRank(group, train, validation, verbose, all);
+        }
+
         foreach (var c in all)
         {
             c.Model = this;
         }
 
+        return OnEveryRank(group, "Fit", () => FitEpochs(group, train, epochs, validation, all, history, verbose, cancellationToken, gradientAccumulation));
+    }
+
+    private History FitEpochs(
+        Distributed? group, DataLoader train, int epochs, DataLoader? validation, List<Callback> all, History history, int verbose,
+        CancellationToken cancellationToken, int gradientAccumulation)
+    {
+
         StopTraining = false;
+        using var shard = group is null ? default : Generator.ShardBatches(group.Rank, group.WorldSize);
         accumulation = gradientAccumulation;
         accumulated = 0;
         var lossMean = ResetMetrics(trainLoss);
@@ -123,7 +138,8 @@ public partial class Model
                 var progress = verbose > 0 ? new ProgressBar(Output, epoch, epochs, train.Count, verbose) : null;
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 int step = 0;
-                foreach (var batchLogs in TrainBatches(train, lossMean, cancellationToken))
+                var start = group is null || reducer is not null ? null : (Action)(() => StartDataParallel(group, train, epochs, gradientAccumulation));
+                foreach (var batchLogs in TrainBatches(train, lossMean, start, cancellationToken))
                 {
                     step++;
                     progress?.Update(step, batchLogs);
@@ -136,6 +152,11 @@ public partial class Model
                     {
                         break;
                     }
+                }
+
+                if (group is not null)
+                {
+                    SumMetricsOverRanks(group, lossMean, Metrics);
                 }
 
                 logs = CurrentLogs(lossMean);
@@ -158,6 +179,7 @@ public partial class Model
         }
         finally
         {
+            EndDataParallel();
             DropAccumulatedGradients();
             accumulation = 1;
             accumulated = 0;
@@ -187,6 +209,17 @@ public partial class Model
     {
         RequireCompiled("Evaluate");
         RequireExamples("Evaluate", "the data", data);
+        var group = DataParallelGroup;
+        if (group is not null && data.Sampler is null)
+        {
+            data = data.WithSampler(new DistributedSampler(group.Rank, group.WorldSize, padToEqual: false));
+        }
+
+        return OnEveryRank(group, "Evaluate", () => EvaluateBatches(group, data, cancellationToken));
+    }
+
+    private Dictionary<string, double> EvaluateBatches(Distributed? group, DataLoader data, CancellationToken cancellationToken)
+    {
         var lossMean = ResetMetrics(testLoss);
 
         foreach (var (x, y) in data.Batches(cancellationToken))
@@ -204,6 +237,11 @@ public partial class Model
 
             x.Dispose();
             y.Dispose();
+        }
+
+        if (group is not null)
+        {
+            SumMetricsOverRanks(group, lossMean, Metrics);
         }
 
         return CurrentLogs(lossMean);
@@ -296,7 +334,7 @@ public partial class Model
         return CurrentLogs(lossMean);
     }
 
-    private IEnumerable<IReadOnlyDictionary<string, double>> TrainBatches(DataLoader train, MeanMetric lossMean, CancellationToken cancellationToken)
+    private IEnumerable<IReadOnlyDictionary<string, double>> TrainBatches(DataLoader train, MeanMetric lossMean, Action? onFirstBatch, CancellationToken cancellationToken)
     {
         IReadOnlyList<Weight>? trainable = null;
         foreach (var (x, y) in train.Batches(cancellationToken))
@@ -308,6 +346,7 @@ public partial class Model
                 {
                     EnsureBuiltFor([x]);
                     trainable = RequireGradOnTrainable();
+                    onFirstBatch?.Invoke();
                 }
 
                 long started = TrainingMetrics.StepStarted();
@@ -348,17 +387,23 @@ public partial class Model
     {
         var prediction = Call(x, training: true);
         var loss = ComputeTrainingLoss(x, y, prediction);
-        var previous = GradientReady is null ? null : Engine.SetLeafReady(leafReady ??= OnLeafReady);
+        bool hooked = GradientReady is not null || reducer is not null;
+        var previous = hooked ? Engine.SetLeafReady(leafReady ??= OnLeafReady) : null;
         try
         {
             loss.Backward();
         }
         finally
         {
-            if (GradientReady is not null)
+            if (hooked)
             {
                 Engine.SetLeafReady(previous);
             }
+        }
+
+        if (reducer is not null)
+        {
+            FinishGradientReduction(reducer);
         }
 
         if (phase == 0)
