@@ -13,12 +13,25 @@ switch (scenario)
 {
     case "equivalence":
         {
-            // equivalence <sgd|adam> <weights file>: trains with batch 32 per rank; rank 0 saves the weights.
-            var model = Scenarios.TrainEquivalence(args[1], 32);
+            // equivalence <sgd|adam> <weights file>: trains with batch 32 per rank on the default device (LEPTON_DEVICE);
+            // rank 0 saves the weights.
+            var model = Scenarios.TrainEquivalence(args[1], 32, Device.Default);
             Console.WriteLine($"rank {dist.Rank} last step replayed: {model.LastStepReplayed}");
             if (dist.IsPrimary)
             {
                 model.SaveWeights(args[2]);
+            }
+
+            break;
+        }
+
+    case "staged":
+        {
+            // staged <weights file>: the small MLP on the default device; rank 0 saves the weights.
+            var model = Scenarios.TrainStaged(Device.Default, 8);
+            if (dist.IsPrimary)
+            {
+                model.SaveWeights(args[1]);
             }
 
             break;

@@ -16,7 +16,8 @@ public static class Scenarios
 
     /// <summary>A small CNN with synchronized batch norm and dropout, its weights drawn from a fixed seed.</summary>
     /// <param name="optimizer">sgd (with momentum) or adam.</param>
-    public static Sequential CreateModel(string optimizer)
+    /// <param name="device">Where the model trains (default: the CPU).</param>
+    public static Sequential CreateModel(string optimizer, Device? device = null)
     {
         var model = new Sequential([
             new InputLayer([1, 8, 8]),
@@ -34,6 +35,7 @@ public static class Scenarios
             "adam" => new Adam(0.01f),
             _ => throw new ArgumentException($"unknown optimizer {optimizer}"),
         };
+        model.Device = device ?? Device.Cpu;
         model.Compile(opt, new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
 
         // Kernels from a generator of the model's own, so that no other draw from the default one changes them.
@@ -60,11 +62,34 @@ public static class Scenarios
         return new TensorDataset(x, y);
     }
 
-    /// <summary>Trains 20 steps (2 epochs of 10 global batches of 64) with <paramref name="batchSize"/> per process.</summary>
-    public static Sequential TrainEquivalence(string optimizer, int batchSize)
+    /// <summary>Trains a small MLP for 6 steps of 16 examples (batchSize per process) on <paramref name="device"/> (gradients of devices
+    /// other than the CPU are staged through host memory).</summary>
+    public static Sequential TrainStaged(Device device, int batchSize)
     {
-        var model = CreateModel(optimizer);
-        var loader = new DataLoader(CreateData(), batchSize, shuffle: true, seed: 3);
+        var model = new Sequential([new InputLayer([64]), new Dense(16, activation: "relu"), new Dense(10)]);
+        model.Device = device;
+        model.Compile(new Adam(0.01f), new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
+        var g = new Generator(13);
+        using (Tensor.NoGrad())
+        {
+            foreach (var w in model.Weights)
+            {
+                using var values = Tensor.Uniform(w.Value.Shape, -0.3f, 0.3f, g);
+                w.Value.CopyFrom(values);
+            }
+        }
+
+        var data = CreateData(96);
+        var flat = new TensorDataset(data.Inputs, [96, 64], data.InputType, data.Targets, [96, .. data.TargetShape], data.TargetType);
+        model.Fit(new DataLoader(flat, batchSize, shuffle: true, seed: 4, device: device), epochs: 1, verbose: 0);
+        return model;
+    }
+
+    /// <summary>Trains 20 steps (2 epochs of 10 global batches of 64) with <paramref name="batchSize"/> per process.</summary>
+    public static Sequential TrainEquivalence(string optimizer, int batchSize, Device? device = null)
+    {
+        var model = CreateModel(optimizer, device);
+        var loader = new DataLoader(CreateData(), batchSize, shuffle: true, seed: 3, device: model.Device);
         model.Fit(loader, epochs: 2, verbose: 0);
         return model;
     }

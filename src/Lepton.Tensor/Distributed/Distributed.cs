@@ -20,7 +20,10 @@ public sealed unsafe class Distributed : IDisposable
     private static readonly Lock Gate = new();
     private static Distributed? current;
     private readonly bool finalizeOnDispose;
-    private bool disposed;
+    private volatile bool disposed;
+    private long deadline;
+    private string watched = "";
+    private Thread? watchdog;
 
     private Distributed(bool finalizeOnDispose)
     {
@@ -92,17 +95,7 @@ public sealed unsafe class Distributed : IDisposable
 
     /// <summary>Waits until every rank has called it.</summary>
     /// <example><code>dist.Barrier();</code></example>
-    public void Barrier()
-    {
-        ThrowIfDisposed();
-        nint request;
-        lock (Gate)
-        {
-            request = MpiLibrary.Ibarrier();
-        }
-
-        Wait(ref request, "Barrier");
-    }
+    public void Barrier() => Blocking("Barrier", static () => MpiLibrary.Barrier());
 
     /// <summary>Overwrites <paramref name="tensor"/> on every rank with its values on <paramref name="root"/>.</summary>
     /// <param name="tensor">A contiguous tensor of the same shape and type on every rank.</param>
@@ -220,18 +213,12 @@ public sealed unsafe class Distributed : IDisposable
     /// <summary>Every rank's bytes, concatenated in rank order (each rank gives the same number).</summary>
     internal byte[] AllGather(byte[] local)
     {
-        ThrowIfDisposed();
         var all = new byte[local.Length * (long)WorldSize];
-        nint request;
         fixed (byte* send = local)
         fixed (byte* receive = all)
         {
-            lock (Gate)
-            {
-                request = MpiLibrary.Iallgather(send, local.Length, MpiLibrary.Byte, receive);
-            }
-
-            Wait(ref request, "AllGather");
+            var (sent, received) = ((nint)send, (nint)receive);
+            Blocking("AllGather", () => MpiLibrary.Allgather((void*)sent, local.Length, MpiLibrary.Byte, (void*)received));
         }
 
         return all;
@@ -240,16 +227,10 @@ public sealed unsafe class Distributed : IDisposable
     /// <summary>Sends <paramref name="bytes"/> bytes at <paramref name="data"/> from <paramref name="root"/> to every rank.</summary>
     internal void Broadcast(byte* data, long bytes, int root)
     {
-        ThrowIfDisposed();
         for (long done = 0; done < bytes; done += int.MaxValue)
         {
-            nint request;
-            lock (Gate)
-            {
-                request = MpiLibrary.Ibcast(data + done, (int)Math.Min(int.MaxValue, bytes - done), MpiLibrary.Byte, root);
-            }
-
-            Wait(ref request, "Broadcast");
+            var (start, count) = ((nint)(data + done), (int)Math.Min(int.MaxValue, bytes - done));
+            Blocking("Broadcast", () => MpiLibrary.Bcast((void*)start, count, MpiLibrary.Byte, root));
         }
     }
 
@@ -283,11 +264,13 @@ public sealed unsafe class Distributed : IDisposable
         var clock = Stopwatch.StartNew();
         for (int spins = 0; !Poll(ref request); spins++)
         {
-            if (spins < 4096)
+            // MPI moves a nonblocking collective along only inside calls such as MPI_Test, so the wait keeps polling;
+            // only a wait of over a second (a slow or stuck rank) sleeps between polls.
+            if (spins < 1024)
             {
-                Thread.SpinWait(16);
+                Thread.SpinWait(8);
             }
-            else if (clock.ElapsedMilliseconds < 20)
+            else if (clock.ElapsedMilliseconds < 1000)
             {
                 Thread.Yield();
             }
@@ -304,14 +287,60 @@ public sealed unsafe class Distributed : IDisposable
 
     private void AllReduce(void* data, int count, nint type, nint op, string what)
     {
+        nint start = (nint)data;
+        Blocking(what, () => MpiLibrary.Allreduce((void*)start, count, type, op));
+    }
+
+    /// <summary>
+    /// Runs a blocking collective under the watchdog: if it has not returned within <see cref="Timeout"/> (a rank is
+    /// stuck), the watchdog writes an error naming this rank and the call and exits the process, and the launcher then
+    /// ends the others.
+    /// </summary>
+    private void Blocking(string what, Action call)
+    {
         ThrowIfDisposed();
-        nint request;
         lock (Gate)
         {
-            request = MpiLibrary.Iallreduce(data, count, type, op);
+            watched = what;
+            Volatile.Write(ref deadline, Stopwatch.GetTimestamp() + (long)(Timeout.TotalSeconds * Stopwatch.Frequency));
+            EnsureWatchdog();
+            try
+            {
+                call();
+            }
+            finally
+            {
+                Volatile.Write(ref deadline, 0);
+            }
+        }
+    }
+
+    private void EnsureWatchdog()
+    {
+        if (watchdog is not null)
+        {
+            return;
         }
 
-        Wait(ref request, what);
+        watchdog = new Thread(() =>
+        {
+            while (!disposed)
+            {
+                Thread.Sleep(200);
+                long due = Volatile.Read(ref deadline);
+                if (due != 0 && Stopwatch.GetTimestamp() > due)
+                {
+                    Console.Error.WriteLine($"[rank {Rank}/{WorldSize}] Distributed.{watched}: the other ranks did not answer within {Timeout.TotalSeconds:0} s (Distributed.Timeout); a rank is stuck or has failed. Ending the job.");
+                    Console.Error.Flush();
+                    Environment.Exit(1);
+                }
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "Lepton MPI watchdog",
+        };
+        watchdog.Start();
     }
 
     /// <summary>Runs <paramref name="collective"/> on the tensor's bytes in host memory: in place on the CPU, staged through a

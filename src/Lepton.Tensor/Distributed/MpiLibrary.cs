@@ -28,11 +28,11 @@ internal static unsafe class MpiLibrary
     private static delegate* unmanaged<nint, int*, int> commRank;
     private static delegate* unmanaged<nint, int*, int> commSize;
     private static delegate* unmanaged<nint, int, int> abort;
-    private static delegate* unmanaged<nint, nint*, int> ibarrier;
-    private static delegate* unmanaged<void*, int, nint, int, nint, nint*, int> ibcast;
+    private static delegate* unmanaged<nint, int> barrier;
+    private static delegate* unmanaged<void*, int, nint, int, nint, int> bcast;
     private static delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int> iallreduce;
     private static delegate* unmanaged<void*, void*, int, nint, nint, nint, int> allreduce;
-    private static delegate* unmanaged<void*, int, nint, void*, int, nint, nint, nint*, int> iallgather;
+    private static delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int> allgather;
     private static delegate* unmanaged<nint*, int*, void*, int> test;
 
     /// <summary>MPI_COMM_WORLD.</summary>
@@ -91,11 +91,11 @@ internal static unsafe class MpiLibrary
             commRank = (delegate* unmanaged<nint, int*, int>)Export(handle, "MPI_Comm_rank");
             commSize = (delegate* unmanaged<nint, int*, int>)Export(handle, "MPI_Comm_size");
             abort = (delegate* unmanaged<nint, int, int>)Export(handle, "MPI_Abort");
-            ibarrier = (delegate* unmanaged<nint, nint*, int>)Export(handle, "MPI_Ibarrier");
-            ibcast = (delegate* unmanaged<void*, int, nint, int, nint, nint*, int>)Export(handle, "MPI_Ibcast");
+            barrier = (delegate* unmanaged<nint, int>)Export(handle, "MPI_Barrier");
+            bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)Export(handle, "MPI_Bcast");
             iallreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int>)Export(handle, "MPI_Iallreduce");
             allreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Export(handle, "MPI_Allreduce");
-            iallgather = (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, nint*, int>)Export(handle, "MPI_Iallgather");
+            allgather = (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int>)Export(handle, "MPI_Allgather");
             test = (delegate* unmanaged<nint*, int*, void*, int>)Export(handle, "MPI_Test");
             World = Export(handle, "ompi_mpi_comm_world");
             Sum = Export(handle, "ompi_mpi_op_sum");
@@ -163,19 +163,9 @@ internal static unsafe class MpiLibrary
     /// <summary>Ends every process of the job with <paramref name="code"/> (the launcher kills the others).</summary>
     internal static void Abort(int code) => abort(World, code);
 
-    internal static nint Ibarrier()
-    {
-        nint request;
-        Check(ibarrier(World, &request), "MPI_Ibarrier");
-        return request;
-    }
+    internal static void Barrier() => Check(barrier(World), "MPI_Barrier");
 
-    internal static nint Ibcast(void* buffer, int count, nint type, int root)
-    {
-        nint request;
-        Check(ibcast(buffer, count, type, root, World, &request), "MPI_Ibcast");
-        return request;
-    }
+    internal static void Bcast(void* buffer, int count, nint type, int root) => Check(bcast(buffer, count, type, root, World), "MPI_Bcast");
 
     internal static nint Iallreduce(void* buffer, int count, nint type, nint op)
     {
@@ -187,12 +177,8 @@ internal static unsafe class MpiLibrary
     internal static void Allreduce(void* buffer, int count, nint type, nint op) =>
         Check(allreduce(InPlace, buffer, count, type, op, World), "MPI_Allreduce");
 
-    internal static nint Iallgather(void* send, int count, nint type, void* receive)
-    {
-        nint request;
-        Check(iallgather(send, count, type, receive, count, type, World, &request), "MPI_Iallgather");
-        return request;
-    }
+    internal static void Allgather(void* send, int count, nint type, void* receive) =>
+        Check(allgather(send, count, type, receive, count, type, World), "MPI_Allgather");
 
     /// <summary>MPI_Test: true when the request completed (the request is then freed and set to null).</summary>
     internal static bool Test(ref nint request)

@@ -7,8 +7,9 @@ namespace Lepton.Tests.DataParallel;
 /// <summary>One mpirun job of Lepton.DistributedWorker.</summary>
 internal static class MpiJob
 {
-    /// <summary>Runs the worker on <paramref name="ranks"/> processes; a job still running after <paramref name="timeout"/> is killed and reported.</summary>
-    public static (int ExitCode, string Output, TimeSpan Elapsed) Run(int ranks, string arguments, TimeSpan? timeout = null)
+    /// <summary>Runs the worker on <paramref name="ranks"/> processes with <paramref name="device"/> as every rank's default
+    /// device; a job still running after <paramref name="timeout"/> is killed and reported.</summary>
+    public static (int ExitCode, string Output, TimeSpan Elapsed) Run(int ranks, string arguments, TimeSpan? timeout = null, string device = "cpu")
     {
         string worker = Path.Combine(AppContext.BaseDirectory, "Lepton.DistributedWorker.dll");
         Assert.True(File.Exists(worker), $"{worker} is missing; the test project references Lepton.DistributedWorker to build it.");
@@ -31,7 +32,7 @@ internal static class MpiJob
         start.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         start.Environment["LEPTON_NUM_THREADS"] = "1";
-        start.Environment["LEPTON_DEVICE"] = "cpu";
+        start.Environment["LEPTON_DEVICE"] = device;
 
         Process process;
         try
