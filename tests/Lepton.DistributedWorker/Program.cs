@@ -66,11 +66,17 @@ switch (scenario)
 
     case "mismatch":
         {
-            // mismatch <batch|model|tiny>: rank 1 differs from rank 0, or the data is smaller than the world.
+            // mismatch <batch|model|seed|tiny>: rank 1 differs from rank 0 (its own shuffling seed in a sharded loader), or the
+            // data is smaller than the world.
             string what = args[1];
             var model = what == "model" && dist.Rank == 1 ? Scenarios.CreateModel("adam") : Scenarios.CreateModel("sgd");
             int batch = what == "batch" && dist.Rank == 1 ? 16 : 32;
-            var loader = new DataLoader(Scenarios.CreateData(what == "tiny" ? 1 : 128), batch, shuffle: true, seed: 3);
+            var loader = new DataLoader(Scenarios.CreateData(what == "tiny" ? 1 : 128), batch, shuffle: true, seed: what == "seed" ? 3UL + (ulong)dist.Rank : 3);
+            if (what == "seed")
+            {
+                loader = loader.WithSampler(new DistributedSampler(dist.Rank, dist.WorldSize));
+            }
+
             try
             {
                 model.Fit(loader, epochs: 1, verbose: 0);

@@ -93,8 +93,11 @@ public sealed class DataLoader
     /// <summary>The same loader taking only <paramref name="sampler"/>'s shard; it shares this loader's epoch count, so
     /// each epoch of either reshuffles as the next epoch of both.</summary>
     /// <param name="sampler">The rank's sampler.</param>
-    public DataLoader WithSampler(DistributedSampler sampler) =>
-        new(Dataset, BatchSize, Shuffle, Seed, transforms, DropLast, Prefetch, Device, sampler ?? throw new ArgumentNullException(nameof(sampler)), epochs);
+    public DataLoader WithSampler(DistributedSampler sampler) => WithSampler(sampler, Seed);
+
+    /// <summary>The sharded loader with another shuffling seed (data-parallel Fit gives every rank rank 0's).</summary>
+    internal DataLoader WithSampler(DistributedSampler sampler, ulong seed) =>
+        new(Dataset, BatchSize, Shuffle, seed, transforms, DropLast, Prefetch, Device, sampler ?? throw new ArgumentNullException(nameof(sampler)), epochs);
 
     /// <summary>The batches of the next epoch; tensors belong to the caller's current scope.</summary>
     public IEnumerable<Batch> Batches(CancellationToken cancellationToken = default)

@@ -20,7 +20,14 @@ public partial class Model
     private static (DataLoader Train, DataLoader? Validation, int Verbose, List<Callback> Callbacks) ForRank(
         Distributed group, DataLoader train, DataLoader? validation, int verbose, List<Callback> callbacks)
     {
-        train = train.Sampler is null ? train.WithSampler(new DistributedSampler(group.Rank, group.WorldSize)) : train;
+        if (train.Sampler is null)
+        {
+            // Every rank must shuffle alike: a seed drawn from each process's own default generator would differ.
+            long seed = (long)train.Seed;
+            BroadcastValue(group, ref seed);
+            train = train.WithSampler(new DistributedSampler(group.Rank, group.WorldSize), (ulong)seed);
+        }
+
         validation = validation is { Sampler: null } ? validation.WithSampler(new DistributedSampler(group.Rank, group.WorldSize, padToEqual: false)) : validation;
         if (!group.IsPrimary)
         {
@@ -40,6 +47,7 @@ public partial class Model
         CheckSameOnEveryRank(group, "Fit", [
             ("model", ArchitectureHash()),
             ("batch size", train.BatchSize),
+            ("shuffling seed", (long)train.Seed),
             ("training examples", train.Dataset.Count),
             ("epochs", epochs),
             ("gradient accumulation", gradientAccumulation),

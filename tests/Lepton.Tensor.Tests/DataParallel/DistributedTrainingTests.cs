@@ -98,6 +98,7 @@ public class DistributedTrainingTests
     [Theory]
     [InlineData("batch", "needs the same batch size on every rank; rank 1 has batch size 16 where rank 0 has 32")]
     [InlineData("model", "needs the same model on every rank; rank 1 has a different model")]
+    [InlineData("seed", "needs the same shuffling seed on every rank; rank 1 has shuffling seed 4 where rank 0 has 3")]
     [InlineData("tiny", "needs at least one training example per rank (2 ranks); the data has 1")]
     public void RanksThatDisagreeGetTheSameClearErrorOnEveryRank(string what, string expected)
     {
