@@ -37,6 +37,18 @@ switch (scenario)
             break;
         }
 
+    case "trainonbatch":
+        {
+            // trainonbatch <weights file>: TrainOnBatch on this rank's block of each batch; rank 0 saves the weights.
+            var model = Scenarios.TrainOnBatches(dist.Rank, dist.WorldSize);
+            if (dist.IsPrimary)
+            {
+                model.SaveWeights(args[1]);
+            }
+
+            break;
+        }
+
     case "collectives":
         Collectives.Run(dist, Device.Cpu);
         Collectives.Run(dist, Device.IlgpuCpu);

@@ -62,9 +62,38 @@ public static class Scenarios
         return new TensorDataset(x, y);
     }
 
+    /// <summary>Five TrainOnBatch steps of the small MLP, rank <paramref name="rank"/> of <paramref name="ranks"/> taking its
+    /// block of each batch of 64.</summary>
+    public static Sequential TrainOnBatches(int rank, int ranks)
+    {
+        var model = CreateMlp(Device.Cpu);
+        var g = new Generator(17);
+        using var x = Tensor.RandN([320, 64], g);
+        using var y = Tensor.RandInt(0, 10, [320], g);
+        int per = 64 / ranks;
+        for (int step = 0; step < 5; step++)
+        {
+            using var xs = x.Narrow(0, (step * 64) + (rank * per), per);
+            using var ys = y.Narrow(0, (step * 64) + (rank * per), per);
+            model.TrainOnBatch(xs, ys);
+        }
+
+        return model;
+    }
+
     /// <summary>Trains a small MLP for 6 steps of 16 examples (batchSize per process) on <paramref name="device"/> (gradients of devices
     /// other than the CPU are staged through host memory).</summary>
     public static Sequential TrainStaged(Device device, int batchSize)
+    {
+        var model = CreateMlp(device);
+        var data = CreateData(96);
+        var flat = new TensorDataset(data.Inputs, [96, 64], data.InputType, data.Targets, [96, .. data.TargetShape], data.TargetType);
+        model.Fit(new DataLoader(flat, batchSize, shuffle: true, seed: 4, device: device), epochs: 1, verbose: 0);
+        return model;
+    }
+
+    /// <summary>The small MLP with Adam, its weights drawn from a fixed seed.</summary>
+    public static Sequential CreateMlp(Device device)
     {
         var model = new Sequential([new InputLayer([64]), new Dense(16, activation: "relu"), new Dense(10)]);
         model.Device = device;
@@ -79,9 +108,6 @@ public static class Scenarios
             }
         }
 
-        var data = CreateData(96);
-        var flat = new TensorDataset(data.Inputs, [96, 64], data.InputType, data.Targets, [96, .. data.TargetShape], data.TargetType);
-        model.Fit(new DataLoader(flat, batchSize, shuffle: true, seed: 4, device: device), epochs: 1, verbose: 0);
         return model;
     }
 

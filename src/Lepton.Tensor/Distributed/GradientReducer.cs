@@ -23,6 +23,9 @@ internal sealed unsafe class GradientReducer
         bucketFloats = (int)Math.Clamp(bucketBytes / sizeof(float), 1, int.MaxValue / 2);
     }
 
+    /// <summary>The process group the gradients are averaged over.</summary>
+    internal Distributed Group => group;
+
     /// <summary>Seconds spent waiting for all-reduces after backward ended (communication that backward did not hide).</summary>
     internal double ExposedSeconds { get; private set; }
 

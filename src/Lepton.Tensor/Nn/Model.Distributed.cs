@@ -14,7 +14,20 @@ public partial class Model
 
     /// <summary>The process group a Fit or Evaluate runs data-parallel over: <see cref="Distributed.Current"/> when it has
     /// more than one rank.</summary>
-    private static Distributed? DataParallelGroup => Distributed.Current is { WorldSize: > 1 } group ? group : null;
+    private Distributed? DataParallelGroup
+    {
+        get
+        {
+            var group = Distributed.Current is { WorldSize: > 1 } current ? current : null;
+            if (reducer is not null && !ReferenceEquals(reducer.Group, group))
+            {
+                // The job this model averaged over has ended (or another began): its reducer goes with it.
+                EndDataParallel();
+            }
+
+            return group;
+        }
+    }
 
     /// <summary>The loaders, verbosity and callbacks of a data-parallel Fit on this rank.</summary>
     private static (DataLoader Train, DataLoader? Validation, int Verbose, List<Callback> Callbacks) ForRank(
@@ -38,24 +51,20 @@ public partial class Model
     }
 
     /// <summary>
-    /// Before a data-parallel Fit's first step: checks that every rank trains the same model on the same data with the
-    /// same settings (an error on every rank names the first difference), then gives every rank rank 0's weights and
-    /// optimizer state and starts averaging gradients.
+    /// Before the first data-parallel step of a Fit (or of TrainOnBatch calls): checks that every rank trains the same
+    /// model with the same <paramref name="settings"/> (an error on every rank names the first difference), then gives
+    /// every rank rank 0's weights and optimizer state and starts averaging gradients.
     /// </summary>
-    private void StartDataParallel(Distributed group, DataLoader train, int epochs, int gradientAccumulation)
+    private void StartDataParallel(Distributed group, string method, (string What, long Value)[] settings)
     {
-        CheckSameOnEveryRank(group, "Fit", [
+        CheckSameOnEveryRank(group, method, [
             ("model", ArchitectureHash()),
-            ("batch size", train.BatchSize),
-            ("shuffling seed", (long)train.Seed),
-            ("training examples", train.Dataset.Count),
-            ("epochs", epochs),
-            ("gradient accumulation", gradientAccumulation),
+            .. settings,
             ("optimizer state tensors", Optimizer!.StateTensors().Count()),
         ]);
-        if (train.Dataset.Count < group.WorldSize)
+        if (settings.FirstOrDefault(s => s.What == "training examples") is { What: not null } examples && examples.Value < group.WorldSize)
         {
-            throw CollectiveError($"{Name}: data-parallel Fit needs at least one training example per rank ({group.WorldSize} ranks); the data has {train.Dataset.Count}.");
+            throw CollectiveError($"{Name}: data-parallel {method} needs at least one training example per rank ({group.WorldSize} ranks); the data has {examples.Value}.");
         }
 
         using (Tensor.NoGrad())
@@ -91,6 +100,7 @@ public partial class Model
     /// not hidden behind backward).</summary>
     internal double LastExposedCommunicationSeconds { get; private set; }
 
+    /// <summary>Stops averaging gradients at the end of a Fit (TrainOnBatch keeps averaging until the model leaves the job).</summary>
     private void EndDataParallel()
     {
         if (reducer is not null)

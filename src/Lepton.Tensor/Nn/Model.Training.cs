@@ -56,7 +56,12 @@ public partial class Model
         return Fit(trainLoader, epochs, validationLoader, callbacks, verbose, cancellationToken, gradientAccumulation);
     }
 
-    /// <summary>Trains on batches from a data loader (shuffling and augmentation are the loader's).</summary>
+    /// <summary>
+    /// Trains on batches from a data loader (shuffling and augmentation are the loader's). While
+    /// <see cref="Distributed.Current"/> has more than one rank, trains data-parallel: each rank takes its
+    /// <see cref="DistributedSampler"/> shard of every epoch (the loader's batch size is per rank) and gradients are
+    /// averaged over the ranks; see the README's data-parallel section.
+    /// </summary>
     /// <param name="train">The training batches; a loader that gives none is an <see cref="ArgumentException"/>.</param>
     /// <param name="epochs">Passes over the data.</param>
     /// <param name="validation">Batches to evaluate after each epoch (val_ logs), or null.</param>
@@ -138,7 +143,13 @@ public partial class Model
                 var progress = verbose > 0 ? new ProgressBar(Output, epoch, epochs, train.Count, verbose) : null;
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 int step = 0;
-                var start = group is null || reducer is not null ? null : (Action)(() => StartDataParallel(group, train, epochs, gradientAccumulation));
+                var start = group is null || reducer is not null ? null : (Action)(() => StartDataParallel(group, "Fit", [
+                    ("batch size", train.BatchSize),
+                    ("shuffling seed", (long)train.Seed),
+                    ("training examples", train.Dataset.Count),
+                    ("epochs", epochs),
+                    ("gradient accumulation", gradientAccumulation),
+                ]));
                 foreach (var batchLogs in TrainBatches(train, lossMean, start, cancellationToken))
                 {
                     step++;
@@ -295,25 +306,39 @@ public partial class Model
         return result;
     }
 
-    /// <summary>One optimizer step on one batch; returns the batch's loss and metrics.</summary>
+    /// <summary>
+    /// One optimizer step on one batch; returns the batch's loss and metrics. In data-parallel training each rank passes
+    /// its own batch and the gradients are averaged over the ranks (the first call checks that every rank has the same
+    /// model and starts them from rank 0's weights); the logs are this rank's.
+    /// </summary>
     /// <example><code>var logs = model.TrainOnBatch(xBatch, yBatch);</code></example>
     public Dictionary<string, double> TrainOnBatch(Tensor x, Tensor y)
     {
         RequireCompiled("TrainOnBatch");
-        var lossMean = ResetMetrics(trainLoss);
-
-        using (Tensor.NewScope())
+        var group = DataParallelGroup;
+        return OnEveryRank(group, "TrainOnBatch", () =>
         {
-            var input = x.To(Device);
-            if (!Built)
+            var lossMean = ResetMetrics(trainLoss);
+            using var shard = group is null ? default : Generator.ShardBatches(group.Rank, group.WorldSize);
+            using (Tensor.NewScope())
             {
-                EnsureBuiltFor([input]);
+                var input = x.To(Device);
+                if (!Built)
+                {
+                    EnsureBuiltFor([input]);
+                }
+
+                var trainable = RequireGradOnTrainable();
+                if (group is not null && reducer is null)
+                {
+                    StartDataParallel(group, "TrainOnBatch", [("batch size", input.ShapeRef[0])]);
+                }
+
+                TrainStep(input, y.To(Device), lossMean, trainable);
             }
 
-            TrainStep(input, y.To(Device), lossMean, RequireGradOnTrainable());
-        }
-
-        return CurrentLogs(lossMean);
+            return CurrentLogs(lossMean);
+        });
     }
 
     /// <summary>Loss and metrics of one batch, without training.</summary>

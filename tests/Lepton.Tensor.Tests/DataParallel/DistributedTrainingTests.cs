@@ -73,6 +73,31 @@ public class DistributedTrainingTests
     }
 
     [Fact]
+    public void TrainOnBatchAveragesGradientsOverTheRanks()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"lepton-trainonbatch-{Guid.NewGuid():N}.lepton");
+        try
+        {
+            var (code, output, _) = MpiJob.Run(2, $"trainonbatch {path}");
+            Assert.True(code == 0, output);
+            using var parallel = Scenarios.CreateMlp(Device.Cpu);
+            parallel.LoadWeights(path);
+            using var reference = Scenarios.TrainOnBatches(0, 1);
+            for (int i = 0; i < reference.Weights.Count; i++)
+            {
+                var expected = reference.Weights[i].Value.ToArray();
+                var actual = parallel.Weights[i].Value.ToArray();
+                double worst = expected.Zip(actual, (e, a) => Math.Abs((double)e - a)).Max();
+                Assert.True(worst <= 1e-5, $"{reference.Weights[i].Name}: TrainOnBatch on 2 ranks x 32 differs from 1 x 64 by {worst:g3}");
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void CollectivesGiveExactResultsOnEveryTypeAndDevice()
     {
         var (code, output, _) = MpiJob.Run(2, "collectives");
