@@ -117,7 +117,9 @@ internal sealed unsafe class GradientReducer
     private Entry Place(Weight weight, int length)
     {
         var bucket = buckets.Count > 0 ? buckets[^1] : null;
-        if (bucket is null || (bucket.Used > 0 && (long)bucket.Used + length > bucketFloats))
+        // A bucket is closed once it holds the bucket size, or when the next gradient would overflow it: a gradient larger
+        // than the bucket size gets a bucket of its own, whose all-reduce starts as soon as that gradient is final.
+        if (bucket is null || bucket.Used >= bucketFloats || (bucket.Used > 0 && (long)bucket.Used + length > bucketFloats))
         {
             bucket = new Bucket();
             buckets.Add(bucket);

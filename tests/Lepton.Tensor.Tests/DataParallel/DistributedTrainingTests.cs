@@ -14,35 +14,18 @@ public class DistributedTrainingTests
     [InlineData("adam")]
     public void TwoRanksOfHalfTheBatchTrainAsOneProcessOfTheWholeBatch(string optimizer)
     {
-        const string device = "cpu";
-        const double tolerance = 2e-5;
-        string path = Path.Combine(Path.GetTempPath(), $"lepton-equivalence-{optimizer}-{Guid.NewGuid():N}.lepton");
-        try
+        using var initial = Scenarios.CreateModel(optimizer);
+        using var reference = Scenarios.TrainEquivalence(optimizer, 64);
+        using var parallel = Scenarios.CreateModel(optimizer);
+        string output = TrainOnRanks($"equivalence {optimizer}", "cpu", parallel);
+        Assert.Contains("rank 0 last step replayed: True", output);
+        Assert.Contains("rank 1 last step replayed: True", output);
+        AssertSameWeights(reference, parallel, 2e-5, "2 ranks x 32 against 1 x 64");
+        for (int i = 0; i < reference.Weights.Count; i++)
         {
-            var (code, output, _) = MpiJob.Run(2, $"equivalence {optimizer} {path}", device: device);
-            Assert.True(code == 0, output);
-            Assert.Contains("rank 0 last step replayed: True", output);
-            Assert.Contains("rank 1 last step replayed: True", output);
-
-            using var initial = Scenarios.CreateModel(optimizer);
-            using var reference = Scenarios.TrainEquivalence(optimizer, 64);
-            using var parallel = Scenarios.CreateModel(optimizer);
-            parallel.LoadWeights(path);
-            for (int i = 0; i < reference.Weights.Count; i++)
-            {
-                var expected = reference.Weights[i].Value.ToArray();
-                var actual = parallel.Weights[i].Value.ToArray();
-                var start = initial.Weights[i].Value.ToArray();
-                double scale = 1 + expected.Max(v => Math.Abs((double)v));
-                double worst = expected.Zip(actual, (e, a) => Math.Abs((double)e - a)).Max();
-                double moved = expected.Zip(start, (e, s) => Math.Abs((double)e - s)).Max();
-                Assert.True(worst <= tolerance * scale, $"{reference.Weights[i].Name}: 2 ranks x 32 on {device} differ from 1 x 64 by {worst:g3} (moved {moved:g3} in training)");
-                Assert.True(moved > 1e-3, $"{reference.Weights[i].Name} did not change in training ({moved:g3})");
-            }
-        }
-        finally
-        {
-            File.Delete(path);
+            var trained = reference.Weights[i].Value.ToArray();
+            double moved = trained.Zip(initial.Weights[i].Value.ToArray(), (e, s) => Math.Abs((double)e - s)).Max();
+            Assert.True(moved > 1e-3, $"{reference.Weights[i].Name} did not change in training ({moved:g3})");
         }
     }
 
@@ -50,51 +33,19 @@ public class DistributedTrainingTests
     public void GradientsOfOtherDevicesAreAveragedThroughHostMemory()
     {
         // ILGPU's CPU accelerator stands in for a GPU: its gradients reach MPI through host copies.
-        string staged = Path.Combine(Path.GetTempPath(), $"lepton-staged-{Guid.NewGuid():N}.lepton");
-        try
-        {
-            var (code, output, _) = MpiJob.Run(2, $"staged {staged}", device: "ilgpu-cpu");
-            Assert.True(code == 0, output);
-            using var parallel = new Sequential([new InputLayer([64]), new Dense(16, activation: "relu"), new Dense(10)]);
-            parallel.LoadWeights(staged);
-            using var reference = Scenarios.TrainStaged(Device.Cpu, 16);
-            for (int i = 0; i < reference.Weights.Count; i++)
-            {
-                var expected = reference.Weights[i].Value.ToArray();
-                var actual = parallel.Weights[i].Value.ToArray();
-                double worst = expected.Zip(actual, (e, a) => Math.Abs((double)e - a)).Max();
-                Assert.True(worst <= 1e-4, $"{reference.Weights[i].Name}: 2 ilgpu-cpu ranks x 8 differ from 1 cpu process x 16 by {worst:g3}");
-            }
-        }
-        finally
-        {
-            File.Delete(staged);
-        }
+        using var reference = Scenarios.TrainStaged(Device.Cpu, 16);
+        using var parallel = Scenarios.CreateMlp(Device.Cpu);
+        TrainOnRanks("staged", "ilgpu-cpu", parallel);
+        AssertSameWeights(reference, parallel, 1e-4, "2 ilgpu-cpu ranks x 8 against 1 cpu process x 16");
     }
 
     [Fact]
     public void TrainOnBatchAveragesGradientsOverTheRanks()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"lepton-trainonbatch-{Guid.NewGuid():N}.lepton");
-        try
-        {
-            var (code, output, _) = MpiJob.Run(2, $"trainonbatch {path}");
-            Assert.True(code == 0, output);
-            using var parallel = Scenarios.CreateMlp(Device.Cpu);
-            parallel.LoadWeights(path);
-            using var reference = Scenarios.TrainOnBatches(0, 1);
-            for (int i = 0; i < reference.Weights.Count; i++)
-            {
-                var expected = reference.Weights[i].Value.ToArray();
-                var actual = parallel.Weights[i].Value.ToArray();
-                double worst = expected.Zip(actual, (e, a) => Math.Abs((double)e - a)).Max();
-                Assert.True(worst <= 1e-5, $"{reference.Weights[i].Name}: TrainOnBatch on 2 ranks x 32 differs from 1 x 64 by {worst:g3}");
-            }
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var reference = Scenarios.TrainOnBatches(0, 1);
+        using var parallel = Scenarios.CreateMlp(Device.Cpu);
+        TrainOnRanks("trainonbatch", "cpu", parallel);
+        AssertSameWeights(reference, parallel, 1e-5, "TrainOnBatch on 2 ranks x 32 against 1 x 64");
     }
 
     [Fact]
@@ -154,6 +105,35 @@ public class DistributedTrainingTests
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    /// <summary>Runs a scenario that trains on two ranks and saves rank 0's weights, and loads them into <paramref name="model"/>.</summary>
+    private static string TrainOnRanks(string scenario, string device, Model model)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"lepton-{scenario.Split(' ')[0]}-{Guid.NewGuid():N}.lepton");
+        try
+        {
+            var (code, output, _) = MpiJob.Run(2, $"{scenario} {path}", device: device);
+            Assert.True(code == 0, output);
+            model.LoadWeights(path);
+            return output;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static void AssertSameWeights(Model expected, Model actual, double tolerance, string what)
+    {
+        for (int i = 0; i < expected.Weights.Count; i++)
+        {
+            var e = expected.Weights[i].Value.ToArray();
+            var a = actual.Weights[i].Value.ToArray();
+            double scale = 1 + e.Max(v => Math.Abs((double)v));
+            double worst = e.Zip(a, (x, y) => Math.Abs((double)x - y)).Max();
+            Assert.True(worst <= tolerance * scale, $"{expected.Weights[i].Name}: {what} differ by {worst:g3}");
         }
     }
 }
