@@ -50,8 +50,15 @@ switch (scenario)
         }
 
     case "collectives":
+        // The CPU, ILGPU's CPU accelerator (staged through host memory) and, when LEPTON_DEVICE names another (a GPU,
+        // where NCCL runs them on device memory), that one too.
         Collectives.Run(dist, Device.Cpu);
         Collectives.Run(dist, Device.IlgpuCpu);
+        if (Device.Default != Device.Cpu && Device.Default != Device.IlgpuCpu)
+        {
+            Collectives.Run(dist, Device.Default);
+        }
+
         break;
 
     case "fail":

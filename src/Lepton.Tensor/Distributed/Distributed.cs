@@ -48,6 +48,13 @@ public sealed unsafe class Distributed : IDisposable
     /// <summary>How many of the job's processes run on this machine.</summary>
     public int LocalSize { get; }
 
+    /// <summary>
+    /// The device this rank should train on: with CUDA GPUs, one per rank of this machine (GPU LocalRank modulo their
+    /// number), so a job runs one process per GPU; otherwise the CPU.
+    /// </summary>
+    /// <example><code>model.Device = dist.LocalDevice;</code></example>
+    public Device LocalDevice => Device.CudaDeviceCount > 0 ? Device.Cuda(LocalRank % Device.CudaDeviceCount) : Device.Cpu;
+
     /// <summary>Whether this is rank 0, the one that prints progress and writes checkpoints and logs.</summary>
     public bool IsPrimary => Rank == 0;
 
@@ -106,11 +113,11 @@ public sealed unsafe class Distributed : IDisposable
         ArgumentNullException.ThrowIfNull(tensor);
         CheckRank(root, nameof(root));
         using var scope = Tensor.NoGrad();
-        OnHost(tensor, "Broadcast", (data, bytes) =>
+        Run(tensor, "Broadcast", (data, bytes) =>
         {
             Broadcast((byte*)data, bytes, root);
             return true;
-        });
+        }, (device, buffer, offset) => device.Broadcast(this, buffer, offset, tensor.Numel, tensor.DType, root));
     }
 
     /// <summary>Replaces <paramref name="tensor"/> on every rank with the elementwise sum over all ranks (logical or for bool).</summary>
@@ -120,7 +127,7 @@ public sealed unsafe class Distributed : IDisposable
     {
         ArgumentNullException.ThrowIfNull(tensor);
         using var scope = Tensor.NoGrad();
-        if (tensor.DType.IsHalf())
+        if (tensor.DType.IsHalf() && !OnDevice(tensor))
         {
             // MPI has no 16-bit float sum: the sum runs in float32.
             using var wide = tensor.CastTo(DType.Float32);
@@ -129,12 +136,12 @@ public sealed unsafe class Distributed : IDisposable
             return;
         }
 
-        var (type, op) = ReduceType(tensor.DType);
-        OnHost(tensor, "AllReduce", (data, bytes) =>
+        Run(tensor, "AllReduce", (data, bytes) =>
         {
+            var (type, op) = ReduceType(tensor.DType);
             AllReduce((void*)data, (int)(bytes / tensor.DType.Size()), type, op, "AllReduce");
             return true;
-        });
+        }, (device, buffer, offset) => device.AllReduce(this, buffer, offset, tensor.Numel, tensor.DType));
     }
 
     /// <summary>The tensors of all ranks stacked in rank order: shape [WorldSize, ...the tensor's shape].</summary>
@@ -343,9 +350,12 @@ public sealed unsafe class Distributed : IDisposable
         watchdog.Start();
     }
 
-    /// <summary>Runs <paramref name="collective"/> on the tensor's bytes in host memory: in place on the CPU, staged through a
-    /// host copy elsewhere (and copied back when it returns true). A non-contiguous tensor is an error.</summary>
-    private void OnHost(Tensor tensor, string what, Func<nint, long, bool> collective)
+    /// <summary>Whether the tensor's collectives run on its device (NCCL), not through host memory.</summary>
+    private bool OnDevice(Tensor tensor) => tensor.Device.RealBackend is IDeviceCollectives device && device.Available(this);
+
+    /// <summary>Runs a collective on the tensor: on its device where the backend can (<paramref name="onDevice"/>), else on
+    /// its bytes in host memory (<paramref name="collective"/>).</summary>
+    private void Run(Tensor tensor, string what, Func<nint, long, bool> collective, Action<IDeviceCollectives, DeviceBuffer, long> onDevice)
     {
         ThrowIfDisposed();
         if (!tensor.IsContiguous)
@@ -353,6 +363,21 @@ public sealed unsafe class Distributed : IDisposable
             throw new ArgumentException($"Distributed.{what}: the tensor (shape [{string.Join(", ", tensor.ShapeRef)}]) must be contiguous; call Contiguous() first.", nameof(tensor));
         }
 
+        if (!OnDevice(tensor))
+        {
+            OnHost(tensor, what, collective);
+            return;
+        }
+
+        long offset = tensor.Offset * (long)tensor.DType.Size();
+        Capture.StepCapture.Dynamic(what, tensor.Backend, [tensor.Buffer], 1, (backend, buffers) =>
+            onDevice((IDeviceCollectives)backend, buffers[0]!, offset));
+    }
+
+    /// <summary>Runs <paramref name="collective"/> on the tensor's bytes in host memory: in place on the CPU, staged through a
+    /// host copy elsewhere (and copied back when it returns true).</summary>
+    private void OnHost(Tensor tensor, string what, Func<nint, long, bool> collective)
+    {
         long size = tensor.DType.Size(), bytes = tensor.Numel * size, offset = tensor.Offset * size;
         Capture.StepCapture.Dynamic(what, tensor.Backend, [tensor.Buffer], 1, (backend, buffers) =>
         {

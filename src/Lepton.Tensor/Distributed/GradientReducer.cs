@@ -1,6 +1,8 @@
 // Averages gradients over the ranks of a data-parallel step. Gradients are packed into buckets of about 25 MB in the
 // order backward makes them final (last layers first); a bucket's all-reduce starts as soon as its last gradient
 // arrives, while backward goes on with earlier layers, and the step waits for all of them before the optimizer.
+// Host buckets go through MPI; gradients on a device with collectives of its own (NCCL) are reduced in place there.
+using Lepton.Backends;
 using Lepton.Nn;
 
 namespace Lepton;
@@ -46,7 +48,7 @@ internal sealed unsafe class GradientReducer
                 Reset();
             }
 
-            entry = Place(weight, gradient.Numel);
+            entry = Place(weight, gradient.Numel, OnDevice(gradient));
         }
 
         if (gradient.Numel != entry.Length)
@@ -56,7 +58,11 @@ internal sealed unsafe class GradientReducer
 
         entry.Gradient = gradient;
         var bucket = entry.Bucket;
-        Download(gradient, bucket.Data.AsSpan(entry.Offset, entry.Length));
+        if (!bucket.OnDevice)
+        {
+            Download(gradient, bucket.Data.AsSpan(entry.Offset, entry.Length));
+        }
+
         bucket.Arrived++;
         if (layoutFixed && bucket.Arrived == bucket.Entries.Count)
         {
@@ -81,7 +87,7 @@ internal sealed unsafe class GradientReducer
                 // Weights that got no gradient this step (not on the loss's path) contribute zeros.
                 foreach (var e in bucket.Entries)
                 {
-                    if (e.Gradient is null)
+                    if (e.Gradient is null && !bucket.OnDevice)
                     {
                         Array.Clear(bucket.Data, e.Offset, e.Length);
                     }
@@ -94,6 +100,21 @@ internal sealed unsafe class GradientReducer
         float scale = 1f / group.WorldSize;
         foreach (var bucket in buckets)
         {
+            if (bucket.OnDevice)
+            {
+                // The sums are queued on the device after backward's kernels; the scaling is queued after them.
+                foreach (var e in bucket.Entries)
+                {
+                    e.Gradient?.Mul_(scale);
+                    e.Gradient = null;
+                }
+
+                ReducedValues += bucket.Used;
+                bucket.Arrived = 0;
+                bucket.Started = false;
+                continue;
+            }
+
             group.Wait(ref bucket.Request, "AllReduce (gradients)");
             var data = bucket.Data.AsSpan(0, bucket.Used);
             Scale(data, scale);
@@ -114,20 +135,20 @@ internal sealed unsafe class GradientReducer
         ExposedSeconds += clock.Elapsed.TotalSeconds;
     }
 
-    private Entry Place(Weight weight, int length)
+    private Entry Place(Weight weight, int length, bool onDevice)
     {
         var bucket = buckets.Count > 0 ? buckets[^1] : null;
         // A bucket is closed once it holds the bucket size, or when the next gradient would overflow it: a gradient larger
         // than the bucket size gets a bucket of its own, whose all-reduce starts as soon as that gradient is final.
-        if (bucket is null || bucket.Used >= bucketFloats || (bucket.Used > 0 && (long)bucket.Used + length > bucketFloats))
+        if (bucket is null || bucket.OnDevice != onDevice || bucket.Used >= bucketFloats || (bucket.Used > 0 && (long)bucket.Used + length > bucketFloats))
         {
-            bucket = new Bucket();
+            bucket = new Bucket { OnDevice = onDevice };
             buckets.Add(bucket);
         }
 
         var entry = new Entry(bucket, bucket.Used, length);
         bucket.Used += length;
-        if (bucket.Data.Length < bucket.Used)
+        if (!onDevice && bucket.Data.Length < bucket.Used)
         {
             // The bucket grows while the first step lays it out; its array is pinned, so MPI can work on it in the background.
             var grown = GC.AllocateArray<float>(Math.Max(bucket.Used, Math.Min(bucketFloats, bucket.Data.Length * 2)), pinned: true);
@@ -143,6 +164,35 @@ internal sealed unsafe class GradientReducer
     private void Start(Bucket bucket)
     {
         bucket.Started = true;
+        if (bucket.OnDevice)
+        {
+            // One NCCL launch for the bucket's gradients, each summed in place in device memory. Every rank queues the
+            // same gradients (a weight without one this step is left out alike on every rank of the same model).
+            if (bucket.Entries.FirstOrDefault(e => e.Gradient is not null)?.Gradient is not { } first)
+            {
+                return;
+            }
+
+            var device = (IDeviceCollectives)first.Device.RealBackend;
+            device.BeginGroup();
+            try
+            {
+                foreach (var e in bucket.Entries)
+                {
+                    if (e.Gradient is { } g)
+                    {
+                        device.AllReduce(group, g.Buffer, g.Offset * (long)sizeof(float), g.Numel, DType.Float32);
+                    }
+                }
+            }
+            finally
+            {
+                device.EndGroup();
+            }
+
+            return;
+        }
+
         fixed (float* data = bucket.Data)
         {
             bucket.Request = group.StartAllReduce(data, bucket.Used);
@@ -181,6 +231,10 @@ internal sealed unsafe class GradientReducer
         }
     }
 
+    /// <summary>Whether this gradient is reduced on its device: a contiguous gradient on a backend with device collectives.</summary>
+    private bool OnDevice(Tensor gradient) =>
+        gradient.IsContiguous && gradient.Device.RealBackend is IDeviceCollectives device && device.Available(group);
+
     private static void Download(Tensor gradient, Span<float> destination)
     {
         if (gradient.IsContiguous)
@@ -195,6 +249,7 @@ internal sealed unsafe class GradientReducer
 
     private sealed class Bucket
     {
+        public bool OnDevice;
         public float[] Data = [];
         public int Used;
         public int Arrived;
