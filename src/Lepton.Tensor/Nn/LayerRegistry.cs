@@ -47,6 +47,10 @@ public static class LayerRegistry
         ["InputLayer"] = c => new InputLayer(c.Ints("shape"), DTypeExtensions.Parse(c.String("dtype")) ?? throw new InvalidDataException($"InputLayer '{c.Name}': dtype '{c.String("dtype")}' is not an element type."), c.Name),
         ["Add"] = c => new Add(c.Name),
         ["Concatenate"] = c => new Concatenate(c.Int("axis"), c.Name),
+        ["Arithmetic"] = c => new Arithmetic(c.String("operation"), c.Has("constant_shape") ? c.Ints("constant_shape") : null, c.Bool("constant_first"), c.Bool("trainable_constant"), c.Name),
+        ["Permute"] = c => new Permute(c.Ints("dims"), name: c.Name),
+        ["Clip"] = c => new Clip(c.Has("min") ? c.Float("min") : null, c.Has("max") ? c.Float("max") : null, name: c.Name),
+        ["ZeroPadding2D"] = c => new ZeroPadding2D(Padding4(c), Format(c), c.Name),
     };
 
     /// <summary>Makes a custom layer class loadable from saved models.</summary>
@@ -93,6 +97,12 @@ public static class LayerRegistry
         return h == w
             ? h
             : throw new InvalidDataException($"The saved configuration of {c.ClassName} layer '{c.Name}' has '{key}' = [{h}, {w}]; only square values are supported.");
+    }
+
+    private static (int, int, int, int) Padding4(LayerConfig c)
+    {
+        var p = c.Ints("padding", 4);
+        return (p[0], p[1], p[2], p[3]);
     }
 
     private static DataFormat Format(LayerConfig c) => c.Has("data_format") ? Layout.Parse(c.String("data_format")) : DataFormat.ChannelsFirst;
