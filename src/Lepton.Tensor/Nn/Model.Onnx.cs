@@ -1,5 +1,5 @@
-// ONNX export and import of models, and finding a layer by name (what transfer learning reaches for
-// first). The work is done in Lepton.Onnx; this file is the public entry points.
+// ONNX export and import of models, and what transfer learning reaches for next: a layer by name and
+// a layer's symbolic output to build a new model on. The ONNX work is done in Lepton.Onnx.
 using Google.Protobuf;
 using Lepton.IO;
 using Lepton.Onnx;
@@ -52,23 +52,8 @@ public partial class Model
     /// <param name="name">The layer's name.</param>
     /// <example><code>model.GetLayer("conv2d").Trainable = false;</code></example>
     /// <exception cref="ArgumentException">No layer has that name; the message lists the names there are.</exception>
-    public Layer GetLayer(string name)
-    {
-        foreach (var layer in Layers)
-        {
-            if (layer.Name == name)
-            {
-                return layer;
-            }
-
-            if (layer is Model nested && nested.FindLayer(name) is { } found)
-            {
-                return found;
-            }
-        }
-
-        throw new ArgumentException($"{Name}: no layer is named '{name}'; the layers are {string.Join(", ", Layers.Select(l => l.Name))}.", nameof(name));
-    }
+    public Layer GetLayer(string name) => FindLayer(name)
+        ?? throw new ArgumentException($"{Name}: no layer is named '{name}'; the layers are {string.Join(", ", Layers.Select(l => l.Name))}.", nameof(name));
 
     /// <summary>The layer at <paramref name="index"/> in <see cref="Layers"/> (Keras's get_layer(index=...)).</summary>
     /// <param name="index">The position, from 0.</param>
