@@ -1,8 +1,8 @@
 // Transfer learning through ONNX: train a CNN on CIFAR-10 classes 0-4, export it to ONNX, import it,
 // replace its head and fine-tune on classes 5-9 with only 1,000 labelled images (backbone frozen, then
 // unfrozen at a tenth of the rate), beside the same network trained from scratch on the same images.
-//   dotnet run -c Release --project samples/Transfer                  # 4 source epochs, 3 seeds
-//   dotnet run -c Release --project samples/Transfer -- --epochs 8 --limit 5
+//   dotnet run -c Release --project samples/Transfer                  # 10 source epochs, 3 seeds
+//   dotnet run -c Release --project samples/Transfer -- --epochs 4 --limit 5   # 4 source epochs, 5 seeds
 // Needs the binary batches: python3 ../shared/datasets/cifar10/to-binary.py ~/.cache/lepton/cifar-10-batches-bin
 using System.Diagnostics;
 using Lepton;
@@ -15,7 +15,7 @@ using Lepton.Samples;
 const string usage = "usage: Transfer [--epochs N (source training)] [--limit SEEDS] [--data DIR] [--device cpu|cuda|cuda:N] [--out DIR]";
 var options = SampleOptions.Parse(args, usage);
 var device = options.ResolveDevice();
-int sourceEpochs = options.Epochs ?? 4;
+int sourceEpochs = options.Epochs ?? 10;
 int seeds = options.Limit ?? 3;
 const int LabelledPerClass = 200, HeadEpochs = 15, FineTuneEpochs = 15, ScratchEpochs = HeadEpochs + FineTuneEpochs;
 

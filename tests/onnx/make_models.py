@@ -6,7 +6,8 @@ Run from the repository root with Debian's PyTorch (python3-torch):
 
 Writes tests/onnx/<name>.onnx and tests/onnx/<name>.json ({"input_shape", "input", "output"}) for:
   mlp        Linear/ReLU/Tanh/Sigmoid layers on 12 features
-  resnet     a small ResNet-style network: conv-BN-ReLU stem, an identity residual block and a
+  resnet     a small ResNet-style network: conv-BN-ReLU-maxpool(3, 2, padding 1) stem, an identity
+             residual block, a 3x3 average pool with counted padding (PyTorch's default), and a
              downsampling block (stride-2 3x3 conv with PyTorch's symmetric padding, 1x1 conv
              shortcut), global average pooling, x.view(x.size(0), -1) and a linear head
   mnist_cnn  the seed's MNIST CNN (Conv32-3x3, ReLU, MaxPool2, Dense128, ReLU, Dense10), trained for
@@ -58,14 +59,15 @@ class Block(nn.Module):
 class ResNet(nn.Module):
     def __init__(self):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
         self.block1 = Block(8, 8, 1)
+        self.smooth = nn.AvgPool2d(3, 1, 1)
         self.block2 = Block(8, 16, 2)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(16, 5)
 
     def forward(self, x):
-        x = self.pool(self.block2(self.block1(self.stem(x))))
+        x = self.pool(self.block2(self.smooth(self.block1(self.stem(x)))))
         return self.fc(x.view(x.size(0), -1))
 
 

@@ -13,8 +13,9 @@ public static class LayerRegistry
         ["Conv2D"] = c => new Conv2D(
             c.Int("filters"), Pair(c, "kernel_size"), Pair(c, "strides"), c.String("padding"), Pair(c, "dilation_rate"), c.String("activation"),
             c.Bool("use_bias"), c.String("kernel_initializer"), c.String("bias_initializer"), c.Int("groups"), Format(c), name: c.Name),
-        ["MaxPooling2D"] = c => new MaxPooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name),
-        ["AveragePooling2D"] = c => new AveragePooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name),
+        ["MaxPooling2D"] = c => new MaxPooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name, explicitPadding: OptionalPadding4(c)),
+        ["AveragePooling2D"] = c => new AveragePooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name,
+            explicitPadding: OptionalPadding4(c), countIncludePad: c.Has("count_include_pad") && c.Bool("count_include_pad")),
         ["GlobalAveragePooling2D"] = c => new GlobalAveragePooling2D(Format(c), name: c.Name),
         ["Conv1D"] = c => new Conv1D(
             c.Int("filters"), Single(c, "kernel_size"), Single(c, "strides"), c.String("padding"), Single(c, "dilation_rate"), c.String("activation"),
@@ -99,11 +100,13 @@ public static class LayerRegistry
             : throw new InvalidDataException($"The saved configuration of {c.ClassName} layer '{c.Name}' has '{key}' = [{h}, {w}]; only square values are supported.");
     }
 
-    private static (int, int, int, int) Padding4(LayerConfig c)
+    private static (int, int, int, int) Padding4(LayerConfig c, string key = "padding")
     {
-        var p = c.Ints("padding", 4);
+        var p = c.Ints(key, 4);
         return (p[0], p[1], p[2], p[3]);
     }
+
+    private static (int, int, int, int)? OptionalPadding4(LayerConfig c) => c.Has("explicit_padding") ? Padding4(c, "explicit_padding") : null;
 
     private static DataFormat Format(LayerConfig c) => c.Has("data_format") ? Layout.Parse(c.String("data_format")) : DataFormat.ChannelsFirst;
 }

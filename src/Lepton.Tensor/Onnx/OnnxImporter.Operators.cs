@@ -239,19 +239,19 @@ internal sealed partial class OnnxImporter
         }
 
         var (padding, explicitPads) = Padding(node, x.Shape[1..], [(int)kernel[0], (int)kernel[1]], strides, Ones(2));
-        if (explicitPads is not null)
+        (int, int, int, int)? sides = explicitPads is { } p ? ((int)p[0], (int)p[2], (int)p[1], (int)p[3]) : null;
+        bool countPad = AttrInt(node, "count_include_pad", 0) != 0;
+        if (countPad && padding == "same" && sides is null)
         {
-            throw new NotSupportedException($"pooling pads {Format(explicitPads)} are neither \"valid\" nor \"same\" for an input of {x.Shape[1]}x{x.Shape[2]}.");
-        }
-
-        if (node.OpType == "AveragePool" && padding == "same" && AttrInt(node, "count_include_pad", 0) != 0)
-        {
-            throw new NotSupportedException("average pooling that counts the padding (count_include_pad = 1) is not supported.");
+            // "same" with counted padding: the same windows, given as explicit sides so the padding counts.
+            var (top, bottom) = Layout.Same(x.Shape[1], (int)kernel[0], (int)strides[0], 1);
+            var (left, right) = Layout.Same(x.Shape[2], (int)kernel[1], (int)strides[1], 1);
+            sides = (top, bottom, left, right);
         }
 
         Layer layer = node.OpType == "MaxPool"
-            ? new MaxPooling2D((int)kernel[0], (int)strides[0], padding, name: LayerName(node))
-            : new AveragePooling2D((int)kernel[0], (int)strides[0], padding, name: LayerName(node));
+            ? new MaxPooling2D((int)kernel[0], (int)strides[0], padding, name: LayerName(node), explicitPadding: sides)
+            : new AveragePooling2D((int)kernel[0], (int)strides[0], padding, name: LayerName(node), explicitPadding: sides, countIncludePad: countPad);
         return layer.Apply(x);
     }
 

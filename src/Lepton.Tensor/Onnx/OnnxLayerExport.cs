@@ -69,15 +69,15 @@ internal static class OnnxLayerExport
                 bool last = pool.DataFormat == DataFormat.ChannelsLast;
                 string input = last ? g.Node("Transpose", [x.Name], $"{n}/ToChannelsFirst", Ints("perm", ToFirst)) : x.Name;
                 var (h, w) = last ? (x.Shape[0], x.Shape[1]) : (x.Shape[1], x.Shape[2]);
-                var (top, bottom) = Pads(pool.Padding, h, pool.PoolSize.H, pool.Strides.H, 1);
-                var (left, right) = Pads(pool.Padding, w, pool.PoolSize.W, pool.Strides.W, 1);
+                var (top, bottom) = pool.ExplicitPadding is { } e ? (e.Top, e.Bottom) : Pads(pool.Padding, h, pool.PoolSize.H, pool.Strides.H, 1);
+                var (left, right) = pool.ExplicitPadding is { } f ? (f.Left, f.Right) : Pads(pool.Padding, w, pool.PoolSize.W, pool.Strides.W, 1);
                 var attributes = new List<Proto.AttributeProto>
                 {
                     Ints("kernel_shape", pool.PoolSize.H, pool.PoolSize.W), Ints("strides", pool.Strides.H, pool.Strides.W), Ints("pads", top, left, bottom, right),
                 };
-                if (pool is AveragePooling2D)
+                if (pool is AveragePooling2D average)
                 {
-                    attributes.Add(Int("count_include_pad", 0));
+                    attributes.Add(Int("count_include_pad", average.CountIncludePad ? 1 : 0));
                 }
 
                 string y = g.Node(pool is MaxPooling2D ? "MaxPool" : "AveragePool", [input], $"{n}/Pool", [.. attributes]);

@@ -76,6 +76,8 @@ public sealed class OnnxExportTests : IDisposable
             new BatchNormalization(dataFormat: DataFormat.ChannelsLast),
             new MaxPooling2D(2, dataFormat: DataFormat.ChannelsLast),
             new ZeroPadding2D((1, 0, 2, 1), DataFormat.ChannelsLast),
+            new AveragePooling2D(3, 1, dataFormat: DataFormat.ChannelsLast, explicitPadding: (1, 1, 0, 1), countIncludePad: true),
+            new MaxPooling2D(3, 2, dataFormat: DataFormat.ChannelsLast, explicitPadding: (1, 0, 1, 1)),
             new GlobalAveragePooling2D(DataFormat.ChannelsLast),
         ], name: "channels_last");
         RandomizeBatchNorms(model, 2);
