@@ -214,9 +214,31 @@ public abstract class Layer : IDisposable
         }
 
         EnsureBuiltFor(inputs);
-        var output = Forward(inputs, training);
-        OutputShape ??= output.ShapeRef[1..];
-        return output;
+        if (LayerTrace.Current is not { } trace)
+        {
+            var output = Forward(inputs, training);
+            OutputShape ??= output.ShapeRef[1..];
+            return output;
+        }
+
+        // Tracing (ONNX export of a subclassed model): record the calls the traced model makes itself.
+        bool record = trace.Depth == 1;
+        trace.Depth++;
+        try
+        {
+            var output = Forward(inputs, training);
+            OutputShape ??= output.ShapeRef[1..];
+            if (record)
+            {
+                trace.Calls.Add((this, [.. inputs], output));
+            }
+
+            return output;
+        }
+        finally
+        {
+            trace.Depth--;
+        }
     }
 
     /// <summary>Calls the layer on placeholders, recording a functional graph.</summary>

@@ -10,8 +10,9 @@ public partial class Model
 {
     /// <summary>
     /// Writes the model as an ONNX file (weights as initializers) that ONNX Runtime and other tools run. Sequential and
-    /// functional models export, nested ones included; a subclassed model's Forward is code and does not. The write is
-    /// atomic: a failed export leaves an existing file as it was.
+    /// functional models export, nested ones included; a subclassed model exports by tracing the layer calls of one
+    /// Forward, so its Forward must compute with layers only (Add, Arithmetic, Activation... rather than tensor
+    /// operators). The write is atomic: a failed export leaves an existing file as it was.
     /// </summary>
     /// <param name="path">The <c>.onnx</c> file to create or replace.</param>
     /// <param name="opset">The ONNX operator set to target, 13 to 21.</param>

@@ -1,6 +1,7 @@
-// Export of Sequential and functional models (nested ones included) to an ONNX ModelProto: walks
-// the layers in order, asks OnnxLayerExport for each layer's nodes, and declares the graph's inputs and
-// outputs with their shapes (the batch dimension symbolic or fixed at 1).
+// Export of Sequential, functional and subclassed models (nested ones included) to an ONNX ModelProto:
+// walks the layers in order (a subclassed model's by tracing the layer calls of one Forward), asks
+// OnnxLayerExport for each layer's nodes, and declares the graph's inputs and outputs with their shapes
+// (the batch dimension symbolic or fixed at 1).
 using Lepton.Nn;
 using Lepton.Nn.Layers;
 using Lepton.Onnx.Proto;
@@ -25,12 +26,6 @@ internal static class OnnxExporter
         }
 
         model.BuildIfInputKnown();
-        if (model is not Sequential && !model.IsFunctional)
-        {
-            throw new NotSupportedException(
-                $"{model.Name}: a subclassed model's computation is code that export cannot see; rebuild it as a Sequential or functional model to export it.");
-        }
-
         if (!model.Built || model.InputShape is null)
         {
             throw new InvalidOperationException($"{model.Name}: build the model (call it once, or declare its input shape) before exporting it.");
@@ -106,6 +101,11 @@ internal static class OnnxExporter
             return [.. model.GraphOutputs!.Select(o => values[o])];
         }
 
+        if (model is not Sequential)
+        {
+            return EmitTraced(graph, model, inputs);
+        }
+
         var x = inputs[0];
         foreach (var layer in model.Layers)
         {
@@ -113,6 +113,37 @@ internal static class OnnxExporter
         }
 
         return [x];
+    }
+
+    /// <summary>A subclassed model: runs Forward once on zeros, recording its layer calls, and emits them in order.</summary>
+    private static List<OnnxValue> EmitTraced(OnnxGraphBuilder graph, Model model, IReadOnlyList<OnnxValue> inputs)
+    {
+        using var scope = Tensor.NewScope();
+        using var noGrad = Tensor.NoGrad();
+        var tensors = inputs.Select(i => Tensor.Zeros([1, .. i.Shape], i.DType, model.Device)).ToArray();
+        Tensor output;
+        List<(Layer Layer, Tensor[] Inputs, Tensor Output)> calls;
+        using (var trace = LayerTrace.Begin())
+        {
+            output = model.Call(tensors);
+            calls = trace.Calls;
+        }
+
+        var values = new Dictionary<Tensor, OnnxValue>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < tensors.Length; i++)
+        {
+            values[tensors[i]] = inputs[i];
+        }
+
+        string Untraced(Layer? layer) => $"{model.Name}: its Forward computes {(layer is null ? "its output" : $"an input of '{layer.Name}'")} with tensor "
+            + "operations outside layers, which export cannot see (it traces layer calls); use layers for those steps (Add, Arithmetic, Activation, Reshape...).";
+        foreach (var (layer, callInputs, callOutput) in calls)
+        {
+            var args = callInputs.Select(t => values.TryGetValue(t, out var v) ? v : throw new NotSupportedException(Untraced(layer))).ToArray();
+            values[callOutput] = EmitLayer(graph, layer, args);
+        }
+
+        return values.TryGetValue(output, out var result) ? [result] : throw new NotSupportedException(Untraced(null));
     }
 
     private static OnnxValue EmitLayer(OnnxGraphBuilder graph, Layer layer, OnnxValue[] inputs)
@@ -134,14 +165,7 @@ internal static class OnnxExporter
         {
             if (layer is Model nested)
             {
-                if (nested is not Sequential && !nested.IsFunctional)
-                {
-                    unsupported.Add($"'{nested.Name}' (a subclassed model)");
-                }
-                else
-                {
-                    CollectUnsupported(nested, unsupported);
-                }
+                CollectUnsupported(nested, unsupported);
             }
             else if (!OnnxLayerExport.Supports(layer))
             {

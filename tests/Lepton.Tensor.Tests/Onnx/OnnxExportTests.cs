@@ -139,6 +139,27 @@ public sealed class OnnxExportTests : IDisposable
         OnnxRuntimeCheck.ExportAndCompare(new Model(input, output, name: "nested"), Random([3, 4], 4), folder);
     }
 
+    [Fact]
+    public void SubclassedModelExportsByTracingItsLayerCalls()
+    {
+        var model = new Residual();
+        var x = Random([3, 2, 5, 5], 1);
+        model.Predict(x);
+        string path = OnnxRuntimeCheck.ExportAndCompare(model, x, folder);
+        var imported = Model.LoadOnnx(path);
+        OnnxRuntimeCheck.Close(model.Predict(x).ToArray(), imported.Predict(x).ToArray(), 1e-6f);
+    }
+
+    [Fact]
+    public void SubclassedModelWithTensorOperatorsIsRefusedWithTheReason()
+    {
+        var model = new Untraceable();
+        model.Predict(Random([2, 4], 1));
+        var e = Assert.Throws<NotSupportedException>(() => model.ExportOnnx(Path.Combine(folder, "x.onnx")));
+        Assert.Contains("an input of 'traced_head'", e.Message);
+        Assert.Contains("outside layers", e.Message);
+    }
+
     [Theory]
     [InlineData(13)]
     [InlineData(17)]
@@ -201,5 +222,25 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Throws<NotSupportedException>(() => bad.ExportOnnx(path));
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Single(Directory.GetFiles(folder));
+    }
+
+    private sealed class Residual : Model
+    {
+        private readonly Conv2D first = new(2, 3, padding: "same", activation: "relu", seed: 1);
+        private readonly Conv2D second = new(2, 3, padding: "same", seed: 2);
+        private readonly Add add = new();
+        private readonly GlobalAveragePooling2D pool = new();
+        private readonly Dense head = new(3, seed: 3);
+
+        protected override Tensor Forward(Tensor input, bool training) =>
+            head.Call(pool.Call(add.Call([input, second.Call(first.Call(input, training), training)]), training), training);
+    }
+
+    private sealed class Untraceable : Model
+    {
+        private readonly Dense hidden = new(3, seed: 1);
+        private readonly Dense head = new(2, seed: 2, name: "traced_head");
+
+        protected override Tensor Forward(Tensor input, bool training) => head.Call(hidden.Call(input, training).Relu(), training);
     }
 }
