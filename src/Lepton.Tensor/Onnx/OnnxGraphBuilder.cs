@@ -45,6 +45,18 @@ internal sealed class OnnxGraphBuilder(int opset)
         return name;
     }
 
+    /// <summary>Adds a node with several outputs (named after <paramref name="outputs"/>) and returns their names.</summary>
+    public string[] NodeWithOutputs(string op, IEnumerable<string> inputs, string[] outputs, params AttributeProto[] attributes)
+    {
+        var names = outputs.Select(Unique).ToArray();
+        var node = new NodeProto { OpType = op, Name = names[0] };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(names);
+        node.Attribute.AddRange(attributes);
+        Graph.Node.Add(node);
+        return names;
+    }
+
     /// <summary>Renames the output of the node that produced <paramref name="value"/> when it is the last node added (so a
     /// layer's result carries the layer's name); returns the name the value now has.</summary>
     public string NameResult(string value, string wanted)
@@ -93,6 +105,13 @@ internal sealed class OnnxGraphBuilder(int opset)
     public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
 
     public static AttributeProto String(string name, string value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
+    public static AttributeProto Strings(string name, params string[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Strings };
+        attribute.Strings.AddRange(values.Select(ByteString.CopyFromUtf8));
+        return attribute;
+    }
 
     public static AttributeProto Ints(string name, params long[] values)
     {

@@ -130,6 +130,27 @@ public sealed class OnnxExportTests : IDisposable
         OnnxRuntimeCheck.ExportAndCompare(model, ids, folder);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void RecurrentLayersMatchOnnxRuntime(bool resetAfter)
+    {
+        var model = new Sequential([
+            new InputLayer([5, 3]),
+            new LSTM(4, returnSequences: true, useBias: true, seed: 1),
+            new GRU(3, returnSequences: true, resetAfter: resetAfter, seed: 2),
+            new SimpleRNN(4, activation: "relu", returnSequences: true, seed: 3),
+            new LSTM(2, recurrentActivation: "tanh", seed: 4),
+        ], name: $"recurrent_{resetAfter}");
+        foreach (var w in model.Weights.Where(w => w.Name.EndsWith("bias", StringComparison.Ordinal)))
+        {
+            using var values = Tensor.Uniform(w.Shape, -0.5f, 0.5f, new Generator(5));
+            w.Assign(values);
+        }
+
+        OnnxRuntimeCheck.ExportAndCompare(model, Random([2, 5, 3], 6), folder);
+    }
+
     [Fact]
     public void NestedSequentialInsideFunctionalExports()
     {
@@ -197,10 +218,13 @@ public sealed class OnnxExportTests : IDisposable
     [Fact]
     public void LayersWithoutAnOnnxFormAreListedTogether()
     {
-        var model = new Sequential([new InputLayer([4, 3]), new LSTM(5, returnSequences: true, name: "lstm_a"), new GRU(2, name: "gru_b"), new Dense(1)]);
+        var model = new Sequential([
+            new InputLayer([4, 3]), new LSTM(5, returnSequences: true, goBackwards: true, name: "lstm_a"),
+            new Bidirectional(new GRU(2), name: "bi_b"), new Dense(1),
+        ]);
         var e = Assert.Throws<NotSupportedException>(() => model.ExportOnnx(Path.Combine(folder, "x.onnx")));
         Assert.Contains("'lstm_a' (LSTM)", e.Message);
-        Assert.Contains("'gru_b' (GRU)", e.Message);
+        Assert.Contains("'bi_b' (Bidirectional)", e.Message);
         Assert.False(File.Exists(Path.Combine(folder, "x.onnx")));
     }
 
@@ -218,7 +242,7 @@ public sealed class OnnxExportTests : IDisposable
         string path = Path.Combine(folder, "keep.onnx");
         new Sequential([new InputLayer([3]), new Dense(2)]).ExportOnnx(path);
         byte[] before = File.ReadAllBytes(path);
-        var bad = new Sequential([new InputLayer([4, 3]), new LSTM(2)]);
+        var bad = new Sequential([new InputLayer([4, 3]), new Bidirectional(new LSTM(2))]);
         Assert.Throws<NotSupportedException>(() => bad.ExportOnnx(path));
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Single(Directory.GetFiles(folder));
