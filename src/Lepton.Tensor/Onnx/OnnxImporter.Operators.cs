@@ -67,7 +67,7 @@ internal sealed partial class OnnxImporter
             throw new NotSupportedException($"only 1-D and 2-D convolutions are supported; the weight has shape {Shapes.Format(w.Dims)} and the input {Shapes.Format(x.Shape)} per example.");
         }
 
-        int group = (int)AttrInt(node, "group", 1);
+        int group = (int)InRange(AttrInt(node, "group", 1), "group", 1);
         if (x.Shape[0] != w.Dims[1] * group)
         {
             throw new InvalidDataException($"the weight '{node.Input[1]}' of shape {Shapes.Format(w.Dims)} with group={group} expects {w.Dims[1] * group} input channels, but the input has {x.Shape[0]} (shape {Shapes.Format(x.Shape)}).");
@@ -79,8 +79,8 @@ internal sealed partial class OnnxImporter
             throw new InvalidDataException($"the bias '{node.Input[2]}' has {b.Count} values for {w.Dims[0]} filters.");
         }
 
-        var strides = AttrInts(node, "strides") ?? Ones(spatial);
-        var dilations = AttrInts(node, "dilations") ?? Ones(spatial);
+        var strides = Sizes(node, "strides", 1) ?? Ones(spatial);
+        var dilations = Sizes(node, "dilations", 1) ?? Ones(spatial);
         var (padding, explicitPads) = Padding(node, x.Shape[1..], w.Dims[2..], strides, dilations);
         Conv2D? conv2d = null;
         Conv1D? conv1d = null;
@@ -221,13 +221,13 @@ internal sealed partial class OnnxImporter
     private SymbolicTensor Pool(NodeProto node)
     {
         var x = Sym(node, 0);
-        var kernel = AttrInts(node, "kernel_shape") ?? throw new InvalidDataException("it has no kernel_shape.");
+        var kernel = Sizes(node, "kernel_shape", 1) ?? throw new InvalidDataException("it has no kernel_shape.");
         if (kernel.Length != 2 || x.Shape.Length != 3)
         {
             throw new NotSupportedException($"only 2-D pooling is supported (kernel_shape {Format(kernel)} on inputs of shape {Shapes.Format(x.Shape)} per example).");
         }
 
-        var strides = AttrInts(node, "strides") ?? Ones(2);
+        var strides = Sizes(node, "strides", 1) ?? Ones(2);
         if (kernel[0] != kernel[1] || strides[0] != strides[1])
         {
             throw new NotSupportedException($"only square windows and strides are supported (kernel_shape {Format(kernel)}, strides {Format(strides)}).");
@@ -327,7 +327,7 @@ internal sealed partial class OnnxImporter
         }
         else if (autoPad is "NOTSET" or "")
         {
-            pads = AttrInts(node, "pads") ?? pads;
+            pads = Sizes(node, "pads", 0) ?? pads;
             if (pads.Length != 2 * n || pads.Any(p => p < 0))
             {
                 throw new InvalidDataException($"pads {Format(pads)} should hold {2 * n} non-negative values.");

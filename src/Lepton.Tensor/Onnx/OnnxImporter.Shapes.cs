@@ -44,6 +44,11 @@ internal sealed partial class OnnxImporter
     /// </summary>
     private int[] Resolve(long[] target, long[] input, bool allowZero, NodeProto node)
     {
+        foreach (long d in target.Where(d => d != Batch))
+        {
+            InRange(d, "the target shape", -1);
+        }
+
         var shape = new long[target.Length];
         for (int i = 0; i < target.Length; i++)
         {
@@ -96,6 +101,11 @@ internal sealed partial class OnnxImporter
         var x = Sym(node, 0);
         int rank = x.Shape.Length + 1;
         var perm = AttrInts(node, "perm") ?? [.. Enumerable.Range(0, rank).Reverse().Select(i => (long)i)];
+        foreach (long p in perm)
+        {
+            InRange(p, "perm", 0, rank - 1);
+        }
+
         if (perm.Length != rank || perm[0] != 0)
         {
             throw new NotSupportedException($"perm {Format(perm)} moves the batch dimension (or does not match rank {rank}); only permutations of the example's dimensions are supported.");
@@ -192,6 +202,11 @@ internal sealed partial class OnnxImporter
         var input = values[node.Input[0]];
         int[] dims = input is Constant c ? c.Dims : [-1, .. ((SymbolicTensor)input).Shape];
         int rank = dims.Length + axes.Length;
+        foreach (long a in axes)
+        {
+            InRange(a, "axes", -rank, rank - 1);
+        }
+
         var normalized = axes.Select(a => (int)(a < 0 ? a + rank : a)).Order().ToArray();
         var shape = dims.ToList();
         foreach (int a in normalized)
@@ -213,6 +228,11 @@ internal sealed partial class OnnxImporter
     {
         var x = Sym(node, 0);
         var pads = Const(node, 1).AsInts();
+        foreach (long p in pads)
+        {
+            InRange(p, "pads", 0);
+        }
+
         if (AttrString(node, "mode", "constant") != "constant" || (Has(node, 2) && Scalar(node, 2) != 0f) || Has(node, 3))
         {
             throw new NotSupportedException("only zero padding (mode constant, value 0, all axes) is supported.");
@@ -290,6 +310,16 @@ internal sealed partial class OnnxImporter
 
         return a != 0 ? (int)a : throw new NotSupportedException($"{node.OpType} over the batch axis is not supported.");
     }
+
+    /// <summary>Integer attributes (sizes, strides, pads) each checked to lie in [<paramref name="min"/>, int.MaxValue].</summary>
+    private static long[]? Sizes(NodeProto node, string name, long min) => AttrInts(node, name) is { } values
+        ? [.. values.Select(v => InRange(v, name, min))]
+        : null;
+
+    /// <summary><paramref name="value"/> when it lies in [<paramref name="min"/>, <paramref name="max"/>] (default int.MaxValue).</summary>
+    private static long InRange(long value, string what, long min, long max = int.MaxValue) => value >= min && value <= max
+        ? value
+        : throw new InvalidDataException($"{what} holds {value}, outside [{min}, {max}].");
 
     private static string Format(long[] values) => "[" + string.Join(", ", values.Select(v => v == Batch ? "batch" : v.ToString())) + "]";
 }
