@@ -99,7 +99,15 @@ public sealed class OnnxImportTests : IDisposable
             Floats("w1", [5, 6], 1), Floats("c1", [1, 5], 2), Floats("w2", [5, 4], 3), Floats("b2", [4], 4),
             Floats("one", [], 5, 1f, 1.0001f), Floats("two", [1, 4], 6, 1.5f, 2.5f), Floats("lo", [], 7, -0.5f, -0.4f),
         ]);
-        CompareWithOnnxRuntime(proto, "arithmetic", [3, 6]);
+        var model = CompareWithOnnxRuntime(proto, "arithmetic", [3, 6]);
+        Assert.Contains(model.Layers, l => l is Arithmetic { Constant: not null });
+        Assert.Contains(model.Layers, l => l is Clip);
+
+        // The layers import creates save to .lepton and load back with the same outputs.
+        string saved = Path.Combine(folder, "arithmetic.lepton");
+        model.Save(saved);
+        var x = Tensor.RandN([3, 6], new Generator(8));
+        Assert.Equal(model.Predict(x).ToArray(), Model.Load(saved).Predict(x).ToArray());
     }
 
     [Fact]
@@ -137,6 +145,28 @@ public sealed class OnnxImportTests : IDisposable
         var model = CompareWithOnnxRuntime(proto, "conv_shapes", [2, 3, 7, 6]);
         Assert.Contains(model.Layers, l => l is ZeroPadding2D);
         Assert.Contains(model.Layers, l => l is Permute);
+        string saved = Path.Combine(folder, "conv_shapes.lepton");
+        model.Save(saved);
+        var x = Tensor.RandN([2, 3, 7, 6], new Generator(8));
+        Assert.Equal(model.Predict(x).ToArray(), Model.Load(saved).Predict(x).ToArray());
+    }
+
+    [Theory]
+    [InlineData(13)]
+    [InlineData(15)]
+    [InlineData(18)]
+    [InlineData(21)]
+    public void EachOpsetImports(int opset)
+    {
+        var model = new Sequential([
+            new InputLayer([2, 6, 6]), new Conv2D(3, 3, padding: "same", seed: 1), new BatchNormalization(), new ReLU(),
+            new ZeroPadding2D(1), new MaxPooling2D(2), new Reshape([3, -1]), new Permute([2, 1]), new Flatten(), new Dense(2, activation: "softmax", seed: 2),
+        ], name: $"opset_{opset}");
+        OnnxExportTests.RandomizeBatchNorms(model, 3);
+        string path = Path.Combine(folder, $"opset_{opset}.onnx");
+        model.ExportOnnx(path, opset);
+        var x = Tensor.RandN([2, 2, 6, 6], new Generator(4));
+        OnnxRuntimeCheck.Close(model.Predict(x).ToArray(), Model.LoadOnnx(path).Predict(x).ToArray(), 1e-6f);
     }
 
     [Fact]
