@@ -63,66 +63,66 @@ public sealed class OnnxFuzzTests : IDisposable
             switch (rng.Next(6))
             {
                 case 0:
-                {
-                    var attributes = graph.Node.SelectMany(n => n.Attribute.Where(a => a.Type is AttributeProto.Types.AttributeType.Int or AttributeProto.Types.AttributeType.Ints)).ToList();
-                    var a = attributes[rng.Next(attributes.Count)];
-                    long v = values[rng.Next(values.Length)];
-                    if (a.Ints.Count > 0)
                     {
-                        a.Ints[rng.Next(a.Ints.Count)] = v;
-                    }
-                    else
-                    {
-                        a.I = v;
-                    }
+                        var attributes = graph.Node.SelectMany(n => n.Attribute.Where(a => a.Type is AttributeProto.Types.AttributeType.Int or AttributeProto.Types.AttributeType.Ints)).ToList();
+                        var a = attributes[rng.Next(attributes.Count)];
+                        long v = values[rng.Next(values.Length)];
+                        if (a.Ints.Count > 0)
+                        {
+                            a.Ints[rng.Next(a.Ints.Count)] = v;
+                        }
+                        else
+                        {
+                            a.I = v;
+                        }
 
-                    name = $"attribute {a.Name} = {v}";
-                    break;
-                }
+                        name = $"attribute {a.Name} = {v}";
+                        break;
+                    }
 
                 case 1:
-                {
-                    var t = graph.Initializer[rng.Next(graph.Initializer.Count)];
-                    long v = values[rng.Next(values.Length)];
-                    if (t.Dims.Count > 0)
                     {
-                        t.Dims[rng.Next(t.Dims.Count)] = v;
-                    }
+                        var t = graph.Initializer[rng.Next(graph.Initializer.Count)];
+                        long v = values[rng.Next(values.Length)];
+                        if (t.Dims.Count > 0)
+                        {
+                            t.Dims[rng.Next(t.Dims.Count)] = v;
+                        }
 
-                    name = $"dims of {t.Name} hold {v}";
-                    break;
-                }
+                        name = $"dims of {t.Name} hold {v}";
+                        break;
+                    }
 
                 case 2:
                     name = $"initializer {graph.Initializer[0].Name} removed";
                     graph.Initializer.RemoveAt(rng.Next(graph.Initializer.Count));
                     break;
                 case 3:
-                {
-                    int at = rng.Next(graph.Node.Count);
-                    name = $"node {graph.Node[at].Name} removed";
-                    graph.Node.RemoveAt(at);
-                    break;
-                }
+                    {
+                        int at = rng.Next(graph.Node.Count);
+                        name = $"node {graph.Node[at].Name} removed";
+                        graph.Node.RemoveAt(at);
+                        break;
+                    }
 
                 case 4:
-                {
-                    var readers = graph.Node.Where(n => n.Input.Count > 0).ToList();
-                    var node = readers[rng.Next(readers.Count)];
-                    var other = graph.Node[rng.Next(graph.Node.Count)];
-                    node.Input[0] = other.Output[0];
-                    name = $"{node.Name} reads {other.Output[0]}";
-                    break;
-                }
+                    {
+                        var readers = graph.Node.Where(n => n.Input.Count > 0).ToList();
+                        var node = readers[rng.Next(readers.Count)];
+                        var other = graph.Node[rng.Next(graph.Node.Count)];
+                        node.Input[0] = other.Output[0];
+                        name = $"{node.Name} reads {other.Output[0]}";
+                        break;
+                    }
 
                 default:
-                {
-                    var dims = graph.Input[0].Type.TensorType.Shape.Dim;
-                    var dim = dims[rng.Next(dims.Count)];
-                    dim.DimValue = values[rng.Next(values.Length)];
-                    name = $"input dimension = {dim.DimValue}";
-                    break;
-                }
+                    {
+                        var dims = graph.Input[0].Type.TensorType.Shape.Dim;
+                        var dim = dims[rng.Next(dims.Count)];
+                        dim.DimValue = values[rng.Next(values.Length)];
+                        name = $"input dimension = {dim.DimValue}";
+                        break;
+                    }
             }
 
             string path = Path.Combine(folder, $"g{i}.onnx");
