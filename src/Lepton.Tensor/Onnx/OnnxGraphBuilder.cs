@@ -100,6 +100,14 @@ internal sealed class OnnxGraphBuilder(int opset)
         return name;
     }
 
+    /// <summary>An int64 scalar initializer (an index).</summary>
+    public string Int64Scalar(string wanted, long value)
+    {
+        string name = Unique(wanted);
+        Graph.Initializer.Add(OnnxTensors.FromInt64s(name, [value], []));
+        return name;
+    }
+
     public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
     public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };

@@ -16,7 +16,8 @@ internal static class OnnxLayerExport
     public static bool Supports(Layer layer) => layer is Dense or Conv2D or Conv1D or Pooling2D or MaxPooling1D or GlobalAveragePooling2D
         or GlobalAveragePooling1D or BatchNormalization or Dropout or Activation or ReLU or Softmax or Add or Concatenate or Flatten
         or Reshape or Embedding or InputLayer or Arithmetic or Permute or Clip or ZeroPadding2D
-        || (layer is RecurrentLayer recurrent && OnnxRecurrentExport.Supports(recurrent));
+        || (layer is RecurrentLayer recurrent && OnnxRecurrentExport.Supports(recurrent))
+        || (layer is Bidirectional bidirectional && OnnxRecurrentExport.Supports(bidirectional));
 
     /// <summary>Adds the layer's nodes on its inputs and returns the name of its output.</summary>
     public static string Emit(OnnxGraphBuilder g, Layer layer, OnnxValue[] inputs, int[] outputShape)
@@ -173,6 +174,8 @@ internal static class OnnxLayerExport
 
             case RecurrentLayer recurrent when inputs.Length == 1:
                 return OnnxRecurrentExport.Emit(g, recurrent, x);
+            case Bidirectional bidirectional when inputs.Length == 1:
+                return OnnxRecurrentExport.Emit(g, bidirectional, x);
             case Embedding embedding:
                 return g.Node("Gather", [g.Weight(embedding.Embeddings), x.Name], n, Int("axis", 0));
             default:

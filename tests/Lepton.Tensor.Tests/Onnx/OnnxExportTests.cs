@@ -151,6 +151,22 @@ public sealed class OnnxExportTests : IDisposable
         OnnxRuntimeCheck.ExportAndCompare(model, Random([2, 5, 3], 6), folder);
     }
 
+    [Theory]
+    [InlineData("concat")]
+    [InlineData("sum")]
+    [InlineData("mul")]
+    [InlineData("ave")]
+    public void BidirectionalMatchesOnnxRuntime(string mergeMode)
+    {
+        var model = new Sequential([
+            new InputLayer([6, 3]),
+            new Bidirectional(new LSTM(3, returnSequences: true, seed: 1), mergeMode),
+            new Bidirectional(new GRU(2, seed: 2), mergeMode),
+            new Dense(2, seed: 3),
+        ], name: $"bidirectional_{mergeMode}");
+        OnnxRuntimeCheck.ExportAndCompare(model, Random([2, 6, 3], 4), folder);
+    }
+
     [Fact]
     public void NestedSequentialInsideFunctionalExports()
     {
@@ -220,11 +236,12 @@ public sealed class OnnxExportTests : IDisposable
     {
         var model = new Sequential([
             new InputLayer([4, 3]), new LSTM(5, returnSequences: true, goBackwards: true, name: "lstm_a"),
-            new Bidirectional(new GRU(2), name: "bi_b"), new Dense(1),
+            new TimeDistributed(new Dense(2), name: "td_b"), new Bidirectional(new GRU(2, activation: "gelu"), name: "bi_c"), new Dense(1),
         ]);
         var e = Assert.Throws<NotSupportedException>(() => model.ExportOnnx(Path.Combine(folder, "x.onnx")));
         Assert.Contains("'lstm_a' (LSTM)", e.Message);
-        Assert.Contains("'bi_b' (Bidirectional)", e.Message);
+        Assert.Contains("'td_b' (TimeDistributed)", e.Message);
+        Assert.Contains("'bi_c' (Bidirectional)", e.Message);
         Assert.False(File.Exists(Path.Combine(folder, "x.onnx")));
     }
 
@@ -242,7 +259,7 @@ public sealed class OnnxExportTests : IDisposable
         string path = Path.Combine(folder, "keep.onnx");
         new Sequential([new InputLayer([3]), new Dense(2)]).ExportOnnx(path);
         byte[] before = File.ReadAllBytes(path);
-        var bad = new Sequential([new InputLayer([4, 3]), new Bidirectional(new LSTM(2))]);
+        var bad = new Sequential([new InputLayer([4, 3]), new TimeDistributed(new Dense(2))]);
         Assert.Throws<NotSupportedException>(() => bad.ExportOnnx(path));
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Single(Directory.GetFiles(folder));
