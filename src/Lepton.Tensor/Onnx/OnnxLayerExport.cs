@@ -15,7 +15,7 @@ internal static class OnnxLayerExport
     /// <summary>Whether <see cref="Emit"/> handles the layer.</summary>
     public static bool Supports(Layer layer) => layer is Dense or Conv2D or Conv1D or Pooling2D or MaxPooling1D or GlobalAveragePooling2D
         or GlobalAveragePooling1D or BatchNormalization or Dropout or Activation or ReLU or Softmax or Add or Concatenate or Flatten
-        or Reshape or Embedding or InputLayer or Arithmetic or Permute or Clip or ZeroPadding2D
+        or Reshape or Embedding { MaskZero: false } or InputLayer or Arithmetic or Permute or Clip or ZeroPadding2D
         || (layer is RecurrentLayer recurrent && OnnxRecurrentExport.Supports(recurrent))
         || (layer is Bidirectional bidirectional && OnnxRecurrentExport.Supports(bidirectional));
 

@@ -242,6 +242,11 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Contains("'lstm_a' (LSTM)", e.Message);
         Assert.Contains("'td_b' (TimeDistributed)", e.Message);
         Assert.Contains("'bi_c' (Bidirectional)", e.Message);
+
+        // A padding mask changes what the layers after it compute; ONNX has no such thing, so it is refused, not dropped.
+        var masked = new Sequential([new InputLayer([5], DType.Int32), new Embedding(10, 4, maskZero: true, name: "masked"), new LSTM(3)]);
+        e = Assert.Throws<NotSupportedException>(() => masked.ExportOnnx(Path.Combine(folder, "x.onnx")));
+        Assert.Contains("'masked' (Embedding)", e.Message);
         Assert.False(File.Exists(Path.Combine(folder, "x.onnx")));
     }
 
