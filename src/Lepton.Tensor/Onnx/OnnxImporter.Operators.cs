@@ -14,7 +14,7 @@ internal sealed partial class OnnxImporter
     {
         "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softplus", "Gelu", "Clip", "Softmax",
         "LogSoftmax", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape", "Transpose", "Concat",
-        "Dropout", "Identity", "Constant", "Shape", "Gather", "Unsqueeze", "Pad",
+        "Dropout", "Identity", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Pad", "ReduceMean", "Cast",
     };
 
     private void ImportNode(NodeProto node)
@@ -46,6 +46,9 @@ internal sealed partial class OnnxImporter
             "Shape" => ShapeNode(node),
             "Gather" => GatherNode(node),
             "Unsqueeze" => UnsqueezeNode(node),
+            "Squeeze" => SqueezeNode(node),
+            "ReduceMean" => ReduceMeanNode(node),
+            "Cast" => CastNode(node),
             "Pad" => PadNode(node),
             _ => throw new NotSupportedException("the operator is not supported."),
         };

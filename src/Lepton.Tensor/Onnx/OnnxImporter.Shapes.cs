@@ -224,6 +224,62 @@ internal sealed partial class OnnxImporter
             : new Reshape([.. shape.Skip(1)], name: LayerName(node)).Apply((SymbolicTensor)input);
     }
 
+    private object SqueezeNode(NodeProto node)
+    {
+        var input = values[node.Input[0]];
+        int[] dims = input is Constant c ? c.Dims : [-1, .. ((SymbolicTensor)input).Shape];
+        long[] axes = Has(node, 1) ? Const(node, 1).AsInts() : [.. Enumerable.Range(1, dims.Length - 1).Where(i => dims[i] == 1).Select(i => (long)i)];
+        var drop = new HashSet<int>();
+        foreach (long a in axes)
+        {
+            int axis = (int)InRange(a < 0 ? a + dims.Length : a, "axes", 0, dims.Length - 1);
+            drop.Add(dims[axis] == 1 || dims[axis] == -1 ? axis : throw new InvalidDataException($"axis {a} has size {dims[axis]}, not 1."));
+        }
+
+        int[] shape = [.. dims.Where((_, i) => !drop.Contains(i))];
+        if (input is Constant constant)
+        {
+            return new Constant(shape, constant.Ints is null ? constant.Floats : null, constant.Ints, constant.FromInitializer);
+        }
+
+        return drop.Contains(0)
+            ? throw new NotSupportedException("squeezing the batch dimension is not supported.")
+            : new Reshape(shape[1..], name: LayerName(node)).Apply((SymbolicTensor)input);
+    }
+
+    /// <summary>A mean over all spatial axes (PyTorch's x.mean([2, 3])) is global average pooling.</summary>
+    private SymbolicTensor ReduceMeanNode(NodeProto node)
+    {
+        var x = Sym(node, 0);
+        int rank = x.Shape.Length + 1;
+        long[] axes = (opset >= 18 ? (Has(node, 1) ? Const(node, 1).AsInts() : null) : AttrInts(node, "axes"))
+            ?? throw new NotSupportedException("a mean over every axis (the batch included) is not supported.");
+        var normalized = axes.Select(a => InRange(a < 0 ? a + rank : a, "axes", 0, rank - 1)).Order().ToArray();
+        bool keep = AttrInt(node, "keepdims", 1) != 0;
+        string name = LayerName(node);
+        SymbolicTensor pooled = (rank, normalized) switch
+        {
+            (4, [2, 3]) => new GlobalAveragePooling2D(name: name).Apply(x),
+            (3, [2]) => new GlobalAveragePooling1D(name: name).Apply(x),
+            _ => throw new NotSupportedException($"ReduceMean over axes {Format(axes)} of a rank-{rank} tensor is not supported; only means over all spatial axes (global average pooling) are."),
+        };
+        return keep ? new Reshape([x.Shape[0], .. Enumerable.Repeat(1, rank - 2)], name: name + "_keepdims").Apply(pooled) : pooled;
+    }
+
+    private object CastNode(NodeProto node)
+    {
+        var to = (TensorProto.Types.DataType)AttrInt(node, "to", 0);
+        bool toInteger = to is TensorProto.Types.DataType.Int64 or TensorProto.Types.DataType.Int32;
+        return values[node.Input[0]] switch
+        {
+            Constant c when toInteger => new Constant(c.Dims, null, c.AsInts(), c.FromInitializer),
+            Constant c when to is TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Double => new Constant(c.Dims, c.Floats, null, c.FromInitializer),
+            SymbolicTensor s when to == TensorProto.Types.DataType.Float && s.DType == DType.Float32 => s,
+            SymbolicTensor s when toInteger && s.DType is DType.Int32 or DType.Int64 => s,
+            _ => throw new NotSupportedException($"Cast to {to} is not supported here."),
+        };
+    }
+
     private SymbolicTensor PadNode(NodeProto node)
     {
         var x = Sym(node, 0);

@@ -169,6 +169,37 @@ public sealed class OnnxImportTests : IDisposable
         OnnxRuntimeCheck.Close(model.Predict(x).ToArray(), Model.LoadOnnx(path).Predict(x).ToArray(), 1e-6f);
     }
 
+    [Theory]
+    [InlineData(17)]
+    [InlineData(18)]
+    public void MeansSqueezesAndCastsMatchOnnxRuntime(int opset)
+    {
+        var meanNode = opset >= 18
+            ? Node("ReduceMean", ["c", "spatial"], "mean", Int("keepdims", 1))
+            : Node("ReduceMean", ["c"], "mean", Ints("axes", -2, -1), Int("keepdims", 1));
+        var proto = Graph([3, 4, 5],
+        [
+            Node("Cast", ["x"], "c", Int("to", 1)),
+            meanNode,
+            Node("Squeeze", ["mean", "squeeze_axes"], "flat"),
+            Node("Cast", ["shape_f"], "shape", Int("to", 7)),
+            Node("Reshape", ["c", "shape"], "rows"),
+            opset >= 18 ? Node("ReduceMean", ["rows"], "row_mean", Int("keepdims", 0)) : Node("ReduceMean", ["rows"], "row_mean", Int("keepdims", 0), Ints("axes", 2)),
+            Node("Concat", ["flat", "row_mean"], "both", Int("axis", 1)),
+            Node("Gemm", ["both", "w"], "y"),
+        ],
+        [OnnxGraphs.Int64s("spatial", 2, 3), OnnxGraphs.Int64s("squeeze_axes", 2, 3), Floats("shape_f", [3], 1, 0f, 0f), Floats("w", [9, 2], 2)],
+        opset);
+        proto.Graph.Initializer[2] = Lepton.Onnx.OnnxTensors.FromFloats("shape_f", [0f, 6f, 10f], [3]);
+        if (opset >= 18)
+        {
+            proto.Graph.Node[5].Input.Add("last_axis");
+            proto.Graph.Initializer.Add(OnnxGraphs.Int64s("last_axis", 2));
+        }
+
+        CompareWithOnnxRuntime(proto, $"means_{opset}", [2, 3, 4, 5]);
+    }
+
     [Fact]
     public void UnsupportedOperatorsAreListedTogether()
     {
