@@ -85,22 +85,23 @@ internal sealed partial class OnnxImporter
         var strides = Sizes(node, "strides", 1) ?? Ones(spatial);
         var dilations = Sizes(node, "dilations", 1) ?? Ones(spatial);
         var (padding, explicitPads) = Padding(node, x.Shape[1..], w.Dims[2..], strides, dilations);
+        string name = LayerName(node);
         Conv2D? conv2d = null;
         Conv1D? conv1d = null;
         if (spatial == 2)
         {
             if (explicitPads is { } p)
             {
-                x = new ZeroPadding2D(((int)p[0], (int)p[2], (int)p[1], (int)p[3]), name: LayerName(node) + "_pad").Apply(x);
+                x = new ZeroPadding2D(((int)p[0], (int)p[2], (int)p[1], (int)p[3]), name: name + "_pad").Apply(x);
                 padding = "valid";
             }
 
-            conv2d = new Conv2D(w.Dims[0], (w.Dims[2], w.Dims[3]), ((int)strides[0], (int)strides[1]), padding, ((int)dilations[0], (int)dilations[1]), useBias: b is not null, groups: group, name: LayerName(node));
+            conv2d = new Conv2D(w.Dims[0], (w.Dims[2], w.Dims[3]), ((int)strides[0], (int)strides[1]), padding, ((int)dilations[0], (int)dilations[1]), useBias: b is not null, groups: group, name: name);
         }
         else
         {
             conv1d = explicitPads is null
-                ? new Conv1D(w.Dims[0], w.Dims[2], (int)strides[0], padding, (int)dilations[0], useBias: b is not null, groups: group, name: LayerName(node))
+                ? new Conv1D(w.Dims[0], w.Dims[2], (int)strides[0], padding, (int)dilations[0], useBias: b is not null, groups: group, name: name)
                 : throw new NotSupportedException($"1-D convolution pads {Format(explicitPads)} are neither \"valid\" nor \"same\".");
         }
 

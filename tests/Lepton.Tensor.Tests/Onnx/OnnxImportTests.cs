@@ -46,6 +46,11 @@ public sealed class OnnxImportTests : IDisposable
         Assert.Contains(model.Layers, l => l is Add);
         Assert.Contains(model.Layers, l => l is BatchNormalization);
         Assert.NotEmpty(model.TrainableWeights);
+        var summary = new StringWriter();
+        model.Output = summary;
+        model.Summary();
+        Assert.Contains("(Conv2D)", summary.ToString());
+        Assert.Contains(model.Layers, l => l.Name == "block2/conv1/Conv");
 
         var x = Tensor.RandN([8, 3, 16, 16], new Generator(1));
         var y = Tensor.FromArray(new[] { 0, 1, 2, 3, 4, 0, 1, 2 }, [8]);
