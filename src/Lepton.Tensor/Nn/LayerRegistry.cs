@@ -52,6 +52,7 @@ public static class LayerRegistry
         ["Permute"] = c => new Permute(c.Ints("dims"), name: c.Name),
         ["Clip"] = c => new Clip(c.Has("min") ? c.Float("min") : null, c.Has("max") ? c.Float("max") : null, name: c.Name),
         ["ZeroPadding2D"] = c => new ZeroPadding2D(Padding4(c), Format(c), c.Name),
+        ["ZeroPadding1D"] = c => new ZeroPadding1D(Pair(c, "padding"), Format(c), c.Name),
     };
 
     /// <summary>Makes a custom layer class loadable from saved models.</summary>

@@ -100,9 +100,13 @@ internal sealed partial class OnnxImporter
         }
         else
         {
-            conv1d = explicitPads is null
-                ? new Conv1D(w.Dims[0], w.Dims[2], (int)strides[0], padding, (int)dilations[0], useBias: b is not null, groups: group, name: name)
-                : throw new NotSupportedException($"1-D convolution pads {Format(explicitPads)} are neither \"valid\" nor \"same\".");
+            if (explicitPads is { } p)
+            {
+                x = new ZeroPadding1D(((int)p[0], (int)p[1]), name: name + "_pad").Apply(x);
+                padding = "valid";
+            }
+
+            conv1d = new Conv1D(w.Dims[0], w.Dims[2], (int)strides[0], padding, (int)dilations[0], useBias: b is not null, groups: group, name: name);
         }
 
         Layer layer = (Layer?)conv2d ?? conv1d!;

@@ -294,9 +294,14 @@ internal sealed partial class OnnxImporter
             throw new NotSupportedException("only zero padding (mode constant, value 0, all axes) is supported.");
         }
 
-        if (x.Shape.Length != 3 || pads.Length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || pads.Any(p => p < 0))
+        if (x.Shape.Length == 2 && pads.Length == 6 && pads[0] == 0 && pads[1] == 0 && pads[3] == 0 && pads[4] == 0)
         {
-            throw new NotSupportedException($"only non-negative padding of the height and width of images is supported (pads {Format(pads)}).");
+            return new ZeroPadding1D(((int)pads[2], (int)pads[5]), name: LayerName(node)).Apply(x);
+        }
+
+        if (x.Shape.Length != 3 || pads.Length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0)
+        {
+            throw new NotSupportedException($"only padding of the length of sequences or the height and width of images is supported (pads {Format(pads)}).");
         }
 
         return new ZeroPadding2D(((int)pads[2], (int)pads[6], (int)pads[3], (int)pads[7]), name: LayerName(node)).Apply(x);

@@ -15,7 +15,7 @@ internal static class OnnxLayerExport
     /// <summary>Whether <see cref="Emit"/> handles the layer.</summary>
     public static bool Supports(Layer layer) => layer is Dense or Conv2D or Conv1D or Pooling2D or MaxPooling1D or GlobalAveragePooling2D
         or GlobalAveragePooling1D or BatchNormalization or Dropout or Activation or ReLU or Softmax or Add or Concatenate or Flatten
-        or Reshape or Embedding { MaskZero: false } or InputLayer or Arithmetic or Permute or Clip or ZeroPadding2D
+        or Reshape or Embedding { MaskZero: false } or InputLayer or Arithmetic or Permute or Clip or ZeroPadding2D or ZeroPadding1D
         || (layer is RecurrentLayer recurrent && OnnxRecurrentExport.Supports(recurrent))
         || (layer is Bidirectional bidirectional && OnnxRecurrentExport.Supports(bidirectional));
 
@@ -160,6 +160,13 @@ internal static class OnnxLayerExport
                     long[] pads = pad.DataFormat == DataFormat.ChannelsLast ? [0, t, l, 0, 0, b, r, 0] : [0, 0, t, l, 0, 0, b, r];
                     return g.Node("Pad", [x.Name, g.Int64s($"{n}/pads", pads)], n, String("mode", "constant"));
                 }
+
+            case ZeroPadding1D pad:
+            {
+                var (start, end) = pad.Padding;
+                long[] pads = pad.DataFormat == DataFormat.ChannelsLast ? [0, start, 0, 0, end, 0] : [0, 0, start, 0, 0, end];
+                return g.Node("Pad", [x.Name, g.Int64s($"{n}/pads", pads)], n, String("mode", "constant"));
+            }
 
             case Arithmetic arithmetic:
                 {

@@ -174,6 +174,21 @@ public sealed class OnnxImportTests : IDisposable
         OnnxRuntimeCheck.Close(model.Predict(x).ToArray(), Model.LoadOnnx(path).Predict(x).ToArray(), 1e-6f);
     }
 
+    [Fact]
+    public void SequenceConvolutionWithExplicitPaddingMatchesOnnxRuntime()
+    {
+        var proto = Graph([3, 9],
+        [
+            Node("Conv", ["x", "w", "b"], "conv", Ints("pads", 2, 1), Ints("strides", 2), Ints("dilations", 2)),
+            Node("Pad", ["conv", "pads"], "padded"),
+            Node("Relu", ["padded"], "relu"),
+            Node("Flatten", ["relu"], "y"),
+        ],
+        [Floats("w", [4, 3, 2], 1), Floats("b", [4], 2), OnnxGraphs.Int64s("pads", 0, 0, 1, 0, 0, 2)]);
+        var model = CompareWithOnnxRuntime(proto, "sequence_pads", [2, 3, 9]);
+        Assert.Equal(2, model.Layers.Count(l => l is ZeroPadding1D));
+    }
+
     [Theory]
     [InlineData(17)]
     [InlineData(18)]
