@@ -162,11 +162,11 @@ internal static class OnnxLayerExport
                 }
 
             case ZeroPadding1D pad:
-            {
-                var (start, end) = pad.Padding;
-                long[] pads = pad.DataFormat == DataFormat.ChannelsLast ? [0, start, 0, 0, end, 0] : [0, 0, start, 0, 0, end];
-                return g.Node("Pad", [x.Name, g.Int64s($"{n}/pads", pads)], n, String("mode", "constant"));
-            }
+                {
+                    var (start, end) = pad.Padding;
+                    long[] pads = pad.DataFormat == DataFormat.ChannelsLast ? [0, start, 0, 0, end, 0] : [0, 0, start, 0, 0, end];
+                    return g.Node("Pad", [x.Name, g.Int64s($"{n}/pads", pads)], n, String("mode", "constant"));
+                }
 
             case Arithmetic arithmetic:
                 {
