@@ -6,6 +6,8 @@ Run from the repository root with Debian's PyTorch (python3-torch):
 
 Writes tests/onnx/<name>.onnx and tests/onnx/<name>.json ({"input_shape", "input", "output"}) for:
   mlp        Linear/ReLU/Tanh/Sigmoid layers on 12 features
+  recurrent  batch-first LSTM -> GRU -> RNN (ReLU), the RNN's last step and the GRU's final state joined
+             and fed to a linear layer
   resnet     a small ResNet-style network: conv-BN-ReLU-maxpool(3, 2, padding 1) stem, an identity
              residual block, a 3x3 average pool with counted padding (PyTorch's default), and a
              downsampling block (stride-2 3x3 conv with PyTorch's symmetric padding, 1x1 conv
@@ -37,6 +39,21 @@ class Mlp(nn.Module):
 
     def forward(self, x):
         return torch.sigmoid(self.fc3(torch.tanh(self.fc2(F.relu(self.fc1(x))))))
+
+
+class Recurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 6, batch_first=True)
+        self.gru = nn.GRU(6, 5, batch_first=True)
+        self.rnn = nn.RNN(5, 4, nonlinearity="relu", batch_first=True)
+        self.fc = nn.Linear(4 + 5, 2)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        y, h = self.gru(y)
+        z, _ = self.rnn(y)
+        return self.fc(torch.cat([z[:, -1], h[-1]], 1))
 
 
 class Block(nn.Module):
@@ -150,6 +167,8 @@ def main():
     else:
         example = torch.rand(2, 1, 28, 28, generator=generator)
     export("mnist_cnn", cnn, example)
+
+    export("recurrent", Recurrent(), torch.randn(2, 7, 3, generator=generator))
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ public static class LayerRegistry
         ["Clip"] = c => new Clip(c.Has("min") ? c.Float("min") : null, c.Has("max") ? c.Float("max") : null, name: c.Name),
         ["ZeroPadding2D"] = c => new ZeroPadding2D(Padding4(c), Format(c), c.Name),
         ["ZeroPadding1D"] = c => new ZeroPadding1D(Pair(c, "padding"), Format(c), c.Name),
+        ["Cropping1D"] = c => new Cropping1D(Pair(c, "cropping"), c.Name),
     };
 
     /// <summary>Makes a custom layer class loadable from saved models.</summary>

@@ -15,6 +15,7 @@ internal sealed partial class OnnxImporter
         "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softplus", "Gelu", "Clip", "Softmax",
         "LogSoftmax", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape", "Transpose", "Concat",
         "Dropout", "Identity", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Pad", "ReduceMean", "Cast",
+        "LSTM", "GRU", "RNN", "ConstantOfShape", "Slice",
     };
 
     private void ImportNode(NodeProto node)
@@ -50,12 +51,22 @@ internal sealed partial class OnnxImporter
             "ReduceMean" => ReduceMeanNode(node),
             "Cast" => CastNode(node),
             "Pad" => PadNode(node),
+            "LSTM" or "GRU" or "RNN" => RecurrentNode(node),
+            "ConstantOfShape" => ConstantOfShapeNode(node),
+            "Slice" => SliceNode(node),
             _ => throw new NotSupportedException("the operator is not supported."),
         };
-        values[node.Output[0]] = result;
-        foreach (var extra in node.Output.Skip(1).Where(o => o.Length > 0))
+        object[] results = result as object[] ?? [result];
+        for (int i = 0; i < node.Output.Count; i++)
         {
-            throw new NotSupportedException($"its extra output '{extra}' is not supported (only the first output of {node.OpType} is imported).");
+            if (i < results.Length)
+            {
+                values[node.Output[i]] = results[i];
+            }
+            else if (consumed.Contains(node.Output[i]))
+            {
+                throw new NotSupportedException($"its output {i} ('{node.Output[i]}') is used, which is not supported (only the first {results.Length} output(s) of {node.OpType} are imported).");
+            }
         }
     }
 

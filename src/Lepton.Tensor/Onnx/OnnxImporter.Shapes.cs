@@ -96,8 +96,19 @@ internal sealed partial class OnnxImporter
             : throw new InvalidDataException($"target shape {Format(target)} does not hold the {known} values of {Format(input)}.");
     }
 
-    private SymbolicTensor TransposeNode(NodeProto node)
+    private object TransposeNode(NodeProto node)
     {
+        bool swapsTimeAndBatch = AttrInts(node, "perm") is [1, 0, 2];
+        switch (values[node.Input[0]])
+        {
+            case TimeFirst timeFirst when swapsTimeAndBatch:
+                return timeFirst.Sequence;
+            case SymbolicTensor { Shape.Length: 2 } sequence when swapsTimeAndBatch:
+                return new TimeFirst(sequence);
+            case RecurrentOutput { AllSteps: true } output when AttrInts(node, "perm") is [2, 0, 1, 3]:
+                return new PerDirection(output.Sequence);
+        }
+
         var x = Sym(node, 0);
         int rank = x.Shape.Length + 1;
         var perm = AttrInts(node, "perm") ?? [.. Enumerable.Range(0, rank).Reverse().Select(i => (long)i)];
@@ -172,6 +183,16 @@ internal sealed partial class OnnxImporter
     private object GatherNode(NodeProto node)
     {
         int axis = (int)AttrInt(node, "axis", 0);
+        switch (values[node.Input[0]], values[node.Input[1]])
+        {
+            case (RecurrentOutput { AllSteps: false } last, Constant { Count: 1, Dims.Length: 0 } direction) when axis == 0 && direction.AsInts()[0] is 0 or -1:
+                return Step(node, last.Sequence, -1);
+            case (PerDirection perDirection, Constant { Count: 1, Dims.Length: 0 } direction) when axis == 2 && direction.AsInts()[0] is 0 or -1:
+                return perDirection.Sequence;
+            case (SymbolicTensor { Shape.Length: 2 } sequence, Constant { Count: 1, Dims.Length: 0 } index) when axis == 1:
+                return Step(node, sequence, index.AsInts()[0]);
+        }
+
         if (values[node.Input[0]] is Constant data && values[node.Input[1]] is Constant indices)
         {
             if (data.Dims.Length != 1 || axis != 0)
@@ -227,6 +248,17 @@ internal sealed partial class OnnxImporter
     private object SqueezeNode(NodeProto node)
     {
         var input = values[node.Input[0]];
+        if (input is RecurrentOutput output)
+        {
+            long[] directionAxis = Has(node, 1) ? Const(node, 1).AsInts() : [];
+            return (output.AllSteps, directionAxis) switch
+            {
+                (true, [1]) => new TimeFirst(output.Sequence),
+                (false, [0]) => Step(node, output.Sequence, -1),
+                _ => throw new NotSupportedException($"squeezing axes {Format(directionAxis)} of a recurrent output is not supported."),
+            };
+        }
+
         int[] dims = input is Constant c ? c.Dims : [-1, .. ((SymbolicTensor)input).Shape];
         long[] axes = Has(node, 1) ? Const(node, 1).AsInts() : [.. Enumerable.Range(1, dims.Length - 1).Where(i => dims[i] == 1).Select(i => (long)i)];
         var drop = new HashSet<int>();

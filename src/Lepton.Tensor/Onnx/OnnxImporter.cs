@@ -18,6 +18,7 @@ internal sealed partial class OnnxImporter
     private readonly Dictionary<string, object> values = new(StringComparer.Ordinal);
     private readonly HashSet<string> layerNames = new(StringComparer.Ordinal);
     private readonly List<(Weight Weight, Constant Value)> assignments = [];
+    private readonly HashSet<string> consumed = new(StringComparer.Ordinal);
 
     private OnnxImporter(string path, int opset)
     {
@@ -72,6 +73,8 @@ internal sealed partial class OnnxImporter
                 + $". Supported operators: {string.Join(", ", Supported.Order(StringComparer.Ordinal))}.");
         }
 
+        consumed.UnionWith(graph.Node.SelectMany(n => n.Input));
+        consumed.UnionWith(graph.Output.Select(o => o.Name));
         foreach (var initializer in graph.Initializer)
         {
             if (string.IsNullOrEmpty(initializer.Name))

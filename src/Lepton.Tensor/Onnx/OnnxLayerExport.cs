@@ -15,7 +15,7 @@ internal static class OnnxLayerExport
     /// <summary>Whether <see cref="Emit"/> handles the layer.</summary>
     public static bool Supports(Layer layer) => layer is Dense or Conv2D or Conv1D or Pooling2D or MaxPooling1D or GlobalAveragePooling2D
         or GlobalAveragePooling1D or BatchNormalization or Dropout or Activation or ReLU or Softmax or Add or Concatenate or Flatten
-        or Reshape or Embedding { MaskZero: false } or InputLayer or Arithmetic or Permute or Clip or ZeroPadding2D or ZeroPadding1D
+        or Reshape or Embedding { MaskZero: false } or InputLayer or Arithmetic or Permute or Clip or ZeroPadding2D or ZeroPadding1D or Cropping1D
         || (layer is RecurrentLayer recurrent && OnnxRecurrentExport.Supports(recurrent))
         || (layer is Bidirectional bidirectional && OnnxRecurrentExport.Supports(bidirectional));
 
@@ -161,6 +161,9 @@ internal static class OnnxLayerExport
                     return g.Node("Pad", [x.Name, g.Int64s($"{n}/pads", pads)], n, String("mode", "constant"));
                 }
 
+            case Cropping1D crop:
+                return g.Node(
+                    "Slice", [x.Name, g.Int64s($"{n}/starts", crop.Cropping.Start), g.Int64s($"{n}/ends", x.Shape[0] - crop.Cropping.End), g.Int64s($"{n}/axes", 1)], n);
             case ZeroPadding1D pad:
                 {
                     var (start, end) = pad.Padding;

@@ -30,6 +30,7 @@ public sealed class OnnxImportTests : IDisposable
 
     [Theory]
     [InlineData("mlp")]
+    [InlineData("recurrent")]
     [InlineData("resnet")]
     [InlineData("mnist_cnn")]
     public void PyTorchExportsMatchPyTorchOutputs(string name)
@@ -172,6 +173,26 @@ public sealed class OnnxImportTests : IDisposable
         model.ExportOnnx(path, opset);
         var x = Tensor.RandN([2, 2, 6, 6], new Generator(4));
         OnnxRuntimeCheck.Close(model.Predict(x).ToArray(), Model.LoadOnnx(path).Predict(x).ToArray(), 1e-6f);
+    }
+
+    [Fact]
+    public void OurRecurrentExportImportsBack()
+    {
+        var input = Keras.Input([5, 3]);
+        var sequence = new GRU(4, returnSequences: true, resetAfter: false, seed: 2).Apply(new LSTM(3, returnSequences: true, seed: 1).Apply(input));
+        var last = new SimpleRNN(2, activation: "relu", seed: 3).Apply(sequence);
+        var output = new Concatenate().Apply(last, new Flatten().Apply(new Cropping1D((1, 2)).Apply(sequence)));
+        var model = new Model(input, output, name: "recurrent_round_trip");
+        foreach (var w in model.Weights.Where(w => w.Name.EndsWith("bias", StringComparison.Ordinal)))
+        {
+            using var values = Tensor.Uniform(w.Shape, -0.5f, 0.5f, new Generator(4));
+            w.Assign(values);
+        }
+
+        var x = Tensor.RandN([2, 5, 3], new Generator(5));
+        string path = OnnxRuntimeCheck.ExportAndCompare(model, x, folder);
+        var imported = Model.LoadOnnx(path);
+        OnnxRuntimeCheck.Close(model.Predict(x).ToArray(), imported.Predict(x).ToArray(), 1e-5f);
     }
 
     [Fact]
