@@ -216,7 +216,12 @@ internal sealed partial class OnnxImporter
                 : new Arithmetic(operation, name: LayerName(node)).Apply(a, b);
         }
 
-        var (x, c, constantFirst) = left is SymbolicTensor s ? (s, (Constant)right, false) : ((SymbolicTensor)right, (Constant)left, true);
+        var (x, c, constantFirst) = (left, right) switch
+        {
+            (SymbolicTensor s, Constant k) => (s, k, false),
+            (Constant k, SymbolicTensor s) => (s, k, true),
+            _ => throw new NotSupportedException($"{node.OpType} of '{node.Input[0]}' and '{node.Input[1]}' is not supported: one is part of a recurrent pattern."),
+        };
         var layer = new Arithmetic(operation, c.Dims.Length == 0 ? [1] : c.Dims, constantFirst, c.FromInitializer, LayerName(node));
         var y = layer.Apply(x);
         assignments.Add((layer.Constant!, c));

@@ -141,9 +141,9 @@ internal sealed partial class OnnxImporter
                 : new Constant([parts.Sum(p => p.Count)], null, [.. parts.SelectMany(p => p.Ints!)], false);
         }
 
-        if (inputs.Any(v => v is Constant))
+        if (inputs.Any(v => v is not SymbolicTensor))
         {
-            throw new NotSupportedException("concatenating computed values with constants is not supported.");
+            throw new NotSupportedException("concatenating computed values with constants (or with parts of a recurrent pattern) is not supported.");
         }
 
         var symbolic = inputs.Cast<SymbolicTensor>().ToArray();
@@ -221,7 +221,7 @@ internal sealed partial class OnnxImporter
     {
         var axes = Const(node, 1).AsInts();
         var input = values[node.Input[0]];
-        int[] dims = input is Constant c ? c.Dims : [-1, .. ((SymbolicTensor)input).Shape];
+        int[] dims = input is Constant c ? c.Dims : [-1, .. AsSymbolic(node, 0).Shape];
         int rank = dims.Length + axes.Length;
         foreach (long a in axes)
         {
@@ -242,7 +242,7 @@ internal sealed partial class OnnxImporter
 
         return normalized.Contains(0)
             ? throw new NotSupportedException("unsqueezing before the batch dimension is not supported.")
-            : new Reshape([.. shape.Skip(1)], name: LayerName(node)).Apply((SymbolicTensor)input);
+            : new Reshape([.. shape.Skip(1)], name: LayerName(node)).Apply(AsSymbolic(node, 0));
     }
 
     private object SqueezeNode(NodeProto node)
@@ -259,7 +259,7 @@ internal sealed partial class OnnxImporter
             };
         }
 
-        int[] dims = input is Constant c ? c.Dims : [-1, .. ((SymbolicTensor)input).Shape];
+        int[] dims = input is Constant c ? c.Dims : [-1, .. AsSymbolic(node, 0).Shape];
         long[] axes = Has(node, 1) ? Const(node, 1).AsInts() : [.. Enumerable.Range(1, dims.Length - 1).Where(i => dims[i] == 1).Select(i => (long)i)];
         var drop = new HashSet<int>();
         foreach (long a in axes)
@@ -276,7 +276,7 @@ internal sealed partial class OnnxImporter
 
         return drop.Contains(0)
             ? throw new NotSupportedException("squeezing the batch dimension is not supported.")
-            : new Reshape(shape[1..], name: LayerName(node)).Apply((SymbolicTensor)input);
+            : new Reshape(shape[1..], name: LayerName(node)).Apply(AsSymbolic(node, 0));
     }
 
     /// <summary>A mean over all spatial axes (PyTorch's x.mean([2, 3])) is global average pooling.</summary>
@@ -362,12 +362,20 @@ internal sealed partial class OnnxImporter
         static float ApplyFloat(string op, float a, float b) => op switch { "Add" => a + b, "Sub" => a - b, "Mul" => a * b, _ => a / b };
     }
 
+    /// <summary>Input <paramref name="index"/> as a batch-first computed tensor (not a constant, nor a marker of a recurrent pattern).</summary>
+    private SymbolicTensor AsSymbolic(NodeProto node, int index) => values[Input(node, index)] as SymbolicTensor
+        ?? throw new NotSupportedException($"input {index} ('{node.Input[index]}') is not a batch-first tensor computed from the model's input here.");
+
     private SymbolicTensor Apply(NodeProto node, Layer layer) => layer.Apply(Sym(node, 0));
 
     private bool Has(NodeProto node, int index) => index < node.Input.Count && node.Input[index].Length > 0;
 
-    private SymbolicTensor Sym(NodeProto node, int index) => values[Input(node, index)] as SymbolicTensor
-        ?? throw new NotSupportedException($"input {index} ('{node.Input[index]}') is a constant; it must be computed from the model's input.");
+    private SymbolicTensor Sym(NodeProto node, int index) => values[Input(node, index)] switch
+    {
+        SymbolicTensor s => s,
+        Constant => throw new NotSupportedException($"input {index} ('{node.Input[index]}') is a constant; it must be computed from the model's input."),
+        _ => throw new NotSupportedException($"input {index} ('{node.Input[index]}') is part of a recurrent pattern (time-first or a recurrent node's raw output) that {node.OpType} cannot take."),
+    };
 
     private Constant Const(NodeProto node, int index) => values[Input(node, index)] as Constant
         ?? throw new NotSupportedException($"input {index} ('{node.Input[index]}') is computed from the model's input; it must be a constant (an initializer).");

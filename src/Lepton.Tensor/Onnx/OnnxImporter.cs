@@ -104,7 +104,8 @@ internal sealed partial class OnnxImporter
             {
                 ImportNode(node);
             }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or InvalidDataException or NotSupportedException or IndexOutOfRangeException)
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or InvalidDataException or NotSupportedException or IndexOutOfRangeException
+                or InvalidCastException or KeyNotFoundException or OverflowException)
             {
                 string message = $"ONNX file '{path}', node '{NodeName(node)}' ({node.OpType}, opset {opset}): {e.Message}";
                 throw e is NotSupportedException ? new NotSupportedException(message, e) : new InvalidDataException(message, e);

@@ -14,17 +14,19 @@ public sealed class OnnxFuzzTests : IDisposable
 
     public void Dispose() => Directory.Delete(folder, recursive: true);
 
-    [Fact]
-    public void DamagedFilesLoadOrFailWithTheFileNamed()
+    [Theory]
+    [InlineData("resnet")]
+    [InlineData("recurrent")]
+    public void DamagedFilesLoadOrFailWithTheFileNamed(string file)
     {
-        byte[] original = File.ReadAllBytes(OnnxImportTests.PyTorchFile("resnet"));
+        byte[] original = File.ReadAllBytes(OnnxImportTests.PyTorchFile(file));
         var rng = new Random(11);
         var failures = new List<string>();
         int rejected = 0;
         for (int i = 0; i < 120; i++)
         {
             var (name, bytes) = FuzzMutations.Bytes(original, rng, [0, 2, 8, 16, original.Length / 2, original.Length - 8], bigEndian: false);
-            string path = Path.Combine(folder, $"f{i}.onnx");
+            string path = Path.Combine(folder, $"{file}-f{i}.onnx");
             File.WriteAllBytes(path, bytes);
             try
             {
@@ -45,13 +47,15 @@ public sealed class OnnxFuzzTests : IDisposable
         }
 
         Assert.True(failures.Count == 0, string.Join("\n", failures));
-        Assert.True(rejected > 30, $"only {rejected} of 120 damaged files were rejected");
+        Assert.True(rejected > 20, $"only {rejected} of 120 damaged files were rejected");
     }
 
-    [Fact]
-    public void DamagedGraphsLoadOrFailWithTheFileNamed()
+    [Theory]
+    [InlineData("resnet")]
+    [InlineData("recurrent")]
+    public void DamagedGraphsLoadOrFailWithTheFileNamed(string file)
     {
-        byte[] original = File.ReadAllBytes(OnnxImportTests.PyTorchFile("resnet"));
+        byte[] original = File.ReadAllBytes(OnnxImportTests.PyTorchFile(file));
         long[] values = [0, -1, 1, 2, 7, -7, 65536, int.MaxValue, long.MaxValue, long.MinValue];
         var rng = new Random(12);
         var failures = new List<string>();
@@ -125,7 +129,7 @@ public sealed class OnnxFuzzTests : IDisposable
                     }
             }
 
-            string path = Path.Combine(folder, $"g{i}.onnx");
+            string path = Path.Combine(folder, $"{file}-g{i}.onnx");
             File.WriteAllBytes(path, proto.ToByteArray());
             try
             {
