@@ -17,7 +17,8 @@ internal static class OnnxLayerExport
         or GlobalAveragePooling1D or BatchNormalization or Dropout or Activation or ReLU or Softmax or Add or Concatenate or Flatten
         or Reshape or Embedding { MaskZero: false } or InputLayer or Arithmetic or Permute or Clip or ZeroPadding2D or ZeroPadding1D or Cropping1D
         || (layer is RecurrentLayer recurrent && OnnxRecurrentExport.Supports(recurrent))
-        || (layer is Bidirectional bidirectional && OnnxRecurrentExport.Supports(bidirectional));
+        || (layer is Bidirectional bidirectional && OnnxRecurrentExport.Supports(bidirectional))
+        || (layer is TimeDistributed { Layer: var inner } && inner is not Model && Supports(inner));
 
     /// <summary>Adds the layer's nodes on its inputs and returns the name of its output.</summary>
     public static string Emit(OnnxGraphBuilder g, Layer layer, OnnxValue[] inputs, int[] outputShape)
@@ -186,6 +187,14 @@ internal static class OnnxLayerExport
                 return OnnxRecurrentExport.Emit(g, recurrent, x);
             case Bidirectional bidirectional when inputs.Length == 1:
                 return OnnxRecurrentExport.Emit(g, bidirectional, x);
+            case TimeDistributed distributed:
+                {
+                    // Fold time into the batch, run the wrapped layer, unfold: [N, T, ...] -> [N * T, ...] -> [N, T, ...].
+                    var step = new OnnxValue(g.Node("Reshape", [x.Name, g.Int64s($"{n}/fold", [-1, .. x.Shape[1..].Select(d => (long)d)])], $"{n}/Fold"), x.Shape[1..], x.DType);
+                    string y = Emit(g, distributed.Layer, [step], outputShape[1..]);
+                    return g.Node("Reshape", [y, g.Int64s($"{n}/unfold", [-1, .. outputShape.Select(d => (long)d)])], $"{n}/Unfold");
+                }
+
             case Embedding embedding:
                 return g.Node("Gather", [g.Weight(embedding.Embeddings), x.Name], n, Int("axis", 0));
             default:

@@ -172,6 +172,19 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void TimeDistributedLayersMatchOnnxRuntime()
+    {
+        var model = new Sequential([
+            new InputLayer([4, 2, 6, 6]),
+            new TimeDistributed(new Conv2D(3, 3, strides: 2, padding: "same", activation: "relu", seed: 1)),
+            new TimeDistributed(new Flatten()),
+            new TimeDistributed(new Dense(5, activation: "tanh", seed: 2)),
+            new GRU(3, seed: 3),
+        ], name: "time_distributed");
+        OnnxRuntimeCheck.ExportAndCompare(model, Random([2, 4, 2, 6, 6], 4), folder);
+    }
+
+    [Fact]
     public void NestedSequentialInsideFunctionalExports()
     {
         var block = new Sequential([new Dense(4, activation: "relu", seed: 1), new Dense(4, seed: 2)], name: "block");
@@ -239,8 +252,8 @@ public sealed class OnnxExportTests : IDisposable
     public void LayersWithoutAnOnnxFormAreListedTogether()
     {
         var model = new Sequential([
-            new InputLayer([4, 3]), new LSTM(5, returnSequences: true, goBackwards: true, name: "lstm_a"),
-            new TimeDistributed(new Dense(2), name: "td_b"), new Bidirectional(new GRU(2, activation: "gelu"), name: "bi_c"), new Dense(1),
+            new InputLayer([4, 3, 2]), new TimeDistributed(new LSTM(2, goBackwards: true), name: "td_b"),
+            new LSTM(5, returnSequences: true, goBackwards: true, name: "lstm_a"), new Bidirectional(new GRU(2, activation: "gelu"), name: "bi_c"), new Dense(1),
         ]);
         var e = Assert.Throws<NotSupportedException>(() => model.ExportOnnx(Path.Combine(folder, "x.onnx")));
         Assert.Contains("'lstm_a' (LSTM)", e.Message);
@@ -268,7 +281,7 @@ public sealed class OnnxExportTests : IDisposable
         string path = Path.Combine(folder, "keep.onnx");
         new Sequential([new InputLayer([3]), new Dense(2)]).ExportOnnx(path);
         byte[] before = File.ReadAllBytes(path);
-        var bad = new Sequential([new InputLayer([4, 3]), new TimeDistributed(new Dense(2))]);
+        var bad = new Sequential([new InputLayer([4, 3]), new Masking()]);
         Assert.Throws<NotSupportedException>(() => bad.ExportOnnx(path));
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Single(Directory.GetFiles(folder));
