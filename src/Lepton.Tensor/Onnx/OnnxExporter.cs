@@ -26,7 +26,7 @@ internal static class OnnxExporter
         }
 
         model.BuildIfInputKnown();
-        if (!model.Built || model.InputShape is null)
+        if (!model.IsFunctional && (!model.Built || model.InputShape is null))
         {
             throw new InvalidOperationException($"{model.Name}: build the model (call it once, or declare its input shape) before exporting it.");
         }
@@ -52,7 +52,7 @@ internal static class OnnxExporter
         else
         {
             string name = model.Layers.Count > 0 && model.Layers[0] is InputLayer first ? first.Name : "input";
-            inputs.Add(new OnnxValue(graph.Unique(name), model.InputShape, model.BuiltInputType));
+            inputs.Add(new OnnxValue(graph.Unique(name), model.InputShape!, model.BuiltInputType));
         }
 
         var outputs = EmitModel(graph, model, inputs);

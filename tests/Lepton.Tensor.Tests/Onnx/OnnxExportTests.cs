@@ -185,6 +185,29 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void TwoInputModelExportsAndImportsBoth()
+    {
+        var image = Keras.Input([1, 5, 5]);
+        var features = Keras.Input([3]);
+        var merged = new Concatenate().Apply(new Flatten().Apply(new Conv2D(2, 3, seed: 1).Apply(image)), new Dense(4, seed: 2).Apply(features));
+        var model = new Model([image, features], [new Dense(2, seed: 3).Apply(merged)], name: "two_inputs");
+        var (a, b) = (Random([2, 1, 5, 5], 4), Random([2, 3], 5));
+        string path = Path.Combine(folder, "two_inputs.onnx");
+        model.ExportOnnx(path);
+
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(path);
+        Assert.Equal(["input_0", "input_1"], session.InputMetadata.Keys);
+        using var results = session.Run(
+        [
+            Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("input_0", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(a.ToArray(), a.Shape)),
+            Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("input_1", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(b.ToArray(), b.Shape)),
+        ]);
+        float[] expected = model.Call([a, b]).ToArray();
+        OnnxRuntimeCheck.Close(expected, [.. results.First().AsTensor<float>()]);
+        OnnxRuntimeCheck.Close(expected, Model.LoadOnnx(path).Call([a, b]).ToArray(), 1e-6f);
+    }
+
+    [Fact]
     public void NestedSequentialInsideFunctionalExports()
     {
         var block = new Sequential([new Dense(4, activation: "relu", seed: 1), new Dense(4, seed: 2)], name: "block");
