@@ -33,8 +33,8 @@ internal static class Architectures
         new Dense(10),
     ]);
 
-    /// <summary>The seed's three-convolution CIFAR-10 CNN (logits).</summary>
-    public static Sequential CifarSeed() => new([
+    /// <summary>The seed's three-convolution CIFAR-10 CNN (logits; 10 classes unless a task needs fewer).</summary>
+    public static Sequential CifarSeed(int classes = 10) => new([
         new InputLayer([3, 32, 32]),
         new Conv2D(32, 3, activation: "relu"),
         new MaxPooling2D(2),
@@ -43,7 +43,7 @@ internal static class Architectures
         new Conv2D(64, 3, activation: "relu"),
         new Flatten(),
         new Dense(64, activation: "relu"),
-        new Dense(10),
+        new Dense(classes),
     ]);
 
     /// <summary>

@@ -54,6 +54,39 @@ public abstract class Layer : IDisposable
     }
 
     private bool trainable = true;
+    private float learningRateMultiplier = 1f;
+
+    /// <summary>
+    /// The factor the built-in optimizers multiply their learning rate by for this layer's weights and its sublayers'
+    /// (1 by default): fine-tune a pretrained backbone at a tenth of the head's rate with 0.1, as with PyTorch's
+    /// parameter groups. Setting it on a model sets every layer in it; set the head's afterwards to differ.
+    /// </summary>
+    /// <example><code>
+    /// backbone.LearningRateMultiplier = 0.1f; // the head keeps the optimizer's full rate
+    /// model.Compile(new Adam(1e-3f), "sparse_categorical_crossentropy", "accuracy");
+    /// </code></example>
+    public float LearningRateMultiplier
+    {
+        get => learningRateMultiplier;
+        set
+        {
+            if (!(value >= 0 && float.IsFinite(value)))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"{Name}: LearningRateMultiplier must be finite and at least 0.");
+            }
+
+            learningRateMultiplier = value;
+            foreach (var w in ownWeights)
+            {
+                w.LearningRateMultiplier = value;
+            }
+
+            foreach (var layer in Sublayers)
+            {
+                layer.LearningRateMultiplier = value;
+            }
+        }
+    }
 
     /// <summary>How many times any layer's <see cref="Trainable"/> has changed.</summary>
     private static long trainableChanges;
@@ -181,9 +214,31 @@ public abstract class Layer : IDisposable
         }
 
         EnsureBuiltFor(inputs);
-        var output = Forward(inputs, training);
-        OutputShape ??= output.ShapeRef[1..];
-        return output;
+        if (LayerTrace.Current is not { } trace)
+        {
+            var output = Forward(inputs, training);
+            OutputShape ??= output.ShapeRef[1..];
+            return output;
+        }
+
+        // Tracing (ONNX export of a subclassed model): record the calls the traced model makes itself.
+        bool record = trace.Depth == 1;
+        trace.Depth++;
+        try
+        {
+            var output = Forward(inputs, training);
+            OutputShape ??= output.ShapeRef[1..];
+            if (record)
+            {
+                trace.Calls.Add((this, [.. inputs], output));
+            }
+
+            return output;
+        }
+        finally
+        {
+            trace.Depth--;
+        }
     }
 
     /// <summary>Calls the layer on placeholders, recording a functional graph.</summary>
@@ -300,7 +355,7 @@ public abstract class Layer : IDisposable
     protected Weight AddWeight(string name, int[] shape, Initializer initializer, bool trainable = true)
     {
         LoadLimits.ChargeWeight($"{Name}/{name}", shape);
-        var weight = new Weight($"{Name}/{name}", initializer.Create(shape, Device, Generator), trainable);
+        var weight = new Weight($"{Name}/{name}", initializer.Create(shape, Device, Generator), trainable) { LearningRateMultiplier = learningRateMultiplier };
         ownWeights.Add(weight);
         return weight;
     }

@@ -13,8 +13,9 @@ public static class LayerRegistry
         ["Conv2D"] = c => new Conv2D(
             c.Int("filters"), Pair(c, "kernel_size"), Pair(c, "strides"), c.String("padding"), Pair(c, "dilation_rate"), c.String("activation"),
             c.Bool("use_bias"), c.String("kernel_initializer"), c.String("bias_initializer"), c.Int("groups"), Format(c), name: c.Name),
-        ["MaxPooling2D"] = c => new MaxPooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name),
-        ["AveragePooling2D"] = c => new AveragePooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name),
+        ["MaxPooling2D"] = c => new MaxPooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name, explicitPadding: OptionalPadding4(c)),
+        ["AveragePooling2D"] = c => new AveragePooling2D(Square(c, "pool_size"), Square(c, "strides"), c.String("padding"), Format(c), name: c.Name,
+            explicitPadding: OptionalPadding4(c), countIncludePad: c.Has("count_include_pad") && c.Bool("count_include_pad")),
         ["GlobalAveragePooling2D"] = c => new GlobalAveragePooling2D(Format(c), name: c.Name),
         ["Conv1D"] = c => new Conv1D(
             c.Int("filters"), Single(c, "kernel_size"), Single(c, "strides"), c.String("padding"), Single(c, "dilation_rate"), c.String("activation"),
@@ -48,6 +49,12 @@ public static class LayerRegistry
         ["InputLayer"] = c => new InputLayer(c.Ints("shape"), DTypeExtensions.Parse(c.String("dtype")) ?? throw new InvalidDataException($"InputLayer '{c.Name}': dtype '{c.String("dtype")}' is not an element type."), c.Name),
         ["Add"] = c => new Add(c.Name),
         ["Concatenate"] = c => new Concatenate(c.Int("axis"), c.Name),
+        ["Arithmetic"] = c => new Arithmetic(c.String("operation"), c.Has("constant_shape") ? c.Ints("constant_shape") : null, c.Bool("constant_first"), c.Bool("trainable_constant"), c.Name),
+        ["Permute"] = c => new Permute(c.Ints("dims"), name: c.Name),
+        ["Clip"] = c => new Clip(c.Has("min") ? c.Float("min") : null, c.Has("max") ? c.Float("max") : null, name: c.Name),
+        ["ZeroPadding2D"] = c => new ZeroPadding2D(Padding4(c), Format(c), c.Name),
+        ["ZeroPadding1D"] = c => new ZeroPadding1D(Pair(c, "padding"), Format(c), c.Name),
+        ["Cropping1D"] = c => new Cropping1D(Pair(c, "cropping"), c.Name),
     };
 
     /// <summary>Makes a custom layer class loadable from saved models.</summary>
@@ -95,6 +102,14 @@ public static class LayerRegistry
             ? h
             : throw new InvalidDataException($"The saved configuration of {c.ClassName} layer '{c.Name}' has '{key}' = [{h}, {w}]; only square values are supported.");
     }
+
+    private static (int, int, int, int) Padding4(LayerConfig c, string key = "padding")
+    {
+        var p = c.Ints(key, 4);
+        return (p[0], p[1], p[2], p[3]);
+    }
+
+    private static (int, int, int, int)? OptionalPadding4(LayerConfig c) => c.Has("explicit_padding") ? Padding4(c, "explicit_padding") : null;
 
     private static DataFormat Format(LayerConfig c) => c.Has("data_format") ? Layout.Parse(c.String("data_format")) : DataFormat.ChannelsFirst;
 }

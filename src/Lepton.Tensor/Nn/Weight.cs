@@ -28,6 +28,12 @@ public sealed class Weight : IDisposable
     public int[] Shape => Value.Shape;
 
     /// <summary>
+    /// The factor the optimizer multiplies its learning rate by for this weight (1 by default); set through
+    /// <see cref="Layer.LearningRateMultiplier"/>.
+    /// </summary>
+    public float LearningRateMultiplier { get; internal set; } = 1f;
+
+    /// <summary>
     /// The pruning mask (1 keeps a value, 0 prunes it; the weight's shape and type), or null when the weight is not
     /// pruned. Set by <see cref="Pruning"/>; every optimizer step ends with <see cref="ApplyPruningMask"/>.
     /// </summary>

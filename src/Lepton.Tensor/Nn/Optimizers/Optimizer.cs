@@ -154,7 +154,7 @@ public abstract class Optimizer : IDisposable
         int length = weight.Value.Numel;
         Capture.StepCapture.Dynamic(
             nameof(Backends.IBackend.OptimizerStep), weight.Value.Backend, [weight.Value.Buffer, gradient.Buffer, first?.Buffer, second?.Buffer, scale?.DenseData().Buffer],
-            0b1101, (b, s) => b.OptimizerStep(Update(StepRate, Iterations), s[0]!, s[1]!, s[2], s[3], length, s[4]));
+            0b1101, (b, s) => b.OptimizerStep(Update(StepRate * weight.LearningRateMultiplier, Iterations), s[0]!, s[1]!, s[2], s[3], length, s[4]));
     }
 
     private static Tensor? GradientOf(IReadOnlyList<Weight> weights, IReadOnlyList<Tensor?>? gradients, int i) =>
