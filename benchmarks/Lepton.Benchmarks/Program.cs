@@ -1,11 +1,18 @@
 // Entry point of the benchmark suite: BenchmarkDotNet's switcher, so any class or case can be
 // picked with --filter, e.g. dotnet run -c Release -- --filter '*Gemm*'; --capture-memory prints the
-// pool's peak per training step with and without memory planning.
+// pool's peak per training step with and without memory planning;
+// --sparse-crossover times sparse against dense inference over kernel sparsities.
 using BenchmarkDotNet.Running;
 
 if (args is ["--capture-memory"])
 {
     Lepton.Benchmarks.CaptureMemory.Run();
+    return;
+}
+
+if (args is ["--sparse-crossover"])
+{
+    Lepton.Benchmarks.SparseCrossover.Run();
     return;
 }
 
