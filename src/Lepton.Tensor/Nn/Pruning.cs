@@ -123,6 +123,53 @@ public static class Pruning
     }
 
     /// <summary>
+    /// Structured pruning: removes the lowest-ranked <paramref name="fraction"/> of the filters of each Conv2D layer
+    /// (of the named ones with <paramref name="layers"/>) together with the matching input channels of what reads them
+    /// (BatchNormalization, the next Conv2D, a Dense layer after Flatten or GlobalAveragePooling2D), and returns the
+    /// smaller model: plain dense layers with the surviving weights, which compute what the original computes with the
+    /// removed channels zeroed. Channels of tensors added together (residual Adds) are ranked and removed together.
+    /// Compile the result to fine-tune it with <c>Fit</c>; the original model is left unchanged, and pruning masks are
+    /// not carried over.
+    /// </summary>
+    /// <param name="model">A built Sequential or functional model with channels-first convolutions.</param>
+    /// <param name="fraction">The fraction of each layer's channels to remove, in [0, 1): round(channels * fraction) go.</param>
+    /// <param name="criterion">How filters are ranked: the L1 or L2 norm of their weights (summed over convolutions added together), or the absolute scale of the batch normalization on their channel.</param>
+    /// <param name="layers">Names of the Conv2D layers to prune; null prunes every one whose channels can be removed (not those that reach the model's output or a layer channel pruning does not follow, such as Concatenate or Reshape).</param>
+    /// <returns>The smaller, uncompiled model, with the original's layer names.</returns>
+    /// <example><code>
+    /// var small = Pruning.Channels(model, 0.5, ChannelCriterion.L1);
+    /// small.Compile(new Adam(1e-4f), new SparseCategoricalCrossentropy(fromLogits: true), ["accuracy"]);
+    /// small.Fit(x, y, epochs: 2);
+    /// </code></example>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fraction"/> is outside [0, 1).</exception>
+    /// <exception cref="ArgumentException">A named layer is missing, is not a Conv2D or cannot lose channels; the fraction would remove every channel of a layer; BnScale finds no batch normalization; or no convolution can be pruned.</exception>
+    public static Model Channels(Model model, double fraction, ChannelCriterion criterion = ChannelCriterion.L1, IEnumerable<string>? layers = null) =>
+        ChannelsKept(model, fraction, criterion, layers).Pruned;
+
+    /// <summary><see cref="Channels"/>, with the filters each pruned convolution keeps.</summary>
+    internal static (Model Pruned, Dictionary<string, int[]> Kept) ChannelsKept(Model model, double fraction, ChannelCriterion criterion, IEnumerable<string>? layers)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!(fraction >= 0 && fraction < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "Pruning.Channels: fraction must be in [0, 1).");
+        }
+
+        if (!Enum.IsDefined(criterion))
+        {
+            throw new ArgumentOutOfRangeException(nameof(criterion), criterion, "Pruning.Channels: criterion must be L1, L2 or BnScale.");
+        }
+
+        model.BuildIfInputKnown();
+        if (!model.Built)
+        {
+            throw new InvalidOperationException($"Pruning.Channels: model '{model.Name}' is not built; call it once or declare its input shape first.");
+        }
+
+        return ChannelPruning.Run(model, fraction, criterion, layers);
+    }
+
+    /// <summary>
     /// Sets the masks of <paramref name="weights"/> so that exactly n - round(n * (1 - sparsity)) values are 0 (n per
     /// kernel, or over all of them with <paramref name="global"/>): the smallest |w|, ties broken by position (layer
     /// order, then flat index, lower first). Then zeroes the weights and the optimizer's state there.

@@ -70,6 +70,9 @@ public sealed class BatchNormalization : Layer
     /// <summary>Whether the running variance is updated with the unbiased batch variance (else the biased one).</summary>
     public bool UnbiasedRunningVariance { get; }
 
+    /// <summary>The learned [channels] scale, or null without one.</summary>
+    public Weight? Gamma => gamma;
+
     /// <summary>The running mean.</summary>
     public Weight MovingMean => movingMean ?? throw new InvalidOperationException($"{Name} is not built yet.");
 
