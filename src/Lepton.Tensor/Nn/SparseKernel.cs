@@ -15,6 +15,7 @@ internal sealed unsafe class SparseKernel
 {
     private readonly Weight weight;
     private readonly bool transposed;
+    private readonly Lock gate = new();
     private SparseRows? rows;
     private long version = -1;
     private DeviceBuffer? source;
@@ -31,16 +32,20 @@ internal sealed unsafe class SparseKernel
     internal static bool? Forced { get; set; }
 
     /// <summary>
-    /// The least fraction of zeros at which the sparse product beats the dense GEMM for <paramref name="columns"/>
-    /// columns of the right-hand side (a Dense layer's batch rows; a 1x1 convolution's pixels per image), measured on
-    /// the CPU backend: see BENCHMARKS.md, "Sparse inference".
+    /// The least fraction of zeros at which the sparse product beats the dense GEMM, measured on the CPU backend
+    /// (BENCHMARKS.md, "Sparse inference"; <c>--sparse-crossover</c>). A 1x1 convolution multiplies each image's
+    /// [channels, pixels] in place; a Dense layer first transposes its batch, which only wide layers repay.
     /// </summary>
-    /// <param name="columns">The width of the dense operand.</param>
-    internal static double MinSparsity(int columns) => columns switch
+    /// <param name="transposed">True for a Dense kernel, false for a 1x1 convolution's.</param>
+    /// <param name="outputs">Units or filters.</param>
+    /// <param name="columns">A Dense layer's batch rows; a convolution's pixels per image.</param>
+    internal static double MinSparsity(bool transposed, int outputs, int columns) => (transposed, columns, outputs) switch
     {
-        1 => 0.6,   // a batch of one: the dense product is a memory-bound GEMV
-        < 16 => 0.8,
-        _ => 0.85,  // wide products: the dense GEMM runs near peak
+        (false, _, _) => 0.6,            // 1x1 convolution: sparse wins from 50-60% at 16x16 and 8x8 pixels
+        (true, 1, _) => 0.9,             // Dense, batch 1: the dense GEMV is memory-bound but streams well
+        (true, _, >= 512) => 0.85,       // Dense, wide batch, wide layer: the transpose is paid back
+        (true, _, >= 128) => 0.95,
+        _ => double.PositiveInfinity,    // Dense, wide batch, narrow layer: the dense GEMM always wins
     };
 
     /// <summary>
@@ -68,7 +73,7 @@ internal sealed unsafe class SparseKernel
         var current = kernel.Refresh(weight.Value.DenseData().Buffer);
         long count = (long)current.Rows * current.ColumnCount;
         double sparsity = count == 0 ? 0 : 1 - ((double)current.NonZeros / count);
-        return Forced == true || sparsity >= MinSparsity(columns) ? kernel : null;
+        return Forced == true || sparsity >= MinSparsity(transposed, current.Rows, columns) ? kernel : null;
     }
 
     /// <summary>y [count, rows, p] = this [rows, columns] times each x [columns, p] of x [count, columns, p] (a 1x1 convolution).</summary>
@@ -104,7 +109,7 @@ internal sealed unsafe class SparseKernel
     /// <summary>The CSR copy of the values in <paramref name="buffer"/>, rebuilt when the weight was written since.</summary>
     private SparseRows Refresh(DeviceBuffer buffer)
     {
-        lock (weight)
+        lock (gate)
         {
             return RefreshLocked(buffer);
         }
