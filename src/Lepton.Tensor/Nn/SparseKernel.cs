@@ -19,6 +19,9 @@ internal sealed unsafe class SparseKernel
     private SparseRows? rows;
     private long version = -1;
     private DeviceBuffer? source;
+    private long countedVersion = -1;
+    private DeviceBuffer? counted;
+    private double sparsity;
 
     private SparseKernel(Weight weight, bool transposed)
     {
@@ -70,10 +73,16 @@ internal sealed unsafe class SparseKernel
             return null;
         }
 
-        var current = kernel.Refresh(weight.Value.DenseData().Buffer);
-        long count = (long)current.Rows * current.ColumnCount;
-        double sparsity = count == 0 ? 0 : 1 - ((double)current.NonZeros / count);
-        return Forced == true || sparsity >= MinSparsity(transposed, current.Rows, columns) ? kernel : null;
+        // The zeros are counted once per write of the weight; the CSR copy is made only where it will be used.
+        var buffer = weight.Value.DenseData().Buffer;
+        int outputs = transposed ? weight.Shape[1] : weight.Shape[0];
+        if (Forced != true && kernel.Sparsity(buffer) < MinSparsity(transposed, outputs, columns))
+        {
+            return null;
+        }
+
+        kernel.Refresh(buffer);
+        return kernel;
     }
 
     /// <summary>y [count, rows, p] = this [rows, columns] times each x [columns, p] of x [count, columns, p] (a 1x1 convolution).</summary>
@@ -104,6 +113,28 @@ internal sealed unsafe class SparseKernel
         StepCapture.Dynamic("SparseMatMul", x.Backend, [dense.Buffer, kernel.Buffer, y.Buffer], 0b100, (_, s) =>
             product(Refresh(s[1]!), ((CpuBuffer)s[0]!).Pointer, ((CpuBuffer)s[2]!).Pointer));
         return y;
+    }
+
+    /// <summary>The fraction of zeros in <paramref name="buffer"/> (the weight's values), counted again after each write.</summary>
+    private double Sparsity(DeviceBuffer buffer)
+    {
+        lock (gate)
+        {
+            if (countedVersion != weight.Version || !ReferenceEquals(buffer, counted))
+            {
+                var values = ((CpuBuffer)buffer).Span[..weight.Value.Numel];
+                long zeros = 0;
+                foreach (float v in values)
+                {
+                    zeros += v == 0 ? 1 : 0;
+                }
+
+                sparsity = values.Length == 0 ? 0 : (double)zeros / values.Length;
+                (countedVersion, counted) = (weight.Version, buffer);
+            }
+
+            return sparsity;
+        }
     }
 
     /// <summary>The CSR copy of the values in <paramref name="buffer"/>, rebuilt when the weight was written since.</summary>
