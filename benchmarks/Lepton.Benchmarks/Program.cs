@@ -1,7 +1,7 @@
 // Entry point of the benchmark suite: BenchmarkDotNet's switcher, so any class or case can be
 // picked with --filter, e.g. dotnet run -c Release -- --filter '*Gemm*'; --capture-memory prints the
 // pool's peak per training step with and without memory planning;
-// --sparse-crossover times sparse against dense inference over kernel sparsities.
+// --sparse-crossover [case] times sparse against dense inference over kernel sparsities.
 using BenchmarkDotNet.Running;
 
 if (args is ["--capture-memory"])
@@ -10,9 +10,9 @@ if (args is ["--capture-memory"])
     return;
 }
 
-if (args is ["--sparse-crossover"])
+if (args is ["--sparse-crossover", ..])
 {
-    Lepton.Benchmarks.SparseCrossover.Run();
+    Lepton.Benchmarks.SparseCrossover.Run(args.Length > 1 ? args[1] : null);
     return;
 }
 

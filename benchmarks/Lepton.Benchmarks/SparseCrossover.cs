@@ -8,22 +8,31 @@ namespace Lepton.Benchmarks;
 
 internal static class SparseCrossover
 {
-    private static readonly double[] Sparsities = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98];
+    private static readonly double[] Sparsities = [0.5, 0.6, 0.7, 0.8, 0.85, 0.875, 0.9, 0.95, 0.98];
 
-    public static void Run()
+    public static void Run(string? only = null)
     {
+        filter = only;
         Console.WriteLine($"threads {Environment.ProcessorCount}; median of timed runs; dense / sparse > 1 means sparse wins");
-        Console.WriteLine("| case | batch | " + string.Join(" | ", Sparsities.Select(s => $"{s:P0}")) + " |");
+        Console.WriteLine("| case | batch | " + string.Join(" | ", Sparsities.Select(s => $"{s * 100:0.#}%")) + " |");
         Console.WriteLine("|---|---:|" + string.Concat(Sparsities.Select(_ => "---:|")));
         Case("Dense 5408->128", () => new Dense(128, inputShape: [5408]), batch => [batch, 5408], [1, 64]);
+        Case("Dense 576->64", () => new Dense(64, inputShape: [576]), batch => [batch, 576], [1, 64]);
+        Case("Dense 512->512", () => new Dense(512, inputShape: [512]), batch => [batch, 512], [1, 64]);
         Case("Dense 1024->1024", () => new Dense(1024, inputShape: [1024]), batch => [batch, 1024], [1, 64]);
-        Case("Dense 1024->64", () => new Dense(64, inputShape: [1024]), batch => [batch, 1024], [1, 64]);
         Case("Conv1x1 64->64 16x16", () => new Conv2D(64, 1, inputShape: [64, 16, 16]), batch => [batch, 64, 16, 16], [1, 64]);
         Case("Conv1x1 256->256 8x8", () => new Conv2D(256, 1, inputShape: [256, 8, 8]), batch => [batch, 256, 8, 8], [1]);
     }
 
+    private static string? filter;
+
     private static void Case(string name, Func<Layer> make, Func<int, int[]> inputShape, int[] batches)
     {
+        if (filter is not null && !name.Contains(filter, StringComparison.Ordinal))
+        {
+            return;
+        }
+
         foreach (int batch in batches)
         {
             var cells = new List<string>();

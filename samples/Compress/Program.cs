@@ -138,11 +138,12 @@ Console.WriteLine("Sizes are the weights saved as float32 safetensors, gzipped (
 Console.WriteLine($"device ({device}, {Lepton.Backends.Cpu.CpuBackend.Threads} CPU threads). Int8 quantization (issue #20) has not landed: no row yet.");
 Console.WriteLine($"total time: {total.Elapsed.TotalMinutes:F1} min");
 
-// From 0 to 90% sparsity over the fine-tuning steps, the last update a few steps before the end.
+// From 0 to 90% sparsity over the first 70% of the fine-tuning steps; the rest recover at 90%.
 static PolynomialDecay ToNinety(long steps)
 {
-    int frequency = (int)Math.Clamp(steps / 20, 1, 10);
-    return new PolynomialDecay(0, 0.9, beginStep: 0, endStep: Math.Max(1, steps - 1 - frequency) / frequency * frequency, frequency: frequency);
+    int frequency = (int)Math.Clamp(steps / 50, 1, 20);
+    long end = Math.Max(frequency, (long)(steps * 0.7) / frequency * frequency);
+    return new PolynomialDecay(0, 0.9, beginStep: 0, endStep: end, frequency: frequency);
 }
 
 Optimizer SeedOptimizer(int stageEpochs) => new Adam(new OneCycle(3e-3f, (long)stageEpochs * Train(1).Count));

@@ -257,7 +257,7 @@ internal sealed unsafe class SparseRows
 
             if (width == 1 && ldx == 1)
             {
-                // One column: a gathered dot product with four independent sums.
+                // One column: a gathered dot product with four independent sums (AVX2 gathers measured no faster).
                 float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
                 int k = begin;
                 for (; k + 4 <= end; k += 4)
