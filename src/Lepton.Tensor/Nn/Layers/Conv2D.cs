@@ -147,7 +147,7 @@ public sealed class Conv2D : Layer
     protected override Tensor Forward(Tensor input, bool training)
     {
         var x = Layout.ToChannelsFirst(input, DataFormat);
-        if (!training && IsPointwise && SparseKernel.ForInference(Kernel, transposed: false, x, x.ShapeRef[2] * x.ShapeRef[3]) is { } sparse)
+        if (!training && IsPointwise && x.Numel > 0 && SparseKernel.ForInference(Kernel, transposed: false, x, x.ShapeRef[2] * x.ShapeRef[3]) is { } sparse)
         {
             // A highly sparse 1x1 kernel at inference: per image, y [filters, pixels] = kernel (sparse) x [channels, pixels].
             int n = x.ShapeRef[0], h = x.ShapeRef[2], w = x.ShapeRef[3];

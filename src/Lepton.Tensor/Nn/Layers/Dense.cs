@@ -83,8 +83,8 @@ public sealed class Dense : Layer
             throw new ArgumentException($"{Name}: expected {Kernel.Shape[0]} input features, got input of shape {Shapes.Format(input.ShapeRef)}.");
         }
 
-        int inputs = Kernel.Shape[0], batch = input.Numel / inputs;
-        if (!training && SparseKernel.ForInference(Kernel, transposed: true, input, batch) is { } sparse)
+        int inputs = Kernel.Shape[0], batch = inputs == 0 ? 0 : input.Numel / inputs;
+        if (!training && batch > 0 && SparseKernel.ForInference(Kernel, transposed: true, input, batch) is { } sparse)
         {
             // A highly sparse kernel at inference: the CSR product instead of the dense GEMM.
             var outShape = input.Shape;
