@@ -73,6 +73,31 @@ public sealed class ChannelPruningTests
     }
 
     [Fact]
+    public void ProjectionShortcutsLoseTheirInputAndOutputChannels()
+    {
+        var input = Keras.Input([3, 8, 8]);
+        var stem = new ReLU().Apply(new Conv2D(8, 3, padding: "same", seed: 1, name: "c0").Apply(input));
+        var h = new ReLU().Apply(new BatchNormalization(name: "bn1").Apply(new Conv2D(12, 3, strides: 2, padding: "same", seed: 2, name: "c1").Apply(stem)));
+        h = new Conv2D(16, 3, padding: "same", seed: 3, name: "c2").Apply(h);
+        var shortcut = new BatchNormalization(name: "bnp").Apply(new Conv2D(16, 1, strides: 2, seed: 4, name: "p").Apply(stem));
+        var model = new Model(input, new Dense(3, seed: 5, name: "head").Apply(new GlobalAveragePooling2D().Apply(new Add().Apply(h, shortcut))));
+        var byName = model.Layers.ToDictionary(l => l.Name);
+        Randomize((BatchNormalization)byName["bn1"], 6);
+        Randomize((BatchNormalization)byName["bnp"], 7);
+
+        var (pruned, kept) = Pruning.ChannelsKept(model, 0.5, ChannelCriterion.L1, null);
+        Assert.Equal(kept["c2"], kept["p"]);
+        Assert.Equal([8, 4, 1, 1], pruned.Layers.OfType<Conv2D>().Single(l => l.Name == "p").Kernel.Shape);
+
+        ZeroInputs(((Conv2D)byName["c1"]).Kernel, Removed(kept["c0"], 8), 1);
+        ZeroInputs(((Conv2D)byName["p"]).Kernel, Removed(kept["c0"], 8), 1);
+        ZeroInputs(((Conv2D)byName["c2"]).Kernel, Removed(kept["c1"], 12), 1);
+        ZeroInputs(((Dense)byName["head"]).Kernel, Removed(kept["p"], 16), 0);
+        var x = Tensor.RandN([3, 3, 8, 8], new Generator(8));
+        AssertClose(model.Predict(x), pruned.Predict(x));
+    }
+
+    [Fact]
     public void CriteriaRankFiltersByNormOrBatchNormScale()
     {
         var model = new Sequential([
