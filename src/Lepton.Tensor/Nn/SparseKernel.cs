@@ -40,15 +40,17 @@ internal sealed unsafe class SparseKernel
     /// [channels, pixels] in place; a Dense layer first transposes its batch, which only wide layers repay.
     /// </summary>
     /// <param name="transposed">True for a Dense kernel, false for a 1x1 convolution's.</param>
+    /// <param name="inputs">Input features or channels.</param>
     /// <param name="outputs">Units or filters.</param>
     /// <param name="columns">A Dense layer's batch rows; a convolution's pixels per image.</param>
-    internal static double MinSparsity(bool transposed, int outputs, int columns) => (transposed, columns, outputs) switch
+    internal static double MinSparsity(bool transposed, int inputs, int outputs, int columns) => (transposed, columns, (long)inputs * outputs, outputs) switch
     {
-        (false, _, _) => 0.6,            // 1x1 convolution: sparse wins from 50-60% at 16x16 and 8x8 pixels
-        (true, 1, _) => 0.9,             // Dense, batch 1: the dense GEMV is memory-bound but streams well
-        (true, _, >= 512) => 0.85,       // Dense, wide batch, wide layer: the transpose is paid back
-        (true, _, >= 128) => 0.95,
-        _ => double.PositiveInfinity,    // Dense, wide batch, narrow layer: the dense GEMM always wins
+        (false, _, _, _) => 0.6,                   // 1x1 convolution: wins from 50% at 16x16 and 8x8 pixels
+        (true, 1, >= 500_000, _) => 0.85,          // Dense, batch 1, large kernel (5408x128, 1024x1024): the GEMV streams memory
+        (true, 1, _, _) => 0.95,                   // Dense, batch 1, small kernel (576x64, 512x512): the GEMV runs from cache
+        (true, _, _, >= 512) => 0.7,               // Dense, batch > 1, wide layer: the input transpose is repaid
+        (true, _, _, >= 128) => 0.8,
+        _ => double.PositiveInfinity,              // Dense, batch > 1, narrow layer (576x64): the dense GEMM wins up to 95%
     };
 
     /// <summary>
@@ -76,7 +78,7 @@ internal sealed unsafe class SparseKernel
         // The zeros are counted once per write of the weight; the CSR copy is made only where it will be used.
         var buffer = weight.Value.DenseData().Buffer;
         int outputs = transposed ? weight.Shape[1] : weight.Shape[0];
-        if (Forced != true && kernel.Sparsity(buffer) < MinSparsity(transposed, outputs, columns))
+        if (Forced != true && kernel.Sparsity(buffer) < MinSparsity(transposed, weight.Value.Numel / Math.Max(outputs, 1), outputs, columns))
         {
             return null;
         }
