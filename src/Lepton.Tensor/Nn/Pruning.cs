@@ -81,7 +81,8 @@ public static class Pruning
 
     /// <summary>
     /// Removes every pruning mask from <paramref name="model"/>: its layers become plain layers whose pruned values stay
-    /// zero (until trained again), and it saves as an unpruned model. Callbacks made for it stop working.
+    /// zero (until trained again), and it saves as an unpruned model. Callbacks made for it stop working. Its captured
+    /// steps are dropped, so that Predict and Evaluate choose again between the dense and the sparse kernels.
     /// </summary>
     /// <param name="model">A model pruned with <see cref="LowMagnitude"/> (a model without masks is left as it is).</param>
     /// <example><code>Pruning.Strip(model); model.Save("small.lepton");</code></example>
@@ -93,6 +94,9 @@ public static class Pruning
             weight.PruningMask?.Dispose();
             weight.PruningMask = null;
         }
+
+        // Steps captured while the kernels were still dense chose the dense kernels; the next ones choose again.
+        model.ClearCapturedSteps();
     }
 
     /// <summary>
