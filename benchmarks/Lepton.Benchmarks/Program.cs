@@ -1,8 +1,21 @@
 // Entry point of the benchmark suite: BenchmarkDotNet's switcher, so any class or case can be
 // picked with --filter, e.g. dotnet run -c Release -- --filter '*Gemm*'; --capture-memory prints the
-// pool's peak per training step with and without memory planning;
-// --sparse-crossover [case] times sparse against dense inference over kernel sparsities.
+// pool's peak per training step with and without memory planning; --allreduce and --data-parallel run under mpirun
+// (see DataParallel.cs); --sparse-crossover [case] times sparse against dense inference over kernel sparsities.
+using System.Globalization;
 using BenchmarkDotNet.Running;
+
+if (args is ["--allreduce"])
+{
+    Lepton.Benchmarks.DataParallel.AllReduce();
+    return;
+}
+
+if (args is ["--data-parallel", var model, var steps, var megabytes])
+{
+    Lepton.Benchmarks.DataParallel.Training(model, int.Parse(steps, CultureInfo.InvariantCulture), double.Parse(megabytes, CultureInfo.InvariantCulture));
+    return;
+}
 
 if (args is ["--capture-memory"])
 {

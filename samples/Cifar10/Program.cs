@@ -1,6 +1,7 @@
 // Trains a CNN on CIFAR-10 and reports test accuracy, time per epoch and throughput.
 //   dotnet run -c Release --project samples/Cifar10                         # the seed CNN, 10 epochs
 //   dotnet run -c Release --project samples/Cifar10 -- --model resnet --epochs 30
+//   mpirun -np 2 dotnet run -c Release --project samples/Cifar10 -- --distributed # data-parallel, 2 ranks
 // Needs the binary batches: python3 ../shared/datasets/cifar10/to-binary.py ~/.cache/lepton/cifar-10-batches-bin
 using System.Diagnostics;
 using Lepton;
@@ -9,12 +10,14 @@ using Lepton.Nn;
 using Lepton.Nn.Optimizers;
 using Lepton.Samples;
 
-const string usage = "usage: Cifar10 [--model seed|resnet] [--epochs N] [--batch-size N] [--data DIR] [--device cpu|cuda|cuda:N|ilgpu-cpu] [--out DIR] [--limit N]";
+const string usage = "usage: Cifar10 [--model seed|resnet] [--epochs N] [--batch-size N] [--data DIR] [--device cpu|cuda|cuda:N|ilgpu-cpu] [--out DIR] [--distributed] [--limit N]";
 var options = SampleOptions.Parse(args, usage);
 var device = options.ResolveDevice();
+using var dist = options.StartDistributed();
 string modelName = options.Model ?? "seed";
 int epochs = options.Epochs ?? 10;
-int batchSize = options.BatchSize ?? 64;
+// With --distributed the batch is the global one: each of W ranks takes batchSize / W examples of every step.
+int batchSize = (options.BatchSize ?? 64) / (dist?.WorldSize ?? 1);
 
 // 1. Data: the official binary batches; per-channel normalization, and random crops and flips for training.
 var cifar = Cifar10.Load(options.DataDirectory, device);
@@ -26,7 +29,7 @@ if (options.Limit is int limit)
 }
 
 var normalize = new Normalize(Cifar10.Mean, Cifar10.Std);
-var train = new DataLoader(trainSet, batchSize, shuffle: true, seed: 1, transforms: [new RandomCrop(4), new RandomHorizontalFlip(), normalize], device: device);
+var train = SampleOptions.Shard(new DataLoader(trainSet, batchSize, shuffle: true, seed: 1, transforms: [new RandomCrop(4), new RandomHorizontalFlip(), normalize], device: device), dist);
 var test = new DataLoader(new TensorDataset(cifar.TestImages, cifar.TestLabels), 500, transforms: [normalize], device: device);
 
 // 2. Model: the seed's three-conv CNN, or a small ResNet (three stages of residual blocks with batch norm).
@@ -53,5 +56,8 @@ clock.Stop();
 var result = model.Evaluate(test);
 double perEpoch = clock.Elapsed.TotalSeconds / Math.Max(epochs, 1);
 Console.WriteLine($"time per epoch: {perEpoch:F1} s, {trainSet.Count / perEpoch:F0} samples/s, {Lepton.Backends.Cpu.CpuBackend.Threads} CPU threads");
-report.Write(history, model, test, Cifar10.ClassNames);
+if (dist?.IsPrimary ?? true)
+{
+    report.Write(history, model, test, Cifar10.ClassNames);
+}
 Console.WriteLine($"test accuracy: {result["accuracy"]:F4}");

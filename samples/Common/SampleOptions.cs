@@ -1,6 +1,7 @@
-// Command-line options shared by the samples: --device --epochs --batch-size --data --model --out, and the
-// text generators' --temperature and --prompt.
+// Command-line options shared by the samples: --device --epochs --batch-size --data --model --out --distributed,
+// and the text generators' --temperature and --prompt.
 using System.Globalization;
+using Lepton.Data;
 
 namespace Lepton.Samples;
 
@@ -28,6 +29,9 @@ internal sealed class SampleOptions
     /// <summary>The text a generator starts from (--prompt).</summary>
     public string? Prompt { get; private set; }
 
+    /// <summary>Train data-parallel over the ranks mpirun started (--distributed).</summary>
+    public bool Distributed { get; private set; }
+
     public static SampleOptions Parse(string[] args, string usage)
     {
         var options = new SampleOptions();
@@ -45,6 +49,7 @@ internal sealed class SampleOptions
                 case "--limit": options.Limit = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--temperature": options.Temperature = float.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--prompt": options.Prompt = Next(); break;
+                case "--distributed": options.Distributed = true; break;
                 case "-h" or "--help": Console.WriteLine(usage); Environment.Exit(0); break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.\n{usage}");
             }
@@ -54,4 +59,30 @@ internal sealed class SampleOptions
     }
 
     public Device ResolveDevice() => DeviceName is null ? Device.Default : Device.Parse(DeviceName);
+
+    /// <summary>
+    /// With --distributed, joins the job mpirun started and silences standard output on every rank but 0, so the sample
+    /// prints once; null without it.
+    /// </summary>
+    public Distributed? StartDistributed()
+    {
+        if (!Distributed)
+        {
+            return null;
+        }
+
+        var group = Lepton.Distributed.Initialize();
+        if (!group.IsPrimary)
+        {
+            Console.SetOut(TextWriter.Null);
+        }
+
+        Console.WriteLine($"data-parallel training on {group.WorldSize} ranks, {Lepton.Backends.Cpu.CpuBackend.Threads} CPU threads each");
+        return group;
+    }
+
+    /// <summary>The loader of only this rank's shard of every epoch (the loader itself without --distributed).</summary>
+    public static DataLoader Shard(DataLoader loader, Distributed? group) =>
+        group is null ? loader : loader.WithSampler(new DistributedSampler(group.Rank, group.WorldSize));
+
 }

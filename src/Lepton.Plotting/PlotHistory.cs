@@ -13,6 +13,9 @@ namespace Lepton.Plotting;
 /// <example><code>model.Fit(train, epochs: 10, validation: test, callbacks: [new PlotHistory("runs/history.png")]);</code></example>
 public sealed class PlotHistory(string path, PlotFormat? format = null, int panelWidth = 560, int height = 420, string? title = null) : Callback
 {
+    /// <inheritdoc />
+    public override bool PrimaryRankOnly => true;
+
     private History history = new();
 
     /// <summary>The image file.</summary>

@@ -32,8 +32,35 @@ public sealed class Generator
     /// <example><code>Generator.ManualSeed(0);</code></example>
     public static void ManualSeed(ulong seed) => Default = new Generator(seed);
 
+    [ThreadStatic]
+    private static int shardRank;
+
+    [ThreadStatic]
+    private static int shardCount;
+
     /// <summary>Reserves <paramref name="count"/> counters and returns the first (safe from several threads).</summary>
     internal ulong Advance(long count) => (ulong)(Interlocked.Add(ref counter, count) - count);
+
+    /// <summary>
+    /// Reserves counters for a draw of <paramref name="count"/> numbers over a batch shard: inside
+    /// <see cref="ShardBatches"/>, rank r of W takes the r-th block of a draw of W x count, so data-parallel ranks draw
+    /// the dropout masks one process would draw for the whole global batch (and the generators stay in step).
+    /// </summary>
+    internal ulong AdvanceShard(long count) => shardCount <= 1 ? Advance(count) : Advance(count * shardCount) + ((ulong)shardRank * (ulong)count);
+
+    /// <summary>Makes this thread's sharded draws those of <paramref name="rank"/> of <paramref name="ranks"/> until disposed.</summary>
+    internal static ShardScope ShardBatches(int rank, int ranks)
+    {
+        var previous = new ShardScope(shardRank, shardCount);
+        (shardRank, shardCount) = (rank, ranks);
+        return previous;
+    }
+
+    /// <summary>Restores the previous shard when disposed.</summary>
+    internal readonly struct ShardScope(int rank, int ranks) : IDisposable
+    {
+        public void Dispose() => (shardRank, shardCount) = (rank, ranks);
+    }
 
     /// <summary>A 64-bit hash of (seed, counter): the stream every backend shares.</summary>
     internal static ulong Hash(ulong seed, ulong counter) => CounterRandom.Hash(seed, counter);

@@ -16,12 +16,28 @@ public readonly record struct Batch(Tensor Inputs, Tensor Targets);
 public sealed class DataLoader
 {
     private readonly IBatchTransform[] transforms;
-    private int epoch;
+    private readonly EpochCounter epochs;
 
     /// <summary>Creates the loader.</summary>
+    /// <param name="dataset">The examples.</param>
+    /// <param name="batchSize">Examples per batch (per rank, with a <paramref name="sampler"/>).</param>
+    /// <param name="shuffle">Reshuffle the order every epoch.</param>
+    /// <param name="seed">Seed of the shuffling and augmentation.</param>
+    /// <param name="transforms">Augmentations applied to each batch on the loading thread.</param>
+    /// <param name="dropLast">Skip a final short batch.</param>
+    /// <param name="prefetch">How many batches are prepared ahead.</param>
+    /// <param name="device">Where batches are placed (default: <see cref="Device.Default"/>).</param>
+    /// <param name="sampler">Takes only this rank's shard of each epoch (data-parallel training); null takes every example.</param>
     public DataLoader(
         TensorDataset dataset, int batchSize = 32, bool shuffle = false, ulong seed = 0, IEnumerable<IBatchTransform>? transforms = null,
-        bool dropLast = false, int prefetch = 2, Device? device = null)
+        bool dropLast = false, int prefetch = 2, Device? device = null, DistributedSampler? sampler = null)
+        : this(dataset, batchSize, shuffle, seed, transforms?.ToArray() ?? [], dropLast, prefetch, device, sampler, new EpochCounter())
+    {
+    }
+
+    private DataLoader(
+        TensorDataset dataset, int batchSize, bool shuffle, ulong seed, IBatchTransform[] transforms, bool dropLast, int prefetch, Device? device,
+        DistributedSampler? sampler, EpochCounter epochs)
     {
         if (batchSize <= 0 || prefetch < 1)
         {
@@ -35,7 +51,9 @@ public sealed class DataLoader
         DropLast = dropLast;
         Prefetch = prefetch;
         Device = device ?? Device.Default;
-        this.transforms = transforms?.ToArray() ?? [];
+        Sampler = sampler;
+        this.transforms = transforms;
+        this.epochs = epochs;
     }
 
     /// <summary>The examples.</summary>
@@ -59,18 +77,44 @@ public sealed class DataLoader
     /// <summary>Where batches are placed.</summary>
     public Device Device { get; }
 
-    /// <summary>Batches per epoch.</summary>
-    public int Count => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+    /// <summary>Which shard of each epoch this rank takes, or null for every example.</summary>
+    public DistributedSampler? Sampler { get; }
+
+    /// <summary>Batches per epoch (of this rank's shard, with a <see cref="Sampler"/>).</summary>
+    public int Count
+    {
+        get
+        {
+            int examples = Sampler?.ShardLength(Dataset.Count, BatchSize, DropLast) ?? Dataset.Count;
+            return DropLast && Sampler is null ? examples / BatchSize : (examples + BatchSize - 1) / BatchSize;
+        }
+    }
+
+    /// <summary>The same loader taking only <paramref name="sampler"/>'s shard; it shares this loader's epoch count, so
+    /// each epoch of either reshuffles as the next epoch of both.</summary>
+    /// <param name="sampler">The rank's sampler.</param>
+    public DataLoader WithSampler(DistributedSampler sampler) => WithSampler(sampler, Seed);
+
+    /// <summary>The sharded loader with another shuffling seed (data-parallel Fit gives every rank rank 0's).</summary>
+    internal DataLoader WithSampler(DistributedSampler sampler, ulong seed) =>
+        new(Dataset, BatchSize, Shuffle, seed, transforms, DropLast, Prefetch, Device, sampler ?? throw new ArgumentNullException(nameof(sampler)), epochs);
 
     /// <summary>The batches of the next epoch; tensors belong to the caller's current scope.</summary>
     public IEnumerable<Batch> Batches(CancellationToken cancellationToken = default)
     {
-        int seedForEpoch = (int)(Generator.Hash(Seed, (ulong)epoch++) & 0x7fffffff);
+        int seedForEpoch = (int)(Generator.Hash(Seed, (ulong)(Interlocked.Increment(ref epochs.Value) - 1)) & 0x7fffffff);
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
         var random = new Random(seedForEpoch);
         if (Shuffle)
         {
             random.Shuffle(order);
+        }
+
+        if (Sampler is { } sampler)
+        {
+            // Every rank shuffles alike; each then augments its own examples with its own draws.
+            order = sampler.Shard(order, BatchSize, DropLast);
+            random = sampler.Rank == 0 ? random : new Random((int)(Generator.Hash((ulong)seedForEpoch, (ulong)sampler.Rank) & 0x7fffffff));
         }
 
         using var queue = new BlockingCollection<(float[] X, float[] Y, int Count)>(Prefetch);
@@ -151,5 +195,11 @@ public sealed class DataLoader
         {
             queue.CompleteAdding();
         }
+    }
+
+    /// <summary>The epoch count a loader shares with its sharded copies.</summary>
+    private sealed class EpochCounter
+    {
+        public int Value;
     }
 }

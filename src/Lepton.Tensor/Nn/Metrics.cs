@@ -57,6 +57,20 @@ public abstract class Metric
         count = 0;
     }
 
+    /// <summary>The running total and count, with the device-side sum read in.</summary>
+    internal (double Total, double Count) TakeState()
+    {
+        Result();
+        return (total, count);
+    }
+
+    /// <summary>Replaces the running total and count (data-parallel training sets their sums over all ranks).</summary>
+    internal void SetState(double newTotal, double newCount)
+    {
+        Result();
+        (total, count) = (newTotal, newCount);
+    }
+
     /// <summary>Adds one batch.</summary>
     public void Update(Tensor target, Tensor prediction)
     {

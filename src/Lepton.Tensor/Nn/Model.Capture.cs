@@ -237,6 +237,7 @@ public partial class Model
         private float? clipNorm;
         private float? globalClipNorm;
         private bool hooked;
+        private GradientReducer? reducer;
         private Weight[] trainable = [];
         private IReadOnlyList<Metric> metrics = [];
         private MeanMetric? lossMean;
@@ -297,6 +298,7 @@ public partial class Model
             clipNorm = model.Optimizer?.ClipNorm;
             globalClipNorm = model.Optimizer?.GlobalClipNorm;
             hooked = model.GradientReady is not null;
+            reducer = model.reducer;
             trainable = [.. weights];
             masks = Array.ConvertAll(trainable, w => w.PruningMask);
             accumulation = model.accumulation;
@@ -339,7 +341,7 @@ public partial class Model
             if (!ReferenceEquals(model.Optimizer, optimizer) || !ReferenceEquals(model.Loss, loss) || !ReferenceEquals(model.Metrics, metrics) ||
                 model.Optimizer?.ClipNorm != clipNorm || model.Optimizer?.GlobalClipNorm != globalClipNorm || weights.Count != trainable.Length ||
                 (kind == StepKind.Train && model.accumulation != accumulation) || Layer.TrainableChanges != trainableChanges ||
-                (kind == StepKind.Train && !hooked && model.GradientReady is not null))
+                (kind == StepKind.Train && ((!hooked && model.GradientReady is not null) || !ReferenceEquals(model.reducer, reducer))))
             {
                 return false;
             }

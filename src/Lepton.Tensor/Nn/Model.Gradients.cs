@@ -28,7 +28,8 @@ public partial class Model
     private void OnLeafReady(Tensor leaf)
     {
         var handler = GradientReady;
-        if (handler is null || leaf.Grad is not { } grad)
+        var sync = reducer;
+        if ((handler is null && sync is null) || leaf.Grad is not { } grad)
         {
             return;
         }
@@ -50,7 +51,18 @@ public partial class Model
 
         using (StepCapture.Suppress())
         {
-            handler(weight, grad);
+            handler?.Invoke(weight, grad);
+            sync?.OnGradientReady(weight, grad);
+        }
+    }
+
+    /// <summary>Waits for the averaged gradients before the optimizer step, now and at every replay.</summary>
+    private static void FinishGradientReduction(GradientReducer sync)
+    {
+        StepCapture.RecordHost("AllReduce (gradients)", sync.Finish);
+        using (StepCapture.Suppress())
+        {
+            sync.Finish();
         }
     }
 
@@ -61,14 +73,15 @@ public partial class Model
         Tensor? view = null;
         StepCapture.Record(nameof(GradientReady), [grad.Buffer], 1, (b, s) =>
         {
-            if (GradientReady is { } handler)
+            if (GradientReady is not null || reducer is not null)
             {
                 if (view is null || !ReferenceEquals(view.Buffer, s[0]))
                 {
                     view = Tensor.Borrow(s[0]!, shape, device, dtype).DetachFromScope();
                 }
 
-                handler(weight, view);
+                GradientReady?.Invoke(weight, view);
+                reducer?.OnGradientReady(weight, view);
             }
         });
     }

@@ -56,7 +56,12 @@ public partial class Model
         return Fit(trainLoader, epochs, validationLoader, callbacks, verbose, cancellationToken, gradientAccumulation);
     }
 
-    /// <summary>Trains on batches from a data loader (shuffling and augmentation are the loader's).</summary>
+    /// <summary>
+    /// Trains on batches from a data loader (shuffling and augmentation are the loader's). While
+    /// <see cref="Distributed.Current"/> has more than one rank, trains data-parallel: each rank takes its
+    /// <see cref="DistributedSampler"/> shard of every epoch (the loader's batch size is per rank) and gradients are
+    /// averaged over the ranks; see the README's data-parallel section.
+    /// </summary>
     /// <param name="train">The training batches; a loader that gives none is an <see cref="ArgumentException"/>.</param>
     /// <param name="epochs">Passes over the data.</param>
     /// <param name="validation">Batches to evaluate after each epoch (val_ logs), or null.</param>
@@ -92,12 +97,27 @@ public partial class Model
 
         var history = new History();
         var all = new List<Callback>(callbacks ?? []) { history };
+        var group = DataParallelGroup;
+        if (group is not null)
+        {
+            (train, validation, verbose, all) = ForRank(group, train, validation, verbose, all);
+        }
+
         foreach (var c in all)
         {
             c.Model = this;
         }
 
+        return OnEveryRank(group, "Fit", () => FitEpochs(group, train, epochs, validation, all, history, verbose, cancellationToken, gradientAccumulation));
+    }
+
+    private History FitEpochs(
+        Distributed? group, DataLoader train, int epochs, DataLoader? validation, List<Callback> all, History history, int verbose,
+        CancellationToken cancellationToken, int gradientAccumulation)
+    {
+
         StopTraining = false;
+        using var shard = group is null ? default : Generator.ShardBatches(group.Rank, group.WorldSize);
         accumulation = gradientAccumulation;
         accumulated = 0;
         var lossMean = ResetMetrics(trainLoss);
@@ -123,7 +143,14 @@ public partial class Model
                 var progress = verbose > 0 ? new ProgressBar(Output, epoch, epochs, train.Count, verbose) : null;
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 int step = 0;
-                foreach (var batchLogs in TrainBatches(train, lossMean, cancellationToken))
+                var start = group is null || reducer is not null ? null : (Action)(() => StartDataParallel(group, "Fit", [
+                    ("batch size", train.BatchSize),
+                    ("shuffling seed", (long)train.Seed),
+                    ("training examples", train.Dataset.Count),
+                    ("epochs", epochs),
+                    ("gradient accumulation", gradientAccumulation),
+                ]));
+                foreach (var batchLogs in TrainBatches(train, lossMean, start, cancellationToken))
                 {
                     step++;
                     progress?.Update(step, batchLogs);
@@ -136,6 +163,11 @@ public partial class Model
                     {
                         break;
                     }
+                }
+
+                if (group is not null)
+                {
+                    SumMetricsOverRanks(group, lossMean, Metrics);
                 }
 
                 logs = CurrentLogs(lossMean);
@@ -158,6 +190,7 @@ public partial class Model
         }
         finally
         {
+            EndDataParallel();
             DropAccumulatedGradients();
             accumulation = 1;
             accumulated = 0;
@@ -187,6 +220,17 @@ public partial class Model
     {
         RequireCompiled("Evaluate");
         RequireExamples("Evaluate", "the data", data);
+        var group = DataParallelGroup;
+        if (group is not null && data.Sampler is null)
+        {
+            data = data.WithSampler(new DistributedSampler(group.Rank, group.WorldSize, padToEqual: false));
+        }
+
+        return OnEveryRank(group, "Evaluate", () => EvaluateBatches(group, data, cancellationToken));
+    }
+
+    private Dictionary<string, double> EvaluateBatches(Distributed? group, DataLoader data, CancellationToken cancellationToken)
+    {
         var lossMean = ResetMetrics(testLoss);
 
         foreach (var (x, y) in data.Batches(cancellationToken))
@@ -204,6 +248,11 @@ public partial class Model
 
             x.Dispose();
             y.Dispose();
+        }
+
+        if (group is not null)
+        {
+            SumMetricsOverRanks(group, lossMean, Metrics);
         }
 
         return CurrentLogs(lossMean);
@@ -257,25 +306,39 @@ public partial class Model
         return result;
     }
 
-    /// <summary>One optimizer step on one batch; returns the batch's loss and metrics.</summary>
+    /// <summary>
+    /// One optimizer step on one batch; returns the batch's loss and metrics. In data-parallel training each rank passes
+    /// its own batch and the gradients are averaged over the ranks (the first call checks that every rank has the same
+    /// model and starts them from rank 0's weights); the logs are this rank's.
+    /// </summary>
     /// <example><code>var logs = model.TrainOnBatch(xBatch, yBatch);</code></example>
     public Dictionary<string, double> TrainOnBatch(Tensor x, Tensor y)
     {
         RequireCompiled("TrainOnBatch");
-        var lossMean = ResetMetrics(trainLoss);
-
-        using (Tensor.NewScope())
+        var group = DataParallelGroup;
+        return OnEveryRank(group, "TrainOnBatch", () =>
         {
-            var input = x.To(Device);
-            if (!Built)
+            var lossMean = ResetMetrics(trainLoss);
+            using var shard = group is null ? default : Generator.ShardBatches(group.Rank, group.WorldSize);
+            using (Tensor.NewScope())
             {
-                EnsureBuiltFor([input]);
+                var input = x.To(Device);
+                if (!Built)
+                {
+                    EnsureBuiltFor([input]);
+                }
+
+                var trainable = RequireGradOnTrainable();
+                if (group is not null && reducer is null)
+                {
+                    StartDataParallel(group, "TrainOnBatch", [("batch size", input.ShapeRef[0])]);
+                }
+
+                TrainStep(input, y.To(Device), lossMean, trainable);
             }
 
-            TrainStep(input, y.To(Device), lossMean, RequireGradOnTrainable());
-        }
-
-        return CurrentLogs(lossMean);
+            return CurrentLogs(lossMean);
+        });
     }
 
     /// <summary>Loss and metrics of one batch, without training.</summary>
@@ -296,7 +359,7 @@ public partial class Model
         return CurrentLogs(lossMean);
     }
 
-    private IEnumerable<IReadOnlyDictionary<string, double>> TrainBatches(DataLoader train, MeanMetric lossMean, CancellationToken cancellationToken)
+    private IEnumerable<IReadOnlyDictionary<string, double>> TrainBatches(DataLoader train, MeanMetric lossMean, Action? onFirstBatch, CancellationToken cancellationToken)
     {
         IReadOnlyList<Weight>? trainable = null;
         foreach (var (x, y) in train.Batches(cancellationToken))
@@ -308,6 +371,7 @@ public partial class Model
                 {
                     EnsureBuiltFor([x]);
                     trainable = RequireGradOnTrainable();
+                    onFirstBatch?.Invoke();
                 }
 
                 long started = TrainingMetrics.StepStarted();
@@ -348,17 +412,23 @@ public partial class Model
     {
         var prediction = Call(x, training: true);
         var loss = ComputeTrainingLoss(x, y, prediction);
-        var previous = GradientReady is null ? null : Engine.SetLeafReady(leafReady ??= OnLeafReady);
+        bool hooked = GradientReady is not null || reducer is not null;
+        var previous = hooked ? Engine.SetLeafReady(leafReady ??= OnLeafReady) : null;
         try
         {
             loss.Backward();
         }
         finally
         {
-            if (GradientReady is not null)
+            if (hooked)
             {
                 Engine.SetLeafReady(previous);
             }
+        }
+
+        if (reducer is not null)
+        {
+            FinishGradientReduction(reducer);
         }
 
         if (phase == 0)

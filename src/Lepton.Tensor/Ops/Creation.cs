@@ -267,8 +267,9 @@ public sealed partial class Tensor
     public static Tensor Uniform(int[] shape, float low, float high, Generator? generator = null, Device? device = null) =>
         Uniform("Uniform", shape, low, high, generator, device);
 
-    /// <summary>Uniform random values; errors in the shape name <paramref name="op"/>.</summary>
-    private static Tensor Uniform(string op, int[] shape, float low, float high, Generator? generator, Device? device)
+    /// <summary>Uniform random values; errors in the shape name <paramref name="op"/>. A <paramref name="batchShard"/> draw
+    /// takes this rank's block of the draw for the global batch (see <see cref="Generator.AdvanceShard"/>).</summary>
+    internal static Tensor Uniform(string op, int[] shape, float low, float high, Generator? generator, Device? device, bool batchShard = false)
     {
         Shapes.CheckShape(op, shape);
         var result = Empty((int[])shape.Clone(), device ?? Device.Default);
@@ -278,7 +279,7 @@ public sealed partial class Tensor
         Capture.StepCapture.Dynamic(nameof(Backends.IBackend.RandomUniform), result.Backend, [result.Buffer], 1, (b, s) =>
         {
             var g = generator ?? Generator.Default;
-            b.RandomUniform(s[0]!, n, g.Seed, g.Advance(n), low, high);
+            b.RandomUniform(s[0]!, n, g.Seed, batchShard ? g.AdvanceShard(n) : g.Advance(n), low, high);
         });
         return result;
     }

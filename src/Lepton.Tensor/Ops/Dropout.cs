@@ -32,7 +32,7 @@ public sealed partial class Tensor
         Tensor mask;
         using (NoGrad())
         {
-            using var uniform = Rand(Shape, generator, Device);
+            using var uniform = Uniform("Dropout", Shape, 0f, 1f, generator, Device, batchShard: true);
             using var keep = uniform >= p;
             mask = keep * (1f / (1f - p));
         }

@@ -8,6 +8,13 @@ public abstract class Callback
     /// <summary>The model being trained (set when training starts).</summary>
     public Model? Model { get; internal set; }
 
+    /// <summary>
+    /// Whether, in data-parallel training, only rank 0 runs this callback (those that write files: checkpoints, CSV and
+    /// TensorBoard logs). The others run on every rank with the same logs, so that decisions such as early stopping
+    /// agree.
+    /// </summary>
+    public virtual bool PrimaryRankOnly => false;
+
     /// <summary>Training starts.</summary>
     public virtual void OnTrainBegin()
     {

@@ -8,6 +8,9 @@ namespace Lepton.Nn.Callbacks;
 /// <example><code>new CsvLogger("training.csv")</code></example>
 public sealed class CsvLogger(string path, bool append = false) : Callback
 {
+    /// <inheritdoc />
+    public override bool PrimaryRankOnly => true;
+
     private string[]? columns;
 
     /// <inheritdoc />

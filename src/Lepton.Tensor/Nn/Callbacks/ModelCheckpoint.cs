@@ -6,6 +6,9 @@ namespace Lepton.Nn.Callbacks;
 /// <example><code>new ModelCheckpoint("best.lepton", monitor: "val_accuracy", saveBestOnly: true)</code></example>
 public sealed class ModelCheckpoint(string path, string monitor = "val_loss", bool saveBestOnly = false, string mode = "auto", bool saveWeightsOnly = false) : Callback
 {
+    /// <inheritdoc />
+    public override bool PrimaryRankOnly => true;
+
     private readonly bool lowerIsBetter = LowerIsBetter(monitor, mode);
     private double best;
 

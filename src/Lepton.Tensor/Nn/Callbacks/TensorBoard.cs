@@ -18,6 +18,9 @@ namespace Lepton.Nn.Callbacks;
 /// <example><code>model.Fit(x, y, epochs: 10, validationSplit: 0.1f, callbacks: [new TensorBoard("runs/exp1", histogramFreq: 1)]);</code></example>
 public sealed class TensorBoard(string logDir = "logs", int histogramFreq = 0) : Callback
 {
+    /// <inheritdoc />
+    public override bool PrimaryRankOnly => true;
+
     private EventFileWriter? train;
     private EventFileWriter? validation;
 

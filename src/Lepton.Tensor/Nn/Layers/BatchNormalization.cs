@@ -28,9 +28,12 @@ public sealed class BatchNormalization : Layer
     /// <param name="name">The layer's name.</param>
     /// <param name="unbiasedRunningVariance">Update the running variance with the unbiased batch variance (PyTorch's
     /// rule, the default) or, when false, with the biased one the batch is normalized with.</param>
+    /// <param name="synchronized">In data-parallel training, normalize with the statistics of the global batch (all
+    /// ranks' examples, exchanged in forward and backward) instead of each rank's own; Keras's <c>synchronized</c>.</param>
     public BatchNormalization(
         float momentum = 0.99f, float epsilon = 1e-3f, bool center = true, bool scale = true,
-        DataFormat dataFormat = DataFormat.ChannelsFirst, int[]? inputShape = null, string? name = null, bool unbiasedRunningVariance = true)
+        DataFormat dataFormat = DataFormat.ChannelsFirst, int[]? inputShape = null, string? name = null, bool unbiasedRunningVariance = true,
+        bool synchronized = false)
         : base(name, inputShape)
     {
         if (!(momentum >= 0 && momentum <= 1))
@@ -49,6 +52,7 @@ public sealed class BatchNormalization : Layer
         Scale = scale;
         DataFormat = dataFormat;
         UnbiasedRunningVariance = unbiasedRunningVariance;
+        Synchronized = synchronized;
         BuildIfDeclared();
     }
 
@@ -70,6 +74,9 @@ public sealed class BatchNormalization : Layer
     /// <summary>Whether the running variance is updated with the unbiased batch variance (else the biased one).</summary>
     public bool UnbiasedRunningVariance { get; }
 
+    /// <summary>Whether data-parallel training normalizes with the global batch's statistics (else each rank's own).</summary>
+    public bool Synchronized { get; }
+
     /// <summary>The learned [channels] scale, or null without one.</summary>
     public Weight? Gamma => gamma;
 
@@ -89,6 +96,7 @@ public sealed class BatchNormalization : Layer
         config["scale"] = Scale;
         config["data_format"] = Layout.Name(DataFormat);
         config["unbiased_running_variance"] = UnbiasedRunningVariance;
+        config["synchronized"] = Synchronized;
         return config;
     }
 
@@ -114,7 +122,48 @@ public sealed class BatchNormalization : Layer
         var x = channelsLast ? Layout.ToChannelsFirst(input, DataFormat) : input;
         // Frozen layers normalize with their running statistics, as Keras does since 2.1.
         bool useBatchStatistics = training && Trainable;
-        var y = x.BatchNorm(MovingMean.Value, MovingVariance.Value, gamma?.Value, beta?.Value, useBatchStatistics, 1f - Momentum, Epsilon, UnbiasedRunningVariance);
+        var y = useBatchStatistics && Synchronized && Distributed.Current is { WorldSize: > 1 } group
+            ? SynchronizedBatchNorm(x, group)
+            : x.BatchNorm(MovingMean.Value, MovingVariance.Value, gamma?.Value, beta?.Value, useBatchStatistics, 1f - Momentum, Epsilon, UnbiasedRunningVariance);
         return channelsLast ? Layout.FromChannelsFirst(y, DataFormat) : y;
+    }
+
+    /// <summary>Training-mode batch normalization with the mean and biased variance of all ranks' batches, composed from
+    /// differentiable sums over ranks (so backward exchanges the statistics' gradients too).</summary>
+    private Tensor SynchronizedBatchNorm(Tensor x, Distributed group)
+    {
+        int channels = x.ShapeRef[1];
+        int[] axes = [0, .. Enumerable.Range(2, x.Rank - 2)];
+        var perChannel = Enumerable.Repeat(1, x.Rank).ToArray();
+        perChannel[1] = channels;
+        Tensor count;
+        using (Tensor.NoGrad())
+        {
+            count = group.SumOverRanks(Tensor.Full([1], (float)(x.Numel / channels), device: x.Device));
+        }
+
+        var mean = group.SumOverRanks(x.Sum(axes)) / count;
+        var centered = x - mean.Reshape(perChannel);
+        var variance = group.SumOverRanks((centered * centered).Sum(axes)) / count;
+        var y = centered / (variance + Epsilon).Sqrt().Reshape(perChannel);
+        if (gamma is not null)
+        {
+            y *= gamma.Value.Reshape(perChannel);
+        }
+
+        if (beta is not null)
+        {
+            y += beta.Value.Reshape(perChannel);
+        }
+
+        using (Tensor.NoGrad())
+        {
+            float rate = 1f - Momentum;
+            var unbiased = UnbiasedRunningVariance ? variance * (count / (count - 1f)) : variance;
+            MovingMean.Value.CopyFrom((MovingMean.Value * Momentum) + (mean * rate));
+            MovingVariance.Value.CopyFrom((MovingVariance.Value * Momentum) + (unbiased * rate));
+        }
+
+        return y;
     }
 }
