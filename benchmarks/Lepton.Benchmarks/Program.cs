@@ -1,7 +1,7 @@
 // Entry point of the benchmark suite: BenchmarkDotNet's switcher, so any class or case can be
 // picked with --filter, e.g. dotnet run -c Release -- --filter '*Gemm*'; --capture-memory prints the
 // pool's peak per training step with and without memory planning; --allreduce and --data-parallel run under mpirun
-// (see DataParallel.cs).
+// (see DataParallel.cs); --sparse-crossover [case] times sparse against dense inference over kernel sparsities.
 using System.Globalization;
 using BenchmarkDotNet.Running;
 
@@ -20,6 +20,12 @@ if (args is ["--data-parallel", var model, var steps, var megabytes])
 if (args is ["--capture-memory"])
 {
     Lepton.Benchmarks.CaptureMemory.Run();
+    return;
+}
+
+if (args is ["--sparse-crossover", ..])
+{
+    Lepton.Benchmarks.SparseCrossover.Run(args.Length > 1 ? args[1] : null);
     return;
 }
 

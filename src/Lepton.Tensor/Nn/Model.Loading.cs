@@ -205,7 +205,7 @@ public partial class Model
         return result;
     }
 
-    private static Model FromArchitecture(JsonObject config, Device device)
+    internal static Model FromArchitecture(JsonObject config, Device device)
     {
         var layerNodes = RequireArray(config, "layers", "config.json");
         var layers = new List<Layer>();

@@ -151,7 +151,7 @@ public partial class Model
         }
     }
 
-    private JsonObject ArchitectureConfig()
+    internal JsonObject ArchitectureConfig()
     {
         if (this is Distiller distiller)
         {

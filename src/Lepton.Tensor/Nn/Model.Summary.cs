@@ -1,5 +1,5 @@
-// Keras's model summary table: each layer with its type, output shape and parameter count, then
-// total, trainable and non-trainable parameter counts.
+// Keras's model summary table: each layer with its type, output shape and parameter count (and, for a
+// model being pruned, its kernels' sparsity), then total, trainable and non-trainable parameter counts.
 using System.Globalization;
 using System.Text;
 
@@ -7,16 +7,20 @@ namespace Lepton.Nn;
 
 public partial class Model
 {
-    /// <summary>Prints (to <see cref="Output"/>) and returns Keras's summary table.</summary>
+    /// <summary>
+    /// Prints (to <see cref="Output"/>) and returns Keras's summary table; while pruning masks are attached
+    /// (<see cref="Pruning.LowMagnitude"/>) a Sparsity column gives the fraction of each layer's masked weights pruned.
+    /// </summary>
     /// <example><code>model.Summary();</code></example>
     public string Summary()
     {
-        const int nameWidth = 29, shapeWidth = 26, paramWidth = 12;
-        int width = nameWidth + shapeWidth + paramWidth;
+        const int nameWidth = 29, shapeWidth = 26, paramWidth = 12, sparsityWidth = 10;
+        bool pruned = Weights.Any(w => w.PruningMask is not null);
+        int width = nameWidth + shapeWidth + paramWidth + (pruned ? sparsityWidth : 0);
         var sb = new StringBuilder();
         sb.AppendLine($"Model: \"{Name}\"");
         sb.AppendLine(new string('_', width));
-        sb.AppendLine(Row("Layer (type)", "Output Shape", "Param #"));
+        sb.AppendLine(Row("Layer (type)", "Output Shape", "Param #", "Sparsity"));
         sb.AppendLine(new string('=', width));
         var layers = Layers;
         for (int i = 0; i < layers.Count; i++)
@@ -28,7 +32,7 @@ public partial class Model
                 shape = "(None,)";
             }
 
-            sb.AppendLine(Row($"{layer.Name} ({layer.GetType().Name})", shape, layer.CountParams().ToString("N0", CultureInfo.InvariantCulture)));
+            sb.AppendLine(Row($"{layer.Name} ({layer.GetType().Name})", shape, layer.CountParams().ToString("N0", CultureInfo.InvariantCulture), MaskedSparsity(layer)));
             if (i < layers.Count - 1)
             {
                 sb.AppendLine();
@@ -46,8 +50,15 @@ public partial class Model
         Output.Write(text);
         return text;
 
-        static string Row(string a, string b, string c) =>
-            " " + Fit(a, nameWidth - 1) + Fit(b, shapeWidth) + Fit(c, paramWidth);
+        string Row(string a, string b, string c, string d) =>
+            " " + Fit(a, nameWidth - 1) + Fit(b, shapeWidth) + Fit(c, paramWidth) + (pruned ? d : "");
+
+        static string MaskedSparsity(Layer layer)
+        {
+            var masks = layer.Weights.Select(w => w.PruningMask).OfType<Tensor>().ToList();
+            long count = masks.Sum(m => (long)m.Numel);
+            return count == 0 ? "" : (masks.Sum(m => (long)m.ToArray<float>().Count(v => v == 0)) / (double)count).ToString("P1", CultureInfo.InvariantCulture);
+        }
 
         static string Fit(string text, int w) => text.Length >= w ? text[..(w - 1)] + " " : text.PadRight(w);
     }

@@ -81,7 +81,8 @@ public static class Pruning
 
     /// <summary>
     /// Removes every pruning mask from <paramref name="model"/>: its layers become plain layers whose pruned values stay
-    /// zero (until trained again), and it saves as an unpruned model. Callbacks made for it stop working.
+    /// zero (until trained again), and it saves as an unpruned model. Callbacks made for it stop working. Its captured
+    /// steps are dropped, so that Predict and Evaluate choose again between the dense and the sparse kernels.
     /// </summary>
     /// <param name="model">A model pruned with <see cref="LowMagnitude"/> (a model without masks is left as it is).</param>
     /// <example><code>Pruning.Strip(model); model.Save("small.lepton");</code></example>
@@ -93,6 +94,9 @@ public static class Pruning
             weight.PruningMask?.Dispose();
             weight.PruningMask = null;
         }
+
+        // Steps captured while the kernels were still dense chose the dense kernels; the next ones choose again.
+        model.ClearCapturedSteps();
     }
 
     /// <summary>
@@ -120,6 +124,53 @@ public static class Pruning
         }
 
         return new PruningReport(rows);
+    }
+
+    /// <summary>
+    /// Structured pruning: removes the lowest-ranked <paramref name="fraction"/> of the filters of each Conv2D layer
+    /// (of the named ones with <paramref name="layers"/>) together with the matching input channels of what reads them
+    /// (BatchNormalization, the next Conv2D, a Dense layer after Flatten or GlobalAveragePooling2D), and returns the
+    /// smaller model: plain dense layers with the surviving weights, which compute what the original computes with the
+    /// removed channels zeroed. Channels of tensors added together (residual Adds) are ranked and removed together.
+    /// Compile the result to fine-tune it with <c>Fit</c>; the original model is left unchanged, and pruning masks are
+    /// not carried over.
+    /// </summary>
+    /// <param name="model">A built Sequential or functional model with channels-first convolutions.</param>
+    /// <param name="fraction">The fraction of each layer's channels to remove, in [0, 1): round(channels * fraction) go.</param>
+    /// <param name="criterion">How filters are ranked: the L1 or L2 norm of their weights (summed over convolutions added together), or the absolute scale of the batch normalization on their channel.</param>
+    /// <param name="layers">Names of the Conv2D layers to prune; null prunes every one whose channels can be removed (not those that reach the model's output or a layer channel pruning does not follow, such as Concatenate or Reshape).</param>
+    /// <returns>The smaller, uncompiled model, with the original's layer names.</returns>
+    /// <example><code>
+    /// var small = Pruning.Channels(model, 0.5, ChannelCriterion.L1);
+    /// small.Compile(new Adam(1e-4f), new SparseCategoricalCrossentropy(fromLogits: true), ["accuracy"]);
+    /// small.Fit(x, y, epochs: 2);
+    /// </code></example>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fraction"/> is outside [0, 1).</exception>
+    /// <exception cref="ArgumentException">A named layer is missing, is not a Conv2D or cannot lose channels; the fraction would remove every channel of a layer; BnScale finds no batch normalization; or no convolution can be pruned.</exception>
+    public static Model Channels(Model model, double fraction, ChannelCriterion criterion = ChannelCriterion.L1, IEnumerable<string>? layers = null) =>
+        ChannelsKept(model, fraction, criterion, layers).Pruned;
+
+    /// <summary><see cref="Channels"/>, with the filters each pruned convolution keeps.</summary>
+    internal static (Model Pruned, Dictionary<string, int[]> Kept) ChannelsKept(Model model, double fraction, ChannelCriterion criterion, IEnumerable<string>? layers)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!(fraction >= 0 && fraction < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "Pruning.Channels: fraction must be in [0, 1).");
+        }
+
+        if (!Enum.IsDefined(criterion))
+        {
+            throw new ArgumentOutOfRangeException(nameof(criterion), criterion, "Pruning.Channels: criterion must be L1, L2 or BnScale.");
+        }
+
+        model.BuildIfInputKnown();
+        if (!model.Built)
+        {
+            throw new InvalidOperationException($"Pruning.Channels: model '{model.Name}' is not built; call it once or declare its input shape first.");
+        }
+
+        return ChannelPruning.Run(model, fraction, criterion, layers);
     }
 
     /// <summary>

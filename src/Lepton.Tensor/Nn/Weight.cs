@@ -39,12 +39,31 @@ public sealed class Weight : IDisposable
     /// </summary>
     internal Tensor? PruningMask { get; set; }
 
+    /// <summary>
+    /// Counts writes of the values through the library (optimizer steps, replayed ones included, <see cref="Assign"/>,
+    /// loading, pruning), so copies made from them (a sparse kernel for inference) know when to refresh.
+    /// </summary>
+    internal long Version { get; private set; }
+
+    /// <summary>The sparse copy of this kernel that inference multiplies with, made on first use.</summary>
+    internal SparseKernel? Sparse { get; set; }
+
+    private Action? countWrite;
+
+    /// <summary>Counts a write of the values now and, while a step is captured, at every replay of it.</summary>
+    internal void MarkWritten()
+    {
+        Version++;
+        Capture.StepCapture.RecordHost("weight written", countWrite ??= () => Version++);
+    }
+
     /// <summary>Multiplies the values by the pruning mask in place (nothing when there is none); allocates nothing.</summary>
     internal void ApplyPruningMask()
     {
         if (PruningMask is { } mask)
         {
             Value.Backend.Binary(default(MulOp), Value.View, mask.View, Value.Buffer, Value.ShapeRef);
+            MarkWritten();
         }
     }
 
@@ -61,6 +80,8 @@ public sealed class Weight : IDisposable
         {
             Value.CopyFrom(values);
         }
+
+        MarkWritten();
     }
 
     /// <summary>Replaces the values with a copy on another device (the gradient is dropped).</summary>
@@ -82,6 +103,7 @@ public sealed class Weight : IDisposable
         PruningMask = null;
         Dispose();
         Value = moved;
+        Version++;
         PruningMask = mask is null ? null : Replace(mask, mask.To(device));
     }
 
@@ -105,6 +127,7 @@ public sealed class Weight : IDisposable
         PruningMask = null;
         Dispose();
         Value = cast;
+        Version++;
         PruningMask = mask is null ? null : Replace(mask, mask.To(dtype));
     }
 

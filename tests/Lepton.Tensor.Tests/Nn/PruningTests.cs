@@ -63,6 +63,20 @@ public sealed class PruningTests
         Assert.Equal((dense.Name, 12L, (long)pruned.Length), (row.Layer, row.Count, row.Zeros));
     }
 
+    [Fact]
+    public void SummaryShowsEachMaskedLayersSparsity()
+    {
+        var model = new Sequential([new InputLayer([4]), new Dense(5, name: "pruned"), new Dense(2, name: "kept")]) { Output = TextWriter.Null };
+        Assert.DoesNotContain("Sparsity", model.Summary());
+        var pruning = Pruning.LowMagnitude(model, new ConstantSparsity(0.5, 0), layers: ["pruned"]);
+        pruning.UpdateMasks(0.5);
+        string summary = model.Summary();
+        Assert.Contains("Sparsity", summary);
+        var lines = summary.Split('\n').Select(l => l.TrimEnd()).ToList();
+        Assert.EndsWith("25          50.0 %", lines.Single(l => l.StartsWith(" pruned (Dense)", StringComparison.Ordinal)));
+        Assert.EndsWith("12", lines.Single(l => l.StartsWith(" kept (Dense)", StringComparison.Ordinal)));
+    }
+
     [Theory]
     [InlineData("adam", false)]
     [InlineData("adam", true)]

@@ -77,6 +77,9 @@ public sealed class BatchNormalization : Layer
     /// <summary>Whether data-parallel training normalizes with the global batch's statistics (else each rank's own).</summary>
     public bool Synchronized { get; }
 
+    /// <summary>The learned [channels] scale, or null without one.</summary>
+    public Weight? Gamma => gamma;
+
     /// <summary>The running mean.</summary>
     public Weight MovingMean => movingMean ?? throw new InvalidOperationException($"{Name} is not built yet.");
 

@@ -147,6 +147,14 @@ public sealed class Conv2D : Layer
     protected override Tensor Forward(Tensor input, bool training)
     {
         var x = Layout.ToChannelsFirst(input, DataFormat);
+        if (!training && IsPointwise && x.Numel > 0 && SparseKernel.ForInference(Kernel, transposed: false, x, x.ShapeRef[2] * x.ShapeRef[3]) is { } sparse)
+        {
+            // A highly sparse 1x1 kernel at inference: per image, y [filters, pixels] = kernel (sparse) x [channels, pixels].
+            int n = x.ShapeRef[0], h = x.ShapeRef[2], w = x.ShapeRef[3];
+            var product = sparse.Multiply(x.Reshape([n, x.ShapeRef[1], h * w])).Reshape([n, Filters, h, w]);
+            return Layout.FromChannelsFirst(biasActivation(product, bias?.Value, 1), DataFormat);
+        }
+
         if (IsRelu)
         {
             // Where the backend can, bias and ReLU are applied as the convolution writes its output.
@@ -156,6 +164,9 @@ public sealed class Conv2D : Layer
         var y = x.Conv2d(Kernel.Value, null, Strides, PaddingFor(x), DilationRate, Groups);
         return Layout.FromChannelsFirst(biasActivation(y, bias?.Value, 1), DataFormat);
     }
+
+    /// <summary>Whether this is a 1x1 convolution without stride, padding or groups: a matrix product per image.</summary>
+    private bool IsPointwise => KernelSize == (1, 1) && Strides == (1, 1) && Groups == 1;
 
     /// <summary>Whether the activation is ReLU, which the convolution applies as it writes its output.</summary>
     internal bool IsRelu => string.Equals(ActivationName, "relu", StringComparison.OrdinalIgnoreCase);

@@ -83,6 +83,15 @@ public sealed class Dense : Layer
             throw new ArgumentException($"{Name}: expected {Kernel.Shape[0]} input features, got input of shape {Shapes.Format(input.ShapeRef)}.");
         }
 
+        int inputs = Kernel.Shape[0], batch = inputs == 0 ? 0 : input.Numel / inputs;
+        if (!training && batch > 0 && SparseKernel.ForInference(Kernel, transposed: true, input, batch) is { } sparse)
+        {
+            // A highly sparse kernel at inference: the CSR product instead of the dense GEMM.
+            var outShape = input.Shape;
+            outShape[^1] = Units;
+            return biasActivation(sparse.MultiplyTransposed(input.Reshape([batch, inputs])), bias?.Value, -1).Reshape(outShape);
+        }
+
         return biasActivation(input.MatMul(Kernel.Value), bias?.Value, -1);
     }
 }

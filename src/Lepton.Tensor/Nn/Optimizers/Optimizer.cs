@@ -117,6 +117,7 @@ public abstract class Optimizer : IDisposable
             }
 
             ApplyUpdate(w, grad, scale);
+            w.MarkWritten();
 
             // A pruned weight stays exactly zero where its mask is: the one place every step passes.
             w.ApplyPruningMask();
