@@ -18,7 +18,7 @@ internal static class DataParallel
         for (long bytes = 1024; bytes <= 64 << 20; bytes *= 4)
         {
             using var data = Tensor.Ones([(int)(bytes / sizeof(float))], device: Device.Cpu);
-            double mean = MeanSeconds(dist, () => dist.AllReduce(data));
+            double mean = MeanSeconds(dist, () => dist.AllReduce(data), bytes <= 1 << 20 ? 200 : 5);
             if (dist.IsPrimary)
             {
                 Console.WriteLine($"{bytes} {mean * 1e6:F3}");
@@ -53,7 +53,7 @@ internal static class DataParallel
         // The same gradients' all-reduce alone, with nothing to hide it behind.
         long parameters = model.TrainableWeights.Sum(w => (long)w.Value.Numel);
         using var gradients = Tensor.Ones([(int)parameters], device: Device.Cpu);
-        double alone = MeanSeconds(dist, () => dist.AllReduce(gradients));
+        double alone = MeanSeconds(dist, () => dist.AllReduce(gradients), 20);
         if (dist.IsPrimary)
         {
             Console.WriteLine(
@@ -63,16 +63,22 @@ internal static class DataParallel
     }
 
     /// <summary>The mean time of <paramref name="collective"/> over enough repetitions for about 0.2 s (the count agreed by all ranks).</summary>
-    private static double MeanSeconds(Distributed dist, Action collective)
+    private static double MeanSeconds(Distributed dist, Action collective, int warmup)
     {
-        for (int i = 0; i < 3; i++)
+        // Warm up long enough for the JIT's tiers to settle (the C program has nothing to settle), then take the repetition
+        // count from ten calls; every rank makes the same number of calls, or the collectives would not pair up.
+        for (int i = 0; i < warmup; i++)
         {
             collective();
         }
 
         var clock = Stopwatch.StartNew();
-        collective();
-        using var reps = Tensor.Full([1], (float)Math.Clamp(0.2 / Math.Max(clock.Elapsed.TotalSeconds, 1e-7), 5, 20000), device: Device.Cpu);
+        for (int i = 0; i < 10; i++)
+        {
+            collective();
+        }
+
+        using var reps = Tensor.Full([1], (float)Math.Clamp(0.2 / Math.Max(clock.Elapsed.TotalSeconds / 10, 1e-7), 5, 20000), device: Device.Cpu);
         dist.Broadcast(reps);
         int count = (int)reps.Item();
         dist.Barrier();

@@ -11,8 +11,8 @@ trap 'rm -rf "$work"' EXIT
 mpicc -O2 -o "$work/allreduce" benchmarks/mpi/allreduce.c
 dotnet build -c Release benchmarks/Lepton.Benchmarks >/dev/null
 mpirun -np "$ranks" "$work/allreduce" >"$work/c.txt"
-# (.NET may write a terminal control sequence first: keep only the digits and spaces of each line.)
-mpirun -np "$ranks" dotnet benchmarks/Lepton.Benchmarks/bin/Release/net10.0/Lepton.Benchmarks.dll --allreduce | sed 's/[^0-9. ]//g; s/^ *//' >"$work/ours.txt"
+# (TERM=dumb keeps .NET from writing a terminal control sequence before the first line.)
+mpirun -np "$ranks" -x TERM=dumb dotnet benchmarks/Lepton.Benchmarks/bin/Release/net10.0/Lepton.Benchmarks.dll --allreduce >"$work/ours.txt"
 echo "| message | Open MPI (C) | Open MPI (C) GB/s | ours (Distributed.AllReduce) | ours GB/s | ours / C |"
 echo "|---:|---:|---:|---:|---:|---:|"
 LC_ALL=C join <(LC_ALL=C sort -k1,1 "$work/c.txt") <(LC_ALL=C sort -k1,1 "$work/ours.txt") | sort -n -k1,1 | awk '{

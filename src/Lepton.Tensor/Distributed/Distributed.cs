@@ -273,13 +273,15 @@ public sealed unsafe class Distributed : IDisposable
         {
             // MPI moves a nonblocking collective along only inside calls such as MPI_Test, so the wait keeps polling;
             // only a wait of over a second (a slow or stuck rank) sleeps between polls.
-            if (spins < 1024)
+            if (spins < 64)
             {
                 Thread.SpinWait(8);
             }
             else if (clock.ElapsedMilliseconds < 1000)
             {
-                Thread.Yield();
+                // A short sleep, not a spin: a spinning rank slows the rank it waits for when they share a core's
+                // execution units (virtual CPUs are often hyperthreads of one core).
+                _ = MicroSleep(20);
             }
             else
             {
@@ -291,6 +293,9 @@ public sealed unsafe class Distributed : IDisposable
             }
         }
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "usleep")]
+    private static extern int MicroSleep(uint microseconds);
 
     private void AllReduce(void* data, int count, nint type, nint op, string what)
     {
