@@ -1,7 +1,8 @@
 // Data-parallel measurements, run under mpirun:
 //   --allreduce                        our in-place float32 all-reduce, 1 KB to 64 MB (timed as benchmarks/mpi/allreduce.c)
-//   --data-parallel MODEL STEPS MB     Fit STEPS steps of a sample's model with MB-megabyte gradient buckets: time per
-//                                      step, all-reduce time left exposed after backward, and how much backward hid
+//   --data-parallel MODEL STEPS MB [B] Fit STEPS steps of a sample's model with MB-megabyte gradient buckets and B
+//                                      examples per rank (default 64 / ranks): time per step, all-reduce time left
+//                                      exposed after backward, and how much backward hid
 using System.Diagnostics;
 using Lepton.Data;
 using Lepton.Nn;
@@ -26,7 +27,7 @@ internal static class DataParallel
         }
     }
 
-    public static void Training(string modelName, int steps, double bucketMegabytes)
+    public static void Training(string modelName, int steps, double bucketMegabytes, int? batchPerRank = null)
     {
         using var dist = Distributed.Initialize();
         Generator.ManualSeed(1);
@@ -38,10 +39,11 @@ internal static class DataParallel
         };
         model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
         model.GradientBucketBytes = (long)(bucketMegabytes * (1 << 20));
-        int batch = 64 / dist.WorldSize;
+        int batch = batchPerRank ?? 64 / dist.WorldSize;
         var g = new Generator(2);
-        using var x = Tensor.RandN([steps * 64, .. shape], g);
-        using var y = Tensor.RandInt(0, 10, [steps * 64], g);
+        int examples = steps * batch * dist.WorldSize;
+        using var x = Tensor.RandN([examples, .. shape], g);
+        using var y = Tensor.RandInt(0, 10, [examples], g);
         var loader = new DataLoader(new TensorDataset(x, y), batch, shuffle: true, seed: 1, device: Device.Cpu);
 
         model.Fit(loader, epochs: 1, verbose: 0);

@@ -11,9 +11,11 @@ if (args is ["--allreduce"])
     return;
 }
 
-if (args is ["--data-parallel", var model, var steps, var megabytes])
+if (args is ["--data-parallel", var model, var steps, var megabytes, .. var rest] && rest.Length <= 1)
 {
-    Lepton.Benchmarks.DataParallel.Training(model, int.Parse(steps, CultureInfo.InvariantCulture), double.Parse(megabytes, CultureInfo.InvariantCulture));
+    Lepton.Benchmarks.DataParallel.Training(
+        model, int.Parse(steps, CultureInfo.InvariantCulture), double.Parse(megabytes, CultureInfo.InvariantCulture),
+        rest.Length == 1 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : null);
     return;
 }
 
