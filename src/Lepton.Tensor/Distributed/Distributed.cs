@@ -113,11 +113,8 @@ public sealed unsafe class Distributed : IDisposable
         ArgumentNullException.ThrowIfNull(tensor);
         CheckRank(root, nameof(root));
         using var scope = Tensor.NoGrad();
-        Run(tensor, "Broadcast", (data, bytes) =>
-        {
-            Broadcast((byte*)data, bytes, root);
-            return true;
-        }, (device, buffer, offset) => device.Broadcast(this, buffer, offset, tensor.Numel, tensor.DType, root));
+        Run(tensor, "Broadcast", (data, bytes) => Broadcast((byte*)data, bytes, root),
+            (device, buffer, offset) => device.Broadcast(this, buffer, offset, tensor.Numel, tensor.DType, root));
     }
 
     /// <summary>Replaces <paramref name="tensor"/> on every rank with the elementwise sum over all ranks (logical or for bool).</summary>
@@ -140,7 +137,6 @@ public sealed unsafe class Distributed : IDisposable
         {
             var (type, op) = ReduceType(tensor.DType);
             AllReduce((void*)data, (int)(bytes / tensor.DType.Size()), type, op, "AllReduce");
-            return true;
         }, (device, buffer, offset) => device.AllReduce(this, buffer, offset, tensor.Numel, tensor.DType));
     }
 
@@ -265,9 +261,10 @@ public sealed unsafe class Distributed : IDisposable
         }
     }
 
-    /// <summary>Waits for a request; past <see cref="Timeout"/> the job is ended with an error naming the call.</summary>
+    /// <summary>Waits for a request under the watchdog (see <see cref="Blocking"/>).</summary>
     internal void Wait(ref nint request, string what)
     {
+        using var watch = Watch(what);
         var clock = Stopwatch.StartNew();
         for (int spins = 0; !Poll(ref request); spins++)
         {
@@ -286,10 +283,6 @@ public sealed unsafe class Distributed : IDisposable
             else
             {
                 Thread.Sleep(1);
-                if (clock.Elapsed > Timeout)
-                {
-                    Abort($"Distributed.{what}: the other ranks did not answer within {Timeout.TotalSeconds:0} s (Distributed.Timeout); a rank is stuck or has failed. Ending the job.");
-                }
             }
         }
     }
@@ -313,28 +306,26 @@ public sealed unsafe class Distributed : IDisposable
         ThrowIfDisposed();
         lock (Gate)
         {
-            watched = what;
-            Volatile.Write(ref deadline, Stopwatch.GetTimestamp() + (long)(Timeout.TotalSeconds * Stopwatch.Frequency));
-            EnsureWatchdog();
-            try
-            {
-                call();
-            }
-            finally
-            {
-                Volatile.Write(ref deadline, 0);
-            }
+            using var watch = Watch(what);
+            call();
         }
     }
 
-    private void EnsureWatchdog()
+    /// <summary>Puts the watchdog on <paramref name="what"/> until the returned scope is disposed.</summary>
+    private WatchScope Watch(string what)
     {
-        if (watchdog is not null)
+        lock (Gate)
         {
-            return;
+            watched = what;
+            Volatile.Write(ref deadline, Stopwatch.GetTimestamp() + (long)(Timeout.TotalSeconds * Stopwatch.Frequency));
+            watchdog ??= StartWatchdog();
+            return new WatchScope(this);
         }
+    }
 
-        watchdog = new Thread(() =>
+    private Thread StartWatchdog()
+    {
+        var thread = new Thread(() =>
         {
             while (!disposed)
             {
@@ -352,7 +343,14 @@ public sealed unsafe class Distributed : IDisposable
             IsBackground = true,
             Name = "Lepton MPI watchdog",
         };
-        watchdog.Start();
+        thread.Start();
+        return thread;
+    }
+
+    /// <summary>Takes the watchdog off the call when disposed.</summary>
+    private readonly struct WatchScope(Distributed group) : IDisposable
+    {
+        public void Dispose() => Volatile.Write(ref group.deadline, 0);
     }
 
     /// <summary>Whether the tensor's collectives run on its device (NCCL), not through host memory.</summary>
@@ -360,7 +358,7 @@ public sealed unsafe class Distributed : IDisposable
 
     /// <summary>Runs a collective on the tensor: on its device where the backend can (<paramref name="onDevice"/>), else on
     /// its bytes in host memory (<paramref name="collective"/>).</summary>
-    private void Run(Tensor tensor, string what, Func<nint, long, bool> collective, Action<IDeviceCollectives, DeviceBuffer, long> onDevice)
+    private void Run(Tensor tensor, string what, Action<nint, long> collective, Action<IDeviceCollectives, DeviceBuffer, long> onDevice)
     {
         ThrowIfDisposed();
         if (!tensor.IsContiguous)
@@ -380,8 +378,8 @@ public sealed unsafe class Distributed : IDisposable
     }
 
     /// <summary>Runs <paramref name="collective"/> on the tensor's bytes in host memory: in place on the CPU, staged through a
-    /// host copy elsewhere (and copied back when it returns true).</summary>
-    private void OnHost(Tensor tensor, string what, Func<nint, long, bool> collective)
+    /// host copy elsewhere (and copied back).</summary>
+    private void OnHost(Tensor tensor, string what, Action<nint, long> collective)
     {
         long size = tensor.DType.Size(), bytes = tensor.Numel * size, offset = tensor.Offset * size;
         Capture.StepCapture.Dynamic(what, tensor.Backend, [tensor.Buffer], 1, (backend, buffers) =>
@@ -394,16 +392,12 @@ public sealed unsafe class Distributed : IDisposable
 
             var staging = new byte[bytes];
             backend.DownloadBytes(buffers[0]!, offset, staging);
-            bool changed;
             fixed (byte* host = staging)
             {
-                changed = collective((nint)host, bytes);
+                collective((nint)host, bytes);
             }
 
-            if (changed)
-            {
-                backend.UploadBytes(staging, buffers[0]!, offset);
-            }
+            backend.UploadBytes(staging, buffers[0]!, offset);
         });
     }
 

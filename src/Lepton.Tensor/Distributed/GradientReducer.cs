@@ -100,31 +100,32 @@ internal sealed unsafe class GradientReducer
         float scale = 1f / group.WorldSize;
         foreach (var bucket in buckets)
         {
-            if (bucket.OnDevice)
+            // Device sums are queued after backward's kernels and the scaling after them; host sums are waited for,
+            // scaled and copied back.
+            var data = bucket.OnDevice ? default : bucket.Data.AsSpan(0, bucket.Used);
+            if (!bucket.OnDevice)
             {
-                // The sums are queued on the device after backward's kernels; the scaling is queued after them.
-                foreach (var e in bucket.Entries)
-                {
-                    e.Gradient?.Mul_(scale);
-                    e.Gradient = null;
-                }
-
-                ReducedValues += bucket.Used;
-                bucket.Arrived = 0;
-                bucket.Started = false;
-                continue;
+                group.Wait(ref bucket.Request, "AllReduce (gradients)");
+                Scale(data, scale);
             }
 
-            group.Wait(ref bucket.Request, "AllReduce (gradients)");
-            var data = bucket.Data.AsSpan(0, bucket.Used);
-            Scale(data, scale);
             foreach (var e in bucket.Entries)
             {
-                if (e.Gradient is { } g)
+                if (e.Gradient is not { } g)
+                {
+                    continue;
+                }
+
+                if (bucket.OnDevice)
+                {
+                    g.Mul_(scale);
+                }
+                else
                 {
                     g.Backend.Upload(data.Slice(e.Offset, e.Length), g.Buffer, g.Offset);
-                    e.Gradient = null;
                 }
+
+                e.Gradient = null;
             }
 
             ReducedValues += bucket.Used;
