@@ -55,16 +55,21 @@ public partial class Model
     /// model with the same <paramref name="settings"/> (an error on every rank names the first difference), then gives
     /// every rank rank 0's weights and optimizer state and starts averaging gradients.
     /// </summary>
-    private void StartDataParallel(Distributed group, string method, (string What, long Value)[] settings)
+    /// <param name="group">The ranks.</param>
+    /// <param name="method">Fit or TrainOnBatch, for errors.</param>
+    /// <param name="settings">What must be equal on every rank besides the model and the optimizer state.</param>
+    /// <param name="examples">The training examples (a Fit's data), of which every rank needs one; null for single batches.</param>
+    private void StartDataParallel(Distributed group, string method, (string What, long Value)[] settings, int? examples = null)
     {
         CheckSameOnEveryRank(group, method, [
             ("model", ArchitectureHash()),
             .. settings,
+            .. examples is int count ? [("training examples", (long)count)] : Array.Empty<(string, long)>(),
             ("optimizer state tensors", Optimizer!.StateTensors().Count()),
         ]);
-        if (settings.FirstOrDefault(s => s.What == "training examples") is { What: not null } examples && examples.Value < group.WorldSize)
+        if (examples < group.WorldSize)
         {
-            throw CollectiveError($"{Name}: data-parallel {method} needs at least one training example per rank ({group.WorldSize} ranks); the data has {examples.Value}.");
+            throw CollectiveError($"{Name}: data-parallel {method} needs at least one training example per rank ({group.WorldSize} ranks); the data has {examples}.");
         }
 
         using (Tensor.NoGrad())

@@ -115,7 +115,6 @@ public partial class Model
         Distributed? group, DataLoader train, int epochs, DataLoader? validation, List<Callback> all, History history, int verbose,
         CancellationToken cancellationToken, int gradientAccumulation)
     {
-
         StopTraining = false;
         using var shard = group is null ? default : Generator.ShardBatches(group.Rank, group.WorldSize);
         accumulation = gradientAccumulation;
@@ -143,13 +142,11 @@ public partial class Model
                 var progress = verbose > 0 ? new ProgressBar(Output, epoch, epochs, train.Count, verbose) : null;
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 int step = 0;
-                var start = group is null || reducer is not null ? null : (Action)(() => StartDataParallel(group, "Fit", [
-                    ("batch size", train.BatchSize),
-                    ("shuffling seed", (long)train.Seed),
-                    ("training examples", train.Dataset.Count),
-                    ("epochs", epochs),
-                    ("gradient accumulation", gradientAccumulation),
-                ]));
+                var start = group is null || reducer is not null ? null : (Action)(() => StartDataParallel(
+                    group,
+                    "Fit",
+                    [("batch size", train.BatchSize), ("shuffling seed", (long)train.Seed), ("epochs", epochs), ("gradient accumulation", gradientAccumulation)],
+                    train.Dataset.Count));
                 foreach (var batchLogs in TrainBatches(train, lossMean, start, cancellationToken))
                 {
                     step++;
