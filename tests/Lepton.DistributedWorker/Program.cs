@@ -17,10 +17,7 @@ switch (scenario)
             // rank 0 saves the weights.
             var model = Scenarios.TrainEquivalence(args[1], 32, Device.Default);
             Console.WriteLine($"rank {dist.Rank} last step replayed: {model.LastStepReplayed}");
-            if (dist.IsPrimary)
-            {
-                model.SaveWeights(args[2]);
-            }
+            SaveOnRankZero(model, args[2]);
 
             break;
         }
@@ -28,11 +25,7 @@ switch (scenario)
     case "staged":
         {
             // staged <weights file>: the small MLP on the default device; rank 0 saves the weights.
-            var model = Scenarios.TrainStaged(Device.Default, 8);
-            if (dist.IsPrimary)
-            {
-                model.SaveWeights(args[1]);
-            }
+            SaveOnRankZero(Scenarios.TrainStaged(Device.Default, 8), args[1]);
 
             break;
         }
@@ -40,11 +33,7 @@ switch (scenario)
     case "trainonbatch":
         {
             // trainonbatch <weights file>: TrainOnBatch on this rank's block of each batch; rank 0 saves the weights.
-            var model = Scenarios.TrainOnBatches(dist.Rank, dist.WorldSize);
-            if (dist.IsPrimary)
-            {
-                model.SaveWeights(args[1]);
-            }
+            SaveOnRankZero(Scenarios.TrainOnBatches(dist.Rank, dist.WorldSize), args[1]);
 
             break;
         }
@@ -115,6 +104,15 @@ switch (scenario)
 
 Console.WriteLine($"rank {dist.Rank} ok");
 return 0;
+
+// Rank 0 writes the trained weights for the test to compare (every rank holds the same ones).
+void SaveOnRankZero(Model model, string path)
+{
+    if (dist.IsPrimary)
+    {
+        model.SaveWeights(path);
+    }
+}
 
 /// <summary>Makes this rank fail at one step of training.</summary>
 internal sealed class FailAt(int step, string how) : Callback

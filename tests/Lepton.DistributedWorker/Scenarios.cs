@@ -38,17 +38,8 @@ public static class Scenarios
         model.Device = device ?? Device.Cpu;
         model.Compile(opt, new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
 
-        // Kernels from a generator of the model's own, so that no other draw from the default one changes them.
-        var g = new Generator(11);
-        using (Tensor.NoGrad())
-        {
-            foreach (var w in model.Weights.Where(w => w.Value.Rank > 1))
-            {
-                using var values = Tensor.Uniform(w.Value.Shape, -0.3f, 0.3f, g);
-                w.Value.CopyFrom(values);
-            }
-        }
-
+        // Kernels only: batch norm keeps its ones and zeros, and the kernels feeding it have no bias.
+        Initialize(model.Weights.Where(w => w.Value.Rank > 1), 11);
         return model;
     }
 
@@ -98,16 +89,7 @@ public static class Scenarios
         var model = new Sequential([new InputLayer([64]), new Dense(16, activation: "relu"), new Dense(10)]);
         model.Device = device;
         model.Compile(new Adam(0.01f), new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
-        var g = new Generator(13);
-        using (Tensor.NoGrad())
-        {
-            foreach (var w in model.Weights)
-            {
-                using var values = Tensor.Uniform(w.Value.Shape, -0.3f, 0.3f, g);
-                w.Value.CopyFrom(values);
-            }
-        }
-
+        Initialize(model.Weights, 13);
         return model;
     }
 
@@ -118,5 +100,20 @@ public static class Scenarios
         var loader = new DataLoader(CreateData(), batchSize, shuffle: true, seed: 3, device: model.Device);
         model.Fit(loader, epochs: 2, verbose: 0);
         return model;
+    }
+
+    /// <summary>Draws <paramref name="weights"/> uniformly in [-0.3, 0.3) from a generator of their own, so that no other
+    /// draw from the default generator (another test in the same process) changes them.</summary>
+    private static void Initialize(IEnumerable<Weight> weights, ulong seed)
+    {
+        var g = new Generator(seed);
+        using (Tensor.NoGrad())
+        {
+            foreach (var w in weights)
+            {
+                using var values = Tensor.Uniform(w.Value.Shape, -0.3f, 0.3f, g);
+                w.Value.CopyFrom(values);
+            }
+        }
     }
 }
