@@ -50,7 +50,7 @@ public sealed class QuantizedParityChecks(Device candidate)
         foreach (var v in convolutions)
         {
             var g = new Conv2dGeometry(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]);
-            yield return ($"int8 conv2d {g}", c =>
+            yield return ($"int8 conv2d n{v[0]} c{v[1]} {v[2]}x{v[3]} k{v[4]} {v[5]}x{v[6]} stride {v[7]},{v[8]} pad {v[9]},{v[10]},{v[11]},{v[12]} dilation {v[13]},{v[14]} groups {v[15]}", c =>
             {
                 c.Conv2d(g, bias: true, relu: false, 11);
                 c.Conv2d(g, bias: false, relu: true, 12);
