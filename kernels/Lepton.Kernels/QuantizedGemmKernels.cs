@@ -68,6 +68,45 @@ public struct DequantizingEpilogue : IInt8Epilogue
     }
 }
 
+/// <summary>A row-major [Rows, Depth] byte matrix read four bytes of depth at a time, packed little-endian into an int.</summary>
+public struct PackedRows
+{
+    /// <summary>The matrix as bytes, and the same memory as ints (read when <see cref="Aligned"/> != 0).</summary>
+    public ArrayView<byte> Bytes;
+
+    /// <summary>The matrix as ints: row starts fall on whole ints when Depth is a multiple of four.</summary>
+    public ArrayView<int> Words;
+
+    /// <summary>Rows, bytes per row, and whether Depth % 4 == 0 (then a packed word is one aligned load).</summary>
+    public int Rows, Depth, Aligned;
+
+    /// <summary>Bytes d .. d + 3 (d a multiple of 4) of <paramref name="row"/>, 0 past either end.</summary>
+    public readonly int Load(int row, int d)
+    {
+        if (row >= Rows || d >= Depth)
+        {
+            return 0;
+        }
+
+        long at = ((long)row * Depth) + d;
+        if (Aligned != 0)
+        {
+            return Words[at >> 2];
+        }
+
+        int packed = Bytes[at];
+        for (int i = 1; i < 4; i++)
+        {
+            if (d + i < Depth)
+            {
+                packed |= Bytes[at + i] << (8 * i);
+            }
+        }
+
+        return packed;
+    }
+}
+
 /// <summary>Four int32 accumulators of one row of a thread's 4 x 4 block.</summary>
 internal struct IntQuad
 {
@@ -99,13 +138,14 @@ public static class QuantizedGemmKernels
     public static int SharedInts(int threadsPerSide) => 2 * TileWords * Block * threadsPerSide;
 
     /// <summary>
-    /// x uint8 [rows, depth], w int8 [units, depth] -> epilogue(acc[r, u]) at index r * units + u, channel u. Launch with
+    /// x uint8 [rows, depth], w int8 [units, depth] (same depth) -> epilogue(acc[r, u]) at index r * units + u, channel u. Launch with
     /// threadsPerSide^2 threads per group and <see cref="SharedInts"/> of shared memory; grid-stride over tiles.
     /// </summary>
-    public static void DenseForward<TEpilogue, TDot>(ArrayView<byte> x, ArrayView<byte> w, int rows, int depth, int units, int threadsPerSide, TEpilogue epilogue, TDot dot)
+    public static void DenseForward<TEpilogue, TDot>(PackedRows x, PackedRows w, int threadsPerSide, TEpilogue epilogue, TDot dot)
         where TEpilogue : struct, IInt8Epilogue
         where TDot : struct, IDot4
     {
+        int rows = x.Rows, units = w.Rows, depth = x.Depth;
         var shared = SharedMemory.GetDynamic<int>();
         int tileM = Block * threadsPerSide, tileN = tileM;
         var tileX = shared.SubView(0, TileWords * tileM);
@@ -126,13 +166,13 @@ public static class QuantizedGemmKernels
                 for (int l = tid; l < TileWords * tileM; l += threads)
                 {
                     int mm = l / TileWords, kw = l % TileWords;
-                    tileX[(kw * tileM) + mm] = Pack(x, m0 + mm, rows, depth, k0 + (4 * kw));
+                    tileX[(kw * tileM) + mm] = x.Load(m0 + mm, k0 + (4 * kw));
                 }
 
                 for (int l = tid; l < TileWords * tileN; l += threads)
                 {
                     int nn = l / TileWords, kw = l % TileWords;
-                    tileW[(kw * tileN) + nn] = Pack(w, n0 + nn, units, depth, k0 + (4 * kw));
+                    tileW[(kw * tileN) + nn] = w.Load(n0 + nn, k0 + (4 * kw));
                 }
 
                 Group.Barrier();
@@ -155,28 +195,6 @@ public static class QuantizedGemmKernels
             StoreRow(epilogue, m0 + row4 + 2, n0 + col4, rows, units, zx, c2, weightSums);
             StoreRow(epilogue, m0 + row4 + 3, n0 + col4, rows, units, zx, c3, weightSums);
         }
-    }
-
-    /// <summary>Bytes d .. d + 3 of row <paramref name="row"/> of a [count, depth] byte matrix packed little-endian into
-    /// an int, 0 past either end.</summary>
-    private static int Pack(ArrayView<byte> data, int row, int count, int depth, int d)
-    {
-        if (row >= count || d >= depth)
-        {
-            return 0;
-        }
-
-        long at = ((long)row * depth) + d;
-        int packed = data[at];
-        for (int i = 1; i < 4; i++)
-        {
-            if (d + i < depth)
-            {
-                packed |= data[at + i] << (8 * i);
-            }
-        }
-
-        return packed;
     }
 
     private static void StoreRow<TEpilogue>(TEpilogue epilogue, int m, int n, int rows, int units, int zx, IntQuad acc, IntQuad weightSums)

@@ -62,6 +62,7 @@ public sealed class QuantizedParityChecks(Device candidate)
             c.Dense(7, 37, 13, bias: true, relu: false, 13);
             c.Dense(70, 130, 90, bias: false, relu: true, 14);
             c.Dense(1, 3, 1, bias: true, relu: true, 15);
+            c.Dense(33, 64, 17, bias: true, relu: true, 18);
         });
         yield return ("int8 dynamic dense", c =>
         {

@@ -89,13 +89,13 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
         var requantizing = Requantizing(epilogue, zx, y);
         if (UsesDp4a)
         {
-            var k = Kernel("QuantizedDense:dp4a", static a => a.LoadStreamKernel<ArrayView<byte>, ArrayView<byte>, int, int, int, int, RequantizingEpilogue, Dp4a>(QuantizedGemmKernels.DenseForward));
-            k(QuantizedGemmConfig(rows, units), Gpu(x).ViewAs<byte>(), Gpu(w).ViewAs<byte>(), rows, depth, units, GemmSide, requantizing, default);
+            var k = Kernel("QuantizedDense:dp4a", static a => a.LoadStreamKernel<PackedRows, PackedRows, int, RequantizingEpilogue, Dp4a>(QuantizedGemmKernels.DenseForward));
+            k(QuantizedGemmConfig(rows, units), Packed(x, rows, depth), Packed(w, units, depth), GemmSide, requantizing, default);
         }
         else
         {
-            var k = Kernel("QuantizedDense", static a => a.LoadStreamKernel<ArrayView<byte>, ArrayView<byte>, int, int, int, int, RequantizingEpilogue, SoftwareDot4>(QuantizedGemmKernels.DenseForward));
-            k(QuantizedGemmConfig(rows, units), Gpu(x).ViewAs<byte>(), Gpu(w).ViewAs<byte>(), rows, depth, units, GemmSide, requantizing, default);
+            var k = Kernel("QuantizedDense", static a => a.LoadStreamKernel<PackedRows, PackedRows, int, RequantizingEpilogue, SoftwareDot4>(QuantizedGemmKernels.DenseForward));
+            k(QuantizedGemmConfig(rows, units), Packed(x, rows, depth), Packed(w, units, depth), GemmSide, requantizing, default);
         }
     }
 
@@ -127,13 +127,13 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
             };
             if (UsesDp4a)
             {
-                var k = Kernel("DynamicQuantizedDense:dp4a", static a => a.LoadStreamKernel<ArrayView<byte>, ArrayView<byte>, int, int, int, int, DequantizingEpilogue, Dp4a>(QuantizedGemmKernels.DenseForward));
-                k(QuantizedGemmConfig(rows, units), Gpu(xq).ViewAs<byte>(), Gpu(w).ViewAs<byte>(), rows, depth, units, GemmSide, epilogue, default);
+                var k = Kernel("DynamicQuantizedDense:dp4a", static a => a.LoadStreamKernel<PackedRows, PackedRows, int, DequantizingEpilogue, Dp4a>(QuantizedGemmKernels.DenseForward));
+                k(QuantizedGemmConfig(rows, units), Packed(xq, rows, depth), Packed(w, units, depth), GemmSide, epilogue, default);
             }
             else
             {
-                var k = Kernel("DynamicQuantizedDense", static a => a.LoadStreamKernel<ArrayView<byte>, ArrayView<byte>, int, int, int, int, DequantizingEpilogue, SoftwareDot4>(QuantizedGemmKernels.DenseForward));
-                k(QuantizedGemmConfig(rows, units), Gpu(xq).ViewAs<byte>(), Gpu(w).ViewAs<byte>(), rows, depth, units, GemmSide, epilogue, default);
+                var k = Kernel("DynamicQuantizedDense", static a => a.LoadStreamKernel<PackedRows, PackedRows, int, DequantizingEpilogue, SoftwareDot4>(QuantizedGemmKernels.DenseForward));
+                k(QuantizedGemmConfig(rows, units), Packed(xq, rows, depth), Packed(w, units, depth), GemmSide, epilogue, default);
             }
         }
         finally
@@ -200,6 +200,13 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
         InputZero = zx,
         OutputZero = epilogue.ZeroPoint,
         Low = epilogue.Relu ? epilogue.ZeroPoint : 0,
+    };
+
+    /// <summary>A [rows, depth] byte matrix for the int8 GEMM (buffers start on 8-byte boundaries, so rows of a depth
+    /// that is a multiple of four start on whole ints).</summary>
+    private static PackedRows Packed(DeviceBuffer buffer, int rows, int depth) => new()
+    {
+        Bytes = Gpu(buffer).ViewAs<byte>(), Words = Gpu(buffer).ViewAs<int>(), Rows = rows, Depth = depth, Aligned = depth % 4 == 0 ? 1 : 0,
     };
 
     /// <summary>One group per output tile of the int8 GEMM (grid-stride over tiles on the CPU accelerator).</summary>
