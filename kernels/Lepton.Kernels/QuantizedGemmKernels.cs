@@ -37,7 +37,8 @@ public struct RequantizingEpilogue : IInt8Epilogue
     public readonly void Store(long index, int channel, int acc)
     {
         int v = HasBias != 0 ? acc + Bias[channel] : acc;
-        Y[index] = (byte)StrictFloat.Clamp((int)StrictFloat.Round((float)v * Multipliers[channel]) + OutputZero, Low, 255);
+        float product = StrictFloat.ClampRequantized((float)v * Multipliers[channel]);
+        Y[index] = (byte)StrictFloat.Clamp((int)StrictFloat.Round(product) + OutputZero, Low, 255);
     }
 }
 

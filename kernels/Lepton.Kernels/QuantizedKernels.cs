@@ -40,8 +40,8 @@ public static class QuantizedKernels
     {
         for (long i = Grid.GlobalIndex.X; i < length; i += Grid.DimX * Group.DimX)
         {
-            float v = (float)(x[i] - zeroPointIn) * multiplier;
-            y[i] = (byte)StrictFloat.ToClamped(StrictFloat.Round(v) + zeroPointOut, 0, 255);
+            float v = StrictFloat.ClampRequantized((float)(x[i] - zeroPointIn) * multiplier);
+            y[i] = (byte)StrictFloat.Clamp((int)StrictFloat.Round(v) + zeroPointOut, 0, 255);
         }
     }
 
@@ -52,8 +52,8 @@ public static class QuantizedKernels
         int low = relu != 0 ? zy : 0;
         for (long i = Grid.GlobalIndex.X; i < length; i += Grid.DimX * Group.DimX)
         {
-            float v = StrictFloat.Add(StrictFloat.Mul(a[i] - za, ma), StrictFloat.Mul(b[i] - zb, mb));
-            y[i] = (byte)StrictFloat.ToClamped(StrictFloat.Round(v) + zy, low, 255);
+            float v = StrictFloat.ClampRequantized(StrictFloat.Add(StrictFloat.Mul(a[i] - za, ma), StrictFloat.Mul(b[i] - zb, mb)));
+            y[i] = (byte)StrictFloat.Clamp((int)StrictFloat.Round(v) + zy, low, 255);
         }
     }
 

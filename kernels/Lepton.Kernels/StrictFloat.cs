@@ -63,6 +63,13 @@ public static class StrictFloat
         return MathF.Round(value);
     }
 
+    /// <summary>
+    /// A value about to be rounded, offset by a zero point and clamped to uint8, first clamped to [-512, 512] (NaN stays
+    /// NaN). Beyond that range the result is 0 or 255 whatever the zero point, so nothing changes, except that the int
+    /// conversion and the zero point's addition can no longer overflow: results saturate as the CPU backend's do.
+    /// </summary>
+    public static float ClampRequantized(float value) => value < -512f ? -512f : value > 512f ? 512f : value;
+
     /// <summary>(int)value (saturating, NaN to 0) clamped to [low, high].</summary>
     public static int ToClamped(float value, int low, int high) => Clamp((int)value, low, high);
 

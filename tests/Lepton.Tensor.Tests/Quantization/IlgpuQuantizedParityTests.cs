@@ -1,5 +1,6 @@
-// The int8 kernels run by ILGPU's CPU accelerator against the scalar contract and the CPU backend, bit for bit, on
-// FsCheck-drawn small shapes: every primitive, and convolutions over strides, per-side padding, dilation and groups.
+// The int8 kernels run by ILGPU's CPU accelerator against the float64 reference and the CPU backend, bit for bit, on
+// FsCheck-drawn small shapes: every primitive, and convolutions over strides, per-side padding (and cropping),
+// dilation and groups.
 // The accelerator is an emulator, so shapes stay tiny; a GEMM of up to 20 x 20 still spans several of its 16 x 16 tiles.
 using FsCheck;
 using FsCheck.Fluent;
@@ -86,9 +87,10 @@ public sealed class IlgpuQuantizedParityTests
             from filter in Gen.Two(Gen.Choose(1, 3))
             from stride in Gen.Two(Gen.Choose(1, 3))
             from pad in Gen.ArrayOf(Gen.Choose(0, 2), 4)
+            from crop in Gen.Two(Gen.Elements(0, 0, 0, -1))
             from dilation in Gen.Two(Gen.Choose(1, 2))
             let g = new Conv2dGeometry(n, groups * channelsPerGroup, size.Item1, size.Item2, groups * filtersPerGroup, filter.Item1, filter.Item2,
-                stride.Item1, stride.Item2, pad[0], pad[1], pad[2], pad[3], dilation.Item1, dilation.Item2, groups)
+                stride.Item1, stride.Item2, pad[0], pad[1] + crop.Item1, pad[2], pad[3] + crop.Item2, dilation.Item1, dilation.Item2, groups)
             where g.P > 0 && g.Q > 0
             from bias in Flag
             from relu in Flag

@@ -1,7 +1,8 @@
 // Every int8 primitive (IQuantizedKernels) run on a candidate backend (the GPU kernels: ILGPU's CPU accelerator in the
-// tests, CUDA in the GPU self-check) and compared byte for byte with the scalar contract (QuantizedScalar) and with
-// the CPU backend. The contract fixes every rounding, so there is no tolerance. Values are drawn from a seed, with
-// power-of-two scales and multipliers half of the time so that products land exactly on .5 and test ties to even.
+// tests, CUDA in the GPU self-check) and compared byte for byte with the float64 reference (QuantizedReference) and
+// with the CPU backend. The contract fixes every rounding, so there is no tolerance. Values are drawn from a seed, with
+// power-of-two scales and multipliers half of the time so that products land exactly on .5 and test ties to even, and
+// now and then a huge multiplier, so that requantized values saturate far beyond the int32 range.
 // No test framework here: the xunit suite and the self-check program both run these checks.
 using System.Runtime.InteropServices;
 using Lepton.Backends;
@@ -50,7 +51,7 @@ public sealed class QuantizedParityChecks(Device candidate)
         foreach (var v in convolutions)
         {
             var g = new Conv2dGeometry(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]);
-            yield return ($"int8 conv2d n{v[0]} c{v[1]} {v[2]}x{v[3]} k{v[4]} {v[5]}x{v[6]} stride {v[7]},{v[8]} pad {v[9]},{v[10]},{v[11]},{v[12]} dilation {v[13]},{v[14]} groups {v[15]}", c =>
+            yield return ($"int8 conv2d {Describe(g)}", c =>
             {
                 c.Conv2d(g, bias: true, relu: false, 11);
                 c.Conv2d(g, bias: false, relu: true, 12);
@@ -85,7 +86,7 @@ public sealed class QuantizedParityChecks(Device candidate)
                 : (float)((rng.NextDouble() - 0.5) * 300 * scale);
         }
 
-        Compare($"Quantize {type} scale {scale} zero point {zeroPoint}", [Bytes(x)], length, 1, QuantizedScalar.Quantize(x, scale, zeroPoint, type),
+        Compare($"Quantize {type} scale {scale} zero point {zeroPoint}", [Bytes(x)], length, 1, Array.ConvertAll(QuantizedReference.QuantizeToInts(x, scale, zeroPoint, type), v => (byte)v),
             (k, i, y) => k.Quantize(i[0]!, length, scale, zeroPoint, type, y));
     }
 
@@ -95,7 +96,7 @@ public sealed class QuantizedParityChecks(Device candidate)
         var q = RandomBytes(rng, length);
         float scale = Scale(rng);
         int zeroPoint = type == DType.Int8 ? 0 : rng.Next(256);
-        Compare($"Dequantize {type}", [q], 4L * length, 4, Bytes(QuantizedScalar.Dequantize(q, type, scale, zeroPoint)),
+        Compare($"Dequantize {type}", [q], 4L * length, 4, Bytes(QuantizedReference.Dequantize(Array.ConvertAll(q, v => type == DType.Int8 ? (int)(sbyte)v : v), scale, zeroPoint)),
             (k, i, y) => k.Dequantize(i[0]!, type, length, scale, zeroPoint, y));
     }
 
@@ -104,8 +105,8 @@ public sealed class QuantizedParityChecks(Device candidate)
         var rng = new Random(seed);
         var x = RandomBytes(rng, length);
         int zin = rng.Next(256), zout = rng.Next(256);
-        float multiplier = Multiplier(rng, 4f);
-        Compare($"Requantize multiplier {multiplier}", [x], length, 1, QuantizedScalar.Requantize(x, zin, multiplier, zout),
+        float multiplier = Saturating(rng, 4f);
+        Compare($"Requantize multiplier {multiplier}", [x], length, 1, QuantizedReference.Requantize(x, zin, multiplier, zout),
             (k, i, y) => k.Requantize(i[0]!, length, zin, multiplier, zout, y));
     }
 
@@ -114,8 +115,8 @@ public sealed class QuantizedParityChecks(Device candidate)
         var rng = new Random(seed);
         byte[] a = RandomBytes(rng, length), b = RandomBytes(rng, length);
         int za = rng.Next(256), zb = rng.Next(256), zy = rng.Next(256);
-        float ma = Multiplier(rng, 2f), mb = Multiplier(rng, 2f);
-        Compare($"QuantizedAdd ma {ma} mb {mb} relu {relu}", [a, b], length, 1, QuantizedScalar.Add(a, za, ma, b, zb, mb, zy, relu),
+        float ma = Saturating(rng, 2f), mb = Saturating(rng, 2f);
+        Compare($"QuantizedAdd ma {ma} mb {mb} relu {relu}", [a, b], length, 1, QuantizedReference.Add(a, za, ma, b, zb, mb, zy, relu),
             (k, i, y) => k.QuantizedAdd(i[0]!, za, ma, i[1]!, zb, mb, length, zy, relu, y));
     }
 
@@ -141,10 +142,10 @@ public sealed class QuantizedParityChecks(Device candidate)
         }
 
         string what = $"FakeQuantize [{outer},{channels},{inner}] [{qmin},{qmax}]";
-        Compare(what, [Bytes(x), Bytes(scale), Bytes(zeroPoint)], 4L * n, 4, Bytes(QuantizedScalar.FakeQuantize(x, channels, inner, scale, zeroPoint, qmin, qmax)),
+        Compare(what, [Bytes(x), Bytes(scale), Bytes(zeroPoint)], 4L * n, 4, Bytes(QuantizedReference.FakeQuantize(x, outer, channels, inner, scale, zeroPoint, qmin, qmax)),
             (k, i, y) => k.FakeQuantize(i[0]!, outer, channels, inner, i[1]!, i[2]!, qmin, qmax, y));
         Compare(what + " backward", [Bytes(x), Bytes(dy), Bytes(scale), Bytes(zeroPoint)], 4L * n, 4,
-            Bytes(QuantizedScalar.FakeQuantizeBackward(x, dy, channels, inner, scale, zeroPoint, qmin, qmax)),
+            Bytes(QuantizedReference.FakeQuantizeBackward(x, dy, outer, channels, inner, scale, zeroPoint, qmin, qmax)),
             (k, i, dx) => k.FakeQuantizeBackward(i[0]!, i[1]!, outer, channels, inner, i[2]!, i[3]!, qmin, qmax, dx));
     }
 
@@ -152,7 +153,7 @@ public sealed class QuantizedParityChecks(Device candidate)
     {
         var rng = new Random(seed);
         var x = RandomBytes(rng, g.N * g.C * g.H * g.W);
-        Compare($"QuantizedMaxPool2d {g}", [x], (long)g.N * g.C * g.P * g.Q, 1, QuantizedScalar.MaxPool(g, x),
+        Compare($"QuantizedMaxPool2d n{g.N} c{g.C} {g.H}x{g.W} window {g.KernelH}x{g.KernelW} stride {g.StrideH},{g.StrideW} pad {g.PadTop},{g.PadBottom},{g.PadLeft},{g.PadRight} dilation {g.DilationH},{g.DilationW} ceil {g.CeilMode}", [x], (long)g.N * g.C * g.P * g.Q, 1, QuantizedReference.MaxPool2d(g, x),
             (k, i, y) => k.QuantizedMaxPool2d(g, i[0]!, y));
     }
 
@@ -162,8 +163,8 @@ public sealed class QuantizedParityChecks(Device candidate)
         var x = RandomBytes(rng, g.N * g.C * g.H * g.W);
         var w = Weights(rng, g.K * g.CPerGroup * g.R * g.S);
         var (b, multipliers, zx, zy) = Epilogue(rng, g.K, bias);
-        var expected = QuantizedScalar.Conv2d(g, x, zx, w, b, multipliers, zy, relu);
-        Compare($"QuantizedConv2d {g} zx {zx} zy {zy} bias {bias} relu {relu}", [x, Bytes<sbyte>(w), Bytes(multipliers), b is null ? null : Bytes(b)],
+        var expected = QuantizedReference.Conv2d(g, x, zx, w, b, multipliers, zy, relu);
+        Compare($"QuantizedConv2d {Describe(g)} zx {zx} zy {zy} bias {bias} relu {relu}", [x, Bytes<sbyte>(w), Bytes(multipliers), b is null ? null : Bytes(b)],
             (long)g.N * g.K * g.P * g.Q, 1, expected,
             (k, i, y) => k.QuantizedConv2d(g, i[0]!, zx, i[1]!, new QuantizedEpilogue(i[3], i[2]!, zy, relu), y));
     }
@@ -174,7 +175,7 @@ public sealed class QuantizedParityChecks(Device candidate)
         var x = RandomBytes(rng, rows * depth);
         var w = Weights(rng, units * depth);
         var (b, multipliers, zx, zy) = Epilogue(rng, units, bias);
-        var expected = QuantizedScalar.Dense(x, zx, w, rows, depth, units, b, multipliers, zy, relu);
+        var expected = QuantizedReference.Dense(x, zx, w, rows, depth, units, b, multipliers, zy, relu);
         Compare($"QuantizedDense [{rows},{depth}] x [{units},{depth}] zx {zx} zy {zy} bias {bias} relu {relu}",
             [x, Bytes<sbyte>(w), Bytes(multipliers), b is null ? null : Bytes(b)], (long)rows * units, 1, expected,
             (k, i, y) => k.QuantizedDense(i[0]!, zx, i[1]!, rows, depth, units, new QuantizedEpilogue(i[3], i[2]!, zy, relu), y));
@@ -203,11 +204,15 @@ public sealed class QuantizedParityChecks(Device candidate)
             }
         }
 
-        var expected = QuantizedScalar.DynamicDense(x, w, weightScales, b, rows, depth, units);
+        var expected = QuantizedReference.DynamicDense(x, w, weightScales, b, rows, depth, units);
         Compare($"DynamicQuantizedDense [{rows},{depth}] x [{units},{depth}] bias {bias} input kind {kind}",
             [Bytes(x), Bytes<sbyte>(w), Bytes(weightScales), b is null ? null : Bytes(b)], 4L * rows * units, 4, Bytes(expected),
             (k, i, y) => k.DynamicQuantizedDense(i[0]!, i[1]!, i[2]!, i[3], rows, depth, units, y));
     }
+
+    /// <summary>A convolution's sizes in one short line.</summary>
+    public static string Describe(in Conv2dGeometry g) =>
+        $"n{g.N} c{g.C} {g.H}x{g.W} k{g.K} {g.R}x{g.S} stride {g.StrideH},{g.StrideW} pad {g.PadTop},{g.PadBottom},{g.PadLeft},{g.PadRight} dilation {g.DilationH},{g.DilationW} groups {g.Groups}";
 
     public static byte[] Bytes<T>(T[] values)
         where T : unmanaged => MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
@@ -217,6 +222,9 @@ public sealed class QuantizedParityChecks(Device candidate)
 
     /// <summary>A multiplier in (0, max): a power of two half of the time, so products of integers land on .5.</summary>
     private static float Multiplier(Random rng, float max) => rng.Next(2) == 0 ? MathF.Pow(2, -rng.Next(1, 13)) * max : (float)(rng.NextDouble() * max) + 1e-6f;
+
+    /// <summary>A requantizing multiplier: one in eight is 1e9, whose products overflow int32 and must saturate.</summary>
+    private static float Saturating(Random rng, float max) => rng.Next(8) == 0 ? 1e9f : Multiplier(rng, max);
 
     private static byte[] RandomBytes(Random rng, int n)
     {
@@ -244,7 +252,7 @@ public sealed class QuantizedParityChecks(Device candidate)
         var b = bias ? new int[channels] : null;
         for (int k = 0; k < channels; k++)
         {
-            multipliers[k] = rng.Next(2) == 0 ? MathF.Pow(2, -rng.Next(2, 14)) : (float)(rng.NextDouble() / 512) + 1e-7f;
+            multipliers[k] = rng.Next(16) == 0 ? 1e9f : rng.Next(2) == 0 ? MathF.Pow(2, -rng.Next(2, 14)) : (float)(rng.NextDouble() / 512) + 1e-7f;
             if (b is not null)
             {
                 b[k] = rng.Next(-20000, 20000);
@@ -254,15 +262,13 @@ public sealed class QuantizedParityChecks(Device candidate)
         return (b, multipliers, rng.Next(256), rng.Next(256));
     }
 
-    /// <summary>Runs <paramref name="call"/> on the candidate (and on the CPU backend where it has int8 kernels) with the
-    /// same inputs (null stays null), and requires the output's bytes to equal <paramref name="expected"/>.</summary>
+    /// <summary>Runs <paramref name="call"/> on the candidate and on the CPU backend with the same inputs (null stays null),
+    /// and requires the candidate's output bytes to equal <paramref name="expected"/> and the CPU backend's.</summary>
     private void Compare(string what, byte[]?[] inputs, long outputBytes, int elementSize, byte[] expected, Action<IQuantizedKernels, DeviceBuffer?[], DeviceBuffer> call)
     {
-        Same(what + ": candidate against the scalar contract", expected, Run(Gpu, inputs, outputBytes, call), elementSize);
-        if (Cpu is IQuantizedKernels)
-        {
-            Same(what + ": CPU backend against the scalar contract", expected, Run(Cpu, inputs, outputBytes, call), elementSize);
-        }
+        var actual = Run(Gpu, inputs, outputBytes, call);
+        Same(what + ": candidate against the reference", expected, actual, elementSize);
+        Same(what + ": candidate against the CPU backend", Run(Cpu, inputs, outputBytes, call), actual, elementSize);
     }
 
     private static byte[] Run(IBackend backend, byte[]?[] inputs, long outputBytes, Action<IQuantizedKernels, DeviceBuffer?[], DeviceBuffer> call)
