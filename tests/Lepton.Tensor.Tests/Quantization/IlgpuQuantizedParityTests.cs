@@ -182,19 +182,59 @@ public sealed class IlgpuQuantizedParityTests
     }
 
     [Fact]
-    public void OnlyUInt8AndInt8AreQuantizedTypes()
+    public void BadArgumentsAreRefusedBeforeAnyLaunch()
     {
-        var backend = (IQuantizedKernels)Device.IlgpuCpu.Backend;
-        var buffer = Device.IlgpuCpu.Backend.AllocateBytes(16);
+        var backend = Device.IlgpuCpu.Backend;
+        var k = (IQuantizedKernels)backend;
+        var buffers = new List<DeviceBuffer>();
+        DeviceBuffer Bytes(int n)
+        {
+            var b = backend.AllocateBytes(n);
+            backend.UploadBytes(new byte[n], b, 0);
+            buffers.Add(b);
+            return b;
+        }
+
+        void Refused(string op, Action call) => Assert.Contains(op, Assert.Throws<ArgumentException>(call).Message);
         try
         {
-            var e = Assert.Throws<ArgumentException>(() => backend.Quantize(buffer, 4, 1f, 0, DType.Int32, buffer));
-            Assert.Contains("Quantize", e.Message);
-            Assert.Throws<ArgumentException>(() => backend.Dequantize(buffer, DType.Float32, 4, 1f, 0, buffer));
+            DeviceBuffer small = Bytes(16), floats = Bytes(64), mult = Bytes(16);
+            Refused(nameof(k.Quantize), () => k.Quantize(floats, 16, 0.1f, 0, DType.Float32, small));
+            Refused(nameof(k.Quantize), () => k.Quantize(floats, 16, 0.1f, 256, DType.UInt8, small));
+            Refused(nameof(k.Quantize), () => k.Quantize(floats, 16, 0.1f, -128, DType.Int8, small));
+            Refused(nameof(k.Quantize), () => k.Quantize(floats, 16, 0f, 0, DType.UInt8, small));
+            Refused(nameof(k.Quantize), () => k.Quantize(floats, 17, 0.1f, 0, DType.UInt8, small));
+            Refused(nameof(k.Dequantize), () => k.Dequantize(small, DType.Int32, 16, 0.1f, 0, floats));
+            Refused(nameof(k.Requantize), () => k.Requantize(small, 16, -1, 0.5f, 0, small));
+            Refused(nameof(k.Requantize), () => k.Requantize(small, 16, 0, float.PositiveInfinity, 0, small));
+            Refused(nameof(k.QuantizedAdd), () => k.QuantizedAdd(small, 0, 1f, small, 0, 1f, 16, 300, false, small));
+            Refused(nameof(k.QuantizedAdd), () => k.QuantizedAdd(small, 0, 1f, small, 0, 1f, 17, 0, false, small));
+            Refused(nameof(k.FakeQuantize), () => k.FakeQuantize(floats, 1, 1, 16, floats, floats, 10, 0, floats));
+            Refused(nameof(k.FakeQuantizeBackward), () => k.FakeQuantizeBackward(floats, floats, 1, 2, 16, floats, floats, 0, 255, floats));
+            Refused(nameof(k.QuantizedMaxPool2d), () => k.QuantizedMaxPool2d(new Pool2dGeometry(1, 2, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0), Bytes(31), small));
+
+            var epilogue = new QuantizedEpilogue(null, mult, 0, false);
+            var grouped = new Conv2dGeometry(1, 3, 4, 4, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2);
+            Refused(nameof(k.QuantizedConv2d), () => k.QuantizedConv2d(grouped, Bytes(48), 0, Bytes(12), epilogue, Bytes(64)));
+            var g = new Conv2dGeometry(1, 1, 4, 4, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+            Refused(nameof(k.QuantizedConv2d), () => k.QuantizedConv2d(g, small, 256, small, epilogue, Bytes(64)));
+            Refused(nameof(k.QuantizedConv2d), () => k.QuantizedConv2d(g, small, 0, small, epilogue, Bytes(8)));
+            Refused(nameof(k.QuantizedConv2d), () => k.QuantizedConv2d(g, small, 0, small, epilogue with { Bias = Bytes(12) }, Bytes(64)));
+            Refused(nameof(k.QuantizedDense), () => k.QuantizedDense(small, 0, small, 2, 8, 2, epilogue with { ZeroPoint = -1 }, small));
+            Refused(nameof(k.QuantizedDense), () => k.QuantizedDense(small, 0, small, 2, 8, 5, epilogue, small));
+            int deep = QuantizedArguments.MaxDepth + 1;
+            var deepBuffer = Bytes(deep);
+            var one = Bytes(4);
+            Refused(nameof(k.QuantizedDense), () => k.QuantizedDense(deepBuffer, 0, deepBuffer, 1, deep, 1, new QuantizedEpilogue(null, one, 0, false), small));
+            Refused(nameof(k.DynamicQuantizedDense), () => k.DynamicQuantizedDense(Bytes(4 * deep), deepBuffer, one, null, 1, deep, 1, one));
+            Refused(nameof(k.DynamicQuantizedDense), () => k.DynamicQuantizedDense(floats, small, one, null, 2, 8, 2, floats));
         }
         finally
         {
-            Device.IlgpuCpu.Backend.Pool.Return(buffer);
+            foreach (var b in buffers)
+            {
+                backend.Pool.Return(b);
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 // The int8 primitives (IQuantizedKernels) as ILGPU kernels: element-wise kernels for the conversions and fake
 // quantization, a direct int8 convolution, and a tiled int8 GEMM whose inner product is dp4a where the device has it.
-// DynamicQuantizedDense finds its input's range on the device, so nothing is read back.
+// DynamicQuantizedDense finds its input's range on the device, so nothing is read back. Arguments are checked as on
+// the CPU (QuantizedArguments) before anything is launched.
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
@@ -17,7 +18,12 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
     /// <inheritdoc />
     public void Quantize(DeviceBuffer x, long length, float scale, int zeroPoint, DType type, DeviceBuffer y)
     {
-        var (qmin, qmax) = QuantizedRange(type, nameof(Quantize));
+        const string op = nameof(Quantize);
+        var (qmin, qmax) = QuantizedArguments.Range(type, op);
+        QuantizedArguments.Scale(scale, op);
+        QuantizedArguments.ZeroPoint(zeroPoint, qmin, qmax, op, nameof(zeroPoint));
+        QuantizedArguments.Sized(x, length, 4, op, nameof(x));
+        QuantizedArguments.Sized(y, length, 1, op, nameof(y));
         if (length == 0)
         {
             return;
@@ -30,7 +36,11 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
     /// <inheritdoc />
     public void Dequantize(DeviceBuffer q, DType type, long length, float scale, int zeroPoint, DeviceBuffer y)
     {
-        QuantizedRange(type, nameof(Dequantize));
+        const string op = nameof(Dequantize);
+        var (lo, hi) = QuantizedArguments.Range(type, op);
+        QuantizedArguments.ZeroPoint(zeroPoint, lo, hi, op, nameof(zeroPoint));
+        QuantizedArguments.Sized(q, length, 1, op, nameof(q));
+        QuantizedArguments.Sized(y, length, 4, op, nameof(y));
         if (length == 0)
         {
             return;
@@ -43,6 +53,12 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
     /// <inheritdoc />
     public void Requantize(DeviceBuffer x, long length, int zeroPointIn, float multiplier, int zeroPointOut, DeviceBuffer y)
     {
+        const string op = nameof(Requantize);
+        QuantizedArguments.ZeroPoint(zeroPointIn, 0, 255, op, nameof(zeroPointIn));
+        QuantizedArguments.ZeroPoint(zeroPointOut, 0, 255, op, nameof(zeroPointOut));
+        QuantizedArguments.Scale(multiplier, op, nameof(multiplier));
+        QuantizedArguments.Sized(x, length, 1, op, nameof(x));
+        QuantizedArguments.Sized(y, length, 1, op, nameof(y));
         if (length == 0)
         {
             return;
@@ -55,6 +71,15 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
     /// <inheritdoc />
     public void QuantizedAdd(DeviceBuffer a, int za, float ma, DeviceBuffer b, int zb, float mb, long length, int zy, bool relu, DeviceBuffer y)
     {
+        const string op = nameof(QuantizedAdd);
+        QuantizedArguments.ZeroPoint(za, 0, 255, op, nameof(za));
+        QuantizedArguments.ZeroPoint(zb, 0, 255, op, nameof(zb));
+        QuantizedArguments.ZeroPoint(zy, 0, 255, op, nameof(zy));
+        QuantizedArguments.Scale(ma, op, nameof(ma));
+        QuantizedArguments.Scale(mb, op, nameof(mb));
+        QuantizedArguments.Sized(a, length, 1, op, nameof(a));
+        QuantizedArguments.Sized(b, length, 1, op, nameof(b));
+        QuantizedArguments.Sized(y, length, 1, op, nameof(y));
         if (length == 0)
         {
             return;
@@ -67,6 +92,17 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
     /// <inheritdoc />
     public void QuantizedConv2d(in Conv2dGeometry g, DeviceBuffer x, int zx, DeviceBuffer w, in QuantizedEpilogue epilogue, DeviceBuffer y)
     {
+        const string op = nameof(QuantizedConv2d);
+        QuantizedArguments.Check(
+            g.N >= 0 && g.C > 0 && g.H > 0 && g.W > 0 && g.K > 0 && g.R > 0 && g.S > 0 && g.Groups > 0 && g.C % g.Groups == 0
+            && g.K % g.Groups == 0 && g.StrideH > 0 && g.StrideW > 0 && g.DilationH > 0 && g.DilationW > 0 && g.P > 0 && g.Q > 0,
+            op, $"invalid convolution {g}.");
+        int depth = g.CPerGroup * g.R * g.S;
+        QuantizedArguments.Layer(zx, epilogue.ZeroPoint, depth, op);
+        QuantizedArguments.Sized(x, (long)g.N * g.C * g.H * g.W, 1, op, nameof(x));
+        QuantizedArguments.Sized(w, (long)g.K * depth, 1, op, nameof(w));
+        QuantizedArguments.Sized(y, (long)g.N * g.K * g.P * g.Q, 1, op, nameof(y));
+        QuantizedArguments.Epilogue(epilogue, g.K, op);
         long total = (long)g.N * g.K * g.P * g.Q;
         if (total == 0)
         {
@@ -81,6 +117,13 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
     /// <inheritdoc />
     public void QuantizedDense(DeviceBuffer x, int zx, DeviceBuffer w, int rows, int depth, int units, in QuantizedEpilogue epilogue, DeviceBuffer y)
     {
+        const string op = nameof(QuantizedDense);
+        QuantizedArguments.Check(rows >= 0 && depth >= 0 && units >= 0, op, $"invalid sizes rows {rows}, depth {depth}, units {units}.");
+        QuantizedArguments.Layer(zx, epilogue.ZeroPoint, depth, op);
+        QuantizedArguments.Sized(x, (long)rows * depth, 1, op, nameof(x));
+        QuantizedArguments.Sized(w, (long)units * depth, 1, op, nameof(w));
+        QuantizedArguments.Sized(y, (long)rows * units, 1, op, nameof(y));
+        QuantizedArguments.Epilogue(epilogue, units, op);
         if ((long)rows * units == 0)
         {
             return;
@@ -102,6 +145,18 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
     /// <inheritdoc />
     public void DynamicQuantizedDense(DeviceBuffer x, DeviceBuffer w, DeviceBuffer weightScales, DeviceBuffer? bias, int rows, int depth, int units, DeviceBuffer y)
     {
+        const string op = nameof(DynamicQuantizedDense);
+        QuantizedArguments.Check(rows >= 0 && depth >= 0 && units >= 0, op, $"invalid sizes rows {rows}, depth {depth}, units {units}.");
+        QuantizedArguments.Check(depth <= QuantizedArguments.MaxDepth, op, $"a depth of {depth} could overflow the int32 sums; at most {QuantizedArguments.MaxDepth}.");
+        QuantizedArguments.Sized(x, (long)rows * depth, 4, op, nameof(x));
+        QuantizedArguments.Sized(w, (long)units * depth, 1, op, nameof(w));
+        QuantizedArguments.Sized(weightScales, units, 4, op, nameof(weightScales));
+        if (bias is not null)
+        {
+            QuantizedArguments.Sized(bias, units, 4, op, nameof(bias));
+        }
+
+        QuantizedArguments.Sized(y, (long)rows * units, 4, op, nameof(y));
         if ((long)rows * units == 0)
         {
             return;
@@ -147,6 +202,14 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
     /// <inheritdoc />
     public void QuantizedMaxPool2d(in Pool2dGeometry g, DeviceBuffer x, DeviceBuffer y)
     {
+        const string op = nameof(QuantizedMaxPool2d);
+        QuantizedArguments.Check(
+            g.N >= 0 && g.C >= 0 && g.H > 0 && g.W > 0 && g.KernelH > 0 && g.KernelW > 0 && g.StrideH > 0 && g.StrideW > 0
+            && g.DilationH > 0 && g.DilationW > 0 && g.P > 0 && g.Q > 0, op, $"invalid pooling {g}.");
+        long planes = (long)g.N * g.C;
+        QuantizedArguments.Sized(x, planes * g.H * g.W, 1, op, nameof(x));
+        QuantizedArguments.Sized(y, planes * g.P * g.Q, 1, op, nameof(y));
+        QuantizedArguments.Check(planes <= int.MaxValue, op, $"{planes} planes are more than one call takes.");
         long total = (long)g.N * g.C * g.P * g.Q;
         if (total == 0)
         {
@@ -160,7 +223,12 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
     /// <inheritdoc />
     public void FakeQuantize(DeviceBuffer x, int outer, int channels, int inner, DeviceBuffer scale, DeviceBuffer zeroPoint, int qmin, int qmax, DeviceBuffer y)
     {
-        long total = (long)outer * channels * inner;
+        const string op = nameof(FakeQuantize);
+        long total = QuantizedArguments.FakeQuantize(outer, channels, inner, qmin, qmax, op);
+        QuantizedArguments.Sized(x, total, 4, op, nameof(x));
+        QuantizedArguments.Sized(y, total, 4, op, nameof(y));
+        QuantizedArguments.Sized(scale, channels, 4, op, nameof(scale));
+        QuantizedArguments.Sized(zeroPoint, channels, 4, op, nameof(zeroPoint));
         if (total == 0)
         {
             return;
@@ -173,7 +241,13 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
     /// <inheritdoc />
     public void FakeQuantizeBackward(DeviceBuffer x, DeviceBuffer dy, int outer, int channels, int inner, DeviceBuffer scale, DeviceBuffer zeroPoint, int qmin, int qmax, DeviceBuffer dx)
     {
-        long total = (long)outer * channels * inner;
+        const string op = nameof(FakeQuantizeBackward);
+        long total = QuantizedArguments.FakeQuantize(outer, channels, inner, qmin, qmax, op);
+        QuantizedArguments.Sized(x, total, 4, op, nameof(x));
+        QuantizedArguments.Sized(dy, total, 4, op, nameof(dy));
+        QuantizedArguments.Sized(dx, total, 4, op, nameof(dx));
+        QuantizedArguments.Sized(scale, channels, 4, op, nameof(scale));
+        QuantizedArguments.Sized(zeroPoint, channels, 4, op, nameof(zeroPoint));
         if (total == 0)
         {
             return;
@@ -182,14 +256,6 @@ public sealed partial class IlgpuBackend : IQuantizedKernels
         var k = Kernel("FakeQuantizeBackward", static a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int, int, ArrayView<float>, ArrayView<float>, int, int>(QuantizedKernels.FakeQuantizeBackward));
         k(Elements(total), Gpu(x).ViewAs<float>(), Gpu(dy).ViewAs<float>(), Gpu(dx).ViewAs<float>(), total, channels, inner, Gpu(scale).View, Gpu(zeroPoint).View, qmin, qmax);
     }
-
-    /// <summary>The range of a quantized type, or an exception naming the primitive.</summary>
-    private static (int Min, int Max) QuantizedRange(DType type, string primitive) => type switch
-    {
-        DType.UInt8 => (0, 255),
-        DType.Int8 => (-127, 127),
-        _ => throw new ArgumentException($"{primitive}: quantized tensors are uint8 or int8, not {type}.", nameof(type)),
-    };
 
     private RequantizingEpilogue Requantizing(in QuantizedEpilogue epilogue, int zx, DeviceBuffer y) => new()
     {
