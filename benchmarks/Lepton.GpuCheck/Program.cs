@@ -1,5 +1,6 @@
-// The GPU self-check: runs every parity case of the test suite on a device against the CPU backend,
-// then times the main kernels and prints achieved GFLOP/s and GB/s next to the device's peak.
+// The GPU self-check: runs every parity case of the test suite (float32 and int8) on a device against the CPU
+// backend, then times the main kernels, int8 convolution and dense beside the float32 ones of the same shapes, and
+// prints achieved GFLOP/s and GB/s next to the device's peak.
 //   Lepton.GpuCheck [--device cuda:0|ilgpu-cpu] [--quick] [--parity-only] [--output results.md]
 using System.Diagnostics;
 using System.Text;
@@ -53,11 +54,40 @@ foreach (var (name, run) in ParityChecks.Cases())
     Line($"| {name} | {result} | {clock.Elapsed.TotalMilliseconds:F0} |");
 }
 
+foreach (var (name, run) in QuantizedParityChecks.Cases())
+{
+    var clock = Stopwatch.StartNew();
+    string result;
+    try
+    {
+        run(new QuantizedParityChecks(device));
+        result = "pass";
+    }
+    catch (Exception e)
+    {
+        failures++;
+        result = "FAIL: " + e.Message.ReplaceLineEndings(" ");
+    }
+
+    Line($"| {name} | {result} | {clock.Elapsed.TotalMilliseconds:F0} |");
+}
+
 Line();
-Line($"{failures} of {ParityChecks.Cases().Count()} parity checks failed.");
+Line($"{failures} of {ParityChecks.Cases().Count() + QuantizedParityChecks.Cases().Count()} parity checks failed.");
+var int8Parity = new List<string>();
 if (!args.Contains("--parity-only"))
 {
     Timings();
+    Line();
+    Line("## Int8 outputs of the timed shapes against the CPU backend (bit for bit)");
+    Line();
+    Line("| kernel | shape | result |");
+    Line("|---|---|---|");
+    foreach (var row in int8Parity)
+    {
+        failures += row.Contains("FAIL", StringComparison.Ordinal) ? 1 : 0;
+        Line(row);
+    }
 }
 
 Line();
@@ -94,6 +124,7 @@ void Timings()
         double ms = Time(() => backend.Gemm(args), n >= 4096 ? 5 : 20);
         Row("SGEMM", $"{n}x{n}x{n}", ms, 2.0 * n * n * n, 3.0 * 4 * n * n);
         Free(a, b, c);
+        Int8Dense(n, n, n);
     }
 
     int batch = quick ? 2 : 64;
@@ -124,6 +155,7 @@ void Timings()
         backend.Convolution = ConvolutionAlgorithm.Im2Col;
         Row($"CIFAR {name} backward data", shape, Time(() => backend.Conv2dBackwardData(g, dy, w, dx), 20), flops, 4.0 * (xs + ws + ys));
         Free(x, w, y, dy, dx, dw);
+        Int8Conv($"CIFAR {name} int8 forward", g);
     }
 
     foreach (int rows in quick ? new[] { 64 } : [256, 4096])
@@ -155,6 +187,92 @@ void Timings()
     double addMs = Time(() => backend.Binary(default(AddOp), StridedView.Dense(ea, [count]), StridedView.Dense(eb, [count]), ey, [count]), 20);
     Row("element-wise add", $"{count}", addMs, count, 3.0 * 4 * count);
     Free(ea, eb, ey);
+}
+
+// Int8 convolution and dense layers of the float32 shapes above: the int8 row's GFLOP/s column counts integer
+// operations (2 per multiply-add) and has no peak to compare with. Each output is then compared with the CPU backend's.
+void Int8Conv(string kernel, Conv2dGeometry g)
+{
+    var rng = new Random(g.K);
+    int xs = g.N * g.C * g.H * g.W, ws = g.K * g.CPerGroup * g.R * g.S, ys = g.N * g.K * g.P * g.Q;
+    var inputs = new[] { Bytes(rng, xs), Bytes(rng, ws), Multipliers(rng, g.K) };
+    var (x, w, m) = (Upload(inputs[0]), Upload(inputs[1]), Upload(inputs[2]));
+    var y = backend.AllocateBytes(ys);
+    var epilogue = new QuantizedEpilogue(null, m, 3, true);
+    double ms = Time(() => backend.QuantizedConv2d(g, x, 7, w, epilogue, y), 20);
+    Row(kernel, $"N{g.N} {g.C}x{g.H}x{g.W} -> {g.K}x{g.P}x{g.Q}", ms, 2.0 * g.N * g.K * g.CPerGroup * g.R * g.S * g.P * g.Q, xs + ws + ys, int8: true);
+    Int8Parity(kernel, $"N{g.N} {g.C}x{g.H}x{g.W} -> {g.K}", y, ys, inputs, (k, b, output) => k.QuantizedConv2d(g, b[0], 7, b[1], new QuantizedEpilogue(null, b[2], 3, true), output));
+    Free(x, w, m, y);
+}
+
+void Int8Dense(int rows, int depth, int units)
+{
+    var rng = new Random(rows);
+    var inputs = new[] { Bytes(rng, rows * depth), Bytes(rng, units * depth), Multipliers(rng, units) };
+    var (x, w, m) = (Upload(inputs[0]), Upload(inputs[1]), Upload(inputs[2]));
+    var y = backend.AllocateBytes((long)rows * units);
+    var epilogue = new QuantizedEpilogue(null, m, 3, false);
+    double ms = Time(() => backend.QuantizedDense(x, 7, w, rows, depth, units, epilogue, y), rows >= 4096 ? 5 : 20);
+    Row($"int8 dense{(backend.UsesDp4a ? " (dp4a)" : string.Empty)}", $"{rows}x{depth}x{units}", ms, 2.0 * rows * depth * units, (1.0 * rows * depth) + (units * depth) + (rows * units), int8: true);
+    if ((long)rows * depth * units <= 1L << 30)
+    {
+        Int8Parity("int8 dense", $"{rows}x{depth}x{units}", y, (long)rows * units, inputs, (k, b, output) => k.QuantizedDense(b[0], 7, b[1], rows, depth, units, new QuantizedEpilogue(null, b[2], 3, false), output));
+    }
+
+    Free(x, w, m, y);
+}
+
+void Int8Parity(string kernel, string shape, DeviceBuffer onDevice, long bytes, byte[][] inputs, Action<IQuantizedKernels, DeviceBuffer[], DeviceBuffer> call)
+{
+    var cpu = Device.Cpu.Backend;
+    if (cpu is not IQuantizedKernels kernels)
+    {
+        int8Parity.Add($"| {kernel} | {shape} | not checked: the CPU backend has no int8 kernels |");
+        return;
+    }
+
+    var buffers = Array.ConvertAll(inputs, data =>
+    {
+        var b = cpu.AllocateBytes(data.Length);
+        cpu.UploadBytes(data, b, 0);
+        return b;
+    });
+    var expected = new byte[bytes];
+    var actual = new byte[bytes];
+    var output = cpu.AllocateBytes(bytes);
+    call(kernels, buffers, output);
+    cpu.DownloadBytes(output, 0, expected);
+    backend.DownloadBytes(onDevice, 0, actual);
+    int differ = 0;
+    for (long i = 0; i < bytes; i++)
+    {
+        differ += expected[i] == actual[i] ? 0 : 1;
+    }
+
+    int8Parity.Add($"| {kernel} | {shape} | {(differ == 0 ? "pass" : $"FAIL: {differ} of {bytes} bytes differ")} |");
+    cpu.Pool.Return(output);
+    foreach (var b in buffers)
+    {
+        cpu.Pool.Return(b);
+    }
+}
+
+byte[] Bytes(Random rng, int length)
+{
+    var bytes = new byte[length];
+    rng.NextBytes(bytes);
+    return bytes;
+}
+
+// Multipliers that spread a layer's outputs over the uint8 range, as float32 bytes.
+byte[] Multipliers(Random rng, int channels) =>
+    QuantizedParityChecks.Bytes(Enumerable.Range(0, channels).Select(_ => (float)(1e-4 + (rng.NextDouble() * 4e-4))).ToArray());
+
+DeviceBuffer Upload(byte[] data)
+{
+    var buffer = backend.AllocateBytes(data.Length);
+    backend.UploadBytes(data, buffer, 0);
+    return buffer;
 }
 
 DeviceBuffer Random(int length, ulong seed)
@@ -189,11 +307,11 @@ double Time(Action launch, int repeats)
     return samples[samples.Length / 2];
 }
 
-void Row(string kernel, string shape, double ms, double flops, double bytes)
+void Row(string kernel, string shape, double ms, double flops, double bytes, bool int8 = false)
 {
     double gflops = flops / (ms * 1e6), gbps = bytes / (ms * 1e6);
     string Percent(double value, double? peak) => peak is double p ? $"{100 * value / p:F1}" : "-";
-    Line($"| {kernel} | {shape} | {ms:F3} | {(flops > 0 ? gflops.ToString("F0") : "-")} | {(flops > 0 ? Percent(gflops, backend.PeakGflops) : "-")} | {gbps:F0} | {Percent(gbps, backend.PeakGBps)} |");
+    Line($"| {kernel} | {shape} | {ms:F3} | {(flops > 0 ? gflops.ToString("F0") : "-")} | {(flops > 0 && !int8 ? Percent(gflops, backend.PeakGflops) : "-")} | {gbps:F0} | {Percent(gbps, backend.PeakGBps)} |");
 }
 
 static string Format(double? value, string unit) => value is double v ? $"{v:F0} {unit}" : $"unknown {unit}";

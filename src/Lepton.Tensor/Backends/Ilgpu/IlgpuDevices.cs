@@ -1,8 +1,12 @@
 // The one ILGPU context of the process and the accelerators made from it. Probing for CUDA never
 // throws: a machine without a GPU or driver simply has zero CUDA devices. ILGPU.Algorithms supplies the
 // math functions (tanh, pow, exp, log...) that the kernels call through MathF on every backend.
+using System.Reflection;
 using ILGPU;
 using ILGPU.Algorithms;
+using ILGPU.Backends;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -61,5 +65,21 @@ internal static class IlgpuDevices
         }
 
         return new IlgpuBackend(name, SharedContext.Value.CreateCudaAccelerator(ordinal));
+    }
+
+    /// <summary>
+    /// The PTX ILGPU generates for an explicitly grouped kernel on a CUDA architecture, without a GPU: how tests read
+    /// which instructions a kernel compiles to (rounding modifiers, dp4a) on a machine that cannot run it.
+    /// </summary>
+    /// <param name="kernel">The kernel method, generic arguments bound.</param>
+    /// <param name="major">Compute capability, major part.</param>
+    /// <param name="minor">Compute capability, minor part.</param>
+    public static string Ptx(MethodInfo kernel, int major, int minor)
+    {
+        var architecture = new CudaArchitecture(major, minor);
+        var instructionSet = new CudaInstructionSet(7, 8);
+        using var backend = new PTXBackend(SharedContext.Value, new CudaCapabilityContext(architecture), architecture, instructionSet, null);
+        var compiled = backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(kernel), KernelSpecialization.Empty);
+        return ((PTXCompiledKernel)compiled).PTXAssembly;
     }
 }
