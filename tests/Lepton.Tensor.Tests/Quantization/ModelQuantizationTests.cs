@@ -49,7 +49,8 @@ public sealed class ModelQuantizationTests : IDisposable
         new Dense(8, seed: 2, name: "hidden"),
         new ReLU(name: "hidden_relu"),
         new Dense(3, activation: "softmax", seed: 3, name: "head"),
-    ], name: "seq") { Output = TextWriter.Null };
+    ], name: "seq")
+    { Output = TextWriter.Null };
 
     internal static DataLoader Loader(int[] shape, int count, ulong seed, int batchSize = 8)
     {
@@ -142,7 +143,14 @@ public sealed class ModelQuantizationTests : IDisposable
         Assert.True(((QuantizedDense)q.Layers.Single(l => l.Name == "hidden")).Relu);
         Assert.Single(((QuantizedConv2D)q.Layers.Single(l => l.Name == "conv")).KernelScale.Value.ToArray<float>().Distinct());
         // One batch: the float32 head's matrix product may round differently for another batch size.
-        Assert.Equal(QuantizedModelSimulation.Run(q, x.ToArray(), x.Shape), q.Predict(x, batchSize: 6).ToArray());
+        float[] expected = QuantizedModelSimulation.Run(q, x.ToArray(), x.Shape);
+        Assert.Equal(expected, q.Predict(x, batchSize: 6).ToArray());
+
+        string path = Path.Combine(folder, "seq.lepton");
+        q.Save(path);
+        using var loaded = Model.Load(path);
+        Assert.IsType<Sequential>(loaded);
+        Assert.Equal(expected, loaded.Predict(x, batchSize: 6).ToArray());
     }
 
     [Fact]
