@@ -138,9 +138,10 @@ public sealed class ModelQuantizationTests : IDisposable
         Assert.Equal(before, Snapshot(model, x));
         Assert.IsType<Sequential>(q);
         Assert.Equal(
-            ["input_layer", "quantize", "conv", "pool", "flat", "hidden", "dequantize", "head"],
+            ["input_layer", "quantize", "conv", "pool", "flat", "hidden", "head", "dequantize", "head_softmax"],
             q.Layers.Select(l => l.GetType() == typeof(InputLayer) ? "input_layer" : l.GetType() == typeof(Lepton.Nn.Quantization.Quantize) ? "quantize" : l.GetType() == typeof(Dequantize) ? "dequantize" : l.Name));
         Assert.True(((QuantizedDense)q.Layers.Single(l => l.Name == "hidden")).Relu);
+        Assert.False(((QuantizedDense)q.Layers.Single(l => l.Name == "head")).Relu); // its softmax runs in float32 after it
         Assert.Single(((QuantizedConv2D)q.Layers.Single(l => l.Name == "conv")).KernelScale.Value.ToArray<float>().Distinct());
         // One batch: the float32 head's matrix product may round differently for another batch size.
         float[] expected = QuantizedModelSimulation.Run(q, x.ToArray(), x.Shape);
@@ -278,9 +279,9 @@ public sealed class ModelQuantizationTests : IDisposable
         Assert.Contains("'nope'", unknown.Message);
         Assert.Contains("KeepFloat", unknown.Message);
 
-        var noKernel = Assert.Throws<ArgumentException>(() => model.Quantize(loader, options: new QuantizationOptions { Layers = ["conv", "head"] }));
-        Assert.Contains("'head' (Dense)", noKernel.Message);
-        Assert.Contains("softmax", noKernel.Message);
+        var noKernel = Assert.Throws<ArgumentException>(() => Functional().Quantize(Loader([3, 8, 8], 8, 1), options: new QuantizationOptions { Layers = ["stem", "probabilities"] }));
+        Assert.Contains("'probabilities' (Softmax)", noKernel.Message);
+        Assert.Contains("has no int8 kernel", noKernel.Message);
 
         var notDense = Assert.Throws<ArgumentException>(() => model.QuantizeDynamic(new QuantizationOptions { Layers = ["conv"] }));
         Assert.Contains("'conv' (Conv2D)", notDense.Message);
