@@ -200,6 +200,29 @@ public sealed class ModelQuantizationTests : IDisposable
     }
 
     [Fact]
+    public void ConvertKeepsALayerFloatWithoutItsRangeBeforeTheActivation()
+    {
+        // Ranges as training-time observers give them: every layer output, nothing before an activation.
+        var model = SequentialModel();
+        var ranges = new ActivationRanges();
+        ranges.Set(null, -4f, 4f);
+        foreach (var layer in model.Layers)
+        {
+            ranges.Set(layer, 0f, 6f);
+        }
+
+        using var q = QuantizedModelBuilder.Convert(model, ranges, new QuantizationOptions());
+        Assert.IsType<Dense>(q.Layers[^1]);
+        Assert.IsType<QuantizedDense>(q.Layers.Single(l => l.Name == "hidden"));
+        var x = Tensor.RandN([3, 1, 8, 8], new Generator(6));
+        Assert.Equal(QuantizedModelSimulation.Run(q, x.ToArray(), x.Shape), q.Predict(x, batchSize: 3).ToArray());
+
+        ranges.SetBeforeActivation(model.Layers[^1], -10f, 10f);
+        using var all = QuantizedModelBuilder.Convert(model, ranges, new QuantizationOptions());
+        Assert.IsType<QuantizedDense>(all.Layers.Single(l => l.Name == "head"));
+    }
+
+    [Fact]
     public void CompiledModelsQuantizedModelEvaluatesEagerAndCapturedAlike()
     {
         var model = SequentialModel();

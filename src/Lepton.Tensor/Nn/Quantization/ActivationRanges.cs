@@ -9,7 +9,7 @@ namespace Lepton.Nn.Quantization;
 /// <remarks>
 /// <para>A Conv2D or Dense whose activation is neither linear nor ReLU runs its linear part in int8 and the activation
 /// in float32: its int8 output is the value before the activation, whose range is kept apart under
-/// <see cref="SetBeforeActivation"/>.</para>
+/// <see cref="SetBeforeActivation"/>. Without that range conversion keeps the whole layer in float32.</para>
 /// Where conversion fuses layers (Conv2D, a folded BatchNormalization and a ReLU; Dense or Add and a ReLU) the fused
 /// int8 layer's output uses the range of the last fused layer, so a range observed after the ReLU is the one used.
 /// Conversion reads the ranges of the edges it quantizes and throws naming the layer when one is missing.
@@ -57,6 +57,10 @@ internal sealed class ActivationRanges
 
         beforeActivation[layer] = (min, max);
     }
+
+    /// <summary>Whether the range of <paramref name="layer"/>'s output before its activation is known.</summary>
+    /// <param name="layer">A Conv2D or Dense layer.</param>
+    public bool HasBeforeActivation(Layer layer) => beforeActivation.ContainsKey(layer);
 
     /// <summary>The uint8 parameters of the output of <paramref name="layer"/> before its activation.</summary>
     /// <param name="layer">The layer whose activation is neither linear nor ReLU.</param>

@@ -85,6 +85,10 @@ internal sealed class Conversion
                 quantEdge[i] = Add(Copy(layer!), [quantEdge[input]]);
                 edgeParams[i] = edgeParams[input];
                 return;
+            case NodeKind.Conv or NodeKind.Dense when plan.FloatActivation[i] is not null && !ranges.HasBeforeActivation(layer!):
+                // Ranges without the value before the activation (from training-time observers, say): all in float32.
+                floatEdge[i] = Add(Copy(layer!), [Float(alias[inputs[0]])]);
+                return;
             case NodeKind.Conv:
                 EmitConv(i, (Conv2D)layer!);
                 return;
