@@ -7,7 +7,7 @@ using Lepton.Backends;
 namespace Lepton.Capture;
 
 /// <summary>Runs and records the backend calls of one step.</summary>
-internal sealed class StepRecorder : IBackend, IFusedKernels
+internal sealed partial class StepRecorder : IBackend, IFusedKernels
 {
     private const int W0 = 1, W1 = 2, W2 = 4, W3 = 8, W4 = 16, W5 = 32, W6 = 64, W7 = 128;
 
