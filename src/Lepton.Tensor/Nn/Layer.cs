@@ -360,6 +360,18 @@ public abstract class Layer : IDisposable
         return weight;
     }
 
+    /// <summary>
+    /// Creates a non-trainable weight named <c>{layer}/{name}</c> of any element type, every element
+    /// <paramref name="value"/> (the integers and scales of quantized layers, which loading or conversion overwrite).
+    /// </summary>
+    private protected Weight AddFixedWeight(string name, int[] shape, DType dtype, float value)
+    {
+        LoadLimits.ChargeWeight($"{Name}/{name}", shape);
+        var weight = new Weight($"{Name}/{name}", Tensor.Full(shape, value, dtype, Device), trainable: false) { LearningRateMultiplier = learningRateMultiplier };
+        ownWeights.Add(weight);
+        return weight;
+    }
+
     /// <summary>Builds immediately when an input shape was declared.</summary>
     protected void BuildIfDeclared()
     {

@@ -1,6 +1,7 @@
 // Rebuilding layers from saved configurations: one factory per layer class, keyed by class name.
 // Custom layers register their own factory to be loadable.
 using Lepton.Nn.Layers;
+using Lepton.Nn.Quantization;
 
 namespace Lepton.Nn;
 
@@ -55,6 +56,14 @@ public static class LayerRegistry
         ["ZeroPadding2D"] = c => new ZeroPadding2D(Padding4(c), Format(c), c.Name),
         ["ZeroPadding1D"] = c => new ZeroPadding1D(Pair(c, "padding"), Format(c), c.Name),
         ["Cropping1D"] = c => new Cropping1D(Pair(c, "cropping"), c.Name),
+        ["Quantize"] = c => new Quantize(c.Name),
+        ["Dequantize"] = c => new Dequantize(c.Name),
+        ["QuantizedConv2D"] = c => new QuantizedConv2D(
+            c.Int("filters"), Pair(c, "kernel_size"), Pair(c, "strides"), c.String("padding"), Pair(c, "dilation_rate"), c.Int("groups"), c.Bool("use_bias"), c.Bool("relu"), c.Name),
+        ["QuantizedDense"] = c => new QuantizedDense(c.Int("units"), c.Bool("use_bias"), c.Bool("relu"), c.Name),
+        ["DynamicQuantizedDense"] = c => new DynamicQuantizedDense(c.Int("units"), c.String("activation"), c.Bool("use_bias"), c.Name),
+        ["QuantizedAdd"] = c => new QuantizedAdd(c.Bool("relu"), c.Name),
+        ["QuantizedConcatenate"] = c => new QuantizedConcatenate(c.Int("axis"), c.Name),
     };
 
     /// <summary>Makes a custom layer class loadable from saved models.</summary>

@@ -25,6 +25,15 @@ internal sealed class ProgressBar
         writer.WriteLine($"Epoch {epoch + 1}/{epochs}");
     }
 
+    /// <summary>A bar under a title line other than an epoch's (e.g. calibration).</summary>
+    public ProgressBar(TextWriter writer, string title, int total, int verbose)
+    {
+        this.writer = writer;
+        this.total = total;
+        interactive = verbose == 1 && ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected;
+        writer.WriteLine(title);
+    }
+
     public TimeSpan Elapsed => clock.Elapsed;
 
     public void Update(int done, IReadOnlyDictionary<string, double> logs)

@@ -135,6 +135,13 @@ public sealed partial class Tensor
     {
         CheckFloat("Conv2d");
         weight.CheckFloat("Conv2d");
+        return ConvShapeGeometry(weight, stride, padding, dilation, groups);
+    }
+
+    /// <summary>The geometry checks of <see cref="ConvGeometry"/> without the element types (the int8 convolution's).</summary>
+    internal Conv2dGeometry ConvShapeGeometry(Tensor weight, (int H, int W)? stride, Padding2d? padding, (int H, int W)? dilation, int groups)
+    {
+        ThrowIfDisposed();
         CheckSameDevice("Conv2d", this, weight);
         var (sh, sw) = stride ?? (1, 1);
         var pad = padding ?? (0, 0);

@@ -80,6 +80,9 @@ public sealed class BatchNormalization : Layer
     /// <summary>The learned [channels] scale, or null without one.</summary>
     public Weight? Gamma => gamma;
 
+    /// <summary>The learned [channels] offset, or null without one.</summary>
+    public Weight? Beta => beta;
+
     /// <summary>The running mean.</summary>
     public Weight MovingMean => movingMean ?? throw new InvalidOperationException($"{Name} is not built yet.");
 

@@ -99,7 +99,9 @@ public sealed class MaxPooling2D : Pooling2D
     }
 
     /// <inheritdoc />
-    protected override Tensor Pool(Tensor x, Padding2d padding) => x.MaxPool2d(PoolSize, Strides, padding);
+    /// <remarks>On uint8 activations (a quantized model's) the int8 kernel pools them; the scale and zero point stay.</remarks>
+    protected override Tensor Pool(Tensor x, Padding2d padding) =>
+        x.DType == DType.UInt8 ? x.QuantizedMaxPool2d(PoolSize, Strides, padding) : x.MaxPool2d(PoolSize, Strides, padding);
 }
 
 /// <summary>Average pooling over 2-D windows.</summary>
