@@ -86,6 +86,12 @@ public partial class Model
                     DisposeAll(weights);
                 }
 
+                foreach (var layer in model.Layers.OfType<Quantization.QuantizedLayer>())
+                {
+                    // Scales and zero points are checked now, so a damaged file fails here and not at the first call.
+                    layer.Prepare();
+                }
+
                 LoadPruningMasks(model, zip, path, file.Length);
                 LoadCompile(model, config, zip, path, file.Length);
                 return model;

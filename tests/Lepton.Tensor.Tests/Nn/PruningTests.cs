@@ -73,8 +73,8 @@ public sealed class PruningTests
         string summary = model.Summary();
         Assert.Contains("Sparsity", summary);
         var lines = summary.Split('\n').Select(l => l.TrimEnd()).ToList();
-        Assert.EndsWith("25          50.0 %", lines.Single(l => l.StartsWith(" pruned (Dense)", StringComparison.Ordinal)));
-        Assert.EndsWith("12", lines.Single(l => l.StartsWith(" kept (Dense)", StringComparison.Ordinal)));
+        Assert.EndsWith("25          100         50.0 %", lines.Single(l => l.StartsWith(" pruned (Dense)", StringComparison.Ordinal)));
+        Assert.EndsWith("12          48", lines.Single(l => l.StartsWith(" kept (Dense)", StringComparison.Ordinal)));
     }
 
     [Theory]

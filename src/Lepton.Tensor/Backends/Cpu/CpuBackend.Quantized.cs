@@ -1,0 +1,243 @@
+// The int8 kernels of IQuantizedKernels on the CPU that work element by element or plane by plane: quantize,
+// dequantize, requantize, quantized add, uint8 max pooling and fake quantization; plus the argument checks
+// every quantized kernel shares. The convolution and dense layers are in CpuBackend.QuantizedGemm.cs.
+using System.Runtime.CompilerServices;
+
+namespace Lepton.Backends.Cpu;
+
+public sealed unsafe partial class CpuBackend : IQuantizedKernels
+{
+    /// <summary>Elements per work item of the element-wise loops (the lengths are 64-bit, the loops' counts are not).</summary>
+    private const int QuantizedBlock = 1 << 14;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Quantize(DeviceBuffer x, long length, float scale, int zeroPoint, DType type, DeviceBuffer y)
+    {
+        const string op = nameof(Quantize);
+        var (lo, hi) = QuantizedRange(type, op);
+        CheckScale(scale, op);
+        CheckZeroPoint(zeroPoint, lo, hi, op, nameof(zeroPoint));
+        float* xp = (float*)Sized(x, length, 4, op, nameof(x));
+        byte* yp = Sized(y, length, 1, op, nameof(y));
+        ForBlocks(length, 8, (length, scale, zeroPoint, lo, hi, (nint)xp, (nint)yp), static (in (long Length, float Scale, int Zero, int Lo, int Hi, nint X, nint Y) s, long start, long end) =>
+            Int8Packing.QuantizeToBytes((float*)s.X + start, (int)(end - start), s.Scale, s.Zero, s.Lo, s.Hi, (byte*)s.Y + start));
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Dequantize(DeviceBuffer q, DType type, long length, float scale, int zeroPoint, DeviceBuffer y)
+    {
+        const string op = nameof(Dequantize);
+        var (lo, hi) = QuantizedRange(type, op);
+        CheckZeroPoint(zeroPoint, lo, hi, op, nameof(zeroPoint));
+        byte* qp = Sized(q, length, 1, op, nameof(q));
+        float* yp = (float*)Sized(y, length, 4, op, nameof(y));
+        ForBlocks(length, 2, (type == DType.Int8, scale, zeroPoint, (nint)qp, (nint)yp), static (in (bool Signed, float Scale, int Zero, nint Q, nint Y) s, long start, long end) =>
+        {
+            float* y = (float*)s.Y;
+            if (s.Signed)
+            {
+                sbyte* q = (sbyte*)s.Q;
+                for (long i = start; i < end; i++)
+                {
+                    y[i] = (float)(q[i] - s.Zero) * s.Scale;
+                }
+            }
+            else
+            {
+                byte* q = (byte*)s.Q;
+                for (long i = start; i < end; i++)
+                {
+                    y[i] = (float)(q[i] - s.Zero) * s.Scale;
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Requantize(DeviceBuffer x, long length, int zeroPointIn, float multiplier, int zeroPointOut, DeviceBuffer y)
+    {
+        const string op = nameof(Requantize);
+        CheckZeroPoint(zeroPointIn, 0, 255, op, nameof(zeroPointIn));
+        CheckZeroPoint(zeroPointOut, 0, 255, op, nameof(zeroPointOut));
+        CheckScale(multiplier, op, nameof(multiplier));
+        byte* xp = Sized(x, length, 1, op, nameof(x)), yp = Sized(y, length, 1, op, nameof(y));
+        ForBlocks(length, 4, (zeroPointIn, multiplier, zeroPointOut, (nint)xp, (nint)yp), static (in (int Zin, float M, int Zout, nint X, nint Y) s, long start, long end) =>
+        {
+            byte* x = (byte*)s.X, y = (byte*)s.Y;
+            for (long i = start; i < end; i++)
+            {
+                float p = Math.Clamp((float)(x[i] - s.Zin) * s.M, -512f, 512f);
+                y[i] = (byte)Math.Clamp((int)MathF.Round(p) + s.Zout, 0, 255);
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void QuantizedAdd(DeviceBuffer a, int za, float ma, DeviceBuffer b, int zb, float mb, long length, int zy, bool relu, DeviceBuffer y)
+    {
+        const string op = nameof(QuantizedAdd);
+        CheckZeroPoint(za, 0, 255, op, nameof(za));
+        CheckZeroPoint(zb, 0, 255, op, nameof(zb));
+        CheckZeroPoint(zy, 0, 255, op, nameof(zy));
+        CheckScale(ma, op, nameof(ma));
+        CheckScale(mb, op, nameof(mb));
+        byte* ap = Sized(a, length, 1, op, nameof(a)), bp = Sized(b, length, 1, op, nameof(b)), yp = Sized(y, length, 1, op, nameof(y));
+        var state = (za, ma, zb, mb, zy, relu ? zy : 0, (nint)ap, (nint)bp, (nint)yp);
+        ForBlocks(length, 6, state, static (in (int Za, float Ma, int Zb, float Mb, int Zy, int Lo, nint A, nint B, nint Y) s, long start, long end) =>
+        {
+            byte* a = (byte*)s.A, b = (byte*)s.B, y = (byte*)s.Y;
+            for (long i = start; i < end; i++)
+            {
+                float pa = (float)(a[i] - s.Za) * s.Ma;
+                float pb = (float)(b[i] - s.Zb) * s.Mb;
+                float v = Math.Clamp(pa + pb, -512f, 512f);
+                y[i] = (byte)Math.Clamp((int)MathF.Round(v) + s.Zy, s.Lo, 255);
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void QuantizedMaxPool2d(in Pool2dGeometry g, DeviceBuffer x, DeviceBuffer y)
+    {
+        const string op = nameof(QuantizedMaxPool2d);
+        Check(g.N >= 0 && g.C >= 0 && g.H > 0 && g.W > 0 && g.KernelH > 0 && g.KernelW > 0 && g.StrideH > 0 && g.StrideW > 0
+            && g.DilationH > 0 && g.DilationW > 0 && g.P > 0 && g.Q > 0, op, $"invalid pooling {g}.");
+        long planes = (long)g.N * g.C;
+        byte* xp = Sized(x, planes * g.H * g.W, 1, op, nameof(x)), yp = Sized(y, planes * g.P * g.Q, 1, op, nameof(y));
+        Check(planes <= int.MaxValue, op, $"{planes} planes are more than one call takes.");
+        var geo = g;
+        CpuParallel.For((int)planes, (long)g.P * g.Q * g.KernelH * g.KernelW, (geo, (nint)xp, (nint)yp), static (in (Pool2dGeometry G, nint X, nint Y) s, int start, int end) =>
+        {
+            var g = s.G;
+            int p = g.P, q = g.Q;
+            for (int plane = start; plane < end; plane++)
+            {
+                byte* x = (byte*)s.X + ((long)plane * g.H * g.W);
+                byte* y = (byte*)s.Y + ((long)plane * p * q);
+                for (int oy = 0; oy < p; oy++)
+                {
+                    for (int ox = 0; ox < q; ox++)
+                    {
+                        int best = 0;
+                        for (int r = 0; r < g.KernelH; r++)
+                        {
+                            int iy = (oy * g.StrideH) - g.PadTop + (r * g.DilationH);
+                            if ((uint)iy >= (uint)g.H)
+                            {
+                                continue;
+                            }
+
+                            for (int t = 0; t < g.KernelW; t++)
+                            {
+                                int ix = (ox * g.StrideW) - g.PadLeft + (t * g.DilationW);
+                                if ((uint)ix < (uint)g.W)
+                                {
+                                    best = Math.Max(best, x[(iy * g.W) + ix]);
+                                }
+                            }
+                        }
+
+                        y[(oy * q) + ox] = (byte)best;
+                    }
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void FakeQuantize(DeviceBuffer x, int outer, int channels, int inner, DeviceBuffer scale, DeviceBuffer zeroPoint, int qmin, int qmax, DeviceBuffer y)
+    {
+        const string op = nameof(FakeQuantize);
+        long length = CheckFakeQuantize(outer, channels, inner, qmin, qmax, op);
+        float* xp = (float*)Sized(x, length, 4, op, nameof(x)), yp = (float*)Sized(y, length, 4, op, nameof(y));
+        float* sp = (float*)Sized(scale, channels, 4, op, nameof(scale)), zp = (float*)Sized(zeroPoint, channels, 4, op, nameof(zeroPoint));
+        var state = (channels, inner, (float)qmin, (float)qmax, (nint)xp, (nint)sp, (nint)zp, (nint)yp);
+        ForBlocks(length, 6, state, static (in (int Channels, int Inner, float Qmin, float Qmax, nint X, nint S, nint Z, nint Y) s, long start, long end) =>
+        {
+            float* x = (float*)s.X, y = (float*)s.Y, scales = (float*)s.S, zeros = (float*)s.Z;
+            for (long i = start; i < end; i++)
+            {
+                int c = (int)(i / s.Inner % s.Channels);
+                float sc = scales[c], z = zeros[c];
+                float q = Math.Clamp(MathF.Round(x[i] / sc) + z, s.Qmin, s.Qmax);
+                y[i] = (q - z) * sc;
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void FakeQuantizeBackward(DeviceBuffer x, DeviceBuffer dy, int outer, int channels, int inner, DeviceBuffer scale, DeviceBuffer zeroPoint, int qmin, int qmax, DeviceBuffer dx)
+    {
+        const string op = nameof(FakeQuantizeBackward);
+        long length = CheckFakeQuantize(outer, channels, inner, qmin, qmax, op);
+        float* xp = (float*)Sized(x, length, 4, op, nameof(x)), gp = (float*)Sized(dy, length, 4, op, nameof(dy));
+        float* dp = (float*)Sized(dx, length, 4, op, nameof(dx));
+        float* sp = (float*)Sized(scale, channels, 4, op, nameof(scale)), zp = (float*)Sized(zeroPoint, channels, 4, op, nameof(zeroPoint));
+        var state = (channels, inner, (float)qmin, (float)qmax, (nint)xp, (nint)gp, (nint)sp, (nint)zp, (nint)dp);
+        ForBlocks(length, 6, state, static (in (int Channels, int Inner, float Qmin, float Qmax, nint X, nint Dy, nint S, nint Z, nint Dx) s, long start, long end) =>
+        {
+            float* x = (float*)s.X, dy = (float*)s.Dy, dx = (float*)s.Dx, scales = (float*)s.S, zeros = (float*)s.Z;
+            for (long i = start; i < end; i++)
+            {
+                int c = (int)(i / s.Inner % s.Channels);
+                float q = MathF.Round(x[i] / scales[c]) + zeros[c];
+                dx[i] = q >= s.Qmin && q <= s.Qmax ? dy[i] : 0f;
+            }
+        });
+    }
+
+    /// <summary>Elements [start, end) of a 64-bit loop, with the loop's state.</summary>
+    private delegate void LongRangeBody<TState>(in TState state, long start, long end);
+
+    /// <summary>Runs body over [0, length) in blocks of <see cref="QuantizedBlock"/> elements, split across threads.</summary>
+    private static void ForBlocks<TState>(long length, long workPerElement, in TState state, LongRangeBody<TState> body)
+    {
+        int blocks = (int)((length + QuantizedBlock - 1) / QuantizedBlock);
+        CpuParallel.For(blocks, workPerElement * QuantizedBlock, (state, length, body), static (in (TState State, long Length, LongRangeBody<TState> Body) s, int b0, int b1) =>
+            s.Body(in s.State, (long)b0 * QuantizedBlock, Math.Min(s.Length, (long)b1 * QuantizedBlock)));
+    }
+
+    private static void Check(bool ok, string op, string message)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"{op}: {message}");
+        }
+    }
+
+    /// <summary>The buffer's first byte, after checking that it holds <paramref name="count"/> elements of <paramref name="size"/> bytes.</summary>
+    private static byte* Sized(DeviceBuffer buffer, long count, int size, string op, string name)
+    {
+        Check(count >= 0, op, $"{name} has a negative element count ({count}).");
+        var cpu = Cpu(buffer);
+        Check(cpu.ByteLength >= count * size, op, $"{name} holds {cpu.ByteLength} bytes; {count} elements of {size} bytes need {count * size}.");
+        return cpu.Base;
+    }
+
+    private static (int Lo, int Hi) QuantizedRange(DType type, string op) => type switch
+    {
+        DType.UInt8 => (0, 255),
+        DType.Int8 => (-127, 127),
+        _ => throw new ArgumentException($"{op}: the quantized type must be uint8 or int8, not {type.Name()}."),
+    };
+
+    private static void CheckScale(float scale, string op, string name = "scale") =>
+        Check(scale > 0 && float.IsFinite(scale), op, $"{name} must be positive and finite, not {scale}.");
+
+    private static void CheckZeroPoint(int zeroPoint, int lo, int hi, string op, string name) =>
+        Check(zeroPoint >= lo && zeroPoint <= hi, op, $"{name} {zeroPoint} is outside [{lo}, {hi}].");
+
+    private static long CheckFakeQuantize(int outer, int channels, int inner, int qmin, int qmax, string op)
+    {
+        Check(outer >= 0 && inner >= 0 && channels > 0, op, $"invalid sizes outer {outer}, channels {channels}, inner {inner}.");
+        Check(qmin <= qmax, op, $"qmin {qmin} is above qmax {qmax}.");
+        return (long)outer * channels * inner;
+    }
+}
