@@ -55,6 +55,7 @@ public sealed class FakeQuantize : Layer
     /// goes on with the frozen range. The flag is a device value, so captured steps follow a change without recapturing.
     /// </summary>
     /// <exception cref="InvalidOperationException">The layer is not built.</exception>
+    /// <example><code>observer.Frozen = true;</code></example>
     public bool Frozen
     {
         get => Read(frozen) != 0f;
