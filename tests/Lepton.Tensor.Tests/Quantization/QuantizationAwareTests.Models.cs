@@ -180,6 +180,8 @@ public sealed partial class QuantizationAwareTests(ITestOutputHelper output)
         var qat = model.PrepareQuantizationAware();
         Assert.Contains("has not seen a training batch", Assert.Throws<InvalidOperationException>(() => qat.Quantize()).Message);
         Assert.Contains("already", Assert.Throws<NotSupportedException>(() => qat.PrepareQuantizationAware()).Message);
+        var calibration = new DataLoader(new TensorDataset(Tensor.Zeros([4, 1, 8, 8]), Tensor.Zeros([4], DType.Int32)), batchSize: 4);
+        Assert.Contains("Quantize() and no data", Assert.Throws<InvalidOperationException>(() => qat.Quantize(calibration)).Message);
     }
 }
 
