@@ -69,7 +69,7 @@ public sealed partial class QuantizationAwareTests(ITestOutputHelper output)
         Assert.NotNull(conv.Bias);
         Assert.NotNull(qat.Optimizer);
         var (x, y) = Data([1, 8, 8], 64, 1);
-        qat.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0);
+        qat.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0, seed: 1);
         Assert.Equal(before, model.Weights[0].Value.ToArray());
     }
 
@@ -90,15 +90,17 @@ public sealed partial class QuantizationAwareTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void FineTuningIsCapturedAndConvertsToTheSimulatedModel(bool functional)
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    public void FineTuningIsCapturedAndConvertsToTheSimulatedModel(bool functional, bool perChannel)
     {
-        var qat = (functional ? FunctionalModel() : SequentialModel()).PrepareQuantizationAware();
+        var qat = (functional ? FunctionalModel() : SequentialModel()).PrepareQuantizationAware(new QuantizationOptions { PerChannel = perChannel });
+        Assert.All(qat.Layers.OfType<QuantizeWrapper>(), w => Assert.Equal(perChannel, w.PerChannel));
         var log = new StringWriter();
         qat.Output = log;
         var (x, y) = Data(functional ? [2, 6, 6] : [1, 8, 8], 256, 2);
-        var history = qat.Fit(x, y, epochs: 4, batchSize: 32, verbose: 0);
+        var history = qat.Fit(x, y, epochs: 4, batchSize: 32, verbose: 0, seed: 1);
         Assert.True(qat.LastStepReplayed);
         Assert.DoesNotContain("cannot be captured", log.ToString());
         Assert.Null(qat.CaptureBreak);
@@ -113,7 +115,7 @@ public sealed partial class QuantizationAwareTests(ITestOutputHelper output)
         var last = (FakeQuantize)qat.Layers[^1];
         float step = QuantParams.FromRange(last.Range.Min, last.Range.Max).Scale;
         double worst = simulated.Zip(quantized, (a, b) => Math.Abs(a - b)).Max();
-        output.WriteLine($"{(functional ? "functional" : "sequential")}: max |int8 - simulated| = {worst:G4}, output step {step:G4}");
+        output.WriteLine($"{(functional ? "functional" : "sequential")}, {(perChannel ? "per channel" : "per tensor")}: max |int8 - simulated| = {worst:G4}, output step {step:G4}");
         Assert.True(worst <= step * 1.0001, $"max difference {worst} exceeds one output step {step}");
     }
 
@@ -122,7 +124,7 @@ public sealed partial class QuantizationAwareTests(ITestOutputHelper output)
     {
         var qat = SequentialModel().PrepareQuantizationAware();
         var (x, y) = Data([1, 8, 8], 64, 4);
-        qat.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0);
+        qat.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0, seed: 1);
         string path = Path.Combine(Path.GetTempPath(), $"qat-{Guid.NewGuid():N}.lepton");
         try
         {
@@ -132,8 +134,8 @@ public sealed partial class QuantizationAwareTests(ITestOutputHelper output)
             Assert.True(loaded.IsQuantizationAware);
             Assert.Equal(((FakeQuantize)qat.Layers[^1]).Range, ((FakeQuantize)loaded.Layers[^1]).Range);
             Assert.Equal(qat.Predict(x).ToArray(), loaded.Predict(x).ToArray());
-            loaded.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0);
-            qat.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0, shuffle: false);
+            loaded.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0, seed: 1);
+            qat.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0, shuffle: false, seed: 1);
             Assert.Equal(qat.Quantize().Predict(x).Shape, loaded.Quantize().Predict(x).Shape);
         }
         finally
@@ -147,11 +149,11 @@ public sealed partial class QuantizationAwareTests(ITestOutputHelper output)
     {
         var qat = SequentialModel().PrepareQuantizationAware();
         var (x, y) = Data([1, 8, 8], 128, 5);
-        qat.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0);
+        qat.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0, seed: 1);
         qat.FreezeQuantizationRanges();
         var observers = qat.Layers.OfType<FakeQuantize>().ToList();
         var ranges = observers.Select(o => o.Range).ToList();
-        qat.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0);
+        qat.Fit(x, y, epochs: 1, batchSize: 16, verbose: 0, seed: 1);
         Assert.True(qat.LastStepReplayed);
         Assert.Equal(ranges, observers.Select(o => o.Range));
     }
