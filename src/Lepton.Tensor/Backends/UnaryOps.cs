@@ -305,3 +305,28 @@ public readonly struct ClampOp(float low, float high) : IUnaryOp
     /// <inheritdoc />
     public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x, new Vector<float>(low)) & Vector.LessThanOrEqual(x, new Vector<float>(high)), Vector<float>.One, Vector<float>.Zero);
 }
+
+/// <summary>Round to nearest, ties to even (as <see cref="MathF.Round(float)"/>); derivative 0.</summary>
+/// <remarks>Adding and subtracting 1.5 * 2^23 rounds in the FPU's default mode (to nearest even) for |x| &lt; 2^22;
+/// larger floats are integers already. Plain arithmetic, so every backend computes the same bits.</remarks>
+public readonly struct RoundOp : IUnaryOp
+{
+    private const float Shifter = 12582912f;
+    private const float Exact = 4194304f;
+
+    /// <inheritdoc />
+    public float Apply(float x) => MathF.Abs(x) < Exact ? (x + Shifter) - Shifter : x;
+
+    /// <inheritdoc />
+    public Vector<float> Apply(Vector<float> x)
+    {
+        var shifter = new Vector<float>(Shifter);
+        return Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(x), new Vector<float>(Exact)), (x + shifter) - shifter, x);
+    }
+
+    /// <inheritdoc />
+    public float Derivative(float x, float y) => 0f;
+
+    /// <inheritdoc />
+    public Vector<float> Derivative(Vector<float> x, Vector<float> y) => Vector<float>.Zero;
+}

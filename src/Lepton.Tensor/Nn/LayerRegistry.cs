@@ -64,6 +64,8 @@ public static class LayerRegistry
         ["DynamicQuantizedDense"] = c => new DynamicQuantizedDense(c.Int("units"), c.String("activation"), c.Bool("use_bias"), c.Name),
         ["QuantizedAdd"] = c => new QuantizedAdd(c.Bool("relu"), c.Name),
         ["QuantizedConcatenate"] = c => new QuantizedConcatenate(c.Int("axis"), c.Name),
+        ["FakeQuantize"] = c => new FakeQuantize(c.Float("averaging_constant"), c.Name),
+        ["QuantizeWrapper"] = c => new QuantizeWrapper(c.Layer("layer"), !c.Has("per_channel") || c.Bool("per_channel"), c.Name),
     };
 
     /// <summary>Makes a custom layer class loadable from saved models.</summary>

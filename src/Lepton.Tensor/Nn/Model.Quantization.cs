@@ -22,7 +22,7 @@ public partial class Model
     /// <param name="cancellationToken">Stops calibration between batches.</param>
     /// <returns>The quantized model.</returns>
     /// <exception cref="NotSupportedException">The model is subclassed or has several inputs.</exception>
-    /// <exception cref="InvalidOperationException">The model is not built.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, or is prepared for quantization-aware training.</exception>
     /// <exception cref="ArgumentException">The calibration data is empty or of the wrong shape, or the options name a layer the model lacks or one that cannot be quantized.</exception>
     /// <example><code>
     /// var calibration = new DataLoader(new TensorDataset(xTrain.Narrow(0, 0, 1024), yTrain.Narrow(0, 0, 1024)), batchSize: 64);
@@ -35,6 +35,11 @@ public partial class Model
         if (batches <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(batches), batches, "Quantize: the number of calibration batches must be positive.");
+        }
+
+        if (IsQuantizationAware)
+        {
+            throw new InvalidOperationException($"Quantize: model '{Name}' is prepared for quantization-aware training; convert it with Quantize() and no data, which uses its observed ranges.");
         }
 
         options ??= new QuantizationOptions();

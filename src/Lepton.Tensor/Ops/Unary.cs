@@ -70,6 +70,10 @@ public sealed partial class Tensor
         return Clamp(min ?? float.NegativeInfinity, max ?? float.PositiveInfinity);
     }
 
+    /// <summary>Rounds to the nearest integer, ties to even (as <see cref="MathF.Round(float)"/>); the gradient is 0.</summary>
+    /// <example><code>var y = x.Round();</code></example>
+    public Tensor Round() => Unary(default(RoundOp), "Round");
+
     /// <summary>max(x, 0).</summary>
     /// <example><code>var y = x.Relu();</code></example>
     public Tensor Relu() => Unary(default(ReluOp), "Relu");

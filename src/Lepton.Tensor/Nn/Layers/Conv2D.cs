@@ -144,10 +144,14 @@ public sealed class Conv2D : Layer
     }
 
     /// <inheritdoc />
-    protected override Tensor Forward(Tensor input, bool training)
+    protected override Tensor Forward(Tensor input, bool training) => Forward(input, Kernel.Value, training);
+
+    /// <summary>The layer's computation with <paramref name="kernel"/> in place of its own kernel (a fake-quantized copy
+    /// in quantization-aware training); the sparse inference path is taken for the layer's own kernel only.</summary>
+    internal Tensor Forward(Tensor input, Tensor kernel, bool training)
     {
         var x = Layout.ToChannelsFirst(input, DataFormat);
-        if (!training && IsPointwise && x.Numel > 0 && SparseKernel.ForInference(Kernel, transposed: false, x, x.ShapeRef[2] * x.ShapeRef[3]) is { } sparse)
+        if (!training && ReferenceEquals(kernel, Kernel.Value) && IsPointwise && x.Numel > 0 && SparseKernel.ForInference(Kernel, transposed: false, x, x.ShapeRef[2] * x.ShapeRef[3]) is { } sparse)
         {
             // A highly sparse 1x1 kernel at inference: per image, y [filters, pixels] = kernel (sparse) x [channels, pixels].
             int n = x.ShapeRef[0], h = x.ShapeRef[2], w = x.ShapeRef[3];
@@ -158,10 +162,10 @@ public sealed class Conv2D : Layer
         if (IsRelu)
         {
             // Where the backend can, bias and ReLU are applied as the convolution writes its output.
-            return Layout.FromChannelsFirst(x.Conv2dBiasRelu(Kernel.Value, bias?.Value, Strides, PaddingFor(x), DilationRate, Groups), DataFormat);
+            return Layout.FromChannelsFirst(x.Conv2dBiasRelu(kernel, bias?.Value, Strides, PaddingFor(x), DilationRate, Groups), DataFormat);
         }
 
-        var y = x.Conv2d(Kernel.Value, null, Strides, PaddingFor(x), DilationRate, Groups);
+        var y = x.Conv2d(kernel, null, Strides, PaddingFor(x), DilationRate, Groups);
         return Layout.FromChannelsFirst(biasActivation(y, bias?.Value, 1), DataFormat);
     }
 

@@ -76,7 +76,11 @@ public sealed class Dense : Layer
     }
 
     /// <inheritdoc />
-    protected override Tensor Forward(Tensor input, bool training)
+    protected override Tensor Forward(Tensor input, bool training) => Forward(input, Kernel.Value, training);
+
+    /// <summary>The layer's computation with <paramref name="kernel"/> in place of its own kernel (a fake-quantized copy
+    /// in quantization-aware training); the sparse inference path is taken for the layer's own kernel only.</summary>
+    internal Tensor Forward(Tensor input, Tensor kernel, bool training)
     {
         if (input.ShapeRef[^1] != Kernel.Shape[0])
         {
@@ -84,7 +88,7 @@ public sealed class Dense : Layer
         }
 
         int inputs = Kernel.Shape[0], batch = inputs == 0 ? 0 : input.Numel / inputs;
-        if (!training && batch > 0 && SparseKernel.ForInference(Kernel, transposed: true, input, batch) is { } sparse)
+        if (!training && batch > 0 && ReferenceEquals(kernel, Kernel.Value) && SparseKernel.ForInference(Kernel, transposed: true, input, batch) is { } sparse)
         {
             // A highly sparse kernel at inference: the CSR product instead of the dense GEMM.
             var outShape = input.Shape;
@@ -92,6 +96,6 @@ public sealed class Dense : Layer
             return biasActivation(sparse.MultiplyTransposed(input.Reshape([batch, inputs])), bias?.Value, -1).Reshape(outShape);
         }
 
-        return biasActivation(input.MatMul(Kernel.Value), bias?.Value, -1);
+        return biasActivation(input.MatMul(kernel), bias?.Value, -1);
     }
 }

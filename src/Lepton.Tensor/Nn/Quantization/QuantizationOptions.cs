@@ -2,7 +2,7 @@
 // which layers stay in float32 or are quantized.
 namespace Lepton.Nn.Quantization;
 
-/// <summary>Options of <see cref="Model.Quantize"/> and <see cref="Model.QuantizeDynamic"/>.</summary>
+/// <summary>Options of <see cref="Model.Quantize(Data.DataLoader, int, QuantizationOptions?, CancellationToken)"/> and <see cref="Model.QuantizeDynamic"/>.</summary>
 /// <example><code>
 /// var options = new QuantizationOptions { Method = CalibrationMethod.Percentile, Percentile = 99.9, KeepFloat = ["dense_1"] };
 /// var q = model.Quantize(calibration, options: options);
