@@ -21,7 +21,7 @@ public sealed class QuantizedKernelTests
     private static readonly Gen<Conv2dGeometry> Convolutions =
         from n in Gen.Choose(1, 2)
         from groups in Gen.Choose(1, 3)
-        from cg in Gen.Choose(1, 4)
+        from cg in Gen.Choose(1, 6)
         from kg in Gen.Choose(1, 6)
         from h in Gen.Choose(1, 10)
         from w in Gen.Choose(1, 10)
@@ -44,6 +44,7 @@ public sealed class QuantizedKernelTests
     [InlineData(1, 3, 32, 32, 32, 1, 1)]
     [InlineData(3, 8, 9, 9, 8, 2, 4)]
     [InlineData(2, 1, 28, 28, 32, 0, 1)]
+    [InlineData(2, 10, 11, 7, 6, 2, 2)]
     public void ConvolutionMatchesTheReferenceOnLayerShapes(int n, int c, int h, int w, int k, int pad, int groups) =>
         CheckConvolution(new Conv2dGeometry(n, c, h, w, k, 3, 3, 1, 1, pad, pad, pad, pad, 1, 1, groups), 7);
 

@@ -46,32 +46,13 @@ public sealed unsafe partial class CpuBackend
         int* bias = epilogue.Bias is null ? null : (int*)Sized(epilogue.Bias, g.K, 4, op, "bias");
         float* multipliers = (float*)Sized(epilogue.Multipliers, g.K, 4, op, "multipliers");
 
-        // Weights [groups][kgPad][lda], zero rows and columns as padding, with each row's zero-point term and multiplier.
-        int kgPad = (kg + Int8Gemm.Mr - 1) / Int8Gemm.Mr * Int8Gemm.Mr, quads = Int8Gemm.Quads(depth), lda = quads * 4;
-        int rowsA = g.Groups * kgPad;
-        sbyte* a = (sbyte*)Pinned(ref quantizedWeights, (long)rowsA * lda);
-        int* rowAdd = Pinned(ref quantizedRowAdd, rowsA);
-        float* factors = Pinned(ref quantizedFactors, rowsA);
-        new Span<byte>(a, rowsA * lda).Clear();
-        for (int group = 0; group < g.Groups; group++)
+        bool direct = UsesDirectConvolution(g);
+        int kgPad = (kg + Int8Gemm.Mr - 1) / Int8Gemm.Mr * Int8Gemm.Mr;
+        int lda = PrepareConvolutionWeights(g, wp, bias, multipliers, zx, direct, out sbyte* a, out int* rowAdd, out float* factors);
+        if (direct)
         {
-            for (int i = 0; i < kg; i++)
-            {
-                int k = (group * kg) + i, row = (group * kgPad) + i;
-                new ReadOnlySpan<byte>(wp + ((long)k * depth), depth).CopyTo(new Span<byte>(a + ((long)row * lda), depth));
-                factors[row] = multipliers[k];
-            }
-        }
-
-        Int8Gemm.RowSums(a, lda, rowsA, depth, rowAdd);
-        for (int group = 0; group < g.Groups; group++)
-        {
-            for (int i = 0; i < kgPad; i++)
-            {
-                int row = (group * kgPad) + i;
-                rowAdd[row] = i < kg ? unchecked((bias is null ? 0 : bias[(group * kg) + i]) - (zx * rowAdd[row])) : 0;
-                factors[row] = i < kg ? factors[row] : 0f;
-            }
+            QuantizedConv2dDirect(g, xp, zx, a, lda, rowAdd, factors, epilogue.ZeroPoint, epilogue.Relu, yp);
+            return;
         }
 
         var state = (g, zx, epilogue.ZeroPoint, epilogue.Relu, Int8Gemm.Kernel, (nint)xp, (nint)a, (nint)rowAdd, (nint)factors, (nint)yp);
@@ -205,6 +186,58 @@ public sealed unsafe partial class CpuBackend
                     }
                 }
             });
+    }
+
+    /// <summary>
+    /// The filters as the micro-kernel reads them, [groups][KPerGroup rounded up to Mr][lda] with zeros as padding, in
+    /// im2col order (c, r, s) or, for the direct path, in groups of 4 channels per tap ((c / 4, r, s), c % 4); with each
+    /// row's bias minus zx times its weight sum (int32, wrapping) and its multiplier (0 in padding rows). Returns lda.
+    /// </summary>
+    private static int PrepareConvolutionWeights(
+        in Conv2dGeometry g, sbyte* w, int* bias, float* multipliers, int zx, bool channelQuads, out sbyte* a, out int* rowAdd, out float* factors)
+    {
+        int cg = g.CPerGroup, taps = g.R * g.S, depth = cg * taps, kg = g.KPerGroup;
+        int kgPad = (kg + Int8Gemm.Mr - 1) / Int8Gemm.Mr * Int8Gemm.Mr, rowsA = g.Groups * kgPad;
+        int lda = channelQuads ? (cg + 3) / 4 * taps * 4 : Int8Gemm.Quads(depth) * 4;
+        a = (sbyte*)Pinned(ref quantizedWeights, (long)rowsA * lda);
+        rowAdd = Pinned(ref quantizedRowAdd, rowsA);
+        factors = Pinned(ref quantizedFactors, rowsA);
+        new Span<byte>(a, rowsA * lda).Clear();
+        for (int group = 0; group < g.Groups; group++)
+        {
+            for (int i = 0; i < kgPad; i++)
+            {
+                int k = (group * kg) + i, row = (group * kgPad) + i;
+                sbyte* dst = a + ((long)row * lda), src = w + ((long)k * depth);
+                if (i >= kg)
+                {
+                    rowAdd[row] = 0;
+                    factors[row] = 0f;
+                    continue;
+                }
+
+                if (!channelQuads)
+                {
+                    new ReadOnlySpan<sbyte>(src, depth).CopyTo(new Span<sbyte>(dst, depth));
+                }
+                else
+                {
+                    for (int c = 0; c < cg; c++)
+                    {
+                        for (int tap = 0; tap < taps; tap++)
+                        {
+                            dst[((((c / 4) * taps) + tap) * 4) + (c % 4)] = src[(c * taps) + tap];
+                        }
+                    }
+                }
+
+                Int8Gemm.RowSums(dst, lda, 1, lda, rowAdd + row);
+                rowAdd[row] = unchecked((bias is null ? 0 : bias[k]) - (zx * rowAdd[row]));
+                factors[row] = multipliers[k];
+            }
+        }
+
+        return lda;
     }
 
     private static void CheckQuantizedLayer(int zx, int zy, int depth, string op)

@@ -25,7 +25,7 @@ internal enum Int8Kernel
 /// <c>lda</c> bytes apart and a depth padded with zeros to a multiple of 4; B is uint8 packed by panels of
 /// <see cref="Nr"/> columns, each panel [quads][Nr][4] (<see cref="PanelQuadBytes"/> bytes per depth group).
 /// </summary>
-internal static unsafe class Int8Gemm
+internal static unsafe partial class Int8Gemm
 {
     /// <summary>Rows of A per tile.</summary>
     public const int Mr = 4;
@@ -123,13 +123,15 @@ internal static unsafe class Int8Gemm
                 var addV = Vector256.Create(add);
                 var mV = Vector256.Create(m);
                 var zyV = Vector256.Create(zy);
-                var loV = Vector256.Create(lo);
-                var hiV = Vector256.Create(255);
-                var r0 = Requantize(Vector256.Load(ci) + addV, mV, zyV, loV, hiV);
-                var r1 = Requantize(Vector256.Load(ci + 8) + addV, mV, zyV, loV, hiV);
-                var r2 = Requantize(Vector256.Load(ci + 16) + addV, mV, zyV, loV, hiV);
-                var r3 = Requantize(Vector256.Load(ci + 24) + addV, mV, zyV, loV, hiV);
-                var bytes = Vector256.Narrow(Vector256.Narrow(r0, r1), Vector256.Narrow(r2, r3)).AsByte();
+                var r0 = Rounded(Vector256.Load(ci) + addV, mV, zyV);
+                var r1 = Rounded(Vector256.Load(ci + 8) + addV, mV, zyV);
+                var r2 = Rounded(Vector256.Load(ci + 16) + addV, mV, zyV);
+                var r3 = Rounded(Vector256.Load(ci + 24) + addV, mV, zyV);
+
+                // The saturating packs clamp to [0, 255]; they interleave 128-bit lanes, which the permutation undoes.
+                var packed = Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(r0, r1), Avx2.PackSignedSaturate(r2, r3));
+                var bytes = Avx2.PermuteVar8x32(packed.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsByte();
+                bytes = Avx2.Max(bytes, Vector256.Create((byte)lo));
                 if (yn == 1 && cols == Nr)
                 {
                     bytes.Store(yi);
@@ -202,14 +204,11 @@ internal static unsafe class Int8Gemm
         return (byte)Math.Clamp((int)MathF.Round(p) + zy, lo, 255);
     }
 
+    /// <summary>round((float)v * m) + zy for 8 sums; products above 512 become 512 first (no result changes, and the
+    /// conversion stays in range; one below -2^31 converts to int.MinValue, which still clamps to 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Requantize(Vector256<int> v, Vector256<float> m, Vector256<int> zy, Vector256<int> lo, Vector256<int> hi)
-    {
-        var p = Avx.ConvertToVector256Single(v) * m;
-        p = Avx.Min(Avx.Max(p, Vector256.Create(-512f)), Vector256.Create(512f));
-        var r = Avx.ConvertToVector256Int32(p) + zy;
-        return Avx2.Min(Avx2.Max(r, lo), hi);
-    }
+    private static Vector256<int> Rounded(Vector256<int> v, Vector256<float> m, Vector256<int> zy) =>
+        Avx.ConvertToVector256Int32(Avx.Min(Avx.Multiply(Avx.ConvertToVector256Single(v), m), Vector256.Create(512f))) + zy;
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void TileScalar(sbyte* a, nint lda, byte* b, int quads, int* c)

@@ -48,6 +48,59 @@ internal static unsafe class Int8Packing
     }
 
     /// <summary>
+    /// Writes one image's group of channels for the direct convolution: planes of 4 channels, [ceil(C/groups / 4)][plane]
+    /// with 4 bytes per element. Element (py, px) of a plane, for py &lt; <paramref name="hp"/> and px &lt; <paramref name="wp"/>
+    /// (at py * wp + px), holds its channels at input pixel (py - padTop, px - padLeft): <paramref name="zx"/> outside the
+    /// image, 0 for channels past the group's; the rest of each plane of <paramref name="planeElements"/> elements is 0.
+    /// </summary>
+    /// <param name="g">The convolution.</param>
+    /// <param name="x">The group's first input channel of the image: [C/groups, H, W].</param>
+    /// <param name="zx">The input's zero point.</param>
+    /// <param name="hp">Padded rows: P + (R - 1) * dilationH.</param>
+    /// <param name="wp">Padded columns: Q + (S - 1) * dilationW.</param>
+    /// <param name="planeElements">Elements per plane, at least hp * wp.</param>
+    /// <param name="rows">Scratch of 4 * (wp rounded up to 16) bytes.</param>
+    /// <param name="dst">The planes.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackChannelQuads(in Conv2dGeometry g, byte* x, int zx, int hp, int wp, int planeElements, byte* rows, byte* dst)
+    {
+        int cg = g.CPerGroup, rowLength = (wp + 15) & ~15;
+        int lo = Math.Clamp(g.PadLeft, 0, wp), hi = Math.Clamp(g.PadLeft + g.W, lo, wp);
+        long plane = (long)g.H * g.W;
+        for (int cq = 0; cq < (cg + 3) / 4; cq++)
+        {
+            byte* planeStart = dst + ((long)cq * planeElements * 4);
+            for (int py = 0; py < hp; py++)
+            {
+                int iy = py - g.PadTop;
+                for (int t = 0; t < 4; t++)
+                {
+                    int c = (4 * cq) + t;
+                    var row = new Span<byte>(rows + (t * rowLength), wp);
+                    if (c >= cg)
+                    {
+                        row.Clear();
+                    }
+                    else if (iy < 0 || iy >= g.H)
+                    {
+                        row.Fill((byte)zx);
+                    }
+                    else
+                    {
+                        row[..lo].Fill((byte)zx);
+                        row[hi..].Fill((byte)zx);
+                        new ReadOnlySpan<byte>(x + (c * plane) + ((long)iy * g.W) + (lo - g.PadLeft), hi - lo).CopyTo(row[lo..hi]);
+                    }
+                }
+
+                InterleaveContiguous(rows, rowLength, wp, planeStart + ((long)py * wp * 4));
+            }
+
+            new Span<byte>(planeStart + ((long)hp * wp * 4), (planeElements - (hp * wp)) * 4).Clear();
+        }
+    }
+
+    /// <summary>
     /// Packs rows [0, count) of x [count, depth] as B's columns: B[d, r] = x[r, d], zero past the depth and in the
     /// last panel's columns past <paramref name="count"/>. Writes panels [firstPanel, endPanel).
     /// </summary>
@@ -205,6 +258,42 @@ internal static unsafe class Int8Packing
             dst[1] = r1[j];
             dst[2] = r2[j];
             dst[3] = r3[j];
+        }
+    }
+
+    /// <summary>Interleaves the first <paramref name="count"/> bytes of four rows <paramref name="rowLength"/> apart into
+    /// 4 * count contiguous bytes.</summary>
+    private static void InterleaveContiguous(byte* rows, int rowLength, int count, byte* dst)
+    {
+        byte* r0 = rows, r1 = rows + rowLength, r2 = rows + (2 * rowLength), r3 = rows + (3 * rowLength);
+        int j = 0;
+        if (Sse2.IsSupported)
+        {
+            for (; j <= count - 16; j += 16)
+            {
+                var v0 = Sse2.LoadVector128(r0 + j);
+                var v1 = Sse2.LoadVector128(r1 + j);
+                var v2 = Sse2.LoadVector128(r2 + j);
+                var v3 = Sse2.LoadVector128(r3 + j);
+                var lo01 = Sse2.UnpackLow(v0, v1).AsInt16();
+                var hi01 = Sse2.UnpackHigh(v0, v1).AsInt16();
+                var lo23 = Sse2.UnpackLow(v2, v3).AsInt16();
+                var hi23 = Sse2.UnpackHigh(v2, v3).AsInt16();
+                byte* d = dst + (4 * j);
+                Sse2.Store((short*)d, Sse2.UnpackLow(lo01, lo23).AsInt16());
+                Sse2.Store((short*)(d + 16), Sse2.UnpackHigh(lo01, lo23).AsInt16());
+                Sse2.Store((short*)(d + 32), Sse2.UnpackLow(hi01, hi23).AsInt16());
+                Sse2.Store((short*)(d + 48), Sse2.UnpackHigh(hi01, hi23).AsInt16());
+            }
+        }
+
+        for (; j < count; j++)
+        {
+            byte* d = dst + (4 * j);
+            d[0] = r0[j];
+            d[1] = r1[j];
+            d[2] = r2[j];
+            d[3] = r3[j];
         }
     }
 }
