@@ -6,6 +6,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Lepton.Backends;
 using Lepton.Backends.Ilgpu;
+using Lepton.Capture;
 using Lepton.Kernels;
 using Lepton.Tests.Support;
 
@@ -228,6 +229,76 @@ public sealed class IlgpuQuantizedParityTests
             Refused(nameof(k.QuantizedDense), () => k.QuantizedDense(deepBuffer, 0, deepBuffer, 1, deep, 1, new QuantizedEpilogue(null, one, 0, false), small));
             Refused(nameof(k.DynamicQuantizedDense), () => k.DynamicQuantizedDense(Bytes(4 * deep), deepBuffer, one, null, 1, deep, 1, one));
             Refused(nameof(k.DynamicQuantizedDense), () => k.DynamicQuantizedDense(floats, small, one, null, 2, 8, 2, floats));
+        }
+        finally
+        {
+            foreach (var b in buffers)
+            {
+                backend.Pool.Return(b);
+            }
+        }
+    }
+
+    [Fact]
+    public void ACapturedStepReplaysTheInt8KernelsOnTheDevice()
+    {
+        var backend = Device.IlgpuCpu.Backend;
+        var g = new Conv2dGeometry(2, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 0, 1, 1, 1);
+        int convBytes = g.N * g.K * g.P * g.Q, depth = convBytes / g.N;
+        var rng = new Random(7);
+        byte[] x1 = new byte[g.N * g.C * g.H * g.W], x2 = new byte[x1.Length];
+        rng.NextBytes(x1);
+        rng.NextBytes(x2);
+        sbyte[] w = [.. Enumerable.Range(0, g.K * g.C * 9).Select(_ => (sbyte)rng.Next(-127, 128))];
+        sbyte[] wd = [.. Enumerable.Range(0, 5 * depth).Select(_ => (sbyte)rng.Next(-127, 128))];
+        float[] m = [.. Enumerable.Range(0, 5).Select(_ => 0.002f)];
+        float[] f1 = [.. Enumerable.Range(0, 2 * 7).Select(_ => (float)rng.NextDouble() - 0.3f)], f2 = [.. f1.Select(v => (2 * v) + 0.1f)];
+        float[] scales = [0.01f, 0.02f, 0.03f];
+        var buffers = new List<DeviceBuffer>();
+        DeviceBuffer Upload(byte[] data)
+        {
+            var b = backend.AllocateBytes(data.Length);
+            backend.UploadBytes(data, b, 0);
+            buffers.Add(b);
+            return b;
+        }
+
+        var (x, wb, wdb, mb, f, scaleBuffer) = (Upload(x1), Upload(QuantizedParityChecks.Bytes(w)), Upload(QuantizedParityChecks.Bytes(wd)),
+            Upload(QuantizedParityChecks.Bytes(m)), Upload(QuantizedParityChecks.Bytes(f1)), Upload(QuantizedParityChecks.Bytes(scales)));
+        var (conv, y, dynamicY) = (Upload(new byte[convBytes]), Upload(new byte[10]), Upload(new byte[4 * 2 * 3]));
+        CapturedStep? step;
+        var capture = StepCapture.Begin(Device.IlgpuCpu);
+        try
+        {
+            var k = (IQuantizedKernels)Device.IlgpuCpu.Backend;
+            Assert.IsNotType<IlgpuBackend>(k);
+            k.QuantizedConv2d(g, x, 100, wb, new QuantizedEpilogue(null, mb, 3, true), conv);
+            k.QuantizedDense(conv, 3, wdb, 2, depth, 5, new QuantizedEpilogue(null, mb, 7, false), y);
+            k.DynamicQuantizedDense(f, wb, scaleBuffer, null, 2, 7, 3, dynamicY); // the first 21 filter bytes as [3, 7] weights
+            step = capture.End([y, dynamicY], new CaptureSettings(), out string? reason, out _);
+            Assert.True(step is not null, reason);
+        }
+        finally
+        {
+            capture.Dispose();
+        }
+
+        try
+        {
+            using (step)
+            {
+                backend.UploadBytes(x2, x, 0);
+                backend.UploadBytes(QuantizedParityChecks.Bytes(f2), f, 0);
+                step!.Replay();
+                byte[] c2 = QuantizedReference.Conv2d(g, x2, 100, w, null, m, 3, true);
+                var dense = new byte[10];
+                backend.DownloadBytes(y, 0, dense);
+                Assert.Equal(QuantizedReference.Dense(c2, 3, wd, 2, depth, 5, null, m, 7, false), dense);
+                var dynamicBytes = new byte[4 * 2 * 3];
+                backend.DownloadBytes(dynamicY, 0, dynamicBytes);
+                float[] expected = QuantizedReference.DynamicDense(f2, w[..21], scales, null, 2, 7, 3);
+                Assert.Equal(QuantizedParityChecks.Bytes(expected), dynamicBytes);
+            }
         }
         finally
         {

@@ -255,7 +255,7 @@ public sealed class QuantizedParityChecks(Device candidate)
             multipliers[k] = rng.Next(16) == 0 ? 1e9f : rng.Next(2) == 0 ? MathF.Pow(2, -rng.Next(2, 14)) : (float)(rng.NextDouble() / 512) + 1e-7f;
             if (b is not null)
             {
-                b[k] = rng.Next(-20000, 20000);
+                b[k] = rng.Next(8) == 0 ? int.MaxValue - rng.Next(1000) : rng.Next(-20000, 20000); // acc + bias may wrap
             }
         }
 
