@@ -11,9 +11,10 @@ public partial class Model
     /// Post-training static quantization: runs this model in inference on up to <paramref name="batches"/> batches of
     /// <paramref name="calibration"/> to observe the range of its input and of every layer output, then returns a new
     /// model in which Conv2D (with a following BatchNormalization folded in), Dense, Add, Concatenate, MaxPooling2D,
-    /// Flatten and Reshape run on uint8 activations with int8 weights, a ReLU after them fused into their output. Other
-    /// layers run in float32 between Dequantize and Quantize layers; the input is quantized at entry and the outputs are
-    /// float32. This model is never changed. A compiled model's compile settings are copied to the new one.
+    /// Flatten and Reshape run on uint8 activations with int8 weights, a ReLU after them fused into their output (a
+    /// Conv2D or Dense with another activation, softmax say, computes in int8 and applies it in float32). Other layers run
+    /// in float32 between Dequantize and Quantize layers; the input is quantized at entry and the outputs are float32.
+    /// This model is never changed. A compiled model's compile settings are copied to the new one.
     /// </summary>
     /// <param name="calibration">Representative inputs (targets are ignored), shaped as the model's input.</param>
     /// <param name="batches">How many batches of <paramref name="calibration"/> to observe (at most its count).</param>

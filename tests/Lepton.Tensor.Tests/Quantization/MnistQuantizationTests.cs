@@ -32,7 +32,8 @@ public sealed class MnistQuantizationTests(ITestOutputHelper output)
             new Flatten(),
             new Dense(32, activation: "relu", seed: 3),
             new Dense(10, seed: 4),
-        ]) { Output = TextWriter.Null };
+        ])
+        { Output = TextWriter.Null };
         model.Compile(new Adam(2e-3f), new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
         model.Fit(new DataLoader(train, batchSize: 64, shuffle: true, seed: 1), epochs: 2, verbose: 0);
 

@@ -49,7 +49,8 @@ public sealed class ModelQuantizationTests : IDisposable
         new Dense(8, seed: 2, name: "hidden"),
         new ReLU(name: "hidden_relu"),
         new Dense(3, activation: "softmax", seed: 3, name: "head"),
-    ], name: "seq") { Output = TextWriter.Null };
+    ], name: "seq")
+    { Output = TextWriter.Null };
 
     internal static DataLoader Loader(int[] shape, int count, ulong seed, int batchSize = 8)
     {
@@ -137,12 +138,20 @@ public sealed class ModelQuantizationTests : IDisposable
         Assert.Equal(before, Snapshot(model, x));
         Assert.IsType<Sequential>(q);
         Assert.Equal(
-            ["input_layer", "quantize", "conv", "pool", "flat", "hidden", "dequantize", "head"],
+            ["input_layer", "quantize", "conv", "pool", "flat", "hidden", "head", "dequantize", "head_softmax"],
             q.Layers.Select(l => l.GetType() == typeof(InputLayer) ? "input_layer" : l.GetType() == typeof(Lepton.Nn.Quantization.Quantize) ? "quantize" : l.GetType() == typeof(Dequantize) ? "dequantize" : l.Name));
         Assert.True(((QuantizedDense)q.Layers.Single(l => l.Name == "hidden")).Relu);
+        Assert.False(((QuantizedDense)q.Layers.Single(l => l.Name == "head")).Relu); // its softmax runs in float32 after it
         Assert.Single(((QuantizedConv2D)q.Layers.Single(l => l.Name == "conv")).KernelScale.Value.ToArray<float>().Distinct());
         // One batch: the float32 head's matrix product may round differently for another batch size.
-        Assert.Equal(QuantizedModelSimulation.Run(q, x.ToArray(), x.Shape), q.Predict(x, batchSize: 6).ToArray());
+        float[] expected = QuantizedModelSimulation.Run(q, x.ToArray(), x.Shape);
+        Assert.Equal(expected, q.Predict(x, batchSize: 6).ToArray());
+
+        string path = Path.Combine(folder, "seq.lepton");
+        q.Save(path);
+        using var loaded = Model.Load(path);
+        Assert.IsType<Sequential>(loaded);
+        Assert.Equal(expected, loaded.Predict(x, batchSize: 6).ToArray());
     }
 
     [Fact]
@@ -188,6 +197,29 @@ public sealed class ModelQuantizationTests : IDisposable
         var tensors = SafeTensors.Read(stream.ToArray(), "model.safetensors");
         Assert.Equal(DType.Int8, tensors["stem/kernel"].DType);
         Assert.Equal(DType.Int32, tensors["stem/bias"].DType);
+    }
+
+    [Fact]
+    public void ConvertKeepsALayerFloatWithoutItsRangeBeforeTheActivation()
+    {
+        // Ranges as training-time observers give them: every layer output, nothing before an activation.
+        var model = SequentialModel();
+        var ranges = new ActivationRanges();
+        ranges.Set(null, -4f, 4f);
+        foreach (var layer in model.Layers)
+        {
+            ranges.Set(layer, 0f, 6f);
+        }
+
+        using var q = QuantizedModelBuilder.Convert(model, ranges, new QuantizationOptions());
+        Assert.IsType<Dense>(q.Layers[^1]);
+        Assert.IsType<QuantizedDense>(q.Layers.Single(l => l.Name == "hidden"));
+        var x = Tensor.RandN([3, 1, 8, 8], new Generator(6));
+        Assert.Equal(QuantizedModelSimulation.Run(q, x.ToArray(), x.Shape), q.Predict(x, batchSize: 3).ToArray());
+
+        ranges.SetBeforeActivation(model.Layers[^1], -10f, 10f);
+        using var all = QuantizedModelBuilder.Convert(model, ranges, new QuantizationOptions());
+        Assert.IsType<QuantizedDense>(all.Layers.Single(l => l.Name == "head"));
     }
 
     [Fact]
@@ -270,9 +302,9 @@ public sealed class ModelQuantizationTests : IDisposable
         Assert.Contains("'nope'", unknown.Message);
         Assert.Contains("KeepFloat", unknown.Message);
 
-        var noKernel = Assert.Throws<ArgumentException>(() => model.Quantize(loader, options: new QuantizationOptions { Layers = ["conv", "head"] }));
-        Assert.Contains("'head' (Dense)", noKernel.Message);
-        Assert.Contains("softmax", noKernel.Message);
+        var noKernel = Assert.Throws<ArgumentException>(() => Functional().Quantize(Loader([3, 8, 8], 8, 1), options: new QuantizationOptions { Layers = ["stem", "probabilities"] }));
+        Assert.Contains("'probabilities' (Softmax)", noKernel.Message);
+        Assert.Contains("has no int8 kernel", noKernel.Message);
 
         var notDense = Assert.Throws<ArgumentException>(() => model.QuantizeDynamic(new QuantizationOptions { Layers = ["conv"] }));
         Assert.Contains("'conv' (Conv2D)", notDense.Message);

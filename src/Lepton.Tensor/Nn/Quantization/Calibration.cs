@@ -40,7 +40,14 @@ internal static class Calibration
             if (observer.Seen)
             {
                 var (min, max) = observer.Range(options);
-                ranges.Set(key as Layer, min, max);
+                if (key is LinearOutput linear)
+                {
+                    ranges.SetBeforeActivation(linear.Layer, min, max);
+                }
+                else
+                {
+                    ranges.Set(key as Layer, min, max);
+                }
             }
         }
 
@@ -77,6 +84,10 @@ internal static class Calibration
                     var (layer, inputs) = graph.Nodes[i];
                     values[i] = MaskFlow.Call(layer!, [.. inputs.Select(j => values[j])], masks[inputs[0]], training: false, out masks[i]);
                     Observe(observers, layer!, values[i], secondPass);
+                    if (BeforeActivation(layer!, values[inputs[0]]) is { } linear)
+                    {
+                        Observe(observers, new LinearOutput(layer!), linear, secondPass);
+                    }
                 }
             }
 
@@ -96,6 +107,22 @@ internal static class Calibration
 
         progress.Finish(done, noLogs);
     }
+
+    /// <summary>
+    /// The output before its activation of a Conv2D (channels first) or Dense whose activation is neither linear nor
+    /// ReLU (the value its int8 form computes, the activation then running in float32), or null for other layers.
+    /// </summary>
+    private static Tensor? BeforeActivation(Layer layer, Tensor input) => layer switch
+    {
+        Layers.Dense dense when !QuantizationPlan.IsLinearOrRelu(dense.ActivationName) =>
+            dense.Bias is { } bias ? input.MatMul(dense.Kernel.Value) + bias.Value : input.MatMul(dense.Kernel.Value),
+        Layers.Conv2D { DataFormat: Layers.DataFormat.ChannelsFirst } conv when !QuantizationPlan.IsLinearOrRelu(conv.ActivationName) =>
+            input.Conv2d(conv.Kernel.Value, conv.Bias?.Value, conv.Strides, conv.PaddingFor(input), conv.DilationRate, conv.Groups),
+        _ => null,
+    };
+
+    /// <summary>The observer key of a layer's output before its activation.</summary>
+    private sealed record LinearOutput(Layer Layer);
 
     /// <summary>The key of the model input's observer (ranges key it as null).</summary>
     private static readonly object InputKey = new();

@@ -85,6 +85,10 @@ internal sealed class Conversion
                 quantEdge[i] = Add(Copy(layer!), [quantEdge[input]]);
                 edgeParams[i] = edgeParams[input];
                 return;
+            case NodeKind.Conv or NodeKind.Dense when plan.FloatActivation[i] is not null && !ranges.HasBeforeActivation(layer!):
+                // Ranges without the value before the activation (from training-time observers, say): all in float32.
+                floatEdge[i] = Add(Copy(layer!), [Float(alias[inputs[0]])]);
+                return;
             case NodeKind.Conv:
                 EmitConv(i, (Conv2D)layer!);
                 return;
@@ -110,8 +114,7 @@ internal sealed class Conversion
     {
         int input = Quant(alias[graph.Nodes[i].Inputs[0]]);
         var inParams = edgeParams[alias[graph.Nodes[i].Inputs[0]]];
-        int end = plan.GroupEnd[i];
-        var outParams = ranges.Params(graph.Nodes[end].Layer);
+        var outParams = OutputParams(i, conv);
         float[] kernel, bias;
         if (plan.FoldedNorm[i] >= 0)
         {
@@ -129,22 +132,42 @@ internal sealed class Conversion
         int[] shape = conv.Kernel.Shape;
         Set(layer, "kernel", () => Tensor.FromArray(q, shape, source.Device));
         SetWeightedEpilogue(layer, scales, useBias ? QuantizedModelBuilder.QuantizeBias(bias, inParams.Scale, scales) : null, inParams, outParams);
-        quantEdge[end] = Add(layer, [input]);
-        edgeParams[end] = outParams;
+        Finish(i, layer, input, outParams);
     }
 
     private void EmitDense(int i, Dense dense)
     {
         int input = Quant(alias[graph.Nodes[i].Inputs[0]]);
         var inParams = edgeParams[alias[graph.Nodes[i].Inputs[0]]];
-        int end = plan.GroupEnd[i];
-        var outParams = ranges.Params(graph.Nodes[end].Layer);
+        var outParams = OutputParams(i, dense);
         var (q, scales, depth) = TransposedWeights(dense);
         float[] bias = dense.Bias?.Value.ToArray<float>() ?? [];
         var layer = new QuantizedDense(dense.Units, dense.UseBias, plan.Relu[i], dense.Name);
         Set(layer, "kernel", () => Tensor.FromArray(q, [dense.Units, depth], source.Device));
         SetWeightedEpilogue(layer, scales, dense.UseBias ? QuantizedModelBuilder.QuantizeBias(bias, inParams.Scale, scales) : null, inParams, outParams);
-        quantEdge[end] = Add(layer, [input]);
+        Finish(i, layer, input, outParams);
+    }
+
+    /// <summary>The output parameters of the group headed by node <paramref name="i"/>: its last layer's output, or
+    /// <paramref name="head"/>'s output before an activation that runs in float32.</summary>
+    private QuantParams OutputParams(int i, Layer head) =>
+        plan.FloatActivation[i] is null ? ranges.Params(graph.Nodes[plan.GroupEnd[i]].Layer) : ranges.ParamsBeforeActivation(head);
+
+    /// <summary>
+    /// Emits the int8 layer of the group headed by node <paramref name="i"/>; with an activation that runs in float32,
+    /// also a Dequantize and that activation, whose float32 output is the group's.
+    /// </summary>
+    private void Finish(int i, QuantizedLayer layer, int input, QuantParams outParams)
+    {
+        int end = plan.GroupEnd[i], output = Add(layer, [input]);
+        if (plan.FloatActivation[i] is { } activation)
+        {
+            int dequantized = Add(NewDequantize(outParams), [output]);
+            floatEdge[end] = Add(new Activation(activation, name: $"{layer.Name}_{activation.ToLowerInvariant()}"), [dequantized]);
+            return;
+        }
+
+        quantEdge[end] = output;
         edgeParams[end] = outParams;
     }
 
@@ -232,14 +255,18 @@ internal sealed class Conversion
     {
         if (floatEdge[edge] < 0)
         {
-            var p = edgeParams[edge];
-            var layer = new Dequantize();
-            Set(layer, "scale", () => Tensor.FromArray([p.Scale], [1], device: source.Device));
-            Set(layer, "zero_point", () => Tensor.FromArray([p.ZeroPoint], [1], source.Device));
-            floatEdge[edge] = Add(layer, [quantEdge[edge]]);
+            floatEdge[edge] = Add(NewDequantize(edgeParams[edge]), [quantEdge[edge]]);
         }
 
         return floatEdge[edge];
+    }
+
+    private Dequantize NewDequantize(QuantParams p)
+    {
+        var layer = new Dequantize();
+        Set(layer, "scale", () => Tensor.FromArray([p.Scale], [1], device: source.Device));
+        Set(layer, "zero_point", () => Tensor.FromArray([p.ZeroPoint], [1], source.Device));
+        return layer;
     }
 
     /// <summary>The emitted node holding the uint8 form of source edge <paramref name="edge"/>, quantizing it if needed.</summary>

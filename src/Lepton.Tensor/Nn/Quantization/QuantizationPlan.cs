@@ -89,6 +89,7 @@ internal sealed class QuantizationPlan
         GroupEnd = [.. Enumerable.Range(0, count)];
         FoldedNorm = [.. Enumerable.Repeat(-1, count)];
         Relu = new bool[count];
+        FloatActivation = new string?[count];
         for (int i = 1; i < count; i++)
         {
             if (graph.Nodes[i].Layer is InputLayer or Dropout)
@@ -109,6 +110,12 @@ internal sealed class QuantizationPlan
 
     /// <summary>For a group head, whether a ReLU is fused into its output.</summary>
     public bool[] Relu { get; }
+
+    /// <summary>
+    /// For a Conv2D or Dense head, the activation (neither linear nor ReLU) that runs in float32 after it, or null: the
+    /// int8 layer then computes the value before the activation.
+    /// </summary>
+    public string?[] FloatActivation { get; }
 
     /// <summary>Plans dynamic quantization: Dense layers (not kept, or named) become <see cref="DynamicQuantizedDense"/>.</summary>
     public static QuantizationPlan Dynamic(Model source, ModelGraph graph, QuantizationOptions options)
@@ -137,8 +144,6 @@ internal sealed class QuantizationPlan
         return layer switch
         {
             Conv2D { DataFormat: not DataFormat.ChannelsFirst } => "is channels-last; the int8 convolution is channels-first",
-            Conv2D conv when !IsLinearOrRelu(conv.ActivationName) => $"has activation '{conv.ActivationName}'; only a linear or ReLU output has an int8 kernel",
-            Dense dense when !IsLinearOrRelu(dense.ActivationName) => $"has activation '{dense.ActivationName}'; only a linear or ReLU output has an int8 kernel",
             MaxPooling2D { DataFormat: not DataFormat.ChannelsFirst } => "is channels-last; the int8 max pooling is channels-first",
             Conv2D or Dense or Add or Concatenate or MaxPooling2D or Flatten or Reshape => null,
             _ => $"has no int8 kernel (int8 layers: Conv2D, Dense, Add, Concatenate, MaxPooling2D, Flatten, Reshape, and BatchNormalization and ReLU fused into them)",
@@ -161,6 +166,12 @@ internal sealed class QuantizationPlan
             case Conv2D conv:
                 Kinds[i] = NodeKind.Conv;
                 Relu[i] = conv.ActivationName.Equals("relu", StringComparison.OrdinalIgnoreCase);
+                if (!IsLinearOrRelu(conv.ActivationName))
+                {
+                    FloatActivation[i] = conv.ActivationName;
+                    break;
+                }
+
                 if (!Relu[i] && Next(i) is int norm && graph.Nodes[norm].Layer is BatchNormalization bn && bn.DataFormat == DataFormat.ChannelsFirst)
                 {
                     FoldedNorm[i] = norm;
@@ -172,6 +183,12 @@ internal sealed class QuantizationPlan
             case Dense dense:
                 Kinds[i] = NodeKind.Dense;
                 Relu[i] = dense.ActivationName.Equals("relu", StringComparison.OrdinalIgnoreCase);
+                if (!IsLinearOrRelu(dense.ActivationName))
+                {
+                    FloatActivation[i] = dense.ActivationName;
+                    break;
+                }
+
                 FuseRelu(i);
                 break;
             case Add when inputs.Length == 2:
@@ -243,7 +260,7 @@ internal sealed class QuantizationPlan
         }
     }
 
-    private static bool IsLinearOrRelu(string activation) =>
+    internal static bool IsLinearOrRelu(string activation) =>
         activation.Equals("linear", StringComparison.OrdinalIgnoreCase) || activation.Length == 0 || activation.Equals("relu", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsPlainRelu(Layer layer) => layer switch

@@ -1,8 +1,6 @@
 // The shared part of the int8 layers: their integers, scales and zero points are non-trainable weights (so they save,
 // load and count like any weight), read back once whenever they change to be checked and turned into the float32
 // requantization multipliers the kernels take.
-using Lepton.Nn.Layers;
-
 namespace Lepton.Nn.Quantization;
 
 /// <summary>A layer of a quantized model whose quantization parameters are weights checked before use.</summary>
@@ -124,8 +122,4 @@ public abstract class QuantizedLayer : Layer
         string name = weight.Name[(weight.Name.LastIndexOf('/') + 1)..];
         return count == 1 ? name : $"{name}[{index}]";
     }
-
-    /// <summary>Whether <paramref name="layer"/> is the channels-first max pooling that runs on uint8 as it is.</summary>
-    internal static bool IsQuantizablePool(Layer layer) =>
-        layer is MaxPooling2D pool && pool.DataFormat == DataFormat.ChannelsFirst;
 }
