@@ -200,6 +200,32 @@ public sealed class ModelQuantizationTests : IDisposable
     }
 
     [Fact]
+    public void LayersWithoutAnInt8FormStayFloatBetweenConversions()
+    {
+        // A channels-last convolution, global pooling, a Dense called twice and an Add of three: all float32, with the
+        // int8 layers around them joined by Quantize and Dequantize; two outputs, each float32.
+        var input = Keras.Input([2, 6, 6]);
+        var a = new Conv2D(3, 3, padding: "same", activation: "relu", seed: 1, name: "first").Apply(input);
+        var last = new Conv2D(3, 3, padding: "same", dataFormat: DataFormat.ChannelsLast, seed: 2, name: "last").Apply(new Permute([2, 3, 1], name: "to_last").Apply(a));
+        var pooled = new GlobalAveragePooling2D(name: "gap").Apply(a);
+        var shared = new Dense(3, seed: 3, name: "shared");
+        var sum = new Add(name: "three").Apply(shared.Apply(pooled), shared.Apply(pooled), new Dense(3, seed: 4, name: "third").Apply(pooled));
+        var output = new Dense(2, seed: 5, name: "out").Apply(sum);
+        var model = new Model([input], [output, new Flatten(name: "flat").Apply(last)]) { Output = TextWriter.Null };
+        using var q = model.Quantize(Loader([2, 6, 6], 8, 4), batches: 1);
+        Assert.IsType<QuantizedConv2D>(q.Layers.Single(l => l.Name == "first"));
+        Assert.IsType<Conv2D>(q.Layers.Single(l => l.Name == "last"));
+        Assert.IsType<Dense>(q.Layers.Single(l => l.Name == "shared"));
+        Assert.IsType<Add>(q.Layers.Single(l => l.Name == "three"));
+        Assert.IsType<QuantizedDense>(q.Layers.Single(l => l.Name == "third"));
+        Assert.IsType<QuantizedDense>(q.Layers.Single(l => l.Name == "out"));
+        Assert.Equal(2, q.GraphOutputs!.Count);
+        Assert.All(q.GraphOutputs, o => Assert.Equal(DType.Float32, o.DType));
+        var x = Tensor.RandN([3, 2, 6, 6], new Generator(8));
+        Assert.Equal(QuantizedModelSimulation.Run(q, x.ToArray(), x.Shape), q.Predict(x).ToArray());
+    }
+
+    [Fact]
     public void ConvertKeepsALayerFloatWithoutItsRangeBeforeTheActivation()
     {
         // Ranges as training-time observers give them: every layer output, nothing before an activation.
