@@ -1,7 +1,8 @@
 // Entry point of the benchmark suite: BenchmarkDotNet's switcher, so any class or case can be
 // picked with --filter, e.g. dotnet run -c Release -- --filter '*Gemm*'; --capture-memory prints the
 // pool's peak per training step with and without memory planning; --allreduce and --data-parallel run under mpirun
-// (see DataParallel.cs); --sparse-crossover [case] times sparse against dense inference over kernel sparsities.
+// (see DataParallel.cs); --sparse-crossover [case] times sparse against dense inference over kernel sparsities;
+// --int8 times the int8 kernels against float32 ones (Int8Benchmarks.cs).
 using System.Globalization;
 using BenchmarkDotNet.Running;
 
@@ -22,6 +23,12 @@ if (args is ["--data-parallel", var model, var steps, var megabytes, .. var rest
 if (args is ["--capture-memory"])
 {
     Lepton.Benchmarks.CaptureMemory.Run();
+    return;
+}
+
+if (args is ["--int8"])
+{
+    Lepton.Benchmarks.Int8Benchmarks.Run();
     return;
 }
 

@@ -127,23 +127,24 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For((units + Int8Gemm.Mr - 1) / Int8Gemm.Mr, (long)Int8Gemm.Mr * Int8Gemm.PaddedColumns(rows) * lda, state,
             static (in (int Rows, int Depth, int Units, int Zx, int Zy, bool Relu, Int8Kernel Kernel, nint A, int Lda, nint B, nint Bias, nint M, nint Y) s, int start, int end) =>
             {
+                // Each B panel (32 rows of x) stays in L1 while the chunk's weight rows stream past it from L2.
                 int* tile = Pinned(ref quantizedTile, Int8Gemm.Mr * Int8Gemm.Nr);
-                int* add = stackalloc int[Int8Gemm.Mr];
-                int quads = s.Lda / 4;
-                for (int t = start; t < end; t++)
+                int m0 = start * Int8Gemm.Mr, m1 = Math.Min(s.Units, end * Int8Gemm.Mr), quads = s.Lda / 4;
+                int* add = Pinned(ref quantizedRowAdd, m1 - m0) - m0;
+                Int8Gemm.RowSums((sbyte*)s.A + ((long)m0 * s.Lda), s.Lda, m1 - m0, s.Depth, add + m0);
+                for (int u = m0; u < m1; u++)
                 {
-                    int m0 = t * Int8Gemm.Mr, mr = Math.Min(Int8Gemm.Mr, s.Units - m0);
-                    sbyte* a = (sbyte*)s.A + ((long)m0 * s.Lda);
-                    Int8Gemm.RowSums(a, s.Lda, mr, s.Depth, add);
-                    for (int i = 0; i < mr; i++)
-                    {
-                        add[i] = unchecked((s.Bias == 0 ? 0 : ((int*)s.Bias)[m0 + i]) - (s.Zx * add[i]));
-                    }
+                    add[u] = unchecked((s.Bias == 0 ? 0 : ((int*)s.Bias)[u]) - (s.Zx * add[u]));
+                }
 
-                    for (int j0 = 0; j0 < s.Rows; j0 += Int8Gemm.Nr)
+                for (int j0 = 0; j0 < s.Rows; j0 += Int8Gemm.Nr)
+                {
+                    byte* b = (byte*)s.B + ((long)(j0 / Int8Gemm.Nr) * quads * Int8Gemm.PanelQuadBytes);
+                    int nc = Math.Min(Int8Gemm.Nr, s.Rows - j0);
+                    for (int u = m0; u < m1; u += Int8Gemm.Mr)
                     {
-                        Int8Gemm.Tile(s.Kernel, a, s.Lda, (byte*)s.B + ((long)(j0 / Int8Gemm.Nr) * quads * Int8Gemm.PanelQuadBytes), quads, tile);
-                        Int8Gemm.StoreRequantized(tile, mr, Math.Min(Int8Gemm.Nr, s.Rows - j0), add, (float*)s.M + m0, s.Zy, s.Relu, (byte*)s.Y + ((long)j0 * s.Units) + m0, 1, s.Units);
+                        Int8Gemm.Tile(s.Kernel, (sbyte*)s.A + ((long)u * s.Lda), s.Lda, b, quads, tile);
+                        Int8Gemm.StoreRequantized(tile, Math.Min(Int8Gemm.Mr, m1 - u), nc, add + u, (float*)s.M + u, s.Zy, s.Relu, (byte*)s.Y + ((long)j0 * s.Units) + u, 1, s.Units);
                     }
                 }
             });
@@ -182,25 +183,25 @@ public sealed unsafe partial class CpuBackend
             static (in (int Rows, int Depth, int Units, int Z, float Scale, Int8Kernel Kernel, nint A, int Lda, nint B, nint Scales, nint Bias, nint Y) s, int start, int end) =>
             {
                 int* tile = Pinned(ref quantizedTile, Int8Gemm.Mr * Int8Gemm.Nr);
-                int* add = stackalloc int[Int8Gemm.Mr];
-                float* factors = stackalloc float[Int8Gemm.Mr];
-                int quads = s.Lda / 4;
-                for (int t = start; t < end; t++)
+                int m0 = start * Int8Gemm.Mr, m1 = Math.Min(s.Units, end * Int8Gemm.Mr), quads = s.Lda / 4;
+                int* add = Pinned(ref quantizedRowAdd, m1 - m0) - m0;
+                float* factors = Pinned(ref quantizedFactors, m1 - m0) - m0;
+                Int8Gemm.RowSums((sbyte*)s.A + ((long)m0 * s.Lda), s.Lda, m1 - m0, s.Depth, add + m0);
+                for (int u = m0; u < m1; u++)
                 {
-                    int m0 = t * Int8Gemm.Mr, mr = Math.Min(Int8Gemm.Mr, s.Units - m0);
-                    sbyte* a = (sbyte*)s.A + ((long)m0 * s.Lda);
-                    Int8Gemm.RowSums(a, s.Lda, mr, s.Depth, add);
-                    for (int i = 0; i < mr; i++)
-                    {
-                        add[i] = unchecked(-s.Z * add[i]);
-                        factors[i] = s.Scale * ((float*)s.Scales)[m0 + i];
-                    }
+                    add[u] = unchecked(-s.Z * add[u]);
+                    factors[u] = s.Scale * ((float*)s.Scales)[u];
+                }
 
-                    float* bias = s.Bias == 0 ? null : (float*)s.Bias + m0;
-                    for (int j0 = 0; j0 < s.Rows; j0 += Int8Gemm.Nr)
+                for (int j0 = 0; j0 < s.Rows; j0 += Int8Gemm.Nr)
+                {
+                    byte* b = (byte*)s.B + ((long)(j0 / Int8Gemm.Nr) * quads * Int8Gemm.PanelQuadBytes);
+                    int nc = Math.Min(Int8Gemm.Nr, s.Rows - j0);
+                    for (int u = m0; u < m1; u += Int8Gemm.Mr)
                     {
-                        Int8Gemm.Tile(s.Kernel, a, s.Lda, (byte*)s.B + ((long)(j0 / Int8Gemm.Nr) * quads * Int8Gemm.PanelQuadBytes), quads, tile);
-                        Int8Gemm.StoreDequantized(tile, mr, Math.Min(Int8Gemm.Nr, s.Rows - j0), add, factors, bias, (float*)s.Y + ((long)j0 * s.Units) + m0, 1, s.Units);
+                        Int8Gemm.Tile(s.Kernel, (sbyte*)s.A + ((long)u * s.Lda), s.Lda, b, quads, tile);
+                        float* bias = s.Bias == 0 ? null : (float*)s.Bias + u;
+                        Int8Gemm.StoreDequantized(tile, Math.Min(Int8Gemm.Mr, m1 - u), nc, add + u, factors + u, bias, (float*)s.Y + ((long)j0 * s.Units) + u, 1, s.Units);
                     }
                 }
             });

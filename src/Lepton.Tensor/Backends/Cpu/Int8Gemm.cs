@@ -110,15 +110,16 @@ internal static unsafe class Int8Gemm
     public static void StoreRequantized(int* c, int rows, int cols, int* rowAdd, float* multipliers, int zy, bool relu, byte* y, nint ym, nint yn)
     {
         int lo = relu ? zy : 0;
-        bool vector = Avx2.IsSupported && yn == 1 && cols == Nr;
+        byte* row = stackalloc byte[Nr];
         for (int i = 0; i < rows; i++)
         {
             int* ci = c + (i * Nr);
             int add = rowAdd[i];
             float m = multipliers[i];
             byte* yi = y + (i * ym);
-            if (vector)
+            if (Avx2.IsSupported)
             {
+                // All Nr columns are converted (those past cols hold sums of padding); only cols are stored.
                 var addV = Vector256.Create(add);
                 var mV = Vector256.Create(m);
                 var zyV = Vector256.Create(zy);
@@ -128,8 +129,19 @@ internal static unsafe class Int8Gemm
                 var r1 = Requantize(Vector256.Load(ci + 8) + addV, mV, zyV, loV, hiV);
                 var r2 = Requantize(Vector256.Load(ci + 16) + addV, mV, zyV, loV, hiV);
                 var r3 = Requantize(Vector256.Load(ci + 24) + addV, mV, zyV, loV, hiV);
-                var bytes = Vector256.Narrow(Vector256.Narrow(r0, r1), Vector256.Narrow(r2, r3));
-                bytes.AsByte().Store(yi);
+                var bytes = Vector256.Narrow(Vector256.Narrow(r0, r1), Vector256.Narrow(r2, r3)).AsByte();
+                if (yn == 1 && cols == Nr)
+                {
+                    bytes.Store(yi);
+                    continue;
+                }
+
+                bytes.Store(row);
+                for (int j = 0; j < cols; j++)
+                {
+                    yi[j * yn] = row[j];
+                }
+
                 continue;
             }
 
@@ -147,27 +159,36 @@ internal static unsafe class Int8Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void StoreDequantized(int* c, int rows, int cols, int* rowAdd, float* factors, float* bias, float* y, nint ym, nint yn)
     {
+        float* row = stackalloc float[Nr];
         for (int i = 0; i < rows; i++)
         {
             int* ci = c + (i * Nr);
             int add = rowAdd[i];
             float f = factors[i];
             float* yi = y + (i * ym);
-            if (bias is null)
+            if (Avx2.IsSupported)
             {
+                // A product, then a sum: never one fused multiply-add.
+                var addV = Vector256.Create(add);
+                var fV = Vector256.Create(f);
+                for (int j = 0; j < Nr; j += 8)
+                {
+                    var product = Avx.Multiply(Avx.ConvertToVector256Single(Vector256.Load(ci + j) + addV), fV);
+                    (bias is null ? product : Avx.Add(product, Vector256.Create(bias[i]))).Store(row + j);
+                }
+
                 for (int j = 0; j < cols; j++)
                 {
-                    yi[j * yn] = (float)unchecked(ci[j] + add) * f;
+                    yi[j * yn] = row[j];
                 }
+
+                continue;
             }
-            else
+
+            for (int j = 0; j < cols; j++)
             {
-                float bi = bias[i];
-                for (int j = 0; j < cols; j++)
-                {
-                    float product = (float)unchecked(ci[j] + add) * f;
-                    yi[j * yn] = product + bi;
-                }
+                float product = (float)unchecked(ci[j] + add) * f;
+                yi[j * yn] = bias is null ? product : product + bias[i];
             }
         }
     }
