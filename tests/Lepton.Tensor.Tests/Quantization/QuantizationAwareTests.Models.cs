@@ -120,6 +120,24 @@ public sealed partial class QuantizationAwareTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ActivationsOtherThanReluRunInFloatAfterTheSimulatedInt8Layer()
+    {
+        var model = new Sequential([new InputLayer([1, 8, 8]), new Conv2D(4, 3, activation: "relu", seed: 6), new Flatten(), new Dense(3, activation: "softmax", seed: 7)]);
+        model.Compile(new Adam(1e-2f), new SparseCategoricalCrossentropy());
+        var qat = model.PrepareQuantizationAware();
+        qat.Output = TextWriter.Null;
+        Assert.Equal(["InputLayer", "FakeQuantize", "Q(Conv2D)", "FakeQuantize", "Flatten", "Q(Dense)", "FakeQuantize", "Activation"], Kinds(qat));
+        var (x, y) = Data([1, 8, 8], 128, 7);
+        qat.Fit(x, y, epochs: 2, batchSize: 32, verbose: 0, seed: 1);
+        using var int8 = qat.Quantize();
+        Assert.Contains(int8.Layers, l => l is QuantizedDense);
+        var preActivation = (FakeQuantize)qat.Layers[^2];
+        float step = QuantParams.FromRange(preActivation.Range.Min, preActivation.Range.Max).Scale;
+        double worst = qat.Predict(x).ToArray().Zip(int8.Predict(x).ToArray(), (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(worst <= step, $"softmax outputs differ by {worst}, more than one step {step} before the activation");
+    }
+
+    [Fact]
     public void PreparedModelsSaveAndResume()
     {
         var qat = SequentialModel().PrepareQuantizationAware();

@@ -121,8 +121,9 @@ public sealed class FakeQuantize : Layer
         var (scale, zeroPoint) = DeviceQuantParams.FromRange(min!.Value, max!.Value);
         var quantized = input.FakeQuantize(scale, zeroPoint, 0, 255);
 
-        // Until a training batch has set the range there is no grid: the input passes unchanged.
-        return Tensor.Where(observed!.Value, quantized, input);
+        // Until a training batch has set the range there is no grid: inference passes the input unchanged. A training
+        // call has just set it (unless the layer was frozen before it ever observed), so it skips the selection.
+        return training ? quantized : Tensor.Where(observed!.Value, quantized, input);
     }
 
     /// <summary>Moves the range toward this batch's: range += rate * (batch - range), where the rate is 1 for the first

@@ -60,8 +60,13 @@ internal static class QuantizationAwarePreparation
                         quantized[alias[j]] = true;
                     }
 
+                    // An activation other than ReLU runs in float32 after the int8 layer: the output is a float edge.
                     int end = plan.GroupEnd[i];
-                    observed[end] = quantized[end] = int8[end] = true;
+                    if (plan.FloatActivation[i] is null)
+                    {
+                        observed[end] = quantized[end] = int8[end] = true;
+                    }
+
                     break;
             }
         }
@@ -108,6 +113,13 @@ internal static class QuantizationAwarePreparation
                         break;
                     case NodeKind.Absorbed:
                         raw[i] = Add(layer!, raw[inputs[0]]);
+                        break;
+                    case NodeKind.Conv or NodeKind.Dense when plan.FloatActivation[i] is { } activation:
+                        // The int8 layer computes the value before the activation, observed there; the activation follows in float32.
+                        var linear = WithoutActivation(layer!);
+                        int before = Add(new QuantizeWrapper(linear, perChannel), Fake(0));
+                        int observer = Add(new FakeQuantize(name: $"{linear.Name}_preactivation_fake_quantize"), before);
+                        raw[i] = Add(new Activation(activation, name: $"{layer!.Name}_{activation.ToLowerInvariant()}"), observer);
                         break;
                     case NodeKind.Conv:
                         var conv = (Conv2D)layer!;
@@ -161,6 +173,26 @@ internal static class QuantizationAwarePreparation
         conv.Dispose();
         norm.Dispose();
         return folded;
+    }
+
+    /// <summary>A copy of a Conv2D or Dense layer with a linear activation and the same weights (the original is freed).</summary>
+    private static Layer WithoutActivation(Layer layer)
+    {
+        var config = layer.GetConfig();
+        config["activation"] = "linear";
+        var linear = LayerRegistry.Create(LayerConfig.From(layer.GetType().Name, config));
+        linear.Device = layer.Device;
+        linear.EnsureBuilt([layer.InputShape!]);
+        using (Tensor.NoGrad())
+        {
+            for (int w = 0; w < layer.Weights.Count; w++)
+            {
+                linear.Weights[w].Assign(layer.Weights[w].Value);
+            }
+        }
+
+        layer.Dispose();
+        return linear;
     }
 
     private static string ObserverName(Model model, Layer? producer) =>
