@@ -96,6 +96,25 @@ public sealed class QuantizedKernelTests
     }
 
     [Theory]
+    [InlineData(26, 26, false)]
+    [InlineData(33, 67, false)]
+    [InlineData(33, 67, true)]
+    [InlineData(64, 31, false)]
+    [InlineData(5, 3, true)]
+    [InlineData(2, 2, false)]
+    public void TwoByTwoPoolingOfWidePlanesMatchesTheReference(int h, int w, bool ceil)
+    {
+        // Wide enough for the 16-outputs-at-a-time path and its scalar tail; ceil mode gives a last, partial window.
+        var g = new Pool2dGeometry(2, 3, h, w, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, ceil);
+        byte[] x = Bytes(new Random(h * w), g.N * g.C * g.H * g.W);
+        foreach (var isa in Isas)
+        {
+            var y = Run(isa, g.N * g.C * g.P * g.Q, (k, yb) => k.QuantizedMaxPool2d(g, Upload(x), yb));
+            Assert.Equal(Ref.MaxPool2d(g, x), y);
+        }
+    }
+
+    [Theory]
     [InlineData(DType.UInt8, 0.5f, 128)]
     [InlineData(DType.UInt8, 0.0137f, 0)]
     [InlineData(DType.Int8, 0.25f, 0)]

@@ -2,6 +2,7 @@
 // dequantize, requantize, quantized add, uint8 max pooling and fake quantization; plus the argument checks
 // every quantized kernel shares. The convolution and dense layers are in CpuBackend.QuantizedGemm.cs.
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Lepton.Backends.Cpu;
 
@@ -115,10 +116,18 @@ public sealed unsafe partial class CpuBackend : IQuantizedKernels
         {
             var g = s.G;
             int p = g.P, q = g.Q;
+            bool pairs = g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadTop == 0 && g.PadLeft == 0
+                && g.DilationH == 1 && g.DilationW == 1 && 2 * p <= g.H && 2 * q <= g.W;
             for (int plane = start; plane < end; plane++)
             {
                 byte* x = (byte*)s.X + ((long)plane * g.H * g.W);
                 byte* y = (byte*)s.Y + ((long)plane * p * q);
+                if (pairs)
+                {
+                    MaxPoolPairs(x, g.W, p, q, y);
+                    continue;
+                }
+
                 for (int oy = 0; oy < p; oy++)
                 {
                     for (int ox = 0; ox < q; ox++)
@@ -147,6 +156,60 @@ public sealed unsafe partial class CpuBackend : IQuantizedKernels
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// 2x2 windows at stride 2 over one plane whose windows all lie inside it, without a data-dependent branch: the
+    /// larger of two rows, sixteen bytes at a time, then of each pair of neighbouring bytes (a pair read as one 16-bit
+    /// lane, low and high byte). Row ends go through small buffers so no load reads past the plane.
+    /// </summary>
+    private static void MaxPoolPairs(byte* x, int width, int p, int q, byte* y)
+    {
+        if (!Vector128.IsHardwareAccelerated)
+        {
+            for (int oy = 0; oy < p; oy++, y += q)
+            {
+                byte* top = x + (2L * oy * width), bottom = top + width;
+                for (int ox = 0; ox < q; ox++)
+                {
+                    int a = Math.Max(top[2 * ox], top[(2 * ox) + 1]), b = Math.Max(bottom[2 * ox], bottom[(2 * ox) + 1]);
+                    y[ox] = (byte)Math.Max(a, b);
+                }
+            }
+
+            return;
+        }
+
+        int padded = (width + 15) & ~15;
+        byte* rows = stackalloc byte[padded + 16];
+        byte* outs = stackalloc byte[(padded / 2) + 16];
+        byte* ends = stackalloc byte[32];
+        var low = Vector128.Create((ushort)0xFF);
+        int whole = width & ~15, rest = width - whole;
+        for (int oy = 0; oy < p; oy++, y += q)
+        {
+            byte* top = x + (2L * oy * width), bottom = top + width;
+            for (int c = 0; c < whole; c += 16)
+            {
+                Vector128.Max(Vector128.Load(top + c), Vector128.Load(bottom + c)).Store(rows + c);
+            }
+
+            if (rest > 0)
+            {
+                Unsafe.CopyBlockUnaligned(ends, top + whole, (uint)rest);
+                Unsafe.CopyBlockUnaligned(ends + 16, bottom + whole, (uint)rest);
+                Vector128.Max(Vector128.Load(ends), Vector128.Load(ends + 16)).Store(rows + whole);
+            }
+
+            for (int ox = 0; ox < q; ox += 8)
+            {
+                var pairs = Vector128.Load(rows + (2 * ox)).AsUInt16();
+                var larger = Vector128.Max(pairs & low, Vector128.ShiftRightLogical(pairs, 8));
+                Vector128.Narrow(larger, larger).Store(outs + ox);
+            }
+
+            Unsafe.CopyBlockUnaligned(y, outs, (uint)q);
+        }
     }
 
     /// <inheritdoc />
