@@ -1,7 +1,8 @@
 // Entry point of the benchmark suite: BenchmarkDotNet's switcher, so any class or case can be
 // picked with --filter, e.g. dotnet run -c Release -- --filter '*Gemm*'; --capture-memory prints the
 // pool's peak per training step with and without memory planning; --allreduce and --data-parallel run under mpirun
-// (see DataParallel.cs); --sparse-crossover [case] times sparse against dense inference over kernel sparsities.
+// (see DataParallel.cs); --sparse-crossover [case] times sparse against dense inference over kernel sparsities;
+// --step-profile [steps] times each kernel of the seed CNNs' replayed training steps.
 using System.Globalization;
 using BenchmarkDotNet.Running;
 
@@ -22,6 +23,12 @@ if (args is ["--data-parallel", var model, var steps, var megabytes, .. var rest
 if (args is ["--capture-memory"])
 {
     Lepton.Benchmarks.CaptureMemory.Run();
+    return;
+}
+
+if (args is ["--step-profile", ..])
+{
+    Lepton.Benchmarks.StepProfile.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200);
     return;
 }
 
