@@ -176,9 +176,29 @@ internal static unsafe class CpuGemm
             float* partials = split == SplitKind.Depth ? Rent(ref depthPartials, (parts - 1) * m * n) : null;
             var tasks = new SplitTasks
             {
-                Isa = isa, Mr = mr, Nr = nr, Mc = mc, M = m, N = n, K = k, Parts = parts, Split = split, Units = units,
-                Alpha = alpha, Beta = beta, A = a, RsA = rsA, CsA = csA, PackedA = packedA, PanelRows = panelRows,
-                B = b, RsB = rsB, CsB = csB, C = c, Ldc = ldc, Partials = partials,
+                Isa = isa,
+                Mr = mr,
+                Nr = nr,
+                Mc = mc,
+                M = m,
+                N = n,
+                K = k,
+                Parts = parts,
+                Split = split,
+                Units = units,
+                Alpha = alpha,
+                Beta = beta,
+                A = a,
+                RsA = rsA,
+                CsA = csA,
+                PackedA = packedA,
+                PanelRows = panelRows,
+                B = b,
+                RsB = rsB,
+                CsB = csB,
+                C = c,
+                Ldc = ldc,
+                Partials = partials,
             };
             CpuParallel.ForChunks(parts, parts, tasks, static (in SplitTasks t, int part, int _, int _) => t.Run(part));
             if (partials != null)
