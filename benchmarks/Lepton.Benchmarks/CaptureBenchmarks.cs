@@ -56,6 +56,7 @@ internal sealed class TrainingCase
         var (model, shape) = name switch
         {
             "mnist-seed" => (Architectures.MnistSeed(logits: true), new[] { 64, 1, 28, 28 }),
+            "cifar-seed" => (Architectures.CifarSeed(), new[] { 64, 3, 32, 32 }),
             "mnist-strong" => ((Model)Architectures.MnistStrong(), new[] { 64, 1, 28, 28 }),
             "cifar-resnet" => (Architectures.CifarResNet(), new[] { 64, 3, 32, 32 }),
             "residual-mlp" => (ResidualMlp(), new[] { 64, 784 }),

@@ -2,7 +2,8 @@
 // picked with --filter, e.g. dotnet run -c Release -- --filter '*Gemm*'; --capture-memory prints the
 // pool's peak per training step with and without memory planning; --allreduce and --data-parallel run under mpirun
 // (see DataParallel.cs); --sparse-crossover [case] times sparse against dense inference over kernel sparsities;
-// --int8 times the int8 kernels against float32 ones (Int8Benchmarks.cs).
+// --int8 times the int8 kernels against float32 ones (Int8Benchmarks.cs); --step-profile [steps] times each kernel
+// of the seed CNNs' replayed training steps.
 using System.Globalization;
 using BenchmarkDotNet.Running;
 
@@ -29,6 +30,12 @@ if (args is ["--capture-memory"])
 if (args is ["--int8"])
 {
     Lepton.Benchmarks.Int8Benchmarks.Run();
+    return;
+}
+
+if (args is ["--step-profile", ..])
+{
+    Lepton.Benchmarks.StepProfile.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200);
     return;
 }
 

@@ -21,8 +21,8 @@ int batchSize = (options.BatchSize ?? 64) / (dist?.WorldSize ?? 1);
 
 // 1. Data: the official binary batches; per-channel normalization, and random crops and flips for training.
 var cifar = Cifar10.Load(options.DataDirectory, device);
-Console.WriteLine($"CIFAR-10 from {cifar.Directory}: {cifar.TrainImages.Shape[0]} training and {cifar.TestImages.Shape[0]} test images");
-var trainSet = new TensorDataset(cifar.TrainImages, cifar.TrainLabels);
+Console.WriteLine($"CIFAR-10 from {cifar.Directory}: {cifar.TrainSet.Count} training and {cifar.TestSet.Count} test images");
+var trainSet = cifar.TrainSet;
 if (options.Limit is int limit)
 {
     trainSet = trainSet.Take(0, Math.Min(limit, trainSet.Count));
@@ -30,7 +30,7 @@ if (options.Limit is int limit)
 
 var normalize = new Normalize(Cifar10.Mean, Cifar10.Std);
 var train = SampleOptions.Shard(new DataLoader(trainSet, batchSize, shuffle: true, seed: 1, transforms: [new RandomCrop(4), new RandomHorizontalFlip(), normalize], device: device), dist);
-var test = new DataLoader(new TensorDataset(cifar.TestImages, cifar.TestLabels), 500, transforms: [normalize], device: device);
+var test = new DataLoader(cifar.TestSet, 500, transforms: [normalize], device: device);
 
 // 2. Model: the seed's three-conv CNN, or a small ResNet (three stages of residual blocks with batch norm).
 Generator.ManualSeed(7);

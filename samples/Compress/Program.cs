@@ -44,14 +44,14 @@ var total = Stopwatch.StartNew();
 
 // 1. Data: a subset of the training images (--limit) keeps the default run short; the whole test set.
 ImageClassificationData data = mnist ? Mnist.Load(options.DataDirectory, device) : Cifar10.Load(options.DataDirectory, device);
-var trainSet = new TensorDataset(data.TrainImages, data.TrainLabels);
+var trainSet = data.TrainSet;
 trainSet = trainSet.Take(0, Math.Min(options.Limit ?? 10_000, trainSet.Count));
 var normalize = mnist ? new Normalize([0.1307f], [0.3081f]) : new Normalize(Cifar10.Mean, Cifar10.Std);
 IBatchTransform[] augment = mnist ? [normalize] : [new RandomCrop(4), new RandomHorizontalFlip(), normalize];
 DataLoader Train(int seed) => new(trainSet, batchSize, shuffle: true, seed: (ulong)seed, transforms: augment, device: device);
-var test = new DataLoader(new TensorDataset(data.TestImages, data.TestLabels), 500, transforms: [normalize], device: device);
-int[] inputShape = data.TestImages.Shape[1..];
-Console.WriteLine($"{trainSet.Count} training images, {data.TestImages.Shape[0]} test images; {epochs} epochs a stage, {fineTuneEpochs} to fine-tune; {seeds} seed(s)");
+var test = new DataLoader(data.TestSet, 500, transforms: [normalize], device: device);
+int[] inputShape = data.TestSet.InputShape;
+Console.WriteLine($"{trainSet.Count} training images, {data.TestSet.Count} test images; {epochs} epochs a stage, {fineTuneEpochs} to fine-tune; {seeds} seed(s)");
 
 var rows = new List<string[]>();
 if (mnist)

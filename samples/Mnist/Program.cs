@@ -20,10 +20,10 @@ int batchSize = (options.BatchSize ?? 64) / (dist?.WorldSize ?? 1);
 
 // 1. Data: the four official IDX files, scaled to [0, 1] and standardized with MNIST's mean and std.
 var mnist = Mnist.Load(options.DataDirectory, device);
-Console.WriteLine($"MNIST from {mnist.Directory}: {mnist.TrainImages.Shape[0]} training and {mnist.TestImages.Shape[0]} test images");
+Console.WriteLine($"MNIST from {mnist.Directory}: {mnist.TrainSet.Count} training and {mnist.TestSet.Count} test images");
 var normalize = new Normalize([0.1307f], [0.3081f]);
-var train = SampleOptions.Shard(new DataLoader(new TensorDataset(mnist.TrainImages, mnist.TrainLabels), batchSize, shuffle: true, seed: 1, transforms: [normalize], device: device), dist);
-var test = new DataLoader(new TensorDataset(mnist.TestImages, mnist.TestLabels), 500, transforms: [normalize], device: device);
+var train = SampleOptions.Shard(new DataLoader(mnist.TrainSet, batchSize, shuffle: true, seed: 1, transforms: [normalize], device: device), dist);
+var test = new DataLoader(mnist.TestSet, 500, transforms: [normalize], device: device);
 
 // 2. Model: the seed's Keras CNN, or a stronger one with two conv blocks, batch norm and dropout.
 //    Both train with Adam under a one-cycle learning-rate schedule (warm-up, then cosine decay).
@@ -47,7 +47,7 @@ var history = model.Fit(train, epochs, validation: test, callbacks: [report.Curv
 clock.Stop();
 var result = model.Evaluate(test);
 double perEpoch = clock.Elapsed.TotalSeconds / Math.Max(epochs, 1);
-Console.WriteLine($"time per epoch: {perEpoch:F1} s ({history.EpochSeconds.Select(s => s.ToString("F1")).Aggregate((a, b) => a + ", " + b)} s), {mnist.TrainImages.Shape[0] / perEpoch:F0} samples/s, {CpuThreads()} CPU threads");
+Console.WriteLine($"time per epoch: {perEpoch:F1} s ({history.EpochSeconds.Select(s => s.ToString("F1")).Aggregate((a, b) => a + ", " + b)} s), {mnist.TrainSet.Count / perEpoch:F0} samples/s, {CpuThreads()} CPU threads");
 if (dist?.IsPrimary ?? true)
 {
     report.Write(history, model, test);

@@ -79,6 +79,18 @@ public sealed class DataTests : IDisposable
         var stats = mnist.TrainImages.Mean().Item();
         Assert.InRange(stats, 0.1306, 0.1308);
         Assert.Equal(1f, mnist.TrainImages.Max().Item());
+
+        // The byte-backed set gives the float tensors' values, batch by batch, and labels alike.
+        var fromBytes = new DataLoader(mnist.TestSet.Take(100, 300), 128).Batches().ToArray();
+        var fromFloats = new DataLoader(new TensorDataset(mnist.TestImages, mnist.TestLabels).Take(100, 300), 128).Batches().ToArray();
+        Assert.Equal(3, fromBytes.Length);
+        for (int b = 0; b < 3; b++)
+        {
+            Assert.Equal(fromFloats[b].Inputs.Shape, fromBytes[b].Inputs.Shape);
+            Assert.Equal(fromFloats[b].Inputs.ToArray(), fromBytes[b].Inputs.ToArray());
+            Assert.Equal(DType.Int32, fromBytes[b].Targets.DType);
+            Assert.Equal(fromFloats[b].Targets.ToInt32Array(), fromBytes[b].Targets.ToInt32Array());
+        }
     }
 
     [Fact]
@@ -96,10 +108,10 @@ public sealed class DataTests : IDisposable
         Array.Fill(bytes, (byte)255, 3074, 3072);
         Write("batch.bin", bytes);
         var (pixels, labels) = Cifar10.ReadBatches(folder, ["batch.bin"]);
-        Assert.Equal(new[] { 3f, 9f }, labels);
+        Assert.Equal(new[] { 3, 9 }, labels);
         Assert.Equal(2 * 3072, pixels.Length);
-        Assert.Equal(1f / 255f, pixels[1], 6);
-        Assert.Equal(1f, pixels[3072]);
+        Assert.Equal(1, pixels[1]);
+        Assert.Equal(255, pixels[3072]);
 
         Write("short.bin", bytes[..3000]);
         var e = Assert.Throws<InvalidDataException>(() => Cifar10.ReadBatches(folder, ["short.bin"]));

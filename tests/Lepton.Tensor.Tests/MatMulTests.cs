@@ -207,9 +207,11 @@ public sealed class CpuGemmKernelTests
         // block (K = 300, whose 44-row remainder joins the first block). beta = 0 must never
         // read C (it starts as NaN here); beta = 1 adds to what C holds; alpha scales the product. A last
         // row panel of 4 (M = 40) or 8 rows (M = 20) runs AVX-512's 4-row kernel; edge tiles 6 and 26
-        // columns wide (N = 70, 90) go through the scratch tile in vector steps and single columns.
+        // columns wide (N = 70, 90) go through the scratch tile in vector steps and single columns. On two or more
+        // threads, K = 2000 and 1100 split K between threads (partial products summed after), and 24 x 64 x 600 splits
+        // columns.
         var rng = new Random(5);
-        foreach (var (m, k, n) in new[] { (40, 400, 70), (30, 300, 90), (20, 400, 64), (5408 / 16, 64, 128), (13, 7, 33) })
+        foreach (var (m, k, n) in new[] { (40, 400, 70), (30, 300, 90), (20, 400, 64), (5408 / 16, 64, 128), (13, 7, 33), (64, 2000, 96), (30, 1100, 100), (24, 64, 600) })
         {
             foreach (bool transA in new[] { false, true })
             {

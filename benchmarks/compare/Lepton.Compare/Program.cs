@@ -43,12 +43,12 @@ static Dictionary<string, object> MnistEpoch()
     var mnist = Mnist.Load();
     var model = MnistCnn();
     model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true), new Accuracy());
-    var loader = new DataLoader(new TensorDataset(mnist.TrainImages, mnist.TrainLabels), 64, shuffle: true, seed: 1, transforms: [new Normalize([0.1307f], [0.3081f])]);
+    var loader = new DataLoader(mnist.TrainSet, 64, shuffle: true, seed: 1, transforms: [new Normalize([0.1307f], [0.3081f])]);
     var losses = new List<double>();
     var clock = Stopwatch.StartNew();
     var history = model.Fit(loader, epochs: 1, callbacks: [new LossRecorder(losses)], verbose: 0);
     double seconds = clock.Elapsed.TotalSeconds;
-    var test = model.Evaluate(new DataLoader(new TensorDataset(mnist.TestImages, mnist.TestLabels), 1000, transforms: [new Normalize([0.1307f], [0.3081f])]));
+    var test = model.Evaluate(new DataLoader(mnist.TestSet, 1000, transforms: [new Normalize([0.1307f], [0.3081f])]));
     return new()
     {
         ["workload"] = "mnist-epoch", ["seconds"] = seconds, ["params"] = model.CountParams(),
@@ -60,7 +60,7 @@ static Dictionary<string, object> MnistEpoch()
 static Dictionary<string, object> CifarSteps(int steps)
 {
     var cifar = Cifar10.Load();
-    var data = new TensorDataset(cifar.TrainImages, cifar.TrainLabels).Take(0, steps * 64);
+    var data = cifar.TrainSet.Take(0, steps * 64);
     var model = CifarCnn();
     model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
     var losses = new List<double>();

@@ -149,7 +149,7 @@ internal static class ConvPoolFusion
 
         calls[f] = new CapturedCall(
             nameof(IFusedKernels.Conv2dBiasReluMaxPoolForward), CallKind.Other, [x, w, bias, pooled, indices], 0b11000,
-            (b, s) => ((IFusedKernels)b).Conv2dBiasReluMaxPoolForward(g, pg, s[0]!, s[1]!, s[2], s[3]!, s[4]!));
+            (b, s) => ((IFusedKernels)b).Conv2dBiasReluMaxPoolForward(g, pg, s[0]!, s[1]!, s[2], s[3]!, s[4]!), g);
         calls[m] = null!;
         calls[mb] = null!;
         int pooledInner = pg.P * pg.Q;
@@ -165,7 +165,7 @@ internal static class ConvPoolFusion
             int other = first == data ? filter : data;
             calls[first] = new CapturedCall(
                 nameof(IFusedKernels.Conv2dPooledBackward), CallKind.Other, [x, w, masked, indices, dx, dw], 0b110000,
-                (b, s) => ((IFusedKernels)b).Conv2dPooledBackward(g, pg, s[0]!, s[1]!, s[2]!, s[3]!, s[4], s[5]));
+                (b, s) => ((IFusedKernels)b).Conv2dPooledBackward(g, pg, s[0]!, s[1]!, s[2]!, s[3]!, s[4], s[5]), g);
             if (other >= 0)
             {
                 calls[other] = null!;

@@ -168,7 +168,7 @@ internal sealed class StepRecorder : IBackend, IFusedKernels, IQuantizedKernels
     {
         inner.Gemm(args);
         var a = args;
-        R(nameof(Gemm), [a.A, a.B, a.C], W2, (b, s) => b.Gemm(a with { A = s[0]!, B = s[1]!, C = s[2]! }));
+        R(nameof(Gemm), [a.A, a.B, a.C], W2, (b, s) => b.Gemm(a with { A = s[0]!, B = s[1]!, C = s[2]! }), args: a);
     }
 
     public void Softmax(DeviceBuffer x, DeviceBuffer y, int rows, int cols, bool log)

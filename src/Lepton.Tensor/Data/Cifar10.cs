@@ -1,6 +1,7 @@
 // CIFAR-10: 50,000 training and 10,000 test 32x32 colour images in 10 classes, from the official
 // binary batches (data_batch_1..5.bin, test_batch.bin; each record is a label byte then 3072
-// pixel bytes, red, green then blue planes). Images become float32 [N, 3, 32, 32] in [0, 1].
+// pixel bytes, red, green then blue planes). Images are kept as bytes and become float32
+// [N, 3, 32, 32] in [0, 1] when used.
 namespace Lepton.Data;
 
 /// <summary>CIFAR-10 loaded into tensors.</summary>
@@ -27,24 +28,20 @@ public sealed class Cifar10 : ImageClassificationData
 
     private const int RecordSize = 1 + (3 * 32 * 32);
 
-    private Cifar10(Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels, string directory)
-        : base(trainImages, trainLabels, testImages, testLabels, directory)
+    private Cifar10(byte[] trainImages, int[] trainLabels, byte[] testImages, int[] testLabels, string directory, Device? device)
+        : base(trainImages, [trainLabels.Length, 3, 32, 32], trainLabels, testImages, [testLabels.Length, 3, 32, 32], testLabels, directory, device)
     {
     }
 
-    /// <summary>Loads the six binary batches from <paramref name="directory"/> or the first folder <see cref="FindDirectory"/> finds.</summary>
+    /// <summary>Loads the six binary batches from <paramref name="directory"/> or the first folder <see cref="FindDirectory"/> finds.
+    /// The pixels stay in memory as bytes until a batch or <see cref="ImageClassificationData.TrainImages"/> needs them as float32.</summary>
     /// <example><code>var cifar = Cifar10.Load();</code></example>
     public static Cifar10 Load(string? directory = null, Device? device = null)
     {
         directory ??= FindDirectory() ?? Download(Downloader.CacheDirectory);
         var (trainX, trainY) = ReadBatches(directory, [.. Enumerable.Range(1, 5).Select(i => $"data_batch_{i}.bin")]);
         var (testX, testY) = ReadBatches(directory, ["test_batch.bin"]);
-        return new Cifar10(
-            Tensor.FromArray(trainX, [trainY.Length, 3, 32, 32], device: device),
-            Tensor.FromArray(trainY, [trainY.Length], DType.Int32, device),
-            Tensor.FromArray(testX, [testY.Length, 3, 32, 32], device: device),
-            Tensor.FromArray(testY, [testY.Length], DType.Int32, device),
-            directory);
+        return new Cifar10(trainX, trainY, testX, testY, directory, device);
     }
 
     /// <summary>
@@ -96,10 +93,10 @@ public sealed class Cifar10 : ImageClassificationData
     }
 
     /// <summary>
-    /// Reads records from binary batch files into pixels in [0, 1] and labels. Each file's size is checked before
+    /// Reads records from binary batch files into pixel bytes and labels. Each file's size is checked before
     /// anything is read, the output is allocated once from those sizes, and files are read in chunks.
     /// </summary>
-    internal static (float[] Pixels, float[] Labels) ReadBatches(string directory, string[] files)
+    internal static (byte[] Pixels, int[] Labels) ReadBatches(string directory, string[] files)
     {
         const int pixelsPerRecord = RecordSize - 1;
         var paths = new string[files.Length];
@@ -121,8 +118,8 @@ public sealed class Cifar10 : ImageClassificationData
                 $"CIFAR-10 batches in '{directory}' hold {records} records, more than one tensor can hold; they are not CIFAR-10 binary batches.");
         }
 
-        var pixels = new float[records * pixelsPerRecord];
-        var labels = new float[records];
+        var pixels = new byte[records * pixelsPerRecord];
+        var labels = new int[records];
         var chunk = new byte[RecordSize * 256];
         long at = 0;
         foreach (var path in paths)
@@ -143,11 +140,7 @@ public sealed class Cifar10 : ImageClassificationData
                     labels[at] = record[0] <= 9
                         ? record[0]
                         : throw new InvalidDataException($"CIFAR-10 batch '{path}' has label {record[0]} in record {r}; labels are 0-9.");
-                    var target = pixels.AsSpan((int)(at * pixelsPerRecord), pixelsPerRecord);
-                    for (int p = 0; p < pixelsPerRecord; p++)
-                    {
-                        target[p] = record[p + 1] / 255f;
-                    }
+                    record[1..].CopyTo(pixels.AsSpan((int)(at * pixelsPerRecord), pixelsPerRecord));
                 }
             }
         }

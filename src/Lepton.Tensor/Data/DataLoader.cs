@@ -179,7 +179,7 @@ public sealed class DataLoader
                 for (int i = 0; i < count; i++)
                 {
                     int e = order[start + i];
-                    Array.Copy(Dataset.Inputs, (long)e * xs, x, (long)i * xs, xs);
+                    Dataset.CopyInput(e, x.AsSpan(i * xs, xs));
                     Array.Copy(Dataset.Targets, (long)e * ys, y, (long)i * ys, ys);
                 }
 

@@ -1,5 +1,6 @@
 // The MNIST handwritten digits: 60,000 training and 10,000 test images of 28x28, from the four
-// official IDX files (gzip or raw). Images become float32 [N, 1, 28, 28] in [0, 1], labels int32.
+// official IDX files (gzip or raw). Images are kept as bytes and become float32 [N, 1, 28, 28] in
+// [0, 1] when used; labels are int32.
 // The folder comes from the caller, else LEPTON_DATA, else a shared/datasets folder beside the
 // working directory, else the download cache (filled from the official mirrors, SHA-256 checked).
 namespace Lepton.Data;
@@ -27,12 +28,13 @@ public sealed class Mnist : ImageClassificationData
     /// <summary>The size of the largest uncompressed file (the training images: 16-byte header, 60000 x 28 x 28).</summary>
     private const long LargestFileBytes = 16 + (60000L * 28 * 28);
 
-    private Mnist(Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels, string directory)
-        : base(trainImages, trainLabels, testImages, testLabels, directory)
+    private Mnist(byte[] trainImages, int[] trainLabels, byte[] testImages, int[] testLabels, string directory, Device? device)
+        : base(trainImages, [60000, 1, 28, 28], trainLabels, testImages, [10000, 1, 28, 28], testLabels, directory, device)
     {
     }
 
-    /// <summary>Loads the four files from <paramref name="directory"/> or the first folder <see cref="FindDirectory"/> finds.</summary>
+    /// <summary>Loads the four files from <paramref name="directory"/> or the first folder <see cref="FindDirectory"/> finds.
+    /// The pixels stay in memory as bytes until a batch or <see cref="ImageClassificationData.TrainImages"/> needs them as float32.</summary>
     /// <example><code>var mnist = Mnist.Load("../shared/datasets/mnist");</code></example>
     public static Mnist Load(string? directory = null, Device? device = null)
     {
@@ -41,12 +43,7 @@ public sealed class Mnist : ImageClassificationData
         var trainLabels = ReadLabels(directory, FileNames[1], 60000);
         var testImages = ReadImages(directory, FileNames[2], 10000);
         var testLabels = ReadLabels(directory, FileNames[3], 10000);
-        return new Mnist(
-            Tensor.FromArray(trainImages, [60000, 1, 28, 28], device: device),
-            Tensor.FromArray(trainLabels, [60000], DType.Int32, device),
-            Tensor.FromArray(testImages, [10000, 1, 28, 28], device: device),
-            Tensor.FromArray(testLabels, [10000], DType.Int32, device),
-            directory);
+        return new Mnist(trainImages, trainLabels, testImages, testLabels, directory, device);
     }
 
     /// <summary>
@@ -131,7 +128,7 @@ public sealed class Mnist : ImageClassificationData
             : throw new FileNotFoundException($"MNIST file '{name}' (or '{name}.gz') is missing from '{directory}'.", raw);
     }
 
-    private static float[] ReadImages(string directory, string name, int expected)
+    private static byte[] ReadImages(string directory, string name, int expected)
     {
         string path = Locate(directory, name);
         var idx = IdxFile.Read(path);
@@ -140,16 +137,10 @@ public sealed class Mnist : ImageClassificationData
             throw new InvalidDataException($"MNIST file '{path}' holds {string.Join(" x ", idx.Dimensions)} values; expected {expected} x 28 x 28 images.");
         }
 
-        var pixels = new float[idx.Data.Length];
-        for (int i = 0; i < pixels.Length; i++)
-        {
-            pixels[i] = idx.Data[i] / 255f;
-        }
-
-        return pixels;
+        return idx.Data;
     }
 
-    private static float[] ReadLabels(string directory, string name, int expected)
+    private static int[] ReadLabels(string directory, string name, int expected)
     {
         string path = Locate(directory, name);
         var idx = IdxFile.Read(path);
@@ -158,7 +149,7 @@ public sealed class Mnist : ImageClassificationData
             throw new InvalidDataException($"MNIST file '{path}' holds {string.Join(" x ", idx.Dimensions)} values; expected {expected} labels.");
         }
 
-        var labels = new float[expected];
+        var labels = new int[expected];
         for (int i = 0; i < expected; i++)
         {
             if (idx.Data[i] > 9)

@@ -115,10 +115,10 @@ public sealed class DatasetFileLimitsTests : IDisposable
         for (int r = 0; r < 302; r += 37)
         {
             Assert.Equal(r % 10, labels[r]);
-            Assert.Equal(((r + 5) % 256) / 255f, pixels[(r * 3072) + 5]);
+            Assert.Equal((byte)((r + 5) % 256), pixels[(r * 3072) + 5]);
         }
 
-        Assert.Equal(((301 + 3071) % 256) / 255f, pixels[^1]);
+        Assert.Equal((byte)((301 + 3071) % 256), pixels[^1]);
     }
 
     private string Write(string name, byte[] bytes)

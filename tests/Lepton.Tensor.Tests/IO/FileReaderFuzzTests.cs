@@ -89,7 +89,7 @@ public sealed class FileReaderFuzzTests : IDisposable
 
                 int records = bytes.Length / 3073;
                 bool same = loaded.Labels.Length == records && Enumerable.Range(0, records).All(r =>
-                    loaded.Labels[r] == bytes[r * 3073] && Enumerable.Range(0, 3072).All(p => loaded.Pixels[(r * 3072) + p] == bytes[(r * 3073) + 1 + p] / 255f));
+                    loaded.Labels[r] == bytes[r * 3073] && Enumerable.Range(0, 3072).All(p => loaded.Pixels[(r * 3072) + p] == bytes[(r * 3073) + 1 + p]));
                 return same ? null : "the values differ from the file's";
             });
         }
