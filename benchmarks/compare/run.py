@@ -87,6 +87,12 @@ def ours(workload, threads, *extra):
 
 
 def theirs(workload, threads, *extra):
+    if workload.startswith("int8-"):
+        # PyTorch's int8 on each quantized engine it supports; the fastest engine counts.
+        run = json.loads(sh(["/usr/bin/python3", os.path.join(HERE, "torch_int8_peer.py"), workload[5:], "--threads", str(threads)], peer_env(threads)).strip().splitlines()[-1])
+        engines = {k: v for k, v in run.items() if isinstance(v, dict) and k != "float32"}
+        return {"latency_ms": min(e["latency_ms"] for e in engines.values()), "throughput": max(e["throughput"] for e in engines.values()),
+                "engines": engines, "float32": run["float32"], "params": run["params"]}
     if workload == "sgemm":
         return json.loads(sh([os.path.join(OUT, "Lepton.Compare"), "sgemm-openblas", *extra], peer_env(threads)).strip().splitlines()[-1])
     return json.loads(sh(["/usr/bin/python3", os.path.join(HERE, "torch_peer.py"), workload, *extra, "--threads", str(threads)], peer_env(threads)).strip().splitlines()[-1])
@@ -124,6 +130,8 @@ def main():
     workloads += [("infer-mnist", [], "latency_ms", "ms"), ("infer-mnist", [], "throughput", "img/s"),
                   ("infer-cifar", [], "latency_ms", "ms"), ("infer-cifar", [], "throughput", "img/s"),
                   ("cifar-steps", [], "seconds", "s")]
+    workloads += [("int8-mnist", [], "latency_ms", "ms"), ("int8-mnist", [], "throughput", "img/s at batch 64"),
+                  ("int8-cifar", [], "latency_ms", "ms"), ("int8-cifar", [], "throughput", "img/s at batch 64")]
     workloads += [("lstm", [str(units)], "ms", "ms per step") for units in (128, 512)]
     if not args.quick:
         workloads.append(("mnist-epoch", [], "seconds", "s"))
@@ -147,6 +155,10 @@ def main():
             label = f"{name} {' '.join(extra)}".strip()
             rows.append((threads, label, metric, unit, a, b))
             print(f"{threads} thr  {label:18s} {metric:11s} ours {a:10.3f}  theirs {b:10.3f}  speed-up {speedup(metric, a, b):6.2f}x", flush=True)
+            if name.startswith("int8-") and metric == "throughput":
+                ours_float = statistics.median(r["float32_throughput"] for r in a_runs)
+                engines = "; ".join(f"{e} {v['throughput']:.0f}" for e, v in b_runs[0]["engines"].items())
+                print(f"           our int8 / our float32 at batch 64: {a / ours_float:.2f}x (float32 {ours_float:.0f} img/s); peer engines: {engines}", flush=True)
     print()
     print("Best against best: each side at its fastest thread count (speed-up above 1: we are faster).")
     print()

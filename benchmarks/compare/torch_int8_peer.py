@@ -96,7 +96,8 @@ def main():
     data = images(args.model, 512)
     build = mnist_cnn if args.model == "mnist" else cifar_cnn
     body = build().eval()
-    result = {"workload": f"int8-{args.model}", "threads": args.threads, "float32": measure(body, data)}
+    result = {"workload": f"int8-{args.model}", "threads": args.threads, "params": sum(p.numel() for p in body.parameters()),
+              "float32": measure(body, data)}
     with torch.no_grad():
         reference = body(data[:256])
     for engine in [e for e in ("x86", "fbgemm", "onednn", "qnnpack") if e in torch.backends.quantized.supported_engines]:

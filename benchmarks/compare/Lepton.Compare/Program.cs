@@ -10,7 +10,7 @@ using Lepton.Nn;
 using Lepton.Nn.Layers;
 using Lepton.Nn.Optimizers;
 
-string command = args.Length > 0 ? args[0] : throw new ArgumentException("usage: Lepton.Compare mnist-epoch|cifar-steps|infer-mnist|infer-cifar|lstm units|sgemm|sgemm-openblas [n]");
+string command = args.Length > 0 ? args[0] : throw new ArgumentException("usage: Lepton.Compare mnist-epoch|cifar-steps|infer-mnist|infer-cifar|int8-mnist|int8-cifar|lstm units|sgemm|sgemm-openblas [n]");
 Generator.ManualSeed(1);
 var result = command switch
 {
@@ -18,6 +18,8 @@ var result = command switch
     "cifar-steps" => CifarSteps(200),
     "infer-mnist" => Inference(MnistCnn(), [1, 28, 28]),
     "infer-cifar" => Inference(CifarCnn(), [3, 32, 32]),
+    "int8-mnist" => Int8(MnistCnn(), mnist: true),
+    "int8-cifar" => Int8(CifarCnn(), mnist: false),
     "lstm" => LstmStep(int.Parse(args[1])),
     "sgemm" => Sgemm(int.Parse(args[1]), openBlas: false),
     "sgemm-openblas" => Sgemm(int.Parse(args[1]), openBlas: true),
@@ -74,10 +76,10 @@ static Dictionary<string, object> CifarSteps(int steps)
 }
 
 // Median latency of batch-1 prediction and images/s at batch 256, no gradients.
-static Dictionary<string, object> Inference(Model model, int[] shape)
+static Dictionary<string, object> Inference(Model model, int[] shape, int batchSize = 256)
 {
     var one = Tensor.RandN([1, .. shape]);
-    var many = Tensor.RandN([256, .. shape]);
+    var many = Tensor.RandN([batchSize, .. shape]);
     void Predict(Tensor x)
     {
         using (Tensor.NewScope())
@@ -111,7 +113,25 @@ static Dictionary<string, object> Inference(Model model, int[] shape)
 
     double latency = Time(one, 200);
     double batch = Time(many, 20);
-    return new() { ["workload"] = "inference", ["params"] = model.CountParams(), ["latency_ms"] = latency * 1e3, ["throughput"] = 256 / batch };
+    return new() { ["workload"] = "inference", ["params"] = model.CountParams(), ["latency_ms"] = latency * 1e3, ["throughput"] = batchSize / batch };
+}
+
+// The seed CNN quantized post-training (static int8, per-channel weights, activations calibrated on 256 real test
+// images as torch_int8_peer.py does), timed at batch 1 and batch 64 beside the same float32 model.
+static Dictionary<string, object> Int8(Sequential model, bool mnist)
+{
+    ImageClassificationData data = mnist ? Mnist.Load() : Cifar10.Load();
+    IBatchTransform[] scale = mnist ? [new Normalize([0.1307f], [0.3081f])] : [];
+    model.Output = TextWriter.Null;
+    using var int8 = model.Quantize(new DataLoader(data.TestSet.Take(0, 256), 64, transforms: scale), batches: 4);
+    int[] shape = mnist ? [1, 28, 28] : [3, 32, 32];
+    var single = Inference(model, shape, 64);
+    var quantized = Inference(int8, shape, 64);
+    quantized["workload"] = mnist ? "int8-mnist" : "int8-cifar";
+    quantized["params"] = single["params"];
+    quantized["float32_latency_ms"] = single["latency_ms"];
+    quantized["float32_throughput"] = single["throughput"];
+    return quantized;
 }
 
 // One LSTM layer's forward and backward (batch 64, 28 steps of 28 features, PyTorch's layout and
