@@ -9,15 +9,13 @@ import argparse
 import io
 import json
 import os
-import statistics
-import time
 
 import numpy as np
 import torch
 import torch.ao.quantization as tq
 import torch.nn as nn
 
-from torch_peer import SHARED, cifar_cnn, idx, mnist_cnn
+from torch_peer import SHARED, cifar_cnn, idx, mnist_cnn, timed
 
 
 def images(name, count):
@@ -58,22 +56,6 @@ def quantize(body, engine, calibration):
         for batch in calibration.split(64):
             prepared(batch)
     return tq.convert(prepared)
-
-
-def timed(model, x, reps):
-    """Median seconds per call after at least 1 s and 3 calls of warm-up (steady state)."""
-    times = []
-    with torch.no_grad():
-        warm = time.perf_counter()
-        for i in range(3):
-            model(x).numpy()
-        while time.perf_counter() - warm < 1.0:
-            model(x).numpy()
-        for i in range(reps):
-            start = time.perf_counter()
-            model(x).numpy()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def size_bytes(model):

@@ -84,26 +84,26 @@ def cifar_steps(steps=200):
             "first_loss": statistics.mean(losses[:20]), "last_loss": statistics.mean(losses[-20:])}
 
 
+def timed(model, x, reps):
+    """Median seconds per call in steady state, as a served model sees it: at least 1 s and 3 calls of warm-up."""
+    times = []
+    with torch.no_grad():
+        warm = time.perf_counter()
+        for i in range(3):
+            model(x).numpy()
+        while time.perf_counter() - warm < 1.0:
+            model(x).numpy()
+        for i in range(reps):
+            start = time.perf_counter()
+            model(x).numpy()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def inference(model, shape):
     model.eval()
     one, many = torch.randn(1, *shape), torch.randn(256, *shape)
-
-    def timed(x, reps):
-        # Steady state, as a served model sees it: at least 1 s and 3 calls of warm-up before timing.
-        times = []
-        with torch.no_grad():
-            warm = time.perf_counter()
-            for i in range(3):
-                model(x).numpy()
-            while time.perf_counter() - warm < 1.0:
-                model(x).numpy()
-            for i in range(reps):
-                start = time.perf_counter()
-                model(x).numpy()
-                times.append(time.perf_counter() - start)
-        return statistics.median(times)
-
-    return {"workload": "inference", "params": params(model), "latency_ms": timed(one, 200) * 1e3, "throughput": 256 / timed(many, 20)}
+    return {"workload": "inference", "params": params(model), "latency_ms": timed(model, one, 200) * 1e3, "throughput": 256 / timed(model, many, 20)}
 
 
 def lstm_step(units):
