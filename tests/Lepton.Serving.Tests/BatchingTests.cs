@@ -82,7 +82,9 @@ public sealed class BatchingTests
         Assert.All(refused, r => Assert.Equal(TimeSpan.FromSeconds(3), r.Headers.RetryAfter?.Delta));
         Assert.Contains("model 'slow': the queue is full (2 requests waiting)", await refused[0].Content.ReadAsStringAsync());
         Assert.All(responses.Except(refused), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        Assert.InRange(responses.Length - refused.Count, 3, 10);
+        // At least the queue's two: a third fits only once the batcher has taken the first out of the queue, which on a
+        // busy machine can happen after all ten requests arrived.
+        Assert.InRange(responses.Length - refused.Count, 2, 10);
     }
 
     [Fact]
