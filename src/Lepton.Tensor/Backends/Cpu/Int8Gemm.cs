@@ -27,6 +27,14 @@ internal enum Int8Kernel
 /// </summary>
 internal static unsafe partial class Int8Gemm
 {
+    /// <summary>
+    /// The AVX2 kernel's exact dot product of four uint8 activations with four int8 weights per int32 lane: the
+    /// activations split into their low 7 bits and their top bit, so neither vpmaddubsw product pair can saturate int16.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SplitDot(Vector256<byte> low, Vector256<byte> high, Vector256<sbyte> w, Vector256<short> ones) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(low, w), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(high, w), ones);
+
     /// <summary>Rows of A per tile.</summary>
     public const int Mr = 4;
 
@@ -284,25 +292,25 @@ internal static unsafe partial class Int8Gemm
                 var b2 = Vector256.Load(b + 64); var l2 = b2 & low; var h2 = b2 & high;
                 var b3 = Vector256.Load(b + 96); var l3 = b3 & low; var h3 = b3 & high;
                 var w0 = Vector256.Create(*(int*)(a)).AsSByte();
-                c00 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l0, w0), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h0, w0), ones);
-                c01 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l1, w0), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h1, w0), ones);
-                c02 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l2, w0), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h2, w0), ones);
-                c03 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l3, w0), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h3, w0), ones);
+                c00 += SplitDot(l0, h0, w0, ones);
+                c01 += SplitDot(l1, h1, w0, ones);
+                c02 += SplitDot(l2, h2, w0, ones);
+                c03 += SplitDot(l3, h3, w0, ones);
                 var w1 = Vector256.Create(*(int*)(a + a1)).AsSByte();
-                c10 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l0, w1), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h0, w1), ones);
-                c11 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l1, w1), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h1, w1), ones);
-                c12 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l2, w1), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h2, w1), ones);
-                c13 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l3, w1), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h3, w1), ones);
+                c10 += SplitDot(l0, h0, w1, ones);
+                c11 += SplitDot(l1, h1, w1, ones);
+                c12 += SplitDot(l2, h2, w1, ones);
+                c13 += SplitDot(l3, h3, w1, ones);
                 var w2 = Vector256.Create(*(int*)(a + a2)).AsSByte();
-                c20 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l0, w2), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h0, w2), ones);
-                c21 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l1, w2), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h1, w2), ones);
-                c22 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l2, w2), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h2, w2), ones);
-                c23 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l3, w2), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h3, w2), ones);
+                c20 += SplitDot(l0, h0, w2, ones);
+                c21 += SplitDot(l1, h1, w2, ones);
+                c22 += SplitDot(l2, h2, w2, ones);
+                c23 += SplitDot(l3, h3, w2, ones);
                 var w3 = Vector256.Create(*(int*)(a + a3)).AsSByte();
-                c30 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l0, w3), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h0, w3), ones);
-                c31 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l1, w3), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h1, w3), ones);
-                c32 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l2, w3), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h2, w3), ones);
-                c33 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l3, w3), ones) + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(h3, w3), ones);
+                c30 += SplitDot(l0, h0, w3, ones);
+                c31 += SplitDot(l1, h1, w3, ones);
+                c32 += SplitDot(l2, h2, w3, ones);
+                c33 += SplitDot(l3, h3, w3, ones);
                 a += 4;
                 b += PanelQuadBytes;
             }
