@@ -1,6 +1,6 @@
 // Argument checks of the int8 primitives (IQuantizedKernels), the same on every backend: a GPU kernel handed a buffer
 // that is too small would read or write past it, so sizes, zero points and scales are refused before any launch,
-// with a message that names the primitive. They mirror the CPU backend's checks, message for message.
+// with a message that names the primitive. Every backend's int8 primitives call these.
 namespace Lepton.Backends;
 
 /// <summary>Validation of the int8 primitives' arguments.</summary>

@@ -16,9 +16,9 @@ public sealed unsafe partial class CpuBackend : IQuantizedKernels
     public void Quantize(DeviceBuffer x, long length, float scale, int zeroPoint, DType type, DeviceBuffer y)
     {
         const string op = nameof(Quantize);
-        var (lo, hi) = QuantizedRange(type, op);
-        CheckScale(scale, op);
-        CheckZeroPoint(zeroPoint, lo, hi, op, nameof(zeroPoint));
+        var (lo, hi) = QuantizedArguments.Range(type, op);
+        QuantizedArguments.Scale(scale, op);
+        QuantizedArguments.ZeroPoint(zeroPoint, lo, hi, op, nameof(zeroPoint));
         float* xp = (float*)Sized(x, length, 4, op, nameof(x));
         byte* yp = Sized(y, length, 1, op, nameof(y));
         ForBlocks(length, 8, (length, scale, zeroPoint, lo, hi, (nint)xp, (nint)yp), static (in (long Length, float Scale, int Zero, int Lo, int Hi, nint X, nint Y) s, long start, long end) =>
@@ -30,8 +30,8 @@ public sealed unsafe partial class CpuBackend : IQuantizedKernels
     public void Dequantize(DeviceBuffer q, DType type, long length, float scale, int zeroPoint, DeviceBuffer y)
     {
         const string op = nameof(Dequantize);
-        var (lo, hi) = QuantizedRange(type, op);
-        CheckZeroPoint(zeroPoint, lo, hi, op, nameof(zeroPoint));
+        var (lo, hi) = QuantizedArguments.Range(type, op);
+        QuantizedArguments.ZeroPoint(zeroPoint, lo, hi, op, nameof(zeroPoint));
         byte* qp = Sized(q, length, 1, op, nameof(q));
         float* yp = (float*)Sized(y, length, 4, op, nameof(y));
         ForBlocks(length, 2, (type == DType.Int8, scale, zeroPoint, (nint)qp, (nint)yp), static (in (bool Signed, float Scale, int Zero, nint Q, nint Y) s, long start, long end) =>
@@ -61,9 +61,9 @@ public sealed unsafe partial class CpuBackend : IQuantizedKernels
     public void Requantize(DeviceBuffer x, long length, int zeroPointIn, float multiplier, int zeroPointOut, DeviceBuffer y)
     {
         const string op = nameof(Requantize);
-        CheckZeroPoint(zeroPointIn, 0, 255, op, nameof(zeroPointIn));
-        CheckZeroPoint(zeroPointOut, 0, 255, op, nameof(zeroPointOut));
-        CheckScale(multiplier, op, nameof(multiplier));
+        QuantizedArguments.ZeroPoint(zeroPointIn, 0, 255, op, nameof(zeroPointIn));
+        QuantizedArguments.ZeroPoint(zeroPointOut, 0, 255, op, nameof(zeroPointOut));
+        QuantizedArguments.Scale(multiplier, op, nameof(multiplier));
         byte* xp = Sized(x, length, 1, op, nameof(x)), yp = Sized(y, length, 1, op, nameof(y));
         ForBlocks(length, 4, (zeroPointIn, multiplier, zeroPointOut, (nint)xp, (nint)yp), static (in (int Zin, float M, int Zout, nint X, nint Y) s, long start, long end) =>
         {
@@ -81,11 +81,11 @@ public sealed unsafe partial class CpuBackend : IQuantizedKernels
     public void QuantizedAdd(DeviceBuffer a, int za, float ma, DeviceBuffer b, int zb, float mb, long length, int zy, bool relu, DeviceBuffer y)
     {
         const string op = nameof(QuantizedAdd);
-        CheckZeroPoint(za, 0, 255, op, nameof(za));
-        CheckZeroPoint(zb, 0, 255, op, nameof(zb));
-        CheckZeroPoint(zy, 0, 255, op, nameof(zy));
-        CheckScale(ma, op, nameof(ma));
-        CheckScale(mb, op, nameof(mb));
+        QuantizedArguments.ZeroPoint(za, 0, 255, op, nameof(za));
+        QuantizedArguments.ZeroPoint(zb, 0, 255, op, nameof(zb));
+        QuantizedArguments.ZeroPoint(zy, 0, 255, op, nameof(zy));
+        QuantizedArguments.Scale(ma, op, nameof(ma));
+        QuantizedArguments.Scale(mb, op, nameof(mb));
         byte* ap = Sized(a, length, 1, op, nameof(a)), bp = Sized(b, length, 1, op, nameof(b)), yp = Sized(y, length, 1, op, nameof(y));
         var state = (za, ma, zb, mb, zy, relu ? zy : 0, (nint)ap, (nint)bp, (nint)yp);
         ForBlocks(length, 6, state, static (in (int Za, float Ma, int Zb, float Mb, int Zy, int Lo, nint A, nint B, nint Y) s, long start, long end) =>
@@ -106,11 +106,11 @@ public sealed unsafe partial class CpuBackend : IQuantizedKernels
     public void QuantizedMaxPool2d(in Pool2dGeometry g, DeviceBuffer x, DeviceBuffer y)
     {
         const string op = nameof(QuantizedMaxPool2d);
-        Check(g.N >= 0 && g.C >= 0 && g.H > 0 && g.W > 0 && g.KernelH > 0 && g.KernelW > 0 && g.StrideH > 0 && g.StrideW > 0
+        QuantizedArguments.Check(g.N >= 0 && g.C >= 0 && g.H > 0 && g.W > 0 && g.KernelH > 0 && g.KernelW > 0 && g.StrideH > 0 && g.StrideW > 0
             && g.DilationH > 0 && g.DilationW > 0 && g.P > 0 && g.Q > 0, op, $"invalid pooling {g}.");
         long planes = (long)g.N * g.C;
         byte* xp = Sized(x, planes * g.H * g.W, 1, op, nameof(x)), yp = Sized(y, planes * g.P * g.Q, 1, op, nameof(y));
-        Check(planes <= int.MaxValue, op, $"{planes} planes are more than one call takes.");
+        QuantizedArguments.Check(planes <= int.MaxValue, op, $"{planes} planes are more than one call takes.");
         var geo = g;
         CpuParallel.For((int)planes, (long)g.P * g.Q * g.KernelH * g.KernelW, (geo, (nint)xp, (nint)yp), static (in (Pool2dGeometry G, nint X, nint Y) s, int start, int end) =>
         {
@@ -217,7 +217,7 @@ public sealed unsafe partial class CpuBackend : IQuantizedKernels
     public void FakeQuantize(DeviceBuffer x, int outer, int channels, int inner, DeviceBuffer scale, DeviceBuffer zeroPoint, int qmin, int qmax, DeviceBuffer y)
     {
         const string op = nameof(FakeQuantize);
-        long length = CheckFakeQuantize(outer, channels, inner, qmin, qmax, op);
+        long length = QuantizedArguments.FakeQuantize(outer, channels, inner, qmin, qmax, op);
         float* xp = (float*)Sized(x, length, 4, op, nameof(x)), yp = (float*)Sized(y, length, 4, op, nameof(y));
         float* sp = (float*)Sized(scale, channels, 4, op, nameof(scale)), zp = (float*)Sized(zeroPoint, channels, 4, op, nameof(zeroPoint));
         var state = (channels, inner, (float)qmin, (float)qmax, (nint)xp, (nint)sp, (nint)zp, (nint)yp);
@@ -239,7 +239,7 @@ public sealed unsafe partial class CpuBackend : IQuantizedKernels
     public void FakeQuantizeBackward(DeviceBuffer x, DeviceBuffer dy, int outer, int channels, int inner, DeviceBuffer scale, DeviceBuffer zeroPoint, int qmin, int qmax, DeviceBuffer dx)
     {
         const string op = nameof(FakeQuantizeBackward);
-        long length = CheckFakeQuantize(outer, channels, inner, qmin, qmax, op);
+        long length = QuantizedArguments.FakeQuantize(outer, channels, inner, qmin, qmax, op);
         float* xp = (float*)Sized(x, length, 4, op, nameof(x)), gp = (float*)Sized(dy, length, 4, op, nameof(dy));
         float* dp = (float*)Sized(dx, length, 4, op, nameof(dx));
         float* sp = (float*)Sized(scale, channels, 4, op, nameof(scale)), zp = (float*)Sized(zeroPoint, channels, 4, op, nameof(zeroPoint));
@@ -267,40 +267,10 @@ public sealed unsafe partial class CpuBackend : IQuantizedKernels
             s.Body(in s.State, (long)b0 * QuantizedBlock, Math.Min(s.Length, (long)b1 * QuantizedBlock)));
     }
 
-    private static void Check(bool ok, string op, string message)
-    {
-        if (!ok)
-        {
-            throw new ArgumentException($"{op}: {message}");
-        }
-    }
-
     /// <summary>The buffer's first byte, after checking that it holds <paramref name="count"/> elements of <paramref name="size"/> bytes.</summary>
     private static byte* Sized(DeviceBuffer buffer, long count, int size, string op, string name)
     {
-        Check(count >= 0, op, $"{name} has a negative element count ({count}).");
-        var cpu = Cpu(buffer);
-        Check(cpu.ByteLength >= count * size, op, $"{name} holds {cpu.ByteLength} bytes; {count} elements of {size} bytes need {count * size}.");
-        return cpu.Base;
-    }
-
-    private static (int Lo, int Hi) QuantizedRange(DType type, string op) => type switch
-    {
-        DType.UInt8 => (0, 255),
-        DType.Int8 => (-127, 127),
-        _ => throw new ArgumentException($"{op}: the quantized type must be uint8 or int8, not {type.Name()}."),
-    };
-
-    private static void CheckScale(float scale, string op, string name = "scale") =>
-        Check(scale > 0 && float.IsFinite(scale), op, $"{name} must be positive and finite, not {scale}.");
-
-    private static void CheckZeroPoint(int zeroPoint, int lo, int hi, string op, string name) =>
-        Check(zeroPoint >= lo && zeroPoint <= hi, op, $"{name} {zeroPoint} is outside [{lo}, {hi}].");
-
-    private static long CheckFakeQuantize(int outer, int channels, int inner, int qmin, int qmax, string op)
-    {
-        Check(outer >= 0 && inner >= 0 && channels > 0, op, $"invalid sizes outer {outer}, channels {channels}, inner {inner}.");
-        Check(qmin <= qmax, op, $"qmin {qmin} is above qmax {qmax}.");
-        return (long)outer * channels * inner;
+        QuantizedArguments.Sized(buffer, count, size, op, name);
+        return Cpu(buffer).Base;
     }
 }

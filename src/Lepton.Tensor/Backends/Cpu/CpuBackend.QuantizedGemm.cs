@@ -35,11 +35,11 @@ public sealed unsafe partial class CpuBackend
     public void QuantizedConv2d(in Conv2dGeometry g, DeviceBuffer x, int zx, DeviceBuffer w, in QuantizedEpilogue epilogue, DeviceBuffer y)
     {
         const string op = nameof(QuantizedConv2d);
-        Check(g.N >= 0 && g.C > 0 && g.H > 0 && g.W > 0 && g.K > 0 && g.R > 0 && g.S > 0 && g.Groups > 0 && g.C % g.Groups == 0
+        QuantizedArguments.Check(g.N >= 0 && g.C > 0 && g.H > 0 && g.W > 0 && g.K > 0 && g.R > 0 && g.S > 0 && g.Groups > 0 && g.C % g.Groups == 0
             && g.K % g.Groups == 0 && g.StrideH > 0 && g.StrideW > 0 && g.DilationH > 0 && g.DilationW > 0 && g.P > 0 && g.Q > 0,
             op, $"invalid convolution {g}.");
         int depth = g.CPerGroup * g.R * g.S, kg = g.KPerGroup, pq = g.P * g.Q;
-        CheckQuantizedLayer(zx, epilogue.ZeroPoint, depth, op);
+        QuantizedArguments.Layer(zx, epilogue.ZeroPoint, depth, op);
         byte* xp = Sized(x, (long)g.N * g.C * g.H * g.W, 1, op, nameof(x));
         sbyte* wp = (sbyte*)Sized(w, (long)g.K * depth, 1, op, nameof(w));
         byte* yp = Sized(y, (long)g.N * g.K * pq, 1, op, nameof(y));
@@ -90,8 +90,8 @@ public sealed unsafe partial class CpuBackend
     public void QuantizedDense(DeviceBuffer x, int zx, DeviceBuffer w, int rows, int depth, int units, in QuantizedEpilogue epilogue, DeviceBuffer y)
     {
         const string op = nameof(QuantizedDense);
-        Check(rows >= 0 && depth >= 0 && units >= 0, op, $"invalid sizes rows {rows}, depth {depth}, units {units}.");
-        CheckQuantizedLayer(zx, epilogue.ZeroPoint, depth, op);
+        QuantizedArguments.Check(rows >= 0 && depth >= 0 && units >= 0, op, $"invalid sizes rows {rows}, depth {depth}, units {units}.");
+        QuantizedArguments.Layer(zx, epilogue.ZeroPoint, depth, op);
         byte* xp = Sized(x, (long)rows * depth, 1, op, nameof(x));
         sbyte* wp = (sbyte*)Sized(w, (long)units * depth, 1, op, nameof(w));
         byte* yp = Sized(y, (long)rows * units, 1, op, nameof(y));
@@ -136,8 +136,8 @@ public sealed unsafe partial class CpuBackend
     public void DynamicQuantizedDense(DeviceBuffer x, DeviceBuffer w, DeviceBuffer weightScales, DeviceBuffer? bias, int rows, int depth, int units, DeviceBuffer y)
     {
         const string op = nameof(DynamicQuantizedDense);
-        Check(rows >= 0 && depth >= 0 && units >= 0, op, $"invalid sizes rows {rows}, depth {depth}, units {units}.");
-        Check(depth <= Int8Gemm.MaxDepth, op, $"a depth of {depth} could overflow the int32 sums; at most {Int8Gemm.MaxDepth}.");
+        QuantizedArguments.Check(rows >= 0 && depth >= 0 && units >= 0, op, $"invalid sizes rows {rows}, depth {depth}, units {units}.");
+        QuantizedArguments.Check(depth <= QuantizedArguments.MaxDepth, op, $"a depth of {depth} could overflow the int32 sums; at most {QuantizedArguments.MaxDepth}.");
         float* xp = (float*)Sized(x, (long)rows * depth, 4, op, nameof(x));
         sbyte* wp = (sbyte*)Sized(w, (long)units * depth, 1, op, nameof(w));
         float* scales = (float*)Sized(weightScales, units, 4, op, nameof(weightScales));
@@ -238,13 +238,6 @@ public sealed unsafe partial class CpuBackend
         }
 
         return lda;
-    }
-
-    private static void CheckQuantizedLayer(int zx, int zy, int depth, string op)
-    {
-        CheckZeroPoint(zx, 0, 255, op, nameof(zx));
-        CheckZeroPoint(zy, 0, 255, op, "the output zero point");
-        Check(depth <= Int8Gemm.MaxDepth, op, $"a depth of {depth} could overflow the int32 sums; at most {Int8Gemm.MaxDepth}.");
     }
 
     /// <summary>The weights as the micro-kernel reads them (w itself when no padding is needed, else a zero-padded copy

@@ -44,9 +44,6 @@ internal static unsafe partial class Int8Gemm
     /// <summary>Bytes of one depth group (4 rows of B) of a panel.</summary>
     public const int PanelQuadBytes = Nr * 4;
 
-    /// <summary>The largest depth whose int32 sum of products of (uint8 - zero point) and int8 cannot overflow.</summary>
-    public const int MaxDepth = int.MaxValue / (255 * 128);
-
     /// <summary>The micro-kernel for this thread's <see cref="CpuGemm.Isa"/>: VNNI only with AVX-512's 32 registers.</summary>
     public static Int8Kernel Kernel => CpuGemm.Isa switch
     {
