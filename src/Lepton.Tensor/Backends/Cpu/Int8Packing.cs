@@ -236,18 +236,7 @@ internal static unsafe class Int8Packing
             for (; j < cols; j += 16)
             {
                 byte* dst = b + ((j / Int8Gemm.Nr) * panelStride) + (j % Int8Gemm.Nr * 4);
-                var v0 = Sse2.LoadVector128(r0 + j);
-                var v1 = Sse2.LoadVector128(r1 + j);
-                var v2 = Sse2.LoadVector128(r2 + j);
-                var v3 = Sse2.LoadVector128(r3 + j);
-                var lo01 = Sse2.UnpackLow(v0, v1).AsInt16();
-                var hi01 = Sse2.UnpackHigh(v0, v1).AsInt16();
-                var lo23 = Sse2.UnpackLow(v2, v3).AsInt16();
-                var hi23 = Sse2.UnpackHigh(v2, v3).AsInt16();
-                Sse2.Store((short*)dst, Sse2.UnpackLow(lo01, lo23).AsInt16());
-                Sse2.Store((short*)(dst + 16), Sse2.UnpackHigh(lo01, lo23).AsInt16());
-                Sse2.Store((short*)(dst + 32), Sse2.UnpackLow(hi01, hi23).AsInt16());
-                Sse2.Store((short*)(dst + 48), Sse2.UnpackHigh(hi01, hi23).AsInt16());
+                Interleave16(r0 + j, r1 + j, r2 + j, r3 + j, dst);
             }
         }
 
@@ -261,6 +250,25 @@ internal static unsafe class Int8Packing
         }
     }
 
+    /// <summary>Interleaves sixteen bytes of each of four rows into 64 bytes at <paramref name="dst"/>: byte j of the rows
+    /// r0, r1, r2, r3 lands at dst[4j .. 4j + 3].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interleave16(byte* r0, byte* r1, byte* r2, byte* r3, byte* dst)
+    {
+        var v0 = Sse2.LoadVector128(r0);
+        var v1 = Sse2.LoadVector128(r1);
+        var v2 = Sse2.LoadVector128(r2);
+        var v3 = Sse2.LoadVector128(r3);
+        var lo01 = Sse2.UnpackLow(v0, v1).AsInt16();
+        var hi01 = Sse2.UnpackHigh(v0, v1).AsInt16();
+        var lo23 = Sse2.UnpackLow(v2, v3).AsInt16();
+        var hi23 = Sse2.UnpackHigh(v2, v3).AsInt16();
+        Sse2.Store((short*)dst, Sse2.UnpackLow(lo01, lo23).AsInt16());
+        Sse2.Store((short*)(dst + 16), Sse2.UnpackHigh(lo01, lo23).AsInt16());
+        Sse2.Store((short*)(dst + 32), Sse2.UnpackLow(hi01, hi23).AsInt16());
+        Sse2.Store((short*)(dst + 48), Sse2.UnpackHigh(hi01, hi23).AsInt16());
+    }
+
     /// <summary>Interleaves the first <paramref name="count"/> bytes of four rows <paramref name="rowLength"/> apart into
     /// 4 * count contiguous bytes.</summary>
     private static void InterleaveContiguous(byte* rows, int rowLength, int count, byte* dst)
@@ -271,19 +279,7 @@ internal static unsafe class Int8Packing
         {
             for (; j <= count - 16; j += 16)
             {
-                var v0 = Sse2.LoadVector128(r0 + j);
-                var v1 = Sse2.LoadVector128(r1 + j);
-                var v2 = Sse2.LoadVector128(r2 + j);
-                var v3 = Sse2.LoadVector128(r3 + j);
-                var lo01 = Sse2.UnpackLow(v0, v1).AsInt16();
-                var hi01 = Sse2.UnpackHigh(v0, v1).AsInt16();
-                var lo23 = Sse2.UnpackLow(v2, v3).AsInt16();
-                var hi23 = Sse2.UnpackHigh(v2, v3).AsInt16();
-                byte* d = dst + (4 * j);
-                Sse2.Store((short*)d, Sse2.UnpackLow(lo01, lo23).AsInt16());
-                Sse2.Store((short*)(d + 16), Sse2.UnpackHigh(lo01, lo23).AsInt16());
-                Sse2.Store((short*)(d + 32), Sse2.UnpackLow(hi01, hi23).AsInt16());
-                Sse2.Store((short*)(d + 48), Sse2.UnpackHigh(hi01, hi23).AsInt16());
+                Interleave16(r0 + j, r1 + j, r2 + j, r3 + j, dst + (4 * j));
             }
         }
 
